@@ -1,0 +1,163 @@
+"""People, places and proofs of identity: sites, skills, users, sessions, tokens, invitations, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    agent = "agent"
+    coordinator = "coordinator"
+    finance = "finance"
+    admin = "admin"
+
+
+class Tier(enum.StrEnum):
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+
+
+class UserStatus(enum.StrEnum):
+    active = "active"
+    paused = "paused"
+    left = "left"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    """Enums stored as their values in a VARCHAR with a CHECK, alike on both databases."""
+    return Enum(kind, name=name, native_enum=False, create_constraint=True, length=16, values_callable=_values)
+
+
+def _values(kind: type[enum.Enum]) -> list[str]:
+    return [member.value for member in kind]
+
+
+class Site(IdMixin, Base):
+    __tablename__ = "sites"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Skill(IdMixin, Base):
+    __tablename__ = "skills"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+
+
+class User(IdMixin, Base):
+    __tablename__ = "users"
+    __audit_secret__ = frozenset({"password_hash"})
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"), default=Tier.junior)
+    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus, "user_status"), default=UserStatus.active)
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    onboarded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship(lazy="raise")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is UserStatus.active
+
+
+class LoginSession(IdMixin, Base):
+    """A server-issued browser session; the cookie holds a secret whose hash is stored here."""
+
+    __tablename__ = "login_sessions"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "session_role"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ApiToken(IdMixin, Base):
+    """A machine client's credential: shown once, stored hashed, scoped to a role, revocable."""
+
+    __tablename__ = "api_tokens"
+    __audit_secret__ = frozenset({"secret_hash"})
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "token_role"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class Invitation(IdMixin, Base):
+    """An invitation to join as an agent; the link's token is one-time and expires."""
+
+    __tablename__ = "invitations"
+    __audit_secret__ = frozenset({"secret_hash"})
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    tier: Mapped[Tier] = mapped_column(_enum(Tier, "invitation_tier"), default=Tier.junior)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LoginAttempt(IdMixin, Base):
+    """Failed logins, kept in the database so every web process sees the same count."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"), Index("ix_login_attempts_client_at", "client_ip", "at"))
+
+    email: Mapped[str] = mapped_column(String(254))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(IdMixin, Base):
+    """Who changed what, when: one row per object written by a coordinator, finance or admin."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(16))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

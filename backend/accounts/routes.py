@@ -1,0 +1,352 @@
+"""Pages for signing in, invitations, the agent's home and profile, and the people admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from backend.accounts import service, sessions, tokens
+from backend.accounts.api import ApiController
+from backend.accounts.audit_routes import AuditController
+from backend.accounts.models import Role, Tier, User, UserStatus
+from backend.accounts.schemas import (
+    AcceptInvitationForm,
+    InvitationForm,
+    LocaleForm,
+    LoginForm,
+    ProfileForm,
+    TokenForm,
+    UserEditForm,
+)
+from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal
+from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, Principal, requires
+from backend.core.settings import Settings
+from backend.core.templating import gettext as _
+from backend.core.templating import page
+
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+ROLE_HOME = {"agent": "/app", "coordinator": "/admin", "finance": "/finance", "admin": "/admin"}
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def safe_next(target: str, fallback: str) -> str:
+    """Only same-site paths: an open redirect after sign-in is a phishing aid."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+
+def session_cookie(secret: str, settings: AppSettings) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=secret,
+        max_age=settings.session_max_age_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=not settings.is_local,
+    )
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def sign_in(
+    request: Request[Any, Any, Any], db: Db, settings: AppSettings, user: User, target: str
+) -> Response[Any]:
+    """Issue a fresh session (ending any the browser brought) and send the user on."""
+    secret = await sessions.start_session(
+        db,
+        user,
+        settings=settings,
+        replaces=request.cookies.get(SESSION_COOKIE),
+        client_ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = Redirect(path=safe_next(target, ROLE_HOME[user.role.value]))
+    response.set_cookie(session_cookie(secret, settings))
+    response.set_cookie(key=LOCALE_COOKIE, value=user.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
+    return response
+
+
+class SignInController(Controller):
+    """Public pages: sign in and out, accept an invitation, choose a language."""
+
+    path = "/"
+
+    @get("/", name="home")
+    async def home(self, principal: MaybePrincipal) -> Redirect:
+        return Redirect(path=ROLE_HOME[principal.role] if principal else "/login")
+
+    @get("/login", name="accounts:login")
+    async def login_form(self, request: Request[Any, Any, Any], principal: MaybePrincipal, next: str = "") -> Any:
+        if principal is not None:
+            return Redirect(path=ROLE_HOME[principal.role])
+        return page(request, "accounts/login.html", {"next": safe_next(next, ""), "email": "", "error": None})
+
+    @post("/login", name="accounts:login-submit", status_code=303)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        settings: AppSettings,
+        data: Annotated[LoginForm, FormBody],
+    ) -> Any:
+        try:
+            user = await sessions.authenticate(
+                db, email=data.email, password=data.password, client_ip=client_ip(request), settings=settings
+            )
+        except DomainError as error:
+            context = {"next": safe_next(data.next, ""), "email": data.email, "error": error}
+            return page(request, "accounts/login.html", context, status_code=error.status_code)
+        return await sign_in(request, db, settings, user, data.next)
+
+    @post("/logout", name="accounts:logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any], db: Db) -> Redirect:
+        if secret := request.cookies.get(SESSION_COOKIE):
+            await sessions.end_session(db, secret)
+        response = Redirect(path="/login")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @get("/invite/{token:str}", name="accounts:invitation")
+    async def invitation_form(self, request: Request[Any, Any, Any], db: Db, token: str) -> Template:
+        invitation = await service.open_invitation(db, token)
+        return page(request, "accounts/invitation.html", {"invitation": invitation, "token": token, "error": None})
+
+    @post("/invite/{token:str}", name="accounts:invitation-accept", status_code=303)
+    async def accept_invitation(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        settings: AppSettings,
+        token: str,
+        data: Annotated[AcceptInvitationForm, FormBody],
+    ) -> Any:
+        invitation = await service.open_invitation(db, token)
+        try:
+            if data.password != data.password_again:
+                raise DomainError(_("The two passwords differ."), field="password_again")
+            user = await service.accept_invitation(db, token=token, password=data.password)
+        except DomainError as error:
+            context = {"invitation": invitation, "token": token, "error": error}
+            return page(request, "accounts/invitation.html", context, status_code=error.status_code)
+        return await sign_in(request, db, settings, user, "/app")
+
+    @post("/locale", name="accounts:locale", status_code=303)
+    async def choose_locale(
+        self, db: Db, principal: MaybePrincipal, data: Annotated[LocaleForm, FormBody]
+    ) -> Redirect:
+        if principal is not None:
+            user = await service.get_user(db, principal.user_id)
+            await service.update_preferences(db, user, locale=data.locale)
+        response = Redirect(path=safe_next(data.next, "/"))
+        response.set_cookie(key=LOCALE_COOKIE, value=data.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
+        return response
+
+
+class AgentController(Controller):
+    """The agent's app: a bottom tab bar of Home, Availability, Shifts, Learn and Earnings."""
+
+    path = "/app"
+    guards = [requires("agent")]
+
+    @get("/", name="agent:home")
+    async def home(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        user = await service.get_user(db, principal.user_id)
+        return page(request, "accounts/agent_home.html", {"user": user, "tab": "home"})
+
+    @get("/profile", name="agent:profile")
+    async def profile(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        user = await service.get_user(db, principal.user_id)
+        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": False})
+
+    @post("/profile", name="agent:profile-save", status_code=200)
+    async def save_profile(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        data: Annotated[ProfileForm, FormBody],
+    ) -> Template:
+        user = await service.get_user(db, principal.user_id)
+        try:
+            await service.update_preferences(db, user, locale=data.locale, timezone=data.timezone)
+        except DomainError as error:
+            context = {"user": user, "tab": "home", "error": error, "saved": False}
+            return page(request, "accounts/profile.html", context, status_code=error.status_code)
+        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": True})
+
+    @get("/{tab:str}", name="agent:tab")
+    async def coming_tab(self, request: Request[Any, Any, Any], tab: str) -> Template:
+        if tab not in {"availability", "shifts", "learn", "earnings"}:
+            raise NotFound("page")
+        return page(request, "accounts/agent_tab_empty.html", {"tab": tab})
+
+
+class PeopleController(Controller):
+    """Coordinators invite and manage agents; admins manage everyone and their roles."""
+
+    path = "/admin"
+    guards = [requires("coordinator")]
+
+    @get("/", name="admin:dashboard")
+    async def dashboard(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        users = await service.list_users(db, site_id=principal.site_id)
+        counts = {role.value: sum(1 for u in users if u.role is role) for role in Role}
+        invitations = await service.list_pending_invitations(db, site_id=principal.site_id)
+        return page(request, "accounts/admin_dashboard.html", {"counts": counts, "invitations": invitations})
+
+    @get("/users", name="admin:users")
+    async def users(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, role: str = "", status: str = ""
+    ) -> Template:
+        users = await service.list_users(
+            db,
+            site_id=principal.site_id,
+            role=Role(role) if role in Role.__members__ else None,
+            status=UserStatus(status) if status in UserStatus.__members__ else None,
+        )
+        return page(request, "accounts/admin_users.html", {"users": users, "role": role, "status": status})
+
+    @get("/users/{user_id:int}", name="admin:user")
+    async def user(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int) -> Template:
+        user = await service.visible_user(db, principal, user_id)
+        return page(request, "accounts/admin_user.html", {"user": user, "error": None, "saved": False})
+
+    @post("/users/{user_id:int}", name="admin:user-save", status_code=200)
+    async def save_user(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        user_id: int,
+        data: Annotated[UserEditForm, FormBody],
+    ) -> Template:
+        user = await service.visible_user(db, principal, user_id)
+        try:
+            await service.update_user(
+                db,
+                user,
+                editor_role=principal.role,
+                role=Role(data.role) if data.role else None,
+                status=UserStatus(data.status),
+                tier=Tier(data.tier),
+                display_name=data.display_name,
+            )
+        except Forbidden:
+            raise
+        except DomainError as error:
+            context = {"user": user, "error": error, "saved": False}
+            return page(request, "accounts/admin_user.html", context, status_code=error.status_code)
+        return page(request, "accounts/admin_user.html", {"user": user, "error": None, "saved": True})
+
+    @get("/invitations", name="admin:invitations")
+    async def invitations(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        return page(request, "accounts/admin_invitations.html", await invitation_context(db, principal))
+
+    @post("/invitations", name="admin:invite", status_code=200)
+    async def invite(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        settings: AppSettings,
+        data: Annotated[InvitationForm, FormBody],
+    ) -> Template:
+        inviter = await service.get_user(db, principal.user_id)
+        site = await service.get_site(db, principal.site_id)
+        try:
+            invitation, token = await service.invite_agent(
+                db,
+                site=site,
+                email=data.email,
+                display_name=data.display_name,
+                invited_by=inviter,
+                valid_hours=settings.invitation_valid_hours,
+                tier=Tier(data.tier),
+                locale=data.locale,
+            )
+        except DomainError as error:
+            context = await invitation_context(db, principal, error=error, form=data)
+            return page(request, "accounts/admin_invitations.html", context, status_code=error.status_code)
+        link = f"{settings.base_url.rstrip('/')}/invite/{token}"
+        context = await invitation_context(db, principal, created=invitation, link=link)
+        return page(request, "accounts/admin_invitations.html", context)
+
+    @post("/invitations/{invitation_id:int}/revoke", name="admin:invitation-revoke", status_code=303)
+    async def revoke_invitation(self, db: Db, principal: CurrentPrincipal, invitation_id: int) -> Redirect:
+        await service.revoke_invitation(db, invitation_id=invitation_id, site_id=principal.site_id)
+        return Redirect(path="/admin/invitations")
+
+
+class TokenAdminController(Controller):
+    """Admins mint and revoke API tokens for machine clients."""
+
+    path = "/admin/tokens"
+    guards = [requires("admin")]
+
+    @get("/", name="admin:tokens")
+    async def tokens(self, request: Request[Any, Any, Any], db: Db) -> Template:
+        return page(request, "accounts/admin_tokens.html", await token_context(db))
+
+    @post("/", name="admin:token-create", status_code=200)
+    async def create(self, request: Request[Any, Any, Any], db: Db, data: Annotated[TokenForm, FormBody]) -> Template:
+        try:
+            owner = await service.find_user_by_email(db, data.email)
+            if owner is None:
+                raise DomainError(_("No user has that email."), field="email")
+            token, secret = await tokens.create_token(
+                db, user=owner, name=data.name, role=Role(data.role) if data.role else None
+            )
+        except DomainError as error:
+            return page(request, "accounts/admin_tokens.html", await token_context(db, error=error), status_code=422)
+        return page(request, "accounts/admin_tokens.html", await token_context(db, created=token, secret=secret))
+
+    @post("/{token_id:int}/revoke", name="admin:token-revoke", status_code=303)
+    async def revoke(self, db: Db, token_id: int) -> Redirect:
+        await tokens.revoke_token(db, token_id=token_id)
+        return Redirect(path="/admin/tokens")
+
+
+class FinanceController(Controller):
+    """Finance's home; rate cards, pay periods and exports arrive with the pay issue."""
+
+    path = "/finance"
+    guards = [requires("finance")]
+
+    @get("/", name="finance:home")
+    async def home(self, request: Request[Any, Any, Any]) -> Template:
+        return page(request, "accounts/finance_home.html")
+
+
+async def invitation_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:
+    pending = await service.list_pending_invitations(db, site_id=principal.site_id)
+    return {"invitations": pending, "error": None, "form": None, "created": None, "link": None, **extra}
+
+
+async def token_context(db: Db, **extra: Any) -> dict[str, Any]:
+    listed = await tokens.list_tokens(db)
+    owners = {u.id: u for u in await service.users_by_ids(db, {t.user_id for t in listed})}
+    return {"tokens": listed, "owners": owners, "roles": [(r.value, r.value) for r in Role], "error": None, "created": None, "secret": None, **extra}
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        SignInController,
+        AgentController,
+        PeopleController,
+        TokenAdminController,
+        FinanceController,
+        AuditController,
+        ApiController,
+    ],
+)

@@ -1,0 +1,119 @@
+"""What crosses the edge for accounts: form bodies and JSON answers, checked before our code runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.accounts.models import ApiToken, User
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Password = Annotated[str, msgspec.Meta(max_length=256)]
+RoleName = Literal["agent", "coordinator", "finance", "admin"]
+TierName = Literal["junior", "mid", "senior"]
+StatusName = Literal["active", "paused", "left"]
+LocaleName = Literal["en", "zh-Hans"]
+
+
+class Form(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A form body; the CSRF field is accepted and ignored (the middleware has checked it)."""
+
+    csrf_token: str = msgspec.field(default="", name="_csrf_token")
+
+
+class LoginForm(Form):
+    email: Email
+    password: Password
+    next: str = ""
+
+
+class AcceptInvitationForm(Form):
+    password: Password
+    password_again: Password
+
+
+class LocaleForm(Form):
+    locale: LocaleName
+    next: str = "/"
+
+
+class ProfileForm(Form):
+    locale: LocaleName
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class InvitationForm(Form):
+    email: Email
+    display_name: Name
+    tier: TierName = "junior"
+    locale: LocaleName = "en"
+
+
+class UserEditForm(Form):
+    display_name: Name
+    tier: TierName
+    status: StatusName
+    role: RoleName | None = None
+
+
+class TokenForm(Form):
+    email: Email
+    name: Annotated[str, msgspec.Meta(max_length=80)] = ""
+    role: RoleName | None = None
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: int
+    email: str
+    display_name: str
+    role: RoleName
+    locale: LocaleName
+    timezone: str
+    tier: TierName
+    status: StatusName
+    site_id: int
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role.value,
+            locale=user.locale,  # type: ignore[arg-type]
+            timezone=user.timezone,
+            tier=user.tier.value,
+            status=user.status.value,
+            site_id=user.site_id,
+        )
+
+
+class MeOut(msgspec.Struct, kw_only=True):
+    user: UserOut
+    acting_role: RoleName
+    via: Literal["session", "token"]
+
+
+class TokenOut(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    prefix: str
+    role: RoleName
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            role=token.role.value,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )

@@ -1,0 +1,335 @@
+"""Users, sites, skills and invitations: the rules for who belongs to Weft and in which role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
+from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.security import Principal, hash_secret, new_secret
+from backend.core.db import utcnow
+
+LOCALES = ("en", "zh-Hans")
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()  # argon2id with parameters above OWASP's minimum
+
+
+def hash_password(password: str) -> str:
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    if len(password) > 256:
+        raise DomainError("Use at most 256 characters.", field="password")
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Check a password and upgrade its hash in place if the parameters have moved on."""
+    if not user.password_hash:
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email or len(email) > 254:
+        raise DomainError("Enter an email address like name@example.com.", field="email")
+    return email
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(f"{name!r} is not a time zone (try Asia/Shanghai).", field=field) from None
+    return name
+
+
+def check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise DomainError(f"Language must be one of {', '.join(LOCALES)}.", field="locale")
+    return locale
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+async def users_by_ids(session: AsyncSession, ids: set[int]) -> list[User]:
+    return list(await session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+
+
+async def get_site(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound("site")
+    return site
+
+
+async def visible_user(session: AsyncSession, principal: Principal, user_id: int) -> User:
+    """A user the caller may see: themselves, or anyone on their site for staff; else 404."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    if user.id == principal.user_id:
+        return user
+    if principal.role == "agent" or user.site_id != principal.site_id:
+        raise NotFound("user")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def list_users(
+    session: AsyncSession, *, site_id: int, role: Role | None = None, status: UserStatus | None = None
+) -> list[User]:
+    query = select(User).where(User.site_id == site_id).order_by(User.role, User.display_name)
+    if role is not None:
+        query = query.where(User.role == role)
+    if status is not None:
+        query = query.where(User.status == status)
+    return list(await session.scalars(query))
+
+
+async def _ensure_email_free(session: AsyncSession, email: str) -> None:
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict(f"{email} already has an account.", field="email")
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    site: Site,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str | None = None,
+    tier: Tier = Tier.junior,
+    locale: str = "en",
+    timezone: str | None = None,
+) -> User:
+    email = normalise_email(email)
+    await _ensure_email_free(session, email)
+    if not display_name.strip():
+        raise DomainError("Enter a name.", field="display_name")
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        role=role,
+        tier=tier,
+        locale=check_locale(locale),
+        timezone=check_timezone(timezone or site.timezone),
+        site_id=site.id,
+        password_hash=hash_password(password) if password else None,
+        status=UserStatus.active,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+
+
+async def update_user(
+    session: AsyncSession,
+    user: User,
+    *,
+    editor_role: str,
+    role: Role | None = None,
+    status: UserStatus | None = None,
+    tier: Tier | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Change a user; a change of role or a pause ends their sessions so no old privilege lingers.
+
+    Coordinators look after agents; only an admin edits staff accounts or changes anyone's role.
+    """
+    if editor_role != "admin" and (user.role is not Role.agent or (role is not None and role != user.role)):
+        raise Forbidden("Only an admin can change roles or edit staff accounts.", field="role")
+    privilege_changed = (role is not None and role != user.role) or (
+        status is not None and status != user.status and status is not UserStatus.active
+    )
+    if role is not None:
+        user.role = role
+    if status is not None:
+        user.status = status
+    if tier is not None:
+        user.tier = tier
+    if display_name is not None:
+        if not display_name.strip():
+            raise DomainError("Enter a name.", field="display_name")
+        user.display_name = display_name.strip()
+    await session.flush()
+    if privilege_changed:
+        await end_all_sessions(session, user.id)
+    return user
+
+
+async def update_preferences(
+    session: AsyncSession, user: User, *, locale: str | None = None, timezone: str | None = None
+) -> User:
+    if locale is not None:
+        user.locale = check_locale(locale)
+    if timezone is not None:
+        user.timezone = check_timezone(timezone)
+    await session.flush()
+    return user
+
+
+async def ensure_site(session: AsyncSession, *, name: str, timezone: str, country: str) -> Site:
+    site = await session.scalar(select(Site).where(Site.name == name))
+    if site is None:
+        site = Site(name=name, timezone=check_timezone(timezone), country=country, settings={})
+        session.add(site)
+        await session.flush()
+    return site
+
+
+async def default_site(session: AsyncSession) -> Site:
+    site = await session.scalar(select(Site).order_by(Site.id).limit(1))
+    if site is None:
+        raise NotFound("site (run `weft demo` or `weft user add` first)")
+    return site
+
+
+async def ensure_skill(session: AsyncSession, *, site: Site, code: str, name: str, name_zh: str = "") -> Skill:
+    skill = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == code))
+    if skill is None:
+        skill = Skill(site_id=site.id, code=code, name=name, name_zh=name_zh)
+        session.add(skill)
+        await session.flush()
+    return skill
+
+
+async def skills_by_code(session: AsyncSession, *, site_id: int, codes: list[str]) -> list[Skill]:
+    found = {s.code: s for s in await session.scalars(select(Skill).where(Skill.site_id == site_id, Skill.code.in_(codes)))}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise DomainError(f"Unknown skill {missing[0]!r}.", field="skills")
+    return [found[code] for code in codes]
+
+
+async def list_skills(session: AsyncSession, *, site_id: int) -> list[Skill]:
+    return list(await session.scalars(select(Skill).where(Skill.site_id == site_id).order_by(Skill.code)))
+
+
+# Invitations -----------------------------------------------------------------
+
+
+async def invite_agent(
+    session: AsyncSession,
+    *,
+    site: Site,
+    email: str,
+    display_name: str,
+    invited_by: User | None,
+    valid_hours: int,
+    tier: Tier = Tier.junior,
+    locale: str = "en",
+) -> tuple[Invitation, str]:
+    """Create an invitation and return it with its one-time token (only its hash is stored)."""
+    email = normalise_email(email)
+    await _ensure_email_free(session, email)
+    if not display_name.strip():
+        raise DomainError("Enter a name.", field="display_name")
+    now = utcnow()
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    )
+    if pending:
+        raise Conflict(f"{email} already has a pending invitation: revoke it to send a new one.", field="email")
+    token = new_secret()
+    invitation = Invitation(
+        site_id=site.id,
+        email=email,
+        display_name=display_name.strip(),
+        tier=tier,
+        locale=check_locale(locale),
+        secret_hash=hash_secret(token),
+        invited_by_id=invited_by.id if invited_by else None,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=valid_hours),
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation, token
+
+
+async def open_invitation(session: AsyncSession, token: str) -> Invitation:
+    """The invitation a link's token names, if it can still be used."""
+    invitation = await session.scalar(select(Invitation).where(Invitation.secret_hash == hash_secret(token)))
+    if invitation is None or invitation.revoked_at is not None:
+        raise NotFound("invitation")
+    if invitation.accepted_at is not None:
+        raise DomainError("This invitation has already been used. Sign in instead.", field="token")
+    if invitation.expires_at <= utcnow():
+        raise DomainError("This invitation has expired. Ask your coordinator for a new one.", field="token")
+    return invitation
+
+
+async def accept_invitation(session: AsyncSession, *, token: str, password: str) -> User:
+    """Turn an invitation into an agent account with the password they chose; the token dies here."""
+    invitation = await open_invitation(session, token)
+    site = await session.get_one(Site, invitation.site_id)
+    user = await create_user(
+        session,
+        site=site,
+        email=invitation.email,
+        display_name=invitation.display_name,
+        role=Role.agent,
+        password=password,
+        tier=invitation.tier,
+        locale=invitation.locale,
+    )
+    invitation.accepted_at = utcnow()
+    invitation.user_id = user.id
+    await session.flush()
+    return user
+
+
+async def revoke_invitation(session: AsyncSession, *, invitation_id: int, site_id: int) -> Invitation:
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or invitation.site_id != site_id or invitation.accepted_at is not None:
+        raise NotFound("invitation")
+    invitation.revoked_at = invitation.revoked_at or utcnow()
+    await session.flush()
+    return invitation
+
+
+async def list_pending_invitations(session: AsyncSession, *, site_id: int) -> list[Invitation]:
+    query = (
+        select(Invitation)
+        .where(Invitation.site_id == site_id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .order_by(Invitation.created_at.desc())
+    )
+    return list(await session.scalars(query))

@@ -1,0 +1,87 @@
+"""create_app(settings) -> Litestar: the one place that knows every domain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
+from backend.accounts.auth import authentication_middleware
+from backend.accounts.routes import router as accounts_router
+from backend.core.db import Database
+from backend.core.security import csrf_config, security_headers_middleware
+from backend.core.settings import Settings, load_settings
+from backend.core.templating import ROOT, negotiate_locale, set_locale, template_config
+from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, request_id_middleware
+
+STATIC_DIR = ROOT / "web" / "static"
+ROUTERS = [accounts_router]
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logger = logging.getLogger("weft")
+    if not logger.handlers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def _choose_locale(request: Request[Any, Any, Any]) -> None:
+    set_locale(negotiate_locale(request))
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
+    """Build the web app; tests pass a ``database`` bound to their own transaction."""
+    settings = settings or load_settings()
+    owns_database = database is None
+    database = database or Database.from_url(settings.database_url)
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_database:
+                await database.dispose()
+
+    static = create_static_files_router(
+        path="/static", directories=[STATIC_DIR], name="static", cache_control=None, include_in_schema=False
+    )
+    app = Litestar(
+        route_handlers=[*ROUTERS, static],
+        dependencies=DEPENDENCIES,
+        middleware=[
+            request_id_middleware,
+            security_headers_middleware(settings),
+            authentication_middleware(database_of, secure_cookies=not settings.is_local),
+        ],
+        csrf_config=csrf_config(settings),
+        template_config=template_config(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=_choose_locale,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="Weft API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
+        ),
+        lifespan=[lifespan],
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers (``uvicorn --factory backend.app:create_app_from_env``)."""
+    return create_app()

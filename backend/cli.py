@@ -1,0 +1,185 @@
+"""The ``weft`` command. Every subcommand uses the database named by ``WEFT_DATABASE_URL``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from backend.accounts import service, tokens
+from backend.accounts.models import Role, Tier
+from backend.core.db import Actor, Database, act_as
+from backend.core.errors import DomainError
+from backend.core.migrate import migrate as run_migrations
+from backend.core.settings import Settings, SettingsError, load_settings
+from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+
+T = TypeVar("T")
+CLI_ACTOR = Actor(id=None, label="cli", role="system", reason="weft command line")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(session)`` in one audited unit of work, reporting rule violations plainly."""
+
+    async def main() -> T:
+        database = Database.from_url(settings.database_url)
+        try:
+            async with database.session(write=True) as session:
+                act_as(session, CLI_ACTOR)
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        field = f" ({error.field})" if error.field else ""
+        raise click.ClickException(f"{error.message}{field}") from None
+
+
+@click.group()
+def main() -> None:
+    """Weft: availability, shifts, learning and pay for part-time contact-centre agents."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web processes (use PostgreSQL for more than one).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app with uvicorn."""
+    settings = _settings()
+    if workers > 1 and settings.is_sqlite:
+        click.echo("note: several workers on SQLite share one writer; PostgreSQL scales better", err=True)
+    uvicorn.run(
+        "backend.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command()
+@click.option("--to", "revision", default="head", show_default=True, help="A revision id, 'head', or 'base' (empty).")
+def migrate(revision: str) -> None:
+    """Upgrade the schema to head, or move it to any revision."""
+    settings = _settings()
+    run_migrations(settings.database_url, revision)
+    click.echo(f"schema at {revision}")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo site, skills and people (running it twice changes nothing)."""
+    from backend.demo import DEMO_LOGINS, load_demo
+
+    settings = _settings()
+    created = _run(settings, lambda session: load_demo(session, settings))
+    click.echo(f"demo data ready ({created} new users)")
+    click.echo("demo logins (password for all: {}):".format(DEMO_LOGINS[0][2]))
+    for role, email, _password in DEMO_LOGINS:
+        click.echo(f"  {role:<12} {email}")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", default=None, help="Without one, the user cannot sign in until invited or reset.")
+@click.option("--tier", default="junior", type=click.Choice([t.value for t in Tier]))
+@click.option("--skills", default="", help="Comma-separated skill codes: agents are recorded certified and onboarded.")
+def user_add(email: str, name: str, role: str, password: str | None, tier: str, skills: str) -> None:
+    """Add a user directly (an admin's override, recorded in the audit log)."""
+    settings = _settings()
+    codes = [code.strip() for code in skills.split(",") if code.strip()]
+
+    async def work(session: Any) -> int:
+        site = await service.ensure_site(
+            session, name=settings.site_name, timezone=settings.site_timezone, country=settings.site_country
+        )
+        new_user = await service.create_user(
+            session, site=site, email=email, display_name=name, role=Role(role), password=password, tier=Tier(tier)
+        )
+        if codes:
+            if new_user.role is not Role.agent:
+                raise DomainError("--skills is for agents.", field="skills")
+            for skill in await service.skills_by_code(session, site_id=site.id, codes=codes):
+                await grant_certification(session, user=new_user, skill=skill, source=ADMIN_OVERRIDE)
+            await mark_onboarded(session, user=new_user)
+        return new_user.id
+
+    user_id = _run(settings, work)
+    click.echo(f"user {user_id} created: {email} ({role})")
+
+
+@user.command("invite")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--tier", default="junior", type=click.Choice([t.value for t in Tier]))
+def user_invite(email: str, name: str, tier: str) -> None:
+    """Invite an agent and print the one-time link (no mail server is assumed)."""
+    settings = _settings()
+
+    async def work(session: Any) -> str:
+        site = await service.default_site(session)
+        _invitation, token = await service.invite_agent(
+            session,
+            site=site,
+            email=email,
+            display_name=name,
+            invited_by=None,
+            valid_hours=settings.invitation_valid_hours,
+            tier=Tier(tier),
+        )
+        return token
+
+    token = _run(settings, work)
+    click.echo(f"{settings.base_url.rstrip('/')}/invite/{token}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The token's owner.")
+@click.option("--name", default="cli", show_default=True)
+@click.option("--role", default=None, type=click.Choice([r.value for r in Role]), help="Defaults to the owner's role.")
+def token_create(email: str, name: str, role: str | None) -> None:
+    """Create an API token; the token alone is printed on the last line, for scripts."""
+    settings = _settings()
+
+    async def work(session: Any) -> str:
+        owner = await service.find_user_by_email(session, email)
+        if owner is None:
+            raise DomainError(f"No user has the email {email}.", field="email")
+        _token, secret = await tokens.create_token(session, user=owner, name=name, role=Role(role) if role else None)
+        return secret
+
+    secret = _run(settings, work)
+    click.echo("token created; it will not be shown again:", err=True)
+    sys.stdout.write(secret + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Settings: one msgspec struct read from ``WEFT_*`` environment variables.
+
+A bad value must stop the process at start-up with the variable's name, not
+surface later as a confusing 500, so every field is converted and checked
+here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "WEFT_"
+DEFAULT_DATA_DIR = "var"
+SECRET_KEY_FILE = "secret_key"
+
+Locale = Literal["en", "zh-Hans"]
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the process needs to know about where and how it runs."""
+
+    database_url: str = ""
+    secret_key: Annotated[str, msgspec.Meta(min_length=32)] = ""
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: str = DEFAULT_DATA_DIR
+    site_name: str = "Weft Shanghai"
+    site_timezone: str = "Asia/Shanghai"
+    site_country: Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")] = "CN"
+    default_locale: Locale = "en"
+    session_max_age_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 90)] = 24 * 14
+    invitation_valid_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 72
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
+    login_window_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    vapid_private_key: str = ""
+    vapid_subject: str = ""
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_local(self) -> bool:
+        """Plain HTTP on loopback: cookies cannot be Secure and HSTS must stay off."""
+        return self.base_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+
+
+def _env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _raw_values(environ: dict[str, str]) -> dict[str, str]:
+    known = {f.name for f in msgspec.structs.fields(Settings)}
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known)
+    ignored = {"WEFT_REQUIRE_POSTGRES", "WEFT_REQUIRE_BROWSER", "WEFT_TEST_POSTGRES_URL"}
+    unknown = [k for k in unknown if k not in ignored]
+    if unknown:
+        raise SettingsError(f"{unknown[0]} is not a Weft setting (known: {', '.join(map(_env_name, sorted(known)))})")
+    return {name: environ[_env_name(name)] for name in known if _env_name(name) in environ}
+
+
+def _field_of(error: msgspec.ValidationError) -> str:
+    message = str(error)
+    marker = "at `$."
+    if marker in message:
+        return message.split(marker, 1)[1].split("`", 1)[0].split("[", 1)[0]
+    return ""
+
+
+def _default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'weft.db').as_posix()}"
+
+
+def _embedded_secret_key(data_dir: Path) -> str:
+    """Generate the key once and keep it beside the SQLite database, never in the repo."""
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    return key
+
+
+def _check(settings: Settings) -> None:
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError as exc:
+        raise SettingsError(f"WEFT_DATABASE_URL is not a database URL: {exc}") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise SettingsError("WEFT_DATABASE_URL must be a sqlite or postgresql URL")
+    try:
+        ZoneInfo(settings.site_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"WEFT_SITE_TIMEZONE {settings.site_timezone!r} is not an IANA time zone") from None
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise SettingsError("WEFT_BASE_URL must start with http:// or https://")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read, convert and check the settings; raise ``SettingsError`` naming the variable."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = dict(_raw_values(env))
+    data_dir = Path(str(values.get("data_dir", DEFAULT_DATA_DIR)))
+    values.setdefault("database_url", _default_database_url(data_dir))
+    if not values.get("secret_key"):
+        if not str(values["database_url"]).startswith("sqlite"):
+            raise SettingsError("WEFT_SECRET_KEY is required when WEFT_DATABASE_URL is not SQLite")
+        values["secret_key"] = _embedded_secret_key(data_dir)
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        field = _field_of(exc)
+        name = _env_name(field) if field else "a WEFT_ variable"
+        raise SettingsError(f"{name} is invalid: {exc}") from None
+    _check(settings)
+    return settings

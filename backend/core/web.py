@@ -1,0 +1,195 @@
+"""The web edge shared by every domain: the unit of work per request, request ids and error answers.
+
+Errors never show a stack trace: pages get a short explanation and JSON gets
+``{"message", "field", "request_id"}``; the request id ties the answer to the
+server log line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.db import Actor, Database, act_as
+from backend.core.errors import DomainError, TooManyAttempts
+from backend.core.security import API_PREFIX, SAFE_METHODS, Principal, current_principal
+from backend.core.settings import Settings
+from backend.core.templating import gettext as _
+from backend.core.templating import is_htmx
+
+log = logging.getLogger("weft")
+REQUEST_ID_HEADER = "x-request-id"
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every request an id, echo it in ``X-Request-ID`` and in every log line."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return wrapped
+
+
+def database_of(connection: Any) -> Database:
+    app = connection["litestar_app"] if isinstance(connection, dict) else connection.app
+    return app.state.database
+
+
+def actor_for(principal: Principal | None) -> Actor | None:
+    if principal is None:
+        return None
+    return Actor(id=principal.user_id, label=principal.email, role=principal.role)
+
+
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request, committed before the response is sent.
+
+    Unsafe methods take the write lock up front (``BEGIN IMMEDIATE`` on SQLite).
+    """
+    write = request.method not in SAFE_METHODS
+    async with database_of(request).session(write=write) as session:
+        actor = actor_for(current_principal(request))
+        if actor is not None:
+            act_as(session, actor)
+        yield session
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    return current_principal(request)
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(API_PREFIX) or (
+        "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str:
+    return request.scope.get("state", {}).get("request_id", "-")
+
+
+def _json_error(request: Request[Any, Any, Any], status: int, message: str, field: str | None, **extra: Any) -> Response[Any]:
+    body = {"message": message, "field": field, "request_id": _request_id(request), **extra}
+    return Response(content=body, status_code=status, media_type=MediaType.JSON)
+
+
+def _html_error(request: Request[Any, Any, Any], status: int, title: str, message: str) -> Template:
+    layout = "_fragment.html" if is_htmx(request) else "base.html"
+    context = {
+        "layout": layout,
+        "principal": current_principal(request),
+        "status": status,
+        "title": title,
+        "message": message,
+        "request_id": _request_id(request),
+    }
+    return Template(template_name="error.html", context=context, status_code=status, media_type=MediaType.HTML)
+
+
+TITLES = {
+    400: "The request could not be read",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Conflict",
+    422: "Please check your input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def _answer(request: Request[Any, Any, Any], status: int, message: str, field: str | None = None, **extra: Any) -> Response[Any]:
+    if wants_json(request):
+        return _json_error(request, status, message, field, **extra)
+    return _html_error(request, status, _(TITLES.get(status, "Error")), message)
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    response = _answer(request, exc.status_code, exc.message, exc.field)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
+def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    first = problems[0] if problems else {}
+    field = first.get("key") if isinstance(first, dict) else None
+    message = first.get("message", exc.detail) if isinstance(first, dict) else exc.detail
+    if field:
+        message = f"{field}: {message}"
+    # Litestar reports unreadable bodies as 400; a body that parses but breaks a rule is 422.
+    status = 422 if problems else 400
+    return _answer(request, status, message, field, problems=problems)
+
+
+def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException) and not wants_json(request):
+        target = f"/login?next={quote(request.url.path)}"
+        if is_htmx(request):
+            return Response(content="", status_code=401, headers={"HX-Redirect": target})
+        return Redirect(path=target)
+    message = exc.detail if exc.status_code < 500 else _("The error has been logged.")
+    return _answer(request, exc.status_code, message)
+
+
+def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _answer(request, 500, _("The error has been logged. Quote the request id if you report it."))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected_error,
+}
+
+
+Db = NamedDependency[AsyncSession]
+CurrentPrincipal = NamedDependency[Principal]
+MaybePrincipal = NamedDependency[Principal | None]
+AppSettings = NamedDependency[Settings]
+
+
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.settings
+
+
+DEPENDENCIES = {
+    "db": Provide(provide_db),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+}

@@ -1,0 +1,49 @@
+"""Certifications granted and looked up; courses and quizzes will grant them too."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Skill, User
+from backend.core.db import utcnow
+from backend.learning.models import Certification
+
+ADMIN_OVERRIDE = "admin_override"
+
+
+async def grant_certification(
+    session: AsyncSession, *, user: User, skill: Skill, source: str, expires_at: dt.datetime | None = None
+) -> Certification:
+    """Certify ``user`` for ``skill``, renewing an existing certification rather than duplicating it."""
+    existing = await session.scalar(
+        select(Certification).where(Certification.user_id == user.id, Certification.skill_id == skill.id)
+    )
+    now = utcnow()
+    if existing is None:
+        existing = Certification(user_id=user.id, skill_id=skill.id, granted_at=now, expires_at=expires_at, source=source)
+        session.add(existing)
+    else:
+        existing.granted_at, existing.expires_at, existing.source = now, expires_at, source
+    await session.flush()
+    return existing
+
+
+async def mark_onboarded(session: AsyncSession, *, user: User) -> None:
+    if user.onboarded_at is None:
+        user.onboarded_at = utcnow()
+        await session.flush()
+
+
+async def certified_skill_codes(session: AsyncSession, *, user_id: int) -> list[str]:
+    now = utcnow()
+    query = (
+        select(Skill.code)
+        .join(Certification, Certification.skill_id == Skill.id)
+        .where(Certification.user_id == user_id)
+        .where((Certification.expires_at.is_(None)) | (Certification.expires_at > now))
+        .order_by(Skill.code)
+    )
+    return list(await session.scalars(query))

@@ -1,0 +1,8 @@
+"""Imports every domain's models so the metadata is complete (for alembic and the test schema)."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    import backend.accounts.models
+    import backend.learning.models  # noqa: F401
