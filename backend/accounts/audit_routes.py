@@ -14,6 +14,7 @@ from backend.core.templating import page
 
 class AuditController(Controller):
     path = "/admin/audit"
+    include_in_schema = False
     guards = [requires("admin")]
 
     @get("/", name="admin:audit")

@@ -23,8 +23,8 @@ from backend.accounts.schemas import (
     TokenForm,
     UserEditForm,
 )
-from backend.core.errors import DomainError, Forbidden, NotFound
-from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal
+from backend.core.errors import DomainError, Forbidden, NotFound, TooManyAttempts
+from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal, see_other
 from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, Principal, requires
 from backend.core.settings import Settings
 from backend.core.templating import gettext as _
@@ -70,7 +70,7 @@ async def sign_in(
         client_ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
     )
-    response = Redirect(path=safe_next(target, ROLE_HOME[user.role.value]))
+    response = see_other(safe_next(target, ROLE_HOME[user.role.value]))
     response.set_cookie(session_cookie(secret, settings))
     response.set_cookie(key=LOCALE_COOKIE, value=user.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
     return response
@@ -80,15 +80,16 @@ class SignInController(Controller):
     """Public pages: sign in and out, accept an invitation, choose a language."""
 
     path = "/"
+    include_in_schema = False
 
     @get("/", name="home")
     async def home(self, principal: MaybePrincipal) -> Redirect:
-        return Redirect(path=ROLE_HOME[principal.role] if principal else "/login")
+        return see_other(ROLE_HOME[principal.role] if principal else "/login")
 
     @get("/login", name="accounts:login")
     async def login_form(self, request: Request[Any, Any, Any], principal: MaybePrincipal, next: str = "") -> Any:
         if principal is not None:
-            return Redirect(path=ROLE_HOME[principal.role])
+            return see_other(ROLE_HOME[principal.role])
         return page(request, "accounts/login.html", {"next": safe_next(next, ""), "email": "", "error": None})
 
     @post("/login", name="accounts:login-submit", status_code=303)
@@ -105,14 +106,17 @@ class SignInController(Controller):
             )
         except DomainError as error:
             context = {"next": safe_next(data.next, ""), "email": data.email, "error": error}
-            return page(request, "accounts/login.html", context, status_code=error.status_code)
+            response = page(request, "accounts/login.html", context, status_code=error.status_code)
+            if isinstance(error, TooManyAttempts):
+                response.headers["Retry-After"] = str(error.retry_after_seconds)
+            return response
         return await sign_in(request, db, settings, user, data.next)
 
     @post("/logout", name="accounts:logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any], db: Db) -> Redirect:
         if secret := request.cookies.get(SESSION_COOKIE):
             await sessions.end_session(db, secret)
-        response = Redirect(path="/login")
+        response = see_other("/login")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
@@ -147,7 +151,7 @@ class SignInController(Controller):
         if principal is not None:
             user = await service.get_user(db, principal.user_id)
             await service.update_preferences(db, user, locale=data.locale)
-        response = Redirect(path=safe_next(data.next, "/"))
+        response = see_other(safe_next(data.next, "/"))
         response.set_cookie(key=LOCALE_COOKIE, value=data.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
         return response
 
@@ -156,6 +160,7 @@ class AgentController(Controller):
     """The agent's app: a bottom tab bar of Home, Availability, Shifts, Learn and Earnings."""
 
     path = "/app"
+    include_in_schema = False
     guards = [requires("agent")]
 
     @get("/", name="agent:home")
@@ -195,6 +200,7 @@ class PeopleController(Controller):
     """Coordinators invite and manage agents; admins manage everyone and their roles."""
 
     path = "/admin"
+    include_in_schema = False
     guards = [requires("coordinator")]
 
     @get("/", name="admin:dashboard")
@@ -284,13 +290,14 @@ class PeopleController(Controller):
     @post("/invitations/{invitation_id:int}/revoke", name="admin:invitation-revoke", status_code=303)
     async def revoke_invitation(self, db: Db, principal: CurrentPrincipal, invitation_id: int) -> Redirect:
         await service.revoke_invitation(db, invitation_id=invitation_id, site_id=principal.site_id)
-        return Redirect(path="/admin/invitations")
+        return see_other("/admin/invitations")
 
 
 class TokenAdminController(Controller):
     """Admins mint and revoke API tokens for machine clients."""
 
     path = "/admin/tokens"
+    include_in_schema = False
     guards = [requires("admin")]
 
     @get("/", name="admin:tokens")
@@ -313,13 +320,14 @@ class TokenAdminController(Controller):
     @post("/{token_id:int}/revoke", name="admin:token-revoke", status_code=303)
     async def revoke(self, db: Db, token_id: int) -> Redirect:
         await tokens.revoke_token(db, token_id=token_id)
-        return Redirect(path="/admin/tokens")
+        return see_other("/admin/tokens")
 
 
 class FinanceController(Controller):
     """Finance's home; rate cards, pay periods and exports arrive with the pay issue."""
 
     path = "/finance"
+    include_in_schema = False
     guards = [requires("finance")]
 
     @get("/", name="finance:home")

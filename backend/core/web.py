@@ -85,6 +85,11 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSess
         yield session
 
 
+def see_other(path: str) -> Redirect:
+    """After a form post, send the browser on with a GET (POST/redirect/GET)."""
+    return Redirect(path=path, status_code=303)
+
+
 def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
     return current_principal(request)
 
@@ -160,7 +165,7 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
         target = f"/login?next={quote(request.url.path)}"
         if is_htmx(request):
             return Response(content="", status_code=401, headers={"HX-Redirect": target})
-        return Redirect(path=target)
+        return see_other(target)
     message = exc.detail if exc.status_code < 500 else _("The error has been logged.")
     return _answer(request, exc.status_code, message)
 
