@@ -172,16 +172,12 @@ async def update_user(
     privilege_changed = (role is not None and role != user.role) or (
         status is not None and status != user.status and status is not UserStatus.active
     )
-    if role is not None:
-        user.role = role
-    if status is not None:
-        user.status = status
-    if tier is not None:
-        user.tier = tier
-    if display_name is not None:
-        if not display_name.strip():
-            raise DomainError("Enter a name.", field="display_name")
-        user.display_name = display_name.strip()
+    if display_name is not None and not display_name.strip():
+        raise DomainError("Enter a name.", field="display_name")
+    user.role = role or user.role
+    user.status = status or user.status
+    user.tier = tier or user.tier
+    user.display_name = display_name.strip() if display_name is not None else user.display_name
     await session.flush()
     if privilege_changed:
         await end_all_sessions(session, user.id)
@@ -191,10 +187,10 @@ async def update_user(
 async def update_preferences(
     session: AsyncSession, user: User, *, locale: str | None = None, timezone: str | None = None
 ) -> User:
-    if locale is not None:
-        user.locale = check_locale(locale)
-    if timezone is not None:
-        user.timezone = check_timezone(timezone)
+    """Change language and time zone; both are checked before either is written."""
+    locale = check_locale(locale) if locale is not None else user.locale
+    timezone = check_timezone(timezone) if timezone is not None else user.timezone
+    user.locale, user.timezone = locale, timezone
     await session.flush()
     return user
 
