@@ -17,10 +17,10 @@ import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
 from backend.accounts.auth import authentication_middleware
 from backend.accounts.routes import router as accounts_router
 from backend.core.db import Database
-from backend.core.security import csrf_config, security_headers_middleware
+from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.core.templating import ROOT, negotiate_locale, set_locale, template_config
-from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, request_id_middleware
+from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, response_headers_hook
 
 STATIC_DIR = ROOT / "web" / "static"
 ROUTERS = [accounts_router]
@@ -36,7 +36,7 @@ def configure_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _choose_locale(request: Request[Any, Any, Any]) -> None:
+async def _choose_locale(request: Request[Any, Any, Any]) -> None:
     set_locale(negotiate_locale(request))
 
 
@@ -61,11 +61,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = Litestar(
         route_handlers=[*ROUTERS, static],
         dependencies=DEPENDENCIES,
-        middleware=[
-            request_id_middleware,
-            security_headers_middleware(settings),
-            authentication_middleware(database_of, secure_cookies=not settings.is_local),
-        ],
+        middleware=[authentication_middleware(database_of, secure_cookies=not settings.is_local)],
+        before_send=[response_headers_hook(security_headers(settings))],
         csrf_config=csrf_config(settings),
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,

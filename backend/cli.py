@@ -56,7 +56,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Web processes (use PostgreSQL for more than one).")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="Web processes (use PostgreSQL for more than one)."
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app with uvicorn."""
     settings = _settings()
@@ -90,7 +92,7 @@ def demo() -> None:
     settings = _settings()
     created = _run(settings, lambda session: load_demo(session, settings))
     click.echo(f"demo data ready ({created} new users)")
-    click.echo("demo logins (password for all: {}):".format(DEMO_LOGINS[0][2]))
+    click.echo(f"demo logins (password for all: {DEMO_LOGINS[0][2]}):")
     for role, email, _password in DEMO_LOGINS:
         click.echo(f"  {role:<12} {email}")
 

@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -84,6 +85,32 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("PostgreSQL is not reachable (set WEFT_REQUIRE_POSTGRES=1 to fail instead)")
     yield url
     drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new empty database of each kind, for tests that move the schema itself."""
+    if request.param == "sqlite":
+        yield fresh_sqlite_database(tmp_path)
+        return
+    url = fresh_postgres_database()
+    if url is None:
+        assert not postgres_required()
+        pytest.skip("PostgreSQL is not reachable")
+    yield url
+    drop_postgres_database(url)
+
+
+def table_names(url: str) -> set[str]:
+    async def read() -> set[str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -7,8 +7,8 @@ from litestar import Controller, delete, get
 from backend.accounts import service, tokens
 from backend.accounts.models import Role
 from backend.accounts.schemas import MeOut, TokenOut, UserOut
-from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal
-from backend.core.security import Principal, requires, signed_in
+from backend.core.security import requires, signed_in
+from backend.core.web import CurrentPrincipal, Db
 
 
 class ApiController(Controller):

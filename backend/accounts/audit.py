@@ -37,11 +37,11 @@ async def browse_audit(
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     page_number = max(page_number, 1)
     rows = await session.scalars(
-        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset((page_number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset((page_number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
     )
     return list(rows), total
-
-
 
 
 def _plain(value: Any) -> Any:

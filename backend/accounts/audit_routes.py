@@ -8,9 +8,10 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from backend.accounts.audit import PAGE_SIZE, browse_audit
-from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal
 from backend.core.security import requires
 from backend.core.templating import page
+from backend.core.web import Db
+
 
 class AuditController(Controller):
     path = "/admin/audit"

@@ -139,7 +139,10 @@ class LoginAttempt(IdMixin, Base):
     """Failed logins, kept in the database so every web process sees the same count."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"), Index("ix_login_attempts_client_at", "client_ip", "at"))
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_client_at", "client_ip", "at"),
+    )
 
     email: Mapped[str] = mapped_column(String(254))
     client_ip: Mapped[str] = mapped_column(String(64))

@@ -24,11 +24,10 @@ from backend.accounts.schemas import (
     UserEditForm,
 )
 from backend.core.errors import DomainError, Forbidden, NotFound, TooManyAttempts
-from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal, see_other
-from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, Principal, requires
-from backend.core.settings import Settings
+from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
 from backend.core.templating import gettext as _
 from backend.core.templating import page
+from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal, see_other
 
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 ROLE_HOME = {"agent": "/app", "coordinator": "/admin", "finance": "/finance", "admin": "/admin"}
@@ -145,9 +144,7 @@ class SignInController(Controller):
         return await sign_in(request, db, settings, user, "/app")
 
     @post("/locale", name="accounts:locale", status_code=303)
-    async def choose_locale(
-        self, db: Db, principal: MaybePrincipal, data: Annotated[LocaleForm, FormBody]
-    ) -> Redirect:
+    async def choose_locale(self, db: Db, principal: MaybePrincipal, data: Annotated[LocaleForm, FormBody]) -> Redirect:
         if principal is not None:
             user = await service.get_user(db, principal.user_id)
             await service.update_preferences(db, user, locale=data.locale)
@@ -223,7 +220,9 @@ class PeopleController(Controller):
         return page(request, "accounts/admin_users.html", {"users": users, "role": role, "status": status})
 
     @get("/users/{user_id:int}", name="admin:user")
-    async def user(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int) -> Template:
+    async def user(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int
+    ) -> Template:
         user = await service.visible_user(db, principal, user_id)
         return page(request, "accounts/admin_user.html", {"user": user, "error": None, "saved": False})
 
@@ -343,7 +342,15 @@ async def invitation_context(db: Db, principal: CurrentPrincipal, **extra: Any) 
 async def token_context(db: Db, **extra: Any) -> dict[str, Any]:
     listed = await tokens.list_tokens(db)
     owners = {u.id: u for u in await service.users_by_ids(db, {t.user_id for t in listed})}
-    return {"tokens": listed, "owners": owners, "roles": [(r.value, r.value) for r in Role], "error": None, "created": None, "secret": None, **extra}
+    return {
+        "tokens": listed,
+        "owners": owners,
+        "roles": [(r.value, r.value) for r in Role],
+        "error": None,
+        "created": None,
+        "secret": None,
+        **extra,
+    }
 
 
 router = Router(

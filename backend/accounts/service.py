@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
+from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.security import Principal, hash_secret, new_secret
-from backend.core.db import utcnow
 
 LOCALES = ("en", "zh-Hans")
 MIN_PASSWORD_LENGTH = 10
@@ -221,7 +221,9 @@ async def ensure_skill(session: AsyncSession, *, site: Site, code: str, name: st
 
 
 async def skills_by_code(session: AsyncSession, *, site_id: int, codes: list[str]) -> list[Skill]:
-    found = {s.code: s for s in await session.scalars(select(Skill).where(Skill.site_id == site_id, Skill.code.in_(codes)))}
+    found = {
+        s.code: s for s in await session.scalars(select(Skill).where(Skill.site_id == site_id, Skill.code.in_(codes)))
+    }
     missing = [code for code in codes if code not in found]
     if missing:
         raise DomainError(f"Unknown skill {missing[0]!r}.", field="skills")

@@ -40,9 +40,7 @@ async def check_login_allowed(session: AsyncSession, *, email: str, client_ip: s
         )
 
 
-async def authenticate(
-    session: AsyncSession, *, email: str, password: str, client_ip: str, settings: Settings
-) -> User:
+async def authenticate(session: AsyncSession, *, email: str, password: str, client_ip: str, settings: Settings) -> User:
     """The active user with this email and password; each failure is counted against account and client."""
     email = email.strip().lower()
     await check_login_allowed(session, email=email, client_ip=client_ip, settings=settings)

@@ -19,7 +19,9 @@ def allowed_token_roles(user: User) -> list[Role]:
     return list(Role) if user.role is Role.admin else [user.role]
 
 
-async def create_token(session: AsyncSession, *, user: User, name: str, role: Role | None = None) -> tuple[ApiToken, str]:
+async def create_token(
+    session: AsyncSession, *, user: User, name: str, role: Role | None = None
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never shown again."""
     role = role or user.role
     if role not in allowed_token_roles(user):

@@ -13,10 +13,8 @@ from typing import Any, Literal
 import msgspec
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.settings import Settings
 
@@ -116,7 +114,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def security_headers_middleware(settings: Settings) -> Any:
+def security_headers(settings: Settings) -> dict[str, str]:
     """Strict CSP, no framing, nosniff, a referrer policy, and HSTS when served over HTTPS."""
     headers = {
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -128,23 +126,4 @@ def security_headers_middleware(settings: Settings) -> Any:
     }
     if not settings.is_local:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    response_headers = MutableScopeHeaders.from_message(message)
-                    for name, value in headers.items():
-                        if name not in response_headers:
-                            response_headers[name] = value
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return wrapped
-
-    return middleware
+    return headers

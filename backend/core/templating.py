@@ -132,4 +132,6 @@ def page(
     """Render a full page, or only its content when htmx asks for a fragment, from the same template."""
     layout = "_fragment.html" if is_htmx(request) else "base.html"
     full_context = {"layout": layout, "principal": current_principal(request), **(context or {})}
-    return Template(template_name=template_name, context=full_context, status_code=status_code, media_type=MediaType.HTML)
+    return Template(
+        template_name=template_name, context=full_context, status_code=status_code, media_type=MediaType.HTML
+    )

@@ -19,7 +19,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import Actor, Database, act_as
@@ -40,25 +40,27 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Give every request an id, echo it in ``X-Request-ID`` and in every log line."""
+def request_id_of(scope: Scope) -> str:
+    """The request's id, made on first use so even routing errors (404, 405) carry one."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        state["request_id"] = uuid.uuid4().hex[:16]
+        request_id_var.set(state["request_id"])
+    return state["request_id"]
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex[:16]
-        request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
+def response_headers_hook(headers: dict[str, str]) -> Any:
+    """A before-send hook: every response, routing errors included, gets the request id and ``headers``."""
 
-        await app(scope, receive, send_with_id)
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            response_headers = MutableScopeHeaders.from_message(message)
+            response_headers[REQUEST_ID_HEADER] = request_id_of(scope)
+            for name, value in headers.items():
+                if name not in response_headers:
+                    response_headers[name] = value
 
-    return wrapped
+    return before_send
 
 
 def database_of(connection: Any) -> Database:
@@ -101,10 +103,12 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str:
-    return request.scope.get("state", {}).get("request_id", "-")
+    return request_id_of(request.scope)
 
 
-def _json_error(request: Request[Any, Any, Any], status: int, message: str, field: str | None, **extra: Any) -> Response[Any]:
+def _json_error(
+    request: Request[Any, Any, Any], status: int, message: str, field: str | None, **extra: Any
+) -> Response[Any]:
     body = {"message": message, "field": field, "request_id": _request_id(request), **extra}
     return Response(content=body, status_code=status, media_type=MediaType.JSON)
 
@@ -135,7 +139,9 @@ TITLES = {
 }
 
 
-def _answer(request: Request[Any, Any, Any], status: int, message: str, field: str | None = None, **extra: Any) -> Response[Any]:
+def _answer(
+    request: Request[Any, Any, Any], status: int, message: str, field: str | None = None, **extra: Any
+) -> Response[Any]:
     if wants_json(request):
         return _json_error(request, status, message, field, **extra)
     return _html_error(request, status, _(TITLES.get(status, "Error")), message)

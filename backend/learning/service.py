@@ -23,7 +23,9 @@ async def grant_certification(
     )
     now = utcnow()
     if existing is None:
-        existing = Certification(user_id=user.id, skill_id=skill.id, granted_at=now, expires_at=expires_at, source=source)
+        existing = Certification(
+            user_id=user.id, skill_id=skill.id, granted_at=now, expires_at=expires_at, source=source
+        )
         session.add(existing)
     else:
         existing.granted_at, existing.expires_at, existing.source = now, expires_at, source

@@ -21,7 +21,9 @@ async def test_coordinator_edit_is_audited_with_before_and_after(
     coordinator = await people.make(Role.coordinator)
     agent = await people.make(Role.agent, display_name="Before Name")
     await login(client, coordinator.email)
-    response = await post_form(client, f"/admin/users/{agent.id}", {"display_name": "After Name", "tier": "senior", "status": "active"})
+    response = await post_form(
+        client, f"/admin/users/{agent.id}", {"display_name": "After Name", "tier": "senior", "status": "active"}
+    )
     assert response.status_code == 200
     [entry] = await entries_for(db, "users", agent.id)
     assert entry.actor_id == coordinator.id
@@ -31,7 +33,9 @@ async def test_coordinator_edit_is_audited_with_before_and_after(
     assert entry.after == {"display_name": "After Name", "tier": "senior"}
 
 
-async def test_invitation_is_audited_without_its_secret(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_invitation_is_audited_without_its_secret(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     coordinator = await people.make(Role.coordinator)
     await login(client, coordinator.email)
     await post_form(client, "/admin/invitations", {"email": "audited@example.com", "display_name": "Audited"})

@@ -69,7 +69,7 @@ async def test_agent_sees_only_themselves_in_the_api(client: httpx.AsyncClient, 
     assert (await client.get("/api/v1/users")).status_code == 403
 
 
-async def test_coordinator_cannot_see_people_of_another_site(client: httpx.AsyncClient, people: Factory, db) -> None:  # noqa: ANN001
+async def test_coordinator_cannot_see_people_of_another_site(client: httpx.AsyncClient, people: Factory, db) -> None:
     other_site = await service.ensure_site(db, name="Other Centre", timezone="Europe/Berlin", country="DE")
     stranger = await people.make(Role.agent, site=other_site)
     await signed_in(client, people, Role.coordinator)
@@ -98,7 +98,9 @@ async def test_coordinator_edits_an_agent_but_not_staff_or_roles(client: httpx.A
 async def test_bad_form_values_name_the_field_and_change_nothing(client: httpx.AsyncClient, people: Factory) -> None:
     agent = await people.make(Role.agent)
     await signed_in(client, people, Role.coordinator)
-    response = await post_form(client, f"/admin/users/{agent.id}", {"display_name": "X", "tier": "wizard", "status": "active"})
+    response = await post_form(
+        client, f"/admin/users/{agent.id}", {"display_name": "X", "tier": "wizard", "status": "active"}
+    )
     assert response.status_code == 422
     assert "tier" in response.text
     assert (await client.get(f"/api/v1/users/{agent.id}")).json()["tier"] == "junior"
@@ -107,7 +109,9 @@ async def test_bad_form_values_name_the_field_and_change_nothing(client: httpx.A
 async def test_finance_cannot_edit_people(client: httpx.AsyncClient, people: Factory) -> None:
     agent = await people.make(Role.agent)
     await signed_in(client, people, Role.finance)
-    response = await post_form(client, f"/admin/users/{agent.id}", {"display_name": "X", "tier": "mid", "status": "left"})
+    response = await post_form(
+        client, f"/admin/users/{agent.id}", {"display_name": "X", "tier": "mid", "status": "left"}
+    )
     assert response.status_code == 403
 
 

@@ -79,7 +79,9 @@ async def test_form_post_without_csrf_token_is_refused(client: httpx.AsyncClient
     assert "weft_session" not in client.cookies
 
 
-async def test_csrf_token_from_another_browser_is_refused(client: httpx.AsyncClient, app: object, people: Factory) -> None:
+async def test_csrf_token_from_another_browser_is_refused(
+    client: httpx.AsyncClient, app: object, people: Factory
+) -> None:
     agent = await people.make(Role.agent)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as attacker:
@@ -115,8 +117,9 @@ async def test_planted_session_id_is_not_honoured_and_login_issues_a_new_one(
     response = await login(client, agent.email)
     issued = client.cookies.get("weft_session")
     assert response.status_code == 303
-    assert issued and issued != planted
-    attacker = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))  # noqa: SLF001
+    assert issued
+    assert issued != planted
+    attacker = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
     attacker.cookies.set("weft_session", planted, domain="127.0.0.1")
     assert (await attacker.get("/app")).status_code == 303
 
@@ -143,7 +146,9 @@ async def test_logout_ends_the_session_on_the_server(client: httpx.AsyncClient, 
     assert (await client.get("/app")).status_code == 303
 
 
-async def test_disabling_a_user_ends_their_sessions(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_disabling_a_user_ends_their_sessions(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     agent = await people.make(Role.agent)
     await login(client, agent.email)
     assert (await client.get("/app")).status_code == 200

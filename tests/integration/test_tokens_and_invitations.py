@@ -54,14 +54,18 @@ async def test_admin_can_mint_a_narrower_token_and_its_scope_holds(
     assert (await client.get("/api/v1/users", headers=bearer(secret))).status_code == 403
 
 
-async def test_agent_token_is_refused_on_staff_api(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_agent_token_is_refused_on_staff_api(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     agent = await people.make(Role.agent)
     _token, secret = await tokens.create_token(db, user=agent, name="x")
     await db.commit()
     assert (await client.get("/api/v1/users", headers=bearer(secret))).status_code == 403
 
 
-async def test_agent_cannot_revoke_someone_elses_token(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_agent_cannot_revoke_someone_elses_token(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     agent = await people.make(Role.agent)
     victim = await people.make(Role.agent)
     _mine, secret = await tokens.create_token(db, user=agent, name="mine")
@@ -77,7 +81,9 @@ async def test_unknown_bearer_token_is_refused(client: httpx.AsyncClient) -> Non
     assert response.json()["request_id"]
 
 
-async def test_token_of_a_demoted_user_stops_working(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_token_of_a_demoted_user_stops_working(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     coordinator = await people.make(Role.coordinator)
     _token, secret = await tokens.create_token(db, user=coordinator, name="roster-bot")
     await service.update_user(db, coordinator, editor_role="admin", role=Role.agent)
@@ -85,7 +91,9 @@ async def test_token_of_a_demoted_user_stops_working(client: httpx.AsyncClient, 
     assert (await client.get("/api/v1/me", headers=bearer(secret))).status_code == 401
 
 
-async def test_session_cookie_cannot_write_through_the_api(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_session_cookie_cannot_write_through_the_api(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     agent = await people.make(Role.agent)
     token, _secret = await tokens.create_token(db, user=agent, name="x")
     await db.commit()
@@ -122,10 +130,14 @@ def invitation_link(html: str) -> str:
     return match.group(1)
 
 
-async def test_coordinator_invites_and_agent_joins_once(client: httpx.AsyncClient, people: Factory, app: object) -> None:
+async def test_coordinator_invites_and_agent_joins_once(
+    client: httpx.AsyncClient, people: Factory, app: object
+) -> None:
     coordinator = await people.make(Role.coordinator)
     await login(client, coordinator.email)
-    created = await post_form(client, "/admin/invitations", {"email": "New.Agent@Example.com", "display_name": "Nina New"})
+    created = await post_form(
+        client, "/admin/invitations", {"email": "New.Agent@Example.com", "display_name": "Nina New"}
+    )
     assert created.status_code == 200
     token = invitation_link(created.text)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
@@ -133,17 +145,23 @@ async def test_coordinator_invites_and_agent_joins_once(client: httpx.AsyncClien
         form = await invitee.get(f"/invite/{token}")
         assert form.status_code == 200
         assert "Nina New" in form.text
-        mismatch = await post_form(invitee, f"/invite/{token}", {"password": "long enough pw", "password_again": "different pw!"})
+        mismatch = await post_form(
+            invitee, f"/invite/{token}", {"password": "long enough pw", "password_again": "different pw!"}
+        )
         assert mismatch.status_code == 422
         short = await post_form(invitee, f"/invite/{token}", {"password": "short", "password_again": "short"})
         assert short.status_code == 422
         assert "10 characters" in short.text
-        joined = await post_form(invitee, f"/invite/{token}", {"password": "long enough pw", "password_again": "long enough pw"})
+        joined = await post_form(
+            invitee, f"/invite/{token}", {"password": "long enough pw", "password_again": "long enough pw"}
+        )
         assert joined.status_code == 303
         assert joined.headers["location"] == "/app"
         me = (await invitee.get("/api/v1/me")).json()["user"]
         assert (me["email"], me["role"]) == ("new.agent@example.com", "agent")
-        again = await post_form(invitee, f"/invite/{token}", {"password": "another pw 123", "password_again": "another pw 123"})
+        again = await post_form(
+            invitee, f"/invite/{token}", {"password": "another pw 123", "password_again": "another pw 123"}
+        )
         assert again.status_code == 422
         assert "already been used" in again.text
 
@@ -157,12 +175,16 @@ async def test_expired_invitation_is_refused(client: httpx.AsyncClient, db: Asyn
     response = await client.get(f"/invite/{token}")
     assert response.status_code == 422
     assert "expired" in response.text
-    joined = await post_form(client, f"/invite/{token}", {"password": "long enough pw", "password_again": "long enough pw"})
+    joined = await post_form(
+        client, f"/invite/{token}", {"password": "long enough pw", "password_again": "long enough pw"}
+    )
     assert joined.status_code == 422
     assert await service.find_user_by_email(db, "late@example.com") is None
 
 
-async def test_unknown_or_revoked_invitation_answers_404(client: httpx.AsyncClient, db: AsyncSession, site: Site) -> None:
+async def test_unknown_or_revoked_invitation_answers_404(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site
+) -> None:
     invitation, token = await service.invite_agent(
         db, site=site, email="revoked@example.com", display_name="R", invited_by=None, valid_hours=1
     )
@@ -172,7 +194,9 @@ async def test_unknown_or_revoked_invitation_answers_404(client: httpx.AsyncClie
     assert (await client.get("/invite/made-up-token")).status_code == 404
 
 
-async def test_inviting_an_existing_email_or_bad_address_names_the_field(client: httpx.AsyncClient, people: Factory, db: AsyncSession) -> None:
+async def test_inviting_an_existing_email_or_bad_address_names_the_field(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
     coordinator = await people.make(Role.coordinator)
     agent = await people.make(Role.agent)
     await login(client, coordinator.email)

@@ -1,0 +1,155 @@
+"""The ``weft`` command on a real database chosen by WEFT_DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from backend.accounts.models import AuditEntry, Role, User
+from backend.accounts.sessions import authenticate
+from backend.accounts.tokens import resolve_token
+from backend.cli import main
+from backend.core.db import Database
+from backend.core.settings import load_settings
+from backend.demo import AGENT_COUNT, DEMO_PASSWORD
+from backend.learning.service import certified_skill_codes
+from tests.conftest import table_names
+
+SECRET = "cli-test-secret-" + "k" * 32
+
+
+@pytest.fixture
+def weft(empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("WEFT_DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("WEFT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("WEFT_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    return runner
+
+
+def query(url: str, work):
+    async def run():
+        database = Database.from_url(url)
+        try:
+            async with database.session() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def count_users(url: str) -> int:
+    return query(url, lambda s: s.scalar(select(func.count()).select_from(User)))
+
+
+def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner, empty_database_url: str) -> None:
+    first = weft.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "coordinator@weft.demo" in first.output
+    users = count_users(empty_database_url)
+    assert users == AGENT_COUNT + 3
+    second = weft.invoke(main, ["demo"])
+    assert second.exit_code == 0
+    assert "0 new users" in second.output
+    assert count_users(empty_database_url) == users
+
+    async def agent_login(session):
+        settings = load_settings()
+        return await authenticate(
+            session, email="agent01@weft.demo", password=DEMO_PASSWORD, client_ip="t", settings=settings
+        )
+
+    assert query(empty_database_url, agent_login).role is Role.agent
+
+
+def test_user_add_with_skills_certifies_onboards_and_audits(weft: CliRunner, empty_database_url: str) -> None:
+    assert weft.invoke(main, ["demo"]).exit_code == 0
+    result = weft.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "--email",
+            "li@example.com",
+            "--name",
+            "Li Lei",
+            "--role",
+            "agent",
+            "--tier",
+            "mid",
+            "--skills",
+            "billing,tech",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+    async def check(session):
+        user = await session.scalar(select(User).where(User.email == "li@example.com"))
+        audited = list(
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.object_type.in_(["users", "certifications"]))
+                .order_by(AuditEntry.id)
+            )
+        )
+        return user, await certified_skill_codes(session, user_id=user.id), audited
+
+    user, skills, audited = query(empty_database_url, check)
+    assert user.tier.value == "mid"
+    assert user.onboarded_at is not None
+    assert skills == ["billing", "tech"]
+    mine = [e for e in audited if e.object_id == str(user.id) or (e.after or {}).get("user_id") == user.id]
+    assert {(e.object_type, e.action) for e in mine} >= {("users", "create"), ("certifications", "create")}
+    assert {e.actor_label for e in mine} == {"cli"}
+
+
+def test_user_add_refuses_unknown_skill_and_leaves_nothing(weft: CliRunner, empty_database_url: str) -> None:
+    assert weft.invoke(main, ["demo"]).exit_code == 0
+    before = count_users(empty_database_url)
+    result = weft.invoke(
+        main, ["user", "add", "--email", "x@example.com", "--name", "X", "--role", "agent", "--skills", "juggling"]
+    )
+    assert result.exit_code != 0
+    assert "juggling" in result.output
+    assert count_users(empty_database_url) == before
+
+
+def test_token_create_prints_the_token_alone_on_the_last_line(weft: CliRunner, empty_database_url: str) -> None:
+    assert weft.invoke(main, ["demo"]).exit_code == 0
+    result = weft.invoke(main, ["token", "create", "--email", "finance@weft.demo"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[-1]
+    assert secret.startswith("weft_")
+    token, owner = query(empty_database_url, lambda s: resolve_token(s, secret))
+    assert owner.email == "finance@weft.demo"
+    assert token.role is Role.finance
+    missing = weft.invoke(main, ["token", "create", "--email", "nobody@weft.demo"])
+    assert missing.exit_code != 0
+    assert "nobody@weft.demo" in missing.output
+
+
+def test_user_invite_prints_a_working_link(weft: CliRunner) -> None:
+    assert weft.invoke(main, ["demo"]).exit_code == 0
+    result = weft.invoke(main, ["user", "invite", "--email", "new@example.com", "--name", "New"])
+    assert result.exit_code == 0, result.output
+    assert "/invite/" in result.output.strip().splitlines()[-1]
+
+
+def test_migrate_to_base_empties_the_schema(weft: CliRunner, empty_database_url: str) -> None:
+    result = weft.invoke(main, ["migrate", "--to", "base"])
+    assert result.exit_code == 0, result.output
+    assert table_names(empty_database_url) - {"alembic_version"} == set()
+
+
+def test_bad_setting_stops_the_command_naming_the_variable(weft: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEFT_SITE_TIMEZONE", "Nowhere/Land")
+    result = weft.invoke(main, ["demo"])
+    assert result.exit_code != 0
+    assert "WEFT_SITE_TIMEZONE" in result.output
