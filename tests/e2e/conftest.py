@@ -153,8 +153,15 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for this package's tests only.
+
+    Between sync calls Playwright leaves its event loop marked as running in
+    the main thread, until it stops. Kept for the whole session it would make
+    every later ``asyncio.run`` and async test in the session fail, so it
+    stops when the last test of ``tests/e2e`` is done.
+    """
     if not CHROMIUM.exists():
         message = f"Chromium is not installed at {CHROMIUM}"
         if browser_required():

@@ -25,14 +25,6 @@ TABS = ["Home", "Availability", "Shifts", "Learn", "Earnings"]
 COORDINATOR = f"coordinator@{DEMO_DOMAIN}"
 NEW_PASSWORD = "a new agent's password"
 
-# Every page renders in English whatever the language chosen: backend/app.py's ``_choose_locale`` is a
-# sync ``before_request`` hook, which Litestar runs in a worker thread (``sync_to_thread``) with a copy
-# of the context, so the ``set_locale`` ContextVar never reaches the template. ``async def`` fixes it;
-# then these tests pass, strict xfail turns that into a failure, and this marker should go.
-LOCALE_NOT_APPLIED = pytest.mark.xfail(
-    strict=True, reason="the chosen language is never applied: sync before_request hook runs in a thread"
-)
-
 
 @cache
 def zh(message: str) -> str:
@@ -89,7 +81,6 @@ def test_agent_signs_in_and_gets_thumb_sized_tabs(phone: Any) -> None:
     assert_clean_console(phone)
 
 
-@LOCALE_NOT_APPLIED
 def test_agent_switches_to_chinese_and_it_stays_after_signing_in_again(phone: Any) -> None:
     agent = english_agents()[1]
     sign_in(phone, str(agent["email"]))
@@ -117,7 +108,6 @@ def test_agent_switches_to_chinese_and_it_stays_after_signing_in_again(phone: An
     assert_clean_console(phone)
 
 
-@LOCALE_NOT_APPLIED
 def test_visitor_reads_the_sign_in_page_in_chinese(phone: Any) -> None:
     phone.goto("/login")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in to Weft")

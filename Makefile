@@ -1,0 +1,46 @@
+# Weft: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Weft needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@ $(VENV)/.installed-run
+
+## Migrate a SQLite database under var/, load the demo data and serve on http://$(HOST):$(PORT)
+run: $(VENV)/.installed-run
+	$(BIN)/weft migrate
+	$(BIN)/weft demo
+	$(BIN)/weft serve --host $(HOST) --port $(PORT)
+
+## Install the dev extras and run the whole suite (unit, integration on SQLite and PostgreSQL, browser)
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check backend tests migrations
+	$(BIN)/ruff format --check backend tests migrations
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format backend tests migrations
+	$(BIN)/ruff check --fix backend tests migrations
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
