@@ -17,9 +17,10 @@ import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
 from backend.accounts.auth import authentication_middleware
 from backend.accounts.routes import router as accounts_router
 from backend.core.db import Database
+from backend.core.i18n import ROOT, set_locale
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
-from backend.core.templating import ROOT, negotiate_locale, set_locale, template_config
+from backend.core.templating import negotiate_locale, template_config
 from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, response_headers_hook
 
 STATIC_DIR = ROOT / "web" / "static"

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from backend.accounts import service, sessions, tokens
 from backend.accounts.api import ApiController
 from backend.accounts.audit_routes import AuditController
-from backend.accounts.models import Role, Tier, User, UserStatus
+from backend.accounts.models import Invitation, Role, Tier, User, UserStatus
 from backend.accounts.schemas import (
     AcceptInvitationForm,
     InvitationForm,
@@ -24,8 +24,8 @@ from backend.accounts.schemas import (
     UserEditForm,
 )
 from backend.core.errors import DomainError, Forbidden, NotFound, TooManyAttempts
+from backend.core.i18n import gettext as _
 from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
-from backend.core.templating import gettext as _
 from backend.core.templating import page
 from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal, see_other
 
@@ -122,7 +122,7 @@ class SignInController(Controller):
     @get("/invite/{token:str}", name="accounts:invitation")
     async def invitation_form(self, request: Request[Any, Any, Any], db: Db, token: str) -> Template:
         invitation = await service.open_invitation(db, token)
-        return page(request, "accounts/invitation.html", {"invitation": invitation, "token": token, "error": None})
+        return page(request, "accounts/invitation.html", invitation_form_context(invitation, token))
 
     @post("/invite/{token:str}", name="accounts:invitation-accept", status_code=303)
     async def accept_invitation(
@@ -139,7 +139,7 @@ class SignInController(Controller):
                 raise DomainError(_("The two passwords differ."), field="password_again")
             user = await service.accept_invitation(db, token=token, password=data.password)
         except DomainError as error:
-            context = {"invitation": invitation, "token": token, "error": error}
+            context = invitation_form_context(invitation, token, error)
             return page(request, "accounts/invitation.html", context, status_code=error.status_code)
         return await sign_in(request, db, settings, user, "/app")
 
@@ -334,6 +334,15 @@ class FinanceController(Controller):
         return page(request, "accounts/finance_home.html")
 
 
+def invitation_form_context(invitation: Invitation, token: str, error: DomainError | None = None) -> dict[str, Any]:
+    return {
+        "invitation": invitation,
+        "token": token,
+        "error": error,
+        "min_password_length": service.MIN_PASSWORD_LENGTH,
+    }
+
+
 async def invitation_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:
     pending = await service.list_pending_invitations(db, site_id=principal.site_id)
     return {"invitations": pending, "error": None, "form": None, "created": None, "link": None, **extra}
@@ -345,7 +354,7 @@ async def token_context(db: Db, **extra: Any) -> dict[str, Any]:
     return {
         "tokens": listed,
         "owners": owners,
-        "roles": [(r.value, r.value) for r in Role],
+        "roles": [(r.value, _(r.value)) for r in Role],
         "error": None,
         "created": None,
         "secret": None,

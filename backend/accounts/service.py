@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.i18n import gettext as _
 from backend.core.security import Principal, hash_secret, new_secret
 
 LOCALES = ("en", "zh-Hans")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
 _hasher = PasswordHasher()  # argon2id with parameters above OWASP's minimum
 
 
@@ -27,9 +29,9 @@ def hash_password(password: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="password")
-    if len(password) > 256:
-        raise DomainError("Use at most 256 characters.", field="password")
+        raise DomainError(_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH), field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(_("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH), field="password")
 
 
 def password_matches(user: User, password: str) -> bool:
@@ -49,7 +51,7 @@ def normalise_email(email: str) -> str:
     email = email.strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 254:
-        raise DomainError("Enter an email address like name@example.com.", field="email")
+        raise DomainError(_("Enter an email address like name@example.com."), field="email")
     return email
 
 
@@ -57,13 +59,13 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError(f"{name!r} is not a time zone (try Asia/Shanghai).", field=field) from None
+        raise DomainError(_("%(name)s is not a time zone (try Asia/Shanghai).", name=name), field=field) from None
     return name
 
 
 def check_locale(locale: str) -> str:
     if locale not in LOCALES:
-        raise DomainError(f"Language must be one of {', '.join(LOCALES)}.", field="locale")
+        raise DomainError(_("Language must be one of %(choices)s.", choices=", ".join(LOCALES)), field="locale")
     return locale
 
 
@@ -114,7 +116,7 @@ async def list_users(
 
 async def _ensure_email_free(session: AsyncSession, email: str) -> None:
     if await find_user_by_email(session, email) is not None:
-        raise Conflict(f"{email} already has an account.", field="email")
+        raise Conflict(_("%(email)s already has an account.", email=email), field="email")
 
 
 async def create_user(
@@ -132,7 +134,7 @@ async def create_user(
     email = normalise_email(email)
     await _ensure_email_free(session, email)
     if not display_name.strip():
-        raise DomainError("Enter a name.", field="display_name")
+        raise DomainError(_("Enter a name."), field="display_name")
     user = User(
         email=email,
         display_name=display_name.strip(),
@@ -168,12 +170,12 @@ async def update_user(
     Coordinators look after agents; only an admin edits staff accounts or changes anyone's role.
     """
     if editor_role != "admin" and (user.role is not Role.agent or (role is not None and role != user.role)):
-        raise Forbidden("Only an admin can change roles or edit staff accounts.", field="role")
+        raise Forbidden(_("Only an admin can change roles or edit staff accounts."), field="role")
     privilege_changed = (role is not None and role != user.role) or (
         status is not None and status != user.status and status is not UserStatus.active
     )
     if display_name is not None and not display_name.strip():
-        raise DomainError("Enter a name.", field="display_name")
+        raise DomainError(_("Enter a name."), field="display_name")
     user.role = role or user.role
     user.status = status or user.status
     user.tier = tier or user.tier
@@ -207,7 +209,7 @@ async def ensure_site(session: AsyncSession, *, name: str, timezone: str, countr
 async def default_site(session: AsyncSession) -> Site:
     site = await session.scalar(select(Site).order_by(Site.id).limit(1))
     if site is None:
-        raise NotFound("site (run `weft demo` or `weft user add` first)")
+        raise DomainError(_("There is no site yet: run `weft demo` or `weft user add` first."))
     return site
 
 
@@ -226,7 +228,7 @@ async def skills_by_code(session: AsyncSession, *, site_id: int, codes: list[str
     }
     missing = [code for code in codes if code not in found]
     if missing:
-        raise DomainError(f"Unknown skill {missing[0]!r}.", field="skills")
+        raise DomainError(_("Unknown skill %(code)s.", code=repr(missing[0])), field="skills")
     return [found[code] for code in codes]
 
 
@@ -252,7 +254,7 @@ async def invite_agent(
     email = normalise_email(email)
     await _ensure_email_free(session, email)
     if not display_name.strip():
-        raise DomainError("Enter a name.", field="display_name")
+        raise DomainError(_("Enter a name."), field="display_name")
     now = utcnow()
     pending = await session.scalar(
         select(func.count())
@@ -265,7 +267,9 @@ async def invite_agent(
         )
     )
     if pending:
-        raise Conflict(f"{email} already has a pending invitation: revoke it to send a new one.", field="email")
+        raise Conflict(
+            _("%(email)s already has a pending invitation: revoke it to send a new one.", email=email), field="email"
+        )
     token = new_secret()
     invitation = Invitation(
         site_id=site.id,
@@ -289,9 +293,9 @@ async def open_invitation(session: AsyncSession, token: str) -> Invitation:
     if invitation is None or invitation.revoked_at is not None:
         raise NotFound("invitation")
     if invitation.accepted_at is not None:
-        raise DomainError("This invitation has already been used. Sign in instead.", field="token")
+        raise DomainError(_("This invitation has already been used. Sign in instead."), field="token")
     if invitation.expires_at <= utcnow():
-        raise DomainError("This invitation has expired. Ask your coordinator for a new one.", field="token")
+        raise DomainError(_("This invitation has expired. Ask your coordinator for a new one."), field="token")
     return invitation
 
 

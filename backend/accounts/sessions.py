@@ -16,10 +16,9 @@ from backend.accounts.models import LoginAttempt, LoginSession, User
 from backend.accounts.service import find_user_by_email, password_matches
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, TooManyAttempts
+from backend.core.i18n import gettext as _
 from backend.core.security import hash_secret, new_secret
 from backend.core.settings import Settings
-
-WRONG_CREDENTIALS = "That email and password do not match an active account."
 
 
 async def _recent_failures(session: AsyncSession, column: object, value: str, since: dt.datetime) -> int:
@@ -35,7 +34,7 @@ async def check_login_allowed(session: AsyncSession, *, email: str, client_ip: s
     by_client = await _recent_failures(session, LoginAttempt.client_ip, client_ip, since)
     if by_account >= settings.login_failures_per_account or by_client >= settings.login_failures_per_client:
         raise TooManyAttempts(
-            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+            _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=settings.login_window_minutes),
             retry_after_seconds=int(window.total_seconds()),
         )
 
@@ -48,7 +47,7 @@ async def authenticate(session: AsyncSession, *, email: str, password: str, clie
     if user is None or not user.is_active or not password_matches(user, password):
         session.add(LoginAttempt(email=email, client_ip=client_ip))
         await session.flush()
-        raise DomainError(WRONG_CREDENTIALS, field="password")
+        raise DomainError(_("That email and password do not match an active account."), field="password")
     return user
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import ApiToken, Role, User
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import gettext as _
 from backend.core.security import hash_secret, new_secret
 
 TOKEN_PREFIX = "weft_"
@@ -25,9 +26,11 @@ async def create_token(
     """Create a token and return it with its secret, which is never shown again."""
     role = role or user.role
     if role not in allowed_token_roles(user):
-        raise DomainError(f"A {user.role.value} cannot hold a {role.value} token.", field="role")
+        raise DomainError(
+            _("A %(owner)s cannot hold a %(role)s token.", owner=_(user.role.value), role=_(role.value)), field="role"
+        )
     if not user.is_active:
-        raise DomainError("Tokens can only be issued to active users.", field="email")
+        raise DomainError(_("Tokens can only be issued to active users."), field="email")
     name = name.strip() or "token"
     secret = new_secret(TOKEN_PREFIX)
     token = ApiToken(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from backend.core.i18n import gettext as _
+
 
 class DomainError(Exception):
     """A rule of the business refused the request (422 unless said otherwise)."""
@@ -20,7 +22,8 @@ class NotFound(DomainError):
     status_code = 404
 
     def __init__(self, what: str = "object") -> None:
-        super().__init__(f"No such {what}.")
+        super().__init__(_("Not found: it does not exist, or it is not yours to see."))
+        self.what = what
 
 
 class Forbidden(DomainError):

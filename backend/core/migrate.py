@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from backend.core.db import create_engine
-from backend.core.templating import ROOT
+from backend.core.i18n import ROOT
 
 MIGRATIONS_DIR = ROOT / "migrations"
 

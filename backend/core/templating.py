@@ -1,22 +1,11 @@
-"""Jinja templates with gettext translations (English and Simplified Chinese).
-
-Catalogues are compiled from the ``.po`` files in ``web/locale`` when the
-process starts, so no binary ``.mo`` file lives in the repository. The
-locale of the current request is held in a context variable: each request
-runs in its own task, so concurrent requests never see each other's.
-"""
+"""Jinja templates: one environment over ``web/templates`` and every domain's ``templates``, translated."""
 
 from __future__ import annotations
 
-import contextvars
-import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.connection import Request
 from litestar.enums import MediaType
@@ -24,61 +13,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, ngettext
 from backend.core.security import LOCALE_COOKIE, current_principal
 
-ROOT = Path(__file__).resolve().parents[2]
 WEB_TEMPLATES = ROOT / "web" / "templates"
-LOCALE_DIR = ROOT / "web" / "locale"
 BACKEND = ROOT / "backend"
-LOCALES = ("en", "zh-Hans")
-DEFAULT_LOCALE = "en"
 HTML_LANG = {"en": "en", "zh-Hans": "zh-Hans"}
-
-_current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("weft_locale", default=DEFAULT_LOCALE)
-
-
-def _catalogue_dir(locale: str) -> str:
-    return locale.replace("-", "_")
-
-
-def load_translations() -> dict[str, NullTranslations]:
-    """Compile each ``messages.po`` in memory."""
-    catalogues: dict[str, NullTranslations] = {DEFAULT_LOCALE: NullTranslations()}
-    for locale in LOCALES:
-        po_path = LOCALE_DIR / _catalogue_dir(locale) / "LC_MESSAGES" / "messages.po"
-        if not po_path.exists():
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=_catalogue_dir(locale))
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        catalogues[locale] = Translations(fp=buffer)
-    return catalogues
-
-
-TRANSLATIONS = load_translations()
-
-
-def set_locale(locale: str) -> None:
-    _current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
-
-
-def current_locale() -> str:
-    return _current_locale.get()
-
-
-def gettext(message: str, **variables: Any) -> str:
-    text = TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).gettext(message)
-    return text % variables if variables else text
-
-
-def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
-
-
-_ = gettext
 
 
 def negotiate_locale(request: Request[Any, Any, Any]) -> str:

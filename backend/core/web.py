@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import Actor, Database, act_as
 from backend.core.errors import DomainError, TooManyAttempts
+from backend.core.i18n import gettext as _
 from backend.core.security import API_PREFIX, SAFE_METHODS, Principal, current_principal
 from backend.core.settings import Settings
-from backend.core.templating import gettext as _
 from backend.core.templating import is_htmx
 
 log = logging.getLogger("weft")

@@ -16,11 +16,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from backend.core.templating import ROOT
 from backend.demo import DEMO_DOMAIN, DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, PHONE, LiveServer, e2e_settings, free_port, launch_chromium, prepare_database
 
-DEFAULT_OUTPUT = ROOT / "web" / "static" / "screenshots" / "agent-home.png"
+DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "web" / "static" / "screenshots" / "agent-home.png"
 AGENT = f"agent01@{DEMO_DOMAIN}"
 
 

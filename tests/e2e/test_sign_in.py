@@ -6,13 +6,13 @@ import re
 import uuid
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
-from backend.core.templating import LOCALE_DIR
 from backend.demo import DEMO_DOMAIN, DEMO_PASSWORD, demo_agents
 from tests.e2e.conftest import PHONE, Phone, assert_clean_console
 
@@ -24,12 +24,13 @@ MIN_TAP = 44
 TABS = ["Home", "Availability", "Shifts", "Learn", "Earnings"]
 COORDINATOR = f"coordinator@{DEMO_DOMAIN}"
 NEW_PASSWORD = "a new agent's password"
+CATALOGUE_ZH = Path(__file__).resolve().parents[2] / "web" / "locale" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 
 
 @cache
 def zh(message: str) -> str:
     """The Chinese for ``message``, read from the catalogue the app serves."""
-    with (LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+    with CATALOGUE_ZH.open("rb") as po_file:
         catalog = read_po(po_file, locale="zh_Hans")
     entry = catalog.get(message)
     assert entry is not None and entry.string, f"{message!r} is not translated"

@@ -11,7 +11,7 @@ from backend.accounts.models import Role
 from backend.app import create_app
 from backend.core.db import Database
 from backend.core.settings import Settings, load_settings
-from tests.conftest import Factory, login
+from tests.conftest import Factory, login, post_form
 
 
 async def test_pages_carry_strict_security_headers(client: httpx.AsyncClient) -> None:
@@ -112,3 +112,14 @@ async def test_language_switch_is_remembered_for_visitors_and_users(client: http
     token = client.cookies.get("weft_csrf")
     await client.post("/locale", data={"locale": "zh-Hans", "next": "/app", "_csrf_token": token})
     assert (await client.get("/api/v1/me")).json()["user"]["locale"] == "zh-Hans"
+
+
+async def test_chinese_agent_sees_pages_and_refusals_in_chinese(client: httpx.AsyncClient, people: Factory) -> None:
+    agent = await people.make(Role.agent, locale="zh-Hans")
+    await login(client, agent.email)
+    home = await client.get("/app")
+    assert '<html lang="zh-Hans">' in home.text
+    assert "首页" in home.text
+    refused = await post_form(client, "/app/profile", {"locale": "zh-Hans", "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422
+    assert "不是有效的时区" in refused.text

@@ -1,0 +1,71 @@
+"""Translations: English and Simplified Chinese through gettext catalogues.
+
+Catalogues are compiled from the ``.po`` files in ``web/locale`` when the
+process starts, so no binary ``.mo`` file lives in the repository. The
+locale of the current request is held in a context variable: each request
+runs in its own task, so concurrent requests never see each other's. Services
+translate the messages they raise with ``_`` too, so a refusal reaches the
+agent in their language.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE_DIR = ROOT / "web" / "locale"
+LOCALES = ("en", "zh-Hans")
+DEFAULT_LOCALE = "en"
+
+_current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("weft_locale", default=DEFAULT_LOCALE)
+
+
+def _catalogue_dir(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def load_translations() -> dict[str, NullTranslations]:
+    """Compile each ``messages.po`` in memory."""
+    catalogues: dict[str, NullTranslations] = {DEFAULT_LOCALE: NullTranslations()}
+    for locale in LOCALES:
+        po_path = LOCALE_DIR / _catalogue_dir(locale) / "LC_MESSAGES" / "messages.po"
+        if not po_path.exists():
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=_catalogue_dir(locale))
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogues[locale] = Translations(fp=buffer)
+    return catalogues
+
+
+TRANSLATIONS = load_translations()
+
+
+def set_locale(locale: str) -> None:
+    _current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def current_locale() -> str:
+    return _current_locale.get()
+
+
+def gettext(message: str, **variables: Any) -> str:
+    text = TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+_ = gettext
