@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from backend.accounts import service, sessions, tokens
@@ -23,13 +21,14 @@ from backend.accounts.schemas import (
     TokenForm,
     UserEditForm,
 )
+from backend.accounts.site_routes import SiteController
 from backend.core.errors import DomainError, Forbidden, NotFound, TooManyAttempts
 from backend.core.i18n import gettext as _
 from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
 from backend.core.templating import page
-from backend.core.web import AppSettings, CurrentPrincipal, Db, MaybePrincipal, see_other
+from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, MaybePrincipal, see_other
+from backend.learning.service import certified_skill_codes
 
-FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 ROLE_HOME = {"agent": "/app", "coordinator": "/admin", "finance": "/finance", "admin": "/admin"}
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -224,7 +223,7 @@ class PeopleController(Controller):
         self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int
     ) -> Template:
         user = await service.visible_user(db, principal, user_id)
-        return page(request, "accounts/admin_user.html", {"user": user, "error": None, "saved": False})
+        return page(request, "accounts/admin_user.html", await user_context(db, user))
 
     @post("/users/{user_id:int}", name="admin:user-save", status_code=200)
     async def save_user(
@@ -249,9 +248,9 @@ class PeopleController(Controller):
         except Forbidden:
             raise
         except DomainError as error:
-            context = {"user": user, "error": error, "saved": False}
+            context = await user_context(db, user, error=error)
             return page(request, "accounts/admin_user.html", context, status_code=error.status_code)
-        return page(request, "accounts/admin_user.html", {"user": user, "error": None, "saved": True})
+        return page(request, "accounts/admin_user.html", await user_context(db, user, saved=True))
 
     @get("/invitations", name="admin:invitations")
     async def invitations(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
@@ -334,6 +333,11 @@ class FinanceController(Controller):
         return page(request, "accounts/finance_home.html")
 
 
+async def user_context(db: Db, user: User, **extra: Any) -> dict[str, Any]:
+    skills = await certified_skill_codes(db, user_id=user.id)
+    return {"user": user, "skills": skills, "error": None, "saved": False, **extra}
+
+
 def invitation_form_context(invitation: Invitation, token: str, error: DomainError | None = None) -> dict[str, Any]:
     return {
         "invitation": invitation,
@@ -371,6 +375,7 @@ router = Router(
         TokenAdminController,
         FinanceController,
         AuditController,
+        SiteController,
         ApiController,
     ],
 )

@@ -117,3 +117,15 @@ class TokenOut(msgspec.Struct, kw_only=True):
             last_used_at=token.last_used_at,
             revoked_at=token.revoked_at,
         )
+
+
+class SiteForm(Form):
+    name: Name
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+
+
+class SkillForm(Form):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    name: Name
+    name_zh: Annotated[str, msgspec.Meta(max_length=120)] = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -219,6 +220,40 @@ async def ensure_skill(session: AsyncSession, *, site: Site, code: str, name: st
         skill = Skill(site_id=site.id, code=code, name=name, name_zh=name_zh)
         session.add(skill)
         await session.flush()
+    return skill
+
+
+SKILL_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+
+
+async def update_site(session: AsyncSession, site: Site, *, name: str, timezone: str, country: str) -> Site:
+    """Rename a site or move its clock; everything is checked before anything is written."""
+    name, country = name.strip(), country.strip().upper()
+    if not name:
+        raise DomainError(_("Enter a name."), field="name")
+    check_timezone(timezone)
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise DomainError(_("Use a two-letter country code such as CN."), field="country")
+    clash = await session.scalar(select(Site.id).where(Site.name == name, Site.id != site.id))
+    if clash is not None:
+        raise Conflict(_("Another site is called %(name)s.", name=name), field="name")
+    site.name, site.timezone, site.country = name, timezone, country
+    await session.flush()
+    return site
+
+
+async def add_skill(session: AsyncSession, *, site: Site, code: str, name: str, name_zh: str = "") -> Skill:
+    """A new skill agents can be certified for; codes are short, lowercase and unique per site."""
+    code = code.strip().lower()
+    if not SKILL_CODE.match(code):
+        raise DomainError(_("Use 2-40 lowercase letters, digits, - or _, starting with a letter."), field="code")
+    if not name.strip():
+        raise DomainError(_("Enter a name."), field="name")
+    if await session.scalar(select(Skill.id).where(Skill.site_id == site.id, Skill.code == code)) is not None:
+        raise Conflict(_("The skill %(code)s already exists.", code=code), field="code")
+    skill = Skill(site_id=site.id, code=code, name=name.strip(), name_zh=name_zh.strip())
+    session.add(skill)
+    await session.flush()
     return skill
 
 

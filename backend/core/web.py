@@ -17,7 +17,9 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,6 +192,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 
 Db = NamedDependency[AsyncSession]
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 CurrentPrincipal = NamedDependency[Principal]
 MaybePrincipal = NamedDependency[Principal | None]
 AppSettings = NamedDependency[Settings]

@@ -55,6 +55,7 @@ async def bench_database(url: str, data_dir: Path) -> dict[str, list[float]]:
         )
         _token, secret = await tokens.create_token(session, user=agent, name="bench")
     app = create_app(settings, database=database)
+    headers = {"Authorization": f"Bearer {secret}"}
     results: dict[str, list[float]] = {
         "sign in (argon2id)": [],
         "GET /api/v1/me (session)": [],
@@ -77,7 +78,6 @@ async def bench_database(url: str, data_dir: Path) -> dict[str, list[float]]:
             results["GET /app page (session)"].append(
                 statistics.median(await timed(REQUESTS_PER_ROUND, lambda: client.get("/app"), 200))
             )
-            headers = {"Authorization": f"Bearer {secret}"}
             results["GET /api/v1/me (token)"].append(
                 statistics.median(
                     await timed(REQUESTS_PER_ROUND, lambda: client.get("/api/v1/me", headers=headers), 200)
@@ -88,9 +88,8 @@ async def bench_database(url: str, data_dir: Path) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    print(
-        f"# Weft benchmarks, {dt.date.today()}, {platform.node()} ({platform.machine()}, Python {platform.python_version()})"
-    )
+    machine = f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})"
+    print(f"# Weft benchmarks, {dt.date.today()}, {machine}")
     print(f"medians of {ROUNDS} rounds; each round's value is the median of its requests, in milliseconds\n")
     print("| database | measure | median ms | spread (min-max of round medians) |")
     print("| --- | --- | --- | --- |")
@@ -103,9 +102,8 @@ def main() -> None:
             for name, url in targets:
                 migrate(url, "head")
                 for measure, rounds in asyncio.run(bench_database(url, Path(tmp))).items():
-                    print(
-                        f"| {name} | {measure} | {statistics.median(rounds):.2f} | {min(rounds):.2f}-{max(rounds):.2f} |"
-                    )
+                    spread = f"{min(rounds):.2f}-{max(rounds):.2f}"
+                    print(f"| {name} | {measure} | {statistics.median(rounds):.2f} | {spread} |")
         finally:
             if postgres:
                 drop_postgres_database(postgres)

@@ -1,6 +1,6 @@
 """End-to-end harness: the real app under uvicorn on a throwaway SQLite database, driven by Chromium.
 
-One server and one browser serve the whole session; each test gets a fresh
+One server serves the whole session and one browser this package; each test gets a fresh
 browser context sized like a phone (360 x 800). The server is reached as
 ``http://localhost:<port>`` so the page is a secure context, as in production.
 Without ``/usr/bin/chromium`` the browser tests skip, unless
@@ -235,6 +235,6 @@ def assert_clean_console(page: Any) -> None:
 
 
 @pytest.fixture
-def phone(new_phone: Callable[[], Phone]) -> Iterator[Any]:
-    """A page in a fresh 360 x 800 phone context (closed afterwards)."""
-    yield new_phone().page
+def phone(new_phone: Callable[[], Phone]) -> Any:
+    """A page in a fresh 360 x 800 phone context (``new_phone`` closes it afterwards)."""
+    return new_phone().page

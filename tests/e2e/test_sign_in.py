@@ -33,7 +33,8 @@ def zh(message: str) -> str:
     with CATALOGUE_ZH.open("rb") as po_file:
         catalog = read_po(po_file, locale="zh_Hans")
     entry = catalog.get(message)
-    assert entry is not None and entry.string, f"{message!r} is not translated"
+    assert entry is not None, f"{message!r} is not in the catalogue"
+    assert entry.string, f"{message!r} is not translated"
     return str(entry.string)
 
 
@@ -67,11 +68,13 @@ def test_agent_signs_in_and_gets_thumb_sized_tabs(phone: Any) -> None:
         expect(tab).to_contain_text(label)
         box = tab.bounding_box()
         assert box is not None
-        assert box["width"] >= MIN_TAP and box["height"] >= MIN_TAP, f"{label} tab is {box}"
+        assert box["width"] >= MIN_TAP, f"{label} tab is too narrow: {box}"
+        assert box["height"] >= MIN_TAP, f"{label} tab is too short: {box}"
     expect(tabs.first).to_have_attribute("aria-current", "page")
     bar = tabbar.bounding_box()
     assert bar is not None
-    assert bar["x"] >= 0 and bar["x"] + bar["width"] <= PHONE_WIDTH, f"tab bar leaves the screen: {bar}"
+    assert bar["x"] >= 0, f"tab bar leaves the screen: {bar}"
+    assert bar["x"] + bar["width"] <= PHONE_WIDTH, f"tab bar leaves the screen: {bar}"
     assert abs(bar["y"] + bar["height"] - PHONE_HEIGHT) <= 1, f"tab bar is not at the bottom: {bar}"
     assert_fits_phone_width(phone)
 
@@ -136,7 +139,8 @@ def test_coordinator_sees_people_but_not_the_agent_app(phone: Any) -> None:
     assert_clean_console(phone)
 
     response = phone.goto("/app")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     expect(phone.get_by_role("heading", level=1)).to_have_text("Not allowed")
     expect(phone.get_by_role("navigation", name="Main")).to_have_count(0)
 
@@ -173,4 +177,5 @@ def test_coordinator_invites_an_agent_who_joins_on_their_phone(new_phone: Callab
     assert_clean_console(agent)
 
     response = new_phone().page.goto(link)
-    assert response is not None and response.status >= 400, "an invitation link must work only once"
+    assert response is not None
+    assert response.status >= 400, "an invitation link must work only once"

@@ -1,0 +1,32 @@
+"""Every route declares who may use it: a role guard, or a place on the short public list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar.routes import HTTPRoute
+
+from backend.app import create_app
+from backend.core.settings import load_settings
+
+PUBLIC_PATHS = {"/", "/login", "/logout", "/locale", "/invite/{token:str}", "/static", "/api/schema"}
+
+
+def test_every_non_public_route_has_a_guard(tmp_path: Path) -> None:
+    app = create_app(load_settings({"WEFT_DATA_DIR": str(tmp_path)}))
+    unguarded = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or any(route.path.startswith(p) for p in ("/static", "/api/schema")):
+            continue
+        for handler in route.route_handlers:
+            if handler.http_methods == {"OPTIONS"}:
+                continue  # CORS preflight, answered by Litestar itself
+            if not handler.resolve_guards() and route.path not in PUBLIC_PATHS:
+                unguarded.append(route.path)
+    assert unguarded == []
+
+
+def test_public_list_is_not_stale(tmp_path: Path) -> None:
+    app = create_app(load_settings({"WEFT_DATA_DIR": str(tmp_path)}))
+    paths = {route.path for route in app.routes}
+    assert PUBLIC_PATHS - {"/static", "/api/schema"} <= paths
