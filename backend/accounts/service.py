@@ -50,7 +50,7 @@ def password_matches(user: User, password: str) -> bool:
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    local, _, domain = email.partition("@")
+    local, _at, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 254:
         raise DomainError(_("Enter an email address like name@example.com."), field="email")
     return email
