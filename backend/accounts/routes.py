@@ -22,6 +22,7 @@ from backend.accounts.schemas import (
 from backend.accounts.site_routes import SiteController
 from backend.core.errors import DomainError, NotFound, TooManyAttempts
 from backend.core.i18n import gettext as _
+from backend.core.i18n import set_locale
 from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
 from backend.core.templating import page
 from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, MaybePrincipal, see_other
@@ -67,8 +68,13 @@ async def sign_in(
     )
     response = see_other(safe_next(target, ROLE_HOME[user.role.value]))
     response.set_cookie(session_cookie(secret, settings))
-    response.set_cookie(key=LOCALE_COOKIE, value=user.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
+    remember_locale(response, user.locale)
     return response
+
+
+def remember_locale(response: Response[Any], locale: str) -> None:
+    """Keep the language in a cookie too, so the sign-in page after signing out speaks it."""
+    response.set_cookie(key=LOCALE_COOKIE, value=locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
 
 
 class SignInController(Controller):
@@ -118,7 +124,7 @@ class SignInController(Controller):
     @get("/invite/{token:str}", name="accounts:invitation")
     async def invitation_form(self, request: Request[Any, Any, Any], db: Db, token: str) -> Template:
         invitation = await service.open_invitation(db, token)
-        return page(request, "accounts/invitation.html", invitation_form_context(invitation, token))
+        return invitation_page(request, invitation, token)
 
     @post("/invite/{token:str}", name="accounts:invitation-accept", status_code=303)
     async def accept_invitation(
@@ -135,8 +141,7 @@ class SignInController(Controller):
                 raise DomainError(_("The two passwords differ."), field="password_again")
             user = await service.accept_invitation(db, token=token, password=data.password)
         except DomainError as error:
-            context = invitation_form_context(invitation, token, error)
-            return page(request, "accounts/invitation.html", context, status_code=error.status_code)
+            return invitation_page(request, invitation, token, error)
         return await sign_in(request, db, settings, user, "/app")
 
     @post("/locale", name="accounts:locale", status_code=303)
@@ -145,7 +150,7 @@ class SignInController(Controller):
             user = await service.get_user(db, principal.user_id)
             await service.update_preferences(db, user, locale=data.locale)
         response = see_other(safe_next(data.next, "/"))
-        response.set_cookie(key=LOCALE_COOKIE, value=data.locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="lax")
+        remember_locale(response, data.locale)
         return response
 
 
@@ -162,9 +167,11 @@ class AgentController(Controller):
         return page(request, "accounts/agent_home.html", {"user": user, "tab": "home"})
 
     @get("/profile", name="agent:profile")
-    async def profile(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def profile(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, saved: bool = False
+    ) -> Template:
         user = await service.get_user(db, principal.user_id)
-        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": False})
+        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": saved})
 
     @post("/profile", name="agent:profile-save", status_code=200)
     async def save_profile(
@@ -175,12 +182,18 @@ class AgentController(Controller):
         data: Annotated[ProfileForm, FormBody],
     ) -> Template:
         user = await service.get_user(db, principal.user_id)
+        language_changed = data.locale != user.locale
         try:
             await service.update_preferences(db, user, locale=data.locale, timezone=data.timezone)
         except DomainError as error:
             context = {"user": user, "tab": "home", "error": error, "saved": False}
             return page(request, "accounts/profile.html", context, status_code=error.status_code)
-        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": True})
+        set_locale(user.locale)
+        response = page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": True})
+        remember_locale(response, user.locale)
+        if language_changed:  # the whole page, tab bar included, must change language: reload it
+            response.headers["HX-Redirect"] = "/app/profile?saved=1"
+        return response
 
     @get("/{tab:str}", name="agent:tab")
     async def coming_tab(self, request: Request[Any, Any, Any], tab: str) -> Template:
@@ -201,13 +214,19 @@ class FinanceController(Controller):
         return page(request, "accounts/finance_home.html")
 
 
-def invitation_form_context(invitation: Invitation, token: str, error: DomainError | None = None) -> dict[str, Any]:
-    return {
+def invitation_page(
+    request: Request[Any, Any, Any], invitation: Invitation, token: str, error: DomainError | None = None
+) -> Template:
+    """The set-password form, in the language the coordinator chose unless the visitor picked one."""
+    if LOCALE_COOKIE not in request.cookies:
+        set_locale(invitation.locale)
+    context = {
         "invitation": invitation,
         "token": token,
         "error": error,
         "min_password_length": service.MIN_PASSWORD_LENGTH,
     }
+    return page(request, "accounts/invitation.html", context, status_code=error.status_code if error else 200)
 
 
 router = Router(

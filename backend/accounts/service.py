@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, hash_secret, new_secret
 
@@ -328,9 +328,9 @@ async def open_invitation(session: AsyncSession, token: str) -> Invitation:
     if invitation is None or invitation.revoked_at is not None:
         raise NotFound("invitation")
     if invitation.accepted_at is not None:
-        raise DomainError(_("This invitation has already been used. Sign in instead."), field="token")
+        raise Gone(_("This invitation has already been used. Sign in instead."), field="token")
     if invitation.expires_at <= utcnow():
-        raise DomainError(_("This invitation has expired. Ask your coordinator for a new one."), field="token")
+        raise Gone(_("This invitation has expired. Ask your coordinator for a new one."), field="token")
     return invitation
 
 

@@ -32,6 +32,12 @@ class Forbidden(DomainError):
     status_code = 403
 
 
+class Gone(DomainError):
+    """The object existed but can no longer be used (a spent or expired link)."""
+
+    status_code = 410
+
+
 class Conflict(DomainError):
     status_code = 409
 

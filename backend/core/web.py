@@ -135,6 +135,7 @@ TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "Conflict",
+    410: "No longer available",
     422: "Please check your input",
     429: "Too many attempts",
     500: "Something went wrong",

@@ -56,7 +56,7 @@ DYNAMIC = [
     "junior", "mid", "senior",
     "active", "paused", "left",
     "The request could not be read", "Please sign in", "Not allowed", "Not found", "Conflict",
-    "Please check your input", "Too many attempts", "Something went wrong", "Error",
+    "Please check your input", "Too many attempts", "Something went wrong", "Error", "No longer available",
 ]
 path = sys.argv[1]
 with open(path, "rb") as f:
