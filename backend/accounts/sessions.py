@@ -60,7 +60,11 @@ async def start_session(
     client_ip: str = "",
     user_agent: str = "",
 ) -> str:
-    """Issue a fresh session secret for ``user``, ending the session it replaces, if any."""
+    """Issue a fresh session secret for ``user``, ending the session it replaces, if any.
+
+    Signing in is also when stale rows are swept, so the tables stay small without a scheduler.
+    """
+    await forget_expired(session)
     if replaces:
         await end_session(session, replaces)
     secret = new_secret()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,3 +182,19 @@ async def test_next_parameter_cannot_send_the_user_off_site(client: httpx.AsyncC
         data={"email": agent.email, "password": TEST_PASSWORD, "next": "//evil.example/", "_csrf_token": token},
     )
     assert response.headers["location"] == "/app"
+
+
+async def test_expired_session_is_refused_and_swept_at_the_next_sign_in(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
+    agent = await people.make(Role.agent)
+    await login(client, agent.email)
+    stale = await db.scalar(select(LoginSession).where(LoginSession.user_id == agent.id))
+    assert stale is not None
+    stale.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await db.commit()
+    assert (await client.get("/app")).status_code == 303
+    other = await people.make(Role.agent)
+    await login(client, other.email)
+    left = await db.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == agent.id))
+    assert left == 0
