@@ -16,15 +16,17 @@ from litestar.static_files import create_static_files_router
 import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
 from backend.accounts.auth import authentication_middleware
 from backend.accounts.routes import router as accounts_router
+from backend.availability.routes import router as availability_router
 from backend.core.db import Database
 from backend.core.i18n import ROOT, set_locale
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.core.templating import negotiate_locale, template_config
 from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, response_headers_hook
+from backend.demand.routes import router as demand_router
 
 STATIC_DIR = ROOT / "web" / "static"
-ROUTERS = [accounts_router]
+ROUTERS = [accounts_router, availability_router, demand_router]
 
 
 def configure_logging() -> None:

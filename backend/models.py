@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def load_all_models() -> None:
     import backend.accounts.models
+    import backend.availability.models
+    import backend.demand.models
     import backend.learning.models  # noqa: F401

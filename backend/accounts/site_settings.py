@@ -1,0 +1,49 @@
+"""A site's settings: one msgspec struct stored as JSON on the site, with defaults for every field.
+
+Adding a field needs no migration: a site saved before it simply gets the default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Site
+from backend.core.errors import DomainError
+
+Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]  # 0 = Monday
+Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
+
+
+class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Availability: next week's blocks are due by this local weekday and time; later edits need a coordinator.
+    availability_deadline_weekday: Weekday = 3
+    availability_deadline_time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "18:00"
+    availability_horizon_weeks: Annotated[int, msgspec.Meta(ge=1, le=8)] = 4
+    max_weekly_hours: Annotated[float, msgspec.Meta(gt=0, le=80)] = 40.0
+    # Staffing targets used by Erlang C / Erlang A.
+    service_level_target: Fraction = 0.8
+    answer_within_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)] = 20
+    max_occupancy: Fraction = 0.85
+    shrinkage: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.3
+    staffing_model: Literal["erlang_c", "erlang_a"] = "erlang_c"
+    average_patience_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)] = 120
+
+
+def site_settings(site: Site) -> SiteSettings:
+    return msgspec.convert(site.settings or {}, SiteSettings)
+
+
+async def update_site_settings(session: AsyncSession, site: Site, **changes: Any) -> SiteSettings:
+    """Change some settings; the whole result is validated before it is stored."""
+    merged = {**msgspec.to_builtins(site_settings(site)), **changes}
+    try:
+        settings = msgspec.convert(merged, SiteSettings)
+    except msgspec.ValidationError as error:
+        field = str(error).split("`$.", 1)[-1].split("`", 1)[0] if "`$." in str(error) else None
+        raise DomainError(str(error), field=field) from None
+    site.settings = msgspec.to_builtins(settings)
+    await session.flush()
+    return settings

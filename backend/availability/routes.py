@@ -1,0 +1,7 @@
+"""Availability pages and API."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+router = Router(path="/", route_handlers=[])

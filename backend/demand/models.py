@@ -1,0 +1,3 @@
+"""Demand: contact history, forecast overrides and staffing."""
+
+from __future__ import annotations
