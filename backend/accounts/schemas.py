@@ -125,6 +125,21 @@ class SiteForm(Form):
     country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 
 
+class SiteSettingsForm(Form):
+    """The operational settings coordinators tune: the availability deadline and the staffing targets."""
+
+    availability_deadline_weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
+    availability_deadline_time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    availability_horizon_weeks: Annotated[int, msgspec.Meta(ge=1, le=8)]
+    max_weekly_hours: Annotated[float, msgspec.Meta(gt=0, le=80)]
+    service_level_percent: Annotated[float, msgspec.Meta(gt=0, le=100)]
+    answer_within_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)]
+    max_occupancy_percent: Annotated[float, msgspec.Meta(gt=0, le=100)]
+    shrinkage_percent: Annotated[float, msgspec.Meta(ge=0, lt=100)]
+    staffing_model: Literal["erlang_c", "erlang_a"]
+    average_patience_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)]
+
+
 class SkillForm(Form):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     name: Name

@@ -8,7 +8,8 @@ from litestar import Controller, Request, get, post
 from litestar.response import Template
 
 from backend.accounts import service
-from backend.accounts.schemas import SiteForm, SkillForm
+from backend.accounts.schemas import SiteForm, SiteSettingsForm, SkillForm
+from backend.accounts.site_settings import site_settings, update_site_settings
 from backend.core.errors import DomainError
 from backend.core.security import requires
 from backend.core.templating import page
@@ -18,15 +19,8 @@ from backend.core.web import CurrentPrincipal, Db, FormBody
 async def site_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:
     site = await service.get_site(db, principal.site_id)
     skills = await service.list_skills(db, site_id=site.id)
-    return {
-        "site": site,
-        "skills": skills,
-        "error": None,
-        "skill_error": None,
-        "skill_form": None,
-        "saved": False,
-        **extra,
-    }
+    blank = {"error": None, "skill_error": None, "skill_form": None, "settings_error": None, "saved": False}
+    return {"site": site, "skills": skills, "settings": site_settings(site), **blank, **extra}
 
 
 class SiteController(Controller):
@@ -49,6 +43,36 @@ class SiteController(Controller):
             await service.update_site(db, site, name=data.name, timezone=data.timezone, country=data.country)
         except DomainError as error:
             context = await site_context(db, principal, error=error)
+            return page(request, "accounts/admin_site.html", context, status_code=error.status_code)
+        return page(request, "accounts/admin_site.html", await site_context(db, principal, saved=True))
+
+    @post("/settings", name="admin:site-settings", status_code=200)
+    async def save_settings(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        data: Annotated[SiteSettingsForm, FormBody],
+    ) -> Template:
+        """Coordinators run the centre, so they tune its deadline and staffing targets."""
+        site = await service.get_site(db, principal.site_id)
+        try:
+            await update_site_settings(
+                db,
+                site,
+                availability_deadline_weekday=data.availability_deadline_weekday,
+                availability_deadline_time=data.availability_deadline_time,
+                availability_horizon_weeks=data.availability_horizon_weeks,
+                max_weekly_hours=data.max_weekly_hours,
+                service_level_target=data.service_level_percent / 100,
+                answer_within_seconds=data.answer_within_seconds,
+                max_occupancy=data.max_occupancy_percent / 100,
+                shrinkage=data.shrinkage_percent / 100,
+                staffing_model=data.staffing_model,
+                average_patience_seconds=data.average_patience_seconds,
+            )
+        except DomainError as error:
+            context = await site_context(db, principal, settings_error=error)
             return page(request, "accounts/admin_site.html", context, status_code=error.status_code)
         return page(request, "accounts/admin_site.html", await site_context(db, principal, saved=True))
 

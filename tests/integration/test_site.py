@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
 from backend.accounts.models import Role, Site
+from backend.accounts.site_settings import site_settings
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification
 from tests.conftest import Factory, login, post_form
 
@@ -72,3 +73,48 @@ async def test_agent_page_shows_certifications(
     await login(client, coordinator.email)
     page = await client.get(f"/admin/users/{agent.id}")
     assert "billing" in page.text
+
+
+SETTINGS_FORM = {
+    "availability_deadline_weekday": "2",
+    "availability_deadline_time": "20:30",
+    "availability_horizon_weeks": "3",
+    "max_weekly_hours": "24",
+    "service_level_percent": "90",
+    "answer_within_seconds": "15",
+    "max_occupancy_percent": "80",
+    "shrinkage_percent": "25",
+    "staffing_model": "erlang_a",
+    "average_patience_seconds": "90",
+}
+
+
+async def test_coordinator_sets_the_deadline_and_staffing_targets(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    saved = await post_form(client, "/admin/site/settings", SETTINGS_FORM)
+    assert saved.status_code == 200
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.availability_deadline_weekday, settings.availability_deadline_time) == (2, "20:30")
+    assert (settings.service_level_target, settings.shrinkage, settings.staffing_model) == (0.9, 0.25, "erlang_a")
+
+
+async def test_bad_settings_name_the_field_and_change_nothing(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    bad = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "availability_deadline_time": "25:00"})
+    assert bad.status_code == 422
+    assert "availability_deadline_time" in bad.text
+    await db.refresh(site)
+    assert site_settings(site).availability_deadline_time == "18:00"
+
+
+async def test_finance_cannot_change_site_settings(client: httpx.AsyncClient, people: Factory) -> None:
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+    assert (await post_form(client, "/admin/site/settings", SETTINGS_FORM)).status_code == 403
