@@ -39,8 +39,11 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format backend tests migrations
 	$(BIN)/ruff check --fix backend tests migrations
 
+## Benchmarks: sign-in and requests, availability writes, history import and staffing (SQLite and PostgreSQL)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.availability
+	$(BIN)/python -m tests.bench.demand
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -90,8 +90,11 @@ def demo() -> None:
     from backend.demo import DEMO_LOGINS, load_demo
 
     settings = _settings()
-    created = _run(settings, lambda session: load_demo(session, settings))
-    click.echo(f"demo data ready ({created} new users)")
+    loaded = _run(settings, lambda session: load_demo(session, settings))
+    click.echo(
+        f"demo data ready ({loaded.users} new users, {loaded.availability_weeks} new availability weeks, "
+        f"{loaded.history_rows} new history rows)"
+    )
     click.echo(f"demo logins (password for all: {DEMO_LOGINS[0][2]}):")
     for role, email, _password in DEMO_LOGINS:
         click.echo(f"  {role:<12} {email}")

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import random
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
 from backend.accounts.models import Role, Tier
+from backend.availability.demo import load_demo_availability
+from backend.core.db import utcnow
 from backend.core.settings import Settings
+from backend.demand.demo import load_demo_history
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 
 DEMO_PASSWORD = "weft-demo-2026"
@@ -92,8 +96,24 @@ def demo_agents() -> list[dict[str, object]]:
     return agents
 
 
-async def load_demo(session: AsyncSession, settings: Settings) -> int:
-    """Create what is missing of the demo world; return how many users were new."""
+class DemoLoaded(msgspec.Struct, frozen=True):
+    users: int
+    availability_weeks: int
+    history_rows: int
+
+
+async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
+    """Create what is missing of the demo world: people, their availability, eight weeks of contact history."""
+    users = await load_demo_people(session, settings)
+    site = await service.ensure_site(session, name=settings.site_name, timezone=settings.site_timezone, country="CN")
+    now = utcnow()
+    weeks = await load_demo_availability(session, site=site, now=now)
+    rows = await load_demo_history(session, site=site, now=now)
+    return DemoLoaded(users=users, availability_weeks=weeks, history_rows=rows)
+
+
+async def load_demo_people(session: AsyncSession, settings: Settings) -> int:
+    """The site, its skills, the staff and the agents; return how many users were new."""
     site = await service.ensure_site(session, name=settings.site_name, timezone=settings.site_timezone, country="CN")
     skills = {
         code: await service.ensure_skill(session, site=site, code=code, name=name, name_zh=name_zh)

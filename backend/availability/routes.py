@@ -1,7 +1,221 @@
-"""Availability pages and API."""
+"""Availability pages (the agent's grid, the coordinator's view of one agent) and the JSON API."""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Annotated, Any
 
-router = Router(path="/", route_handlers=[])
+from litestar import Controller, Request, Router, get, post, put
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.availability import grid, service
+from backend.availability.schemas import BlockBody, GridForm, WeekBody
+from backend.core.db import utcnow
+from backend.core.errors import DomainError
+from backend.core.i18n import gettext as _
+from backend.core.security import Principal, requires
+from backend.core.slots import local_start
+from backend.core.templating import is_htmx, page
+from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+
+PAGE = "availability/week.html"
+
+
+def editor_of(principal: Principal) -> service.Editor:
+    return service.Editor(id=principal.user_id, role=principal.role)
+
+
+async def show_grid(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    principal: Principal,
+    agent: User,
+    state: grid.GridState,
+    base: str,
+    **extra: Any,
+) -> Template:
+    site = await accounts.get_site(db, agent.site_id)
+    context = await grid.grid_context(
+        db, user=agent, site=site, now=utcnow(), editor=editor_of(principal), state=state, base=base, **extra
+    )
+    context["tab"] = "availability"
+    status = extra["error"].status_code if extra.get("error") and not is_htmx(request) else 200
+    return page(request, PAGE, context, status_code=status)
+
+
+async def edit_grid(
+    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal, agent: User, form: GridForm, base: str
+) -> Any:
+    """Apply one edit; htmx gets the grid back, a plain form post is sent on to the grid's URL.
+
+    A refused edit is shown on the grid; to htmx it answers 200, because htmx does not swap error answers.
+    """
+    site = await accounts.get_site(db, agent.site_id)
+    now = utcnow()
+    try:
+        async with db.begin_nested():  # a refused edit leaves nothing behind, even if it had flushed
+            state = await grid.apply_edit(db, user=agent, site=site, form=form, now=now, editor=editor_of(principal))
+    except DomainError as error:
+        state = grid.read_state(agent, site, now, week=form.week, day=form.day, mode=form.mode, brush=form.brush)
+        return await show_grid(request, db, principal, agent, state, base, error=error)
+    if is_htmx(request):
+        return await show_grid(request, db, principal, agent, state, base, saved=form.action != "paint")
+    return see_other(base + state.query())
+
+
+class AgentAvailabilityController(Controller):
+    """The agent's Availability tab."""
+
+    path = "/app/availability"
+    include_in_schema = False
+    guards = [requires("agent")]
+
+    @get("/", name="availability:grid")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        week: str = "",
+        day: int | None = None,
+        mode: str = "tap",
+        brush: str = "preferred",
+        anchor: str = "",
+    ) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        site = await accounts.get_site(db, agent.site_id)
+        state = grid.read_state(agent, site, utcnow(), week=week, day=day, mode=mode, brush=brush, anchor=anchor)
+        return await show_grid(request, db, principal, agent, state, self.path)
+
+    @post("/", name="availability:edit", status_code=200)
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        data: Annotated[GridForm, FormBody],
+    ) -> Any:
+        agent = await accounts.get_user(db, principal.user_id)
+        return await edit_grid(request, db, principal, agent, data, self.path)
+
+
+class StaffAvailabilityController(Controller):
+    """A coordinator sees and edits one agent's week, deadlines notwithstanding (and audited)."""
+
+    path = "/admin/availability"
+    include_in_schema = False
+    guards = [requires("coordinator")]
+
+    @get("/{user_id:int}", name="availability:agent-grid")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        user_id: int,
+        week: str = "",
+        day: int | None = None,
+        mode: str = "tap",
+        brush: str = "preferred",
+        anchor: str = "",
+    ) -> Template:
+        agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
+        site = await accounts.get_site(db, agent.site_id)
+        state = grid.read_state(agent, site, utcnow(), week=week, day=day, mode=mode, brush=brush, anchor=anchor)
+        return await show_grid(request, db, principal, agent, state, f"{self.path}/{user_id}")
+
+    @post("/{user_id:int}", name="availability:agent-edit", status_code=200)
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        user_id: int,
+        data: Annotated[GridForm, FormBody],
+    ) -> Any:
+        agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
+        return await edit_grid(request, db, principal, agent, data, f"{self.path}/{user_id}")
+
+
+def week_body(agent: User, answer: service.WeekAnswer) -> WeekBody:
+    """The stored week in the agent's own offset, in the shape PUT takes."""
+    zone = service.agent_zone(agent)
+    return WeekBody(
+        week=str(answer.week),
+        max_hours=answer.max_hours,
+        blocks=[
+            BlockBody(start=local_start(start, zone), end=local_start(end, zone), preference=preference.value)
+            for start, end, preference in service.blocks_of(answer.offers)
+        ],
+    )
+
+
+async def read_week_body(db: AsyncSession, agent: User, week: str | None) -> WeekBody:
+    site = await accounts.get_site(db, agent.site_id)
+    chosen = service.parse_week(week) if week else service.default_week(agent, site, utcnow())
+    return week_body(agent, await service.read_week(db, user=agent, week=chosen))
+
+
+async def write_week_body(
+    db: AsyncSession, principal: Principal, agent: User, week: str | None, data: WeekBody
+) -> WeekBody:
+    if week and week != data.week:
+        raise DomainError(
+            _("The body is for %(body)s but the address says %(query)s.", body=data.week, query=week), field="week"
+        )
+    answer = await service.offer_week(
+        db,
+        user=agent,
+        site=await accounts.get_site(db, agent.site_id),
+        week=data.week,
+        max_hours=data.max_hours,
+        blocks=[(block.start, block.end, block.preference) for block in data.blocks],
+        now=utcnow(),
+        editor_id=principal.user_id,
+        editor_role=principal.role,
+    )
+    return week_body(agent, answer)
+
+
+class AvailabilityApiController(Controller):
+    """The week as JSON: agents read and replace their own; coordinators any agent's of their site."""
+
+    path = "/api/v1"
+    tags = ["availability"]
+
+    @get("/availability", name="api:availability", guards=[requires("agent")])
+    async def mine(self, db: Db, principal: CurrentPrincipal, week: str | None = None) -> WeekBody:
+        """My week (default: the next week still open), blocks in my own UTC offset."""
+        return await read_week_body(db, await accounts.get_user(db, principal.user_id), week)
+
+    @put("/availability", name="api:availability-replace", guards=[requires("agent")])
+    async def replace_mine(
+        self, db: Db, principal: CurrentPrincipal, data: WeekBody, week: str | None = None
+    ) -> WeekBody:
+        """Replace my week's future half-hours atomically; any refused block stores nothing (422 names it)."""
+        return await write_week_body(db, principal, await accounts.get_user(db, principal.user_id), week, data)
+
+    @get("/agents/{user_id:int}/availability", name="api:agent-availability", guards=[requires("coordinator")])
+    async def agents(self, db: Db, principal: CurrentPrincipal, user_id: int, week: str | None = None) -> WeekBody:
+        agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
+        return await read_week_body(db, agent, week)
+
+    @put(
+        "/agents/{user_id:int}/availability",
+        name="api:agent-availability-replace",
+        guards=[requires("coordinator")],
+    )
+    async def replace_agents(
+        self, db: Db, principal: CurrentPrincipal, user_id: int, data: WeekBody, week: str | None = None
+    ) -> WeekBody:
+        """Replace an agent's week on their behalf, after the deadline too; the audit log records it."""
+        agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
+        return await write_week_body(db, principal, agent, week, data)
+
+
+router = Router(
+    path="/",
+    route_handlers=[AgentAvailabilityController, StaffAvailabilityController, AvailabilityApiController],
+)

@@ -4,7 +4,7 @@ Availability, demand, staffing, shifts and rosters are sets or ranges of
 slots. This module is the one place that converts between slots and local
 time; everything else works in slots. A local week is the slots from Monday
 00:00 to the next Monday 00:00 in a time zone, so a week with a daylight-saving
-change has 335 or 337 slots, not 336.
+change has 334 or 338 slots (an hour is two slots), not 336.
 
 Time zones whose offset is not a whole number of half-hours (Asia/Kathmandu,
 +05:45) cannot put local :00 and :30 on slot boundaries; ``check_slot_zone``
@@ -141,3 +141,16 @@ def ranges_of(slots: list[Slot] | set[Slot]) -> list[tuple[Slot, Slot]]:
         else:
             runs.append((slot, slot + 1))
     return runs
+
+
+def first_unstarted_slot(moment: dt.datetime) -> Slot:
+    """The first slot that has not begun at ``moment``: the one containing it has already started."""
+    return slot_of(moment) + 1
+
+
+def wall_clock_slot(day: dt.date, clock: str, zone: ZoneInfo) -> Slot:
+    """The slot starting at ``clock`` ("HH:MM", or "24:00" for the end of ``day``) on a local day."""
+    if clock == "24:00":
+        return slot_of(local_midnight(day + dt.timedelta(days=1), zone))
+    hour, minute = (int(part) for part in clock.split(":"))
+    return local_slot(day, hour, minute, zone)

@@ -1,0 +1,135 @@
+"""What crosses the edge for demand and staffing: JSON answers and form bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.accounts.schemas import Form
+from backend.demand.erlang import Staffing
+from backend.demand.history import HistoryRejected, ImportResult
+from backend.demand.service import WeekPlan
+
+SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class ErlangCOut(msgspec.Struct, kw_only=True):
+    """``agents`` includes shrinkage; the other figures describe the agents on the phones, before shrinkage."""
+
+    agents: int
+    service_level: float
+    asa_seconds: float
+    occupancy: float
+
+    @classmethod
+    def of(cls, staffing: Staffing) -> ErlangCOut:
+        return cls(
+            agents=staffing.agents,
+            service_level=staffing.service_level,
+            asa_seconds=staffing.asa_seconds,
+            occupancy=staffing.occupancy,
+        )
+
+
+class ErlangAOut(ErlangCOut, kw_only=True):
+    abandon_rate: float
+
+    @classmethod
+    def of(cls, staffing: Staffing) -> ErlangAOut:
+        return cls(
+            agents=staffing.agents,
+            service_level=staffing.service_level,
+            asa_seconds=staffing.asa_seconds,
+            occupancy=staffing.occupancy,
+            abandon_rate=staffing.abandon_rate,
+        )
+
+
+class HistoryImportOut(msgspec.Struct, kw_only=True):
+    rows: int
+    replaced: int
+
+    @classmethod
+    def of(cls, result: ImportResult) -> HistoryImportOut:
+        return cls(rows=result.rows, replaced=result.replaced)
+
+
+class ProblemOut(msgspec.Struct, kw_only=True):
+    row: int
+    message: str
+
+
+class HistoryProblemsOut(msgspec.Struct, kw_only=True):
+    """A refused import: the first problems (row 0 is the header) and how many there were in all."""
+
+    message: str
+    field: None = None
+    problems: list[ProblemOut]
+    problem_count: int
+    request_id: str
+
+    @classmethod
+    def of(cls, error: HistoryRejected, request_id: str) -> HistoryProblemsOut:
+        return cls(
+            message=error.message,
+            problems=[ProblemOut(row=p.row, message=p.message) for p in error.problems],
+            problem_count=error.problem_count,
+            request_id=request_id,
+        )
+
+
+class ForecastSlotOut(msgspec.Struct, kw_only=True):
+    slot: int
+    start: dt.datetime
+    contacts: float
+    aht_seconds: float
+    agents: int
+    overridden: bool
+    day_factor: float
+    holiday: bool
+
+
+class ForecastOut(msgspec.Struct, kw_only=True):
+    skill: str
+    week: str
+    model: Literal["erlang_c", "erlang_a"]
+    slots: list[ForecastSlotOut]
+
+    @classmethod
+    def of(cls, plan: WeekPlan) -> ForecastOut:
+        return cls(
+            skill=plan.skill.code,
+            week=str(plan.week),
+            model=plan.model,  # type: ignore[arg-type]
+            slots=[
+                ForecastSlotOut(
+                    slot=s.slot,
+                    start=s.start,
+                    contacts=round(s.contacts, 3),
+                    aht_seconds=round(s.aht_seconds, 1),
+                    agents=s.agents,
+                    overridden=s.overridden,
+                    day_factor=s.day_factor,
+                    holiday=s.holiday,
+                )
+                for s in plan.slots
+            ],
+        )
+
+
+class OverrideForm(Form):
+    """A slot's contacts fixed by hand; empty ``contacts`` removes the override."""
+
+    skill: SkillCode
+    week: Annotated[str, msgspec.Meta(max_length=10)]
+    slot: Annotated[int, msgspec.Meta(ge=0)]
+    contacts: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
+class DayScaleForm(Form):
+    skill: SkillCode
+    week: Annotated[str, msgspec.Meta(max_length=10)]
+    day: dt.date
+    factor: Annotated[float, msgspec.Meta(gt=0, le=10)]
