@@ -322,12 +322,12 @@ def offers_from_blocks(blocks: Sequence[BlockInput], rules: WeekRules) -> Offers
 def _block_span(index: int, block: BlockInput, rules: WeekRules) -> tuple[int, int, Preference]:
     start, end, preference = block
     number, field = index + 1, f"blocks[{index}]"
-    for moment, part in ((start, "start"), (end, "end")):
-        if moment.tzinfo is None:
-            raise DomainError(
-                _("Block %(number)d: the %(part)s time needs a UTC offset.", number=number, part=part),
-                field=f"{field}.{part}",
-            )
+    if start.tzinfo is None:
+        raise DomainError(
+            _("Block %(number)d: the start time needs a UTC offset.", number=number), field=f"{field}.start"
+        )
+    if end.tzinfo is None:
+        raise DomainError(_("Block %(number)d: the end time needs a UTC offset.", number=number), field=f"{field}.end")
     if not is_on_boundary(start):
         raise DomainError(
             _("Block %(number)d starts at %(time)s, not on :00 or :30.", number=number, time=_clock(start)),
