@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.availability
 	$(BIN)/python -m tests.bench.demand
+	$(BIN)/python -m tests.bench.solver
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

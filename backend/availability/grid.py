@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, User
 from backend.accounts.site_settings import site_settings
-from backend.availability import service
+from backend.availability import edits, service
 from backend.availability.models import Preference
 from backend.availability.schemas import GridForm
 from backend.core.errors import DomainError
@@ -105,7 +105,7 @@ async def apply_edit(
     site: Site,
     form: GridForm,
     now: dt.datetime,
-    editor: service.Editor,
+    editor: edits.Editor,
 ) -> GridState:
     """Carry out one grid edit; return the view state to show next (a range's first tap sets the anchor)."""
     state = read_state(
@@ -115,23 +115,23 @@ async def apply_edit(
     if form.action in {"tap", "paint"} and form.slot is None:
         raise DomainError(_("Choose a half-hour."), field="slot")
     if form.action == "tap" and form.slot is not None:
-        await service.tap_slot(slot=form.slot, **where)
+        await edits.tap_slot(slot=form.slot, **where)
     elif form.action == "paint" and form.slot is not None:
         if state.anchor is None:
             return replace(state, anchor=form.slot)
         brush = None if state.brush == "off" else Preference(state.brush)
-        await service.paint_range(first=state.anchor, last=form.slot, brush=brush, **where)
+        await edits.paint_range(first=state.anchor, last=form.slot, brush=brush, **where)
         return replace(state, anchor=None)
     elif form.action == "preset":
-        await service.apply_preset(day=state.week.days()[state.day], preset=form.preset, **where)
+        await edits.apply_preset(day=state.week.days()[state.day], preset=form.preset, **where)
     elif form.action == "copy":
-        await service.copy_last_week(**where)
+        await edits.copy_last_week(**where)
     elif form.action == "template-save":
-        await service.save_template(session, user=user, week=state.week)
+        await edits.save_template(session, user=user, week=state.week)
     elif form.action == "template-apply":
-        await service.apply_template(**where)
+        await edits.apply_template(**where)
     elif form.action == "cap":
-        await service.set_weekly_cap(max_hours=parse_max_hours(form.max_hours), **where)
+        await edits.set_weekly_cap(max_hours=parse_max_hours(form.max_hours), **where)
     return state
 
 
@@ -141,7 +141,7 @@ async def grid_context(
     user: User,
     site: Site,
     now: dt.datetime,
-    editor: service.Editor,
+    editor: edits.Editor,
     state: GridState,
     base: str,
     **extra: Any,
@@ -149,7 +149,7 @@ async def grid_context(
     """Everything the grid template shows for one agent, one week and one day."""
     rules = service.week_rules(user=user, site=site, week=state.week, now=now, editor_role=editor.role)
     answer = await service.read_week(session, user=user, week=state.week)
-    template = await service.get_template(session, user_id=user.id)
+    template = await edits.get_template(session, user_id=user.id)
     days = state.week.days()
     names = weekday_names()
     day_slots = local_day_slots(days[state.day], rules.zone)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import User
-from backend.availability import grid, service
+from backend.availability import edits, grid, service
 from backend.availability.schemas import BlockBody, GridForm, WeekBody
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
@@ -23,8 +23,8 @@ from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
 PAGE = "availability/week.html"
 
 
-def editor_of(principal: Principal) -> service.Editor:
-    return service.Editor(id=principal.user_id, role=principal.role)
+def editor_of(principal: Principal) -> edits.Editor:
+    return edits.Editor(id=principal.user_id, role=principal.role)
 
 
 async def show_grid(

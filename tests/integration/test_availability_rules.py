@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User, UserStatus
-from backend.availability import service
+from backend.availability import edits, service
 from backend.availability.demo import load_demo_availability
 from backend.availability.models import AvailabilityWeek, OfferedSlot, Preference
 from backend.core.errors import DomainError
@@ -22,8 +22,8 @@ from tests.conftest import Factory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-AGENT = service.Editor(id=None, role="agent")
-COORDINATOR = service.Editor(id=None, role="coordinator")
+AGENT = edits.Editor(id=None, role="agent")
+COORDINATOR = edits.Editor(id=None, role="coordinator")
 
 
 def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, zone: ZoneInfo = SHANGHAI) -> dt.datetime:
@@ -37,7 +37,7 @@ async def offer(
     week: str,
     blocks: list[tuple[dt.datetime, dt.datetime, str]],
     now: dt.datetime,
-    editor: service.Editor = AGENT,
+    editor: edits.Editor = AGENT,
     max_hours: float | None = None,
 ) -> service.WeekAnswer:
     return await service.offer_week(
@@ -93,7 +93,7 @@ async def test_evenings_copied_across_the_clock_change_stay_at_the_same_local_ti
         for day in before.days()
     ]
     await offer(db, agent, site, str(before), evenings, now)
-    copied = await service.copy_last_week(db, user=agent, site=site, week=week, now=now, editor=AGENT)
+    copied = await edits.copy_last_week(db, user=agent, site=site, week=week, now=now, editor=AGENT)
     assert len(copied.offers) == 7 * 8
     sunday = week.days()[6]
     assert local_slot(sunday, 18, 0, BERLIN) in copied.offers
@@ -165,12 +165,12 @@ async def test_the_template_is_saved_in_wall_clock_time_and_applied_to_a_later_w
         (local(2027, 3, 21, 20, zone=BERLIN), local(2027, 3, 22, 0, zone=BERLIN), "if_needed"),
     ]
     await offer(db, agent, site, str(source), blocks, now, max_hours=10)
-    template = await service.save_template(db, user=agent, week=source)
+    template = await edits.save_template(db, user=agent, week=source)
     assert template.blocks == [
         {"weekday": 0, "start": "09:00", "end": "15:00", "preference": "preferred"},
         {"weekday": 6, "start": "20:00", "end": "24:00", "preference": "if_needed"},
     ]
-    applied = await service.apply_template(
+    applied = await edits.apply_template(
         db, user=agent, site=site, week=IsoWeek.parse("2027-W12"), now=now, editor=AGENT
     )
     assert applied.max_hours == 10

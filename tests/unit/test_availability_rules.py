@@ -9,7 +9,7 @@ import pytest
 
 from backend.accounts.models import Site, User
 from backend.accounts.site_settings import site_settings
-from backend.availability import service
+from backend.availability import edits, service
 from backend.availability.models import AvailabilityTemplate, Preference
 from backend.core.errors import DomainError
 from backend.core.slots import IsoWeek, local_slot
@@ -85,9 +85,9 @@ def test_a_template_keeps_wall_clock_times_across_a_clock_change() -> None:
     sunday_evening = range(
         local_slot(dt.date(2027, 3, 21), 20, 0, BERLIN), local_slot(dt.date(2027, 3, 22), 0, 0, BERLIN)
     )
-    blocks = service.template_blocks(dict.fromkeys(sunday_evening, Preference.preferred), week, BERLIN)
+    blocks = edits.template_blocks(dict.fromkeys(sunday_evening, Preference.preferred), week, BERLIN)
     assert blocks == [{"weekday": 6, "start": "20:00", "end": "24:00", "preference": "preferred"}]
-    applied = service.offers_from_template(AvailabilityTemplate(blocks=blocks), later, BERLIN)
+    applied = edits.offers_from_template(AvailabilityTemplate(blocks=blocks), later, BERLIN)
     assert min(applied) == local_slot(dt.date(2027, 3, 28), 20, 0, BERLIN)
     assert len(applied) == 8
-    assert service.moved_to(dict.fromkeys(sunday_evening, Preference.preferred), later, BERLIN) == applied
+    assert edits.moved_to(dict.fromkeys(sunday_evening, Preference.preferred), later, BERLIN) == applied
