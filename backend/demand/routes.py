@@ -17,7 +17,7 @@ from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
-from backend.accounts.service import list_skills
+from backend.accounts.service import get_site, list_skills
 from backend.accounts.site_settings import site_settings
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
@@ -86,7 +86,7 @@ class DemandPagesController(Controller):
     async def _overview(
         self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, **extra: Any
     ) -> dict[str, Any]:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         skills = await list_skills(db, site_id=site.id)
         backtests = {skill.code: await service.backtest_skill(db, site=site, skill=skill) for skill in skills}
         return {
@@ -123,7 +123,7 @@ class DemandPagesController(Controller):
     async def week(
         self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, skill: str = "", week: str = ""
     ) -> Template:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         skills = await list_skills(db, site_id=site.id)
         if not skills:
             raise DomainError(_("The site has no skills yet."), field="skill")
@@ -146,7 +146,7 @@ class DemandPagesController(Controller):
     async def slot(
         self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, skill: str, slot: int
     ) -> Template:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill)
         coverage, agents = await service.slot_coverage(db, site=site, skill=chosen, slot=slot)
         week = IsoWeek.containing(utc_start(slot), service.site_zone(site))
@@ -155,7 +155,7 @@ class DemandPagesController(Controller):
 
     @post("/override", name="demand:override", status_code=303)
     async def override(self, db: Db, principal: CurrentPrincipal, data: Annotated[OverrideForm, FormBody]) -> Redirect:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=data.skill)
         contacts = parse_contacts(data.contacts)
         await service.set_override(db, site=site, skill=chosen, slot=data.slot, contacts=contacts)
@@ -163,7 +163,7 @@ class DemandPagesController(Controller):
 
     @post("/scale", name="demand:scale", status_code=303)
     async def scale(self, db: Db, principal: CurrentPrincipal, data: Annotated[DayScaleForm, FormBody]) -> Redirect:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=data.skill)
         await service.set_day_scale(db, site=site, skill=chosen, day=data.day, factor=data.factor)
         return see_other(week_url(chosen.code, data.week))
@@ -186,7 +186,7 @@ class StaffingPageController(Controller):
         aht: str = "",
         model: str = "erlang_c",
     ) -> Template:
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         settings = site_settings(site)
         context: dict[str, Any] = {"settings": settings, "contacts": contacts, "aht": aht, "model": model}
         context.update(result=None, error=None)
@@ -239,7 +239,7 @@ class DemandApiController(Controller):
     @get("/demand/forecast", name="api:demand-forecast", guards=[requires("coordinator", "finance")])
     async def forecast(self, db: Db, principal: CurrentPrincipal, skill: str, week: str = "") -> ForecastOut:
         """Per-slot forecast contacts, AHT and required agents for a skill's week (adjustments applied)."""
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill)
         plan = await service.plan_week(db, site=site, skill=chosen, week=parse_week(week, service.site_zone(site)))
         return ForecastOut.of(plan)
@@ -258,7 +258,7 @@ class DemandApiController(Controller):
         max_occupancy: float | None = None,
     ) -> ErlangCOut:
         """Agents (shrinkage included) for a load by Erlang C; omitted targets are the site's."""
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         staffing = service.calculate_staffing(
             model="erlang_c",
             contacts=contacts,
@@ -287,7 +287,7 @@ class DemandApiController(Controller):
         patience: float | None = None,
     ) -> ErlangAOut:
         """As Erlang C, with callers abandoning after ``patience`` seconds on average (exact M/M/N+M)."""
-        site = await service.site_of(db, principal.site_id)
+        site = await get_site(db, principal.site_id)
         staffing = service.calculate_staffing(
             model="erlang_a",
             contacts=contacts,

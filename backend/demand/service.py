@@ -283,13 +283,6 @@ def calculate_staffing(
     return erlang.erlang_c_staffing(contacts=contacts, aht=aht, interval=interval, targets=targets)
 
 
-async def site_of(session: AsyncSession, site_id: int) -> Site:
-    site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound("site")
-    return site
-
-
 # Coverage: demand against the availability agents offer --------------------------
 
 
