@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
-from backend.accounts.models import Role, Tier
+from backend.accounts.models import Role, Site, Tier
 from backend.availability.demo import load_demo_availability
 from backend.core.db import utcnow
 from backend.core.settings import Settings
@@ -104,17 +104,16 @@ class DemoLoaded(msgspec.Struct, frozen=True):
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     """Create what is missing of the demo world: people, their availability, eight weeks of contact history."""
-    users = await load_demo_people(session, settings)
     site = await service.ensure_site(session, name=settings.site_name, timezone=settings.site_timezone, country="CN")
+    users = await load_demo_people(session, site)
     now = utcnow()
     weeks = await load_demo_availability(session, site=site, now=now)
     rows = await load_demo_history(session, site=site, now=now)
     return DemoLoaded(users=users, availability_weeks=weeks, history_rows=rows)
 
 
-async def load_demo_people(session: AsyncSession, settings: Settings) -> int:
-    """The site, its skills, the staff and the agents; return how many users were new."""
-    site = await service.ensure_site(session, name=settings.site_name, timezone=settings.site_timezone, country="CN")
+async def load_demo_people(session: AsyncSession, site: Site) -> int:
+    """The site's skills, the staff and the agents; return how many users were new."""
     skills = {
         code: await service.ensure_skill(session, site=site, code=code, name=name, name_zh=name_zh)
         for code, name, name_zh in SKILLS
