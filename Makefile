@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.availability
 	$(BIN)/python -m tests.bench.demand
 	$(BIN)/python -m tests.bench.solver
+	$(BIN)/python tests/bench/roster.py --size S --json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -24,9 +24,12 @@ from backend.core.settings import Settings, load_settings
 from backend.core.templating import negotiate_locale, template_config
 from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, response_headers_hook
 from backend.demand.routes import router as demand_router
+from backend.roster.jobs import SolveJobs
+from backend.roster.routes import router as roster_router
+from backend.shifts.routes import router as shifts_router
 
 STATIC_DIR = ROOT / "web" / "static"
-ROUTERS = [accounts_router, availability_router, demand_router]
+ROUTERS = [accounts_router, availability_router, demand_router, roster_router, shifts_router]
 
 
 def configure_logging() -> None:
@@ -49,12 +52,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     owns_database = database is None
     database = database or Database.from_url(settings.database_url)
     configure_logging()
+    solves = SolveJobs(database, processes=settings.solver_processes)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await solves.close()
             if owns_database:
                 await database.dispose()
 
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.solves = solves
     return app
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import click
 import uvicorn
+from sqlalchemy import select
 
 from backend.accounts import service, tokens
 from backend.accounts.models import Role, Tier
@@ -95,9 +97,122 @@ def demo() -> None:
         f"demo data ready ({loaded.users} new users, {loaded.availability_weeks} new availability weeks, "
         f"{loaded.history_rows} new history rows)"
     )
+    for line in _demo_rosters(settings):
+        click.echo(line)
     click.echo(f"demo logins (password for all: {DEMO_LOGINS[0][2]}):")
     for role, email, _password in DEMO_LOGINS:
         click.echo(f"  {role:<12} {email}")
+
+
+@main.command()
+@click.option("--week", required=True, help="ISO week in the site's time zone, e.g. 2026-W49.")
+@click.option("--site", "site_name", default=None, help="Site name (default: WEFT_SITE_NAME, else the first site).")
+@click.option("--publish", is_flag=True, help="Publish the draft when the solve succeeds.")
+def solve(week: str, site_name: str | None, publish: bool) -> None:
+    """Solve a week's roster with the same rules and solver as the web page, showing progress."""
+    from backend.availability.service import parse_week
+
+    settings = _settings()
+    try:
+        iso_week = parse_week(week)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    site_id = _run(settings, lambda session: _site_id(session, site_name or settings.site_name, site_name is None))
+    limit = settings.solver_time_limit_seconds
+    with click.progressbar(length=round(limit * 10), label=f"solving {iso_week}", show_eta=False) as bar:
+        done = 0
+
+        def advance(progress: Any) -> None:
+            nonlocal done
+            now = min(round(progress.elapsed_seconds * 10), bar.length)
+            bar.label = f"solving {iso_week} [{progress.stage}]"
+            if progress.under_coverage_slots is not None:
+                bar.label += f" short {progress.under_coverage_slots / 2:g} h"
+            bar.update(max(0, now - done))
+            done = max(done, now)
+
+        run_id = asyncio.run(_solve_in_new_database(settings, site_id, iso_week, advance))
+        bar.update(bar.length)
+    click.echo(_run(settings, lambda session: _solve_summary(session, run_id=run_id, publish=publish, site_id=site_id)))
+
+
+async def _site_id(session: Any, name: str, fallback: bool) -> int:
+    from backend.accounts.models import Site
+
+    site = await session.scalar(select(Site).where(Site.name == name))
+    if site is None and fallback:
+        site = await service.default_site(session)
+    if site is None:
+        raise DomainError(f"no site named {name!r}", field="site")
+    return site.id
+
+
+async def _solve_summary(session: Any, *, run_id: int, publish: bool, site_id: int) -> str:
+    from backend.roster import service as roster
+    from backend.roster.models import Roster, SolveRun, SolveStatus
+
+    run = await session.get(SolveRun, run_id)
+    report = run.report or {}
+    lines = [
+        f"solve {run.id}: {run.status.value} in {run.elapsed_seconds:.1f} s",
+        f"  under-coverage {report.get('under_coverage_slots', 0) / 2:g} agent-hours, "
+        f"lower bound {report.get('lower_bound_slots', 0) / 2:g}, over-coverage "
+        f"{report.get('over_coverage_slots', 0) / 2:g}",
+    ]
+    if run.error:
+        lines.append(f"  {run.error}")
+    if publish and run.status == SolveStatus.done:
+        week_roster = await session.get(Roster, run.roster_id)
+        site = await service.get_site(session, site_id)
+        version = await roster.publish(session, site=site, roster=week_roster, published_by=None)
+        lines.append(
+            f"  published version {version.number} ({len(version.lines)} shifts, {version.open_seats} open seats)"
+        )
+    return "\n".join(lines)
+
+
+DEMO_SOLVE_SECONDS = 8.0
+
+
+def _demo_rosters(settings: Settings) -> list[str]:
+    """Roster and publish this week and next for the demo site, unless already published: agents see shifts."""
+    import msgspec
+
+    quick = msgspec.structs.replace(
+        settings, solver_time_limit_seconds=min(settings.solver_time_limit_seconds, DEMO_SOLVE_SECONDS)
+    )
+    weeks = _run(settings, lambda session: _unpublished_demo_weeks(session, settings.site_name))
+    lines = []
+    for site_id, week in weeks:
+        run_id = asyncio.run(_solve_in_new_database(quick, site_id, week))
+        lines.append(_run(settings, partial(_solve_summary, run_id=run_id, publish=True, site_id=site_id)))
+    return lines
+
+
+async def _solve_in_new_database(settings: Settings, site_id: int, week: Any, listener: Any = None) -> int:
+    from backend.roster.jobs import solve_and_wait
+
+    database = Database.from_url(settings.database_url)
+    try:
+        return await solve_and_wait(database, settings, site_id=site_id, week=week, listener=listener)
+    finally:
+        await database.dispose()
+
+
+async def _unpublished_demo_weeks(session: Any, site_name: str) -> list[tuple[int, Any]]:
+    from backend.accounts.models import Site
+    from backend.core.db import utcnow
+    from backend.core.slots import IsoWeek
+    from backend.demand.service import site_zone
+    from backend.roster import service as roster
+
+    site = await session.scalar(select(Site).where(Site.name == site_name))
+    this_week = IsoWeek.containing(utcnow(), site_zone(site))
+    weeks = []
+    for week in (this_week, this_week.shifted(1)):
+        if (await roster.roster_of(session, site_id=site.id, week=week)).published_version == 0:
+            weeks.append((site.id, week))
+    return weeks
 
 
 @main.group()

@@ -7,4 +7,6 @@ def load_all_models() -> None:
     import backend.accounts.models
     import backend.availability.models
     import backend.demand.models
-    import backend.learning.models  # noqa: F401
+    import backend.learning.models
+    import backend.roster.models
+    import backend.shifts.models  # noqa: F401

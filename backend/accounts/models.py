@@ -25,6 +25,14 @@ class Tier(enum.StrEnum):
     senior = "senior"
 
 
+class Pool(enum.StrEnum):
+    """How the roster treats an agent: core staff keep fixed schedules, backbone is rostered first, elastic fills."""
+
+    core = "core"
+    backbone = "backbone"
+    elastic = "elastic"
+
+
 class UserStatus(enum.StrEnum):
     active = "active"
     paused = "paused"
@@ -70,6 +78,7 @@ class User(IdMixin, Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64))
     tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"), default=Tier.junior)
+    pool: Mapped[Pool] = mapped_column(_enum(Pool, "pool"), default=Pool.backbone, server_default=Pool.backbone.value)
     status: Mapped[UserStatus] = mapped_column(_enum(UserStatus, "user_status"), default=UserStatus.active)
     site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
     password_hash: Mapped[str | None] = mapped_column(String(255))

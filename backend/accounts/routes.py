@@ -197,7 +197,7 @@ class AgentController(Controller):
 
     @get("/{tab:str}", name="agent:tab")
     async def coming_tab(self, request: Request[Any, Any, Any], tab: str) -> Template:
-        if tab not in {"shifts", "learn", "earnings"}:
+        if tab not in {"learn", "earnings"}:
             raise NotFound("page")
         return page(request, "accounts/agent_tab_empty.html", {"tab": tab})
 

@@ -30,6 +30,16 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     shrinkage: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.3
     staffing_model: Literal["erlang_c", "erlang_a"] = "erlang_c"
     average_patience_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)] = 120
+    # Roster rules: shift length, shifts a day, rest between shifts, a break in long shifts.
+    min_shift_hours: Annotated[float, msgspec.Meta(ge=0.5, le=12, multiple_of=0.5)] = 4.0
+    max_shift_hours: Annotated[float, msgspec.Meta(ge=0.5, le=16, multiple_of=0.5)] = 8.0
+    max_shifts_per_day: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
+    min_rest_hours: Annotated[float, msgspec.Meta(ge=0, le=24, multiple_of=0.5)] = 10.0
+    break_after_hours: Annotated[float, msgspec.Meta(ge=1, le=12, multiple_of=0.5)] | None = 5.0
+
+    def __post_init__(self) -> None:
+        if self.min_shift_hours > self.max_shift_hours:
+            raise ValueError("min_shift_hours: the shortest shift cannot be longer than the longest")
 
 
 def site_settings(site: Site) -> SiteSettings:

@@ -49,6 +49,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     stripe_webhook_secret: str = ""
     vapid_private_key: str = ""
     vapid_subject: str = ""
+    # Roster solves: wall-clock limit per solve, CP-SAT workers per solve, solves at once.
+    solver_time_limit_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    solver_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    solver_processes: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,10 @@
 """The roster solver: weave agents' offered 30-minute slots into shifts that cover demand.
 
 Pure: msgspec Structs in, Structs out, no database and no web, so it can run in
-a process pool and be tested and benchmarked on its own.
+a process pool and be tested and benchmarked on its own. The Structs live in
+``backend.roster.solver_types``, the rule checker in ``backend.roster.rules``, the
+lower bound in ``backend.roster.lower_bound`` and the greedy warm start in
+``backend.roster.greedy``; this module re-exports all of them.
 
 Model (OR-Tools CP-SAT), on the problem's slot range ``[first_slot, first_slot + slot_count)``:
 
@@ -10,15 +13,28 @@ Model (OR-Tools CP-SAT), on the problem's slot range ``[first_slot, first_slot +
   fixed assignments, which count as offered). ``w[a, t] = sum_k x[a, k, t] <= 1``:
   one skill at a time. An agent may switch skill between slots of one shift;
   each switch shows up as a separate ``Shift`` row.
+- ``o[a, t]`` = the agent is on a shift in slot ``t``: working (``w``) or on its
+  break. Without the break rule ``o = w``.
 - ``s[a, t]`` (start) and ``e[a, t]`` (end: ``t`` is the first free slot after a
-  run) are exact: ``s = w[t] and not w[t-1]``, ``e = w[t-1] and not w[t]``.
-- Length: a start forces the next ``min_shift_slots - 1`` slots worked (so a run
+  run) are exact edges of ``o``: ``s = o[t] and not o[t-1]``, ``e = o[t-1] and not o[t]``.
+- Length: a start forces the next ``min_shift_slots - 1`` slots on shift (so a run
   that would leave the offered slots or the week is impossible); any window of
   ``max_shift_slots + 1`` consecutive slots holds at most ``max_shift_slots``.
 - At most ``max_shifts_per_day`` starts per day (``day_start_slots``, local
   midnights from the caller; by default every 48 slots from ``first_slot``).
 - Rest: an end at ``t`` forbids any start in ``[t, t + min_rest_slots)``.
 - Weekly cap: ``sum_t w[a, t] <= min(agent cap, site cap)``.
+- Break rule (``SiteRules.break_after_slots`` set): an agent never works more
+  than ``break_after_slots`` slots in a row. A shift may hold one break of
+  exactly ``break_slots`` slots between two worked stretches; the break must lie
+  in offered time, is not worked (no coverage, cap, fairness or cost) but
+  belongs to the shift: the shift's length (min and max) counts it, and the
+  shift is one shift for the per-day limit and the rest rule. Model: a break
+  start ``b[a, t]`` implies ``w[t-1]`` and ``w[t+K]``, ``o[t] - w[t]`` equals the
+  break starts in ``(t-K, t]``, and a window of ``max_shift_slots`` holds at most
+  one break start more than it holds shift starts (one break per shift). In the
+  ``Solution`` a shift with a break is two (or more, with skill switches)
+  ``Shift`` rows; the first row after the break has ``after_break=True``.
 - Core full-time agents work exactly their fixed assignments and nothing else;
   the shift rules apply to them through nothing but those fixed slots, so a
   core schedule never makes the model infeasible. Fixed assignments of
@@ -33,23 +49,33 @@ solution is the hint for the next stage. Stages, most important first:
 1. coverage: ``W * sum(priority * under) + sum(over)`` with ``W`` = one more
    than the largest possible over-coverage (every offered agent-slot), so one
    slot of under-coverage always outweighs all over-coverage;
-2. fairness: ``sum_a shortfall_a`` below the proportional share
+2. stability (only when re-solving with a ``hint``): the number of agent-slot
+   assignments that differ from the hint;
+3. fairness: ``sum_a shortfall_a`` below the proportional share
    ``target_a = useful_offered_a * min(1, needed / useful_offered_total)``
    (floored, capped at the weekly cap; core agents have no target);
-3. preference: number of "if needed" slots used;
-4. pool: number of elastic slots used (backbone part-timers are rostered first);
-5. cost: ``sum hourly_cost_minor * slots worked``.
+4. preference: number of "if needed" slots used;
+5. pool: number of elastic slots used (backbone part-timers are rostered first);
+6. cost: ``sum hourly_cost_minor * slots worked``.
 
 Staging keeps every coefficient small (one weighted sum would need weights
-near 10**18). The time limit is split across stages (60% to coverage, the rest
-shared), any time a stage leaves unused passes on. ``objective`` and
+near 10**18). The first stage starts from a greedy roster (``greedy.py``, always
+feasible unless fixed assignments break the rules) or from the given hint. The
+time limit covers model building too; it is split across stages (most to
+coverage), any time a stage leaves unused passes on. ``objective`` and
 ``best_bound`` are the coverage stage's; every stage is reported in ``stages``.
 
-Lower bound on under-coverage: per slot, a maximum bipartite matching of the
-agents who can work then (one skill at a time) to the skills' required seats;
-unmatched seats cannot be covered by any roster. It ignores shift rules and
-caps, so it is a valid (possibly loose) bound; ``gap`` is the solution's
-under-coverage minus it, in slots.
+Progress and cancelling: ``on_progress(Progress)`` is called on every improving
+solution of any stage and about once a second in between (from a ticker thread:
+CP-SAT releases the GIL while it searches); ``should_stop()`` is polled five
+times a second; when it says True the search stops, no further stage starts and
+the best roster so far is returned with ``cancelled=True``. Both callbacks are
+wrapped: an exception in them is swallowed, never raised into CP-SAT.
+
+Lower bound on under-coverage: a maximum flow of agents to required seats under
+per-run, per-day and weekly capacities (``lower_bound.py``); it ignores the shift
+rules that link slots, so it is valid; ``gap`` is the solution's under-coverage
+minus it, in slots.
 
 Unused offered slots are explained with codes (``Reason``), first match wins:
 every skill needing people then is covered (``already_covered``); the agent is
@@ -57,170 +83,90 @@ certified for none of the skills still short (``not_certified``); the agent has
 reached the weekly cap (``weekly_cap``); the run of free offered slots around it
 is shorter than the minimum shift and not joined to one of the agent's shifts
 (``shorter_than_minimum``); a shift of the agent that day hits the per-day
-limit, the rest rule or the maximum length (``rest_or_daily_limit``);
+limit, the rest rule, the break rule or the maximum length (``rest_or_daily_limit``);
 otherwise ``fairness``. ``reason_text`` gives English; the web layer translates.
 """
 
 from __future__ import annotations
 
-import enum
-import itertools
+import contextlib
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import Literal
+from collections.abc import Callable, Iterator
 
 import msgspec
 from ortools.sat.python import cp_model
 
-from backend.core.slots import ranges_of
+from backend.roster.greedy import greedy_roster
+from backend.roster.lower_bound import under_coverage_lower_bound
+from backend.roster.rules import hard_rule_violations, roster_violations
+from backend.roster.solver_types import (
+    REASON_TEXT,
+    SLOTS_PER_DAY,
+    Agent,
+    AgentReport,
+    Coverage,
+    FixedAssignment,
+    Offer,
+    Pool,
+    Problem,
+    Progress,
+    Reason,
+    Requirement,
+    Shift,
+    SiteRules,
+    Solution,
+    SolverSettings,
+    Stage,
+    Status,
+    Unused,
+    cap_of,
+    days_of,
+    reason_text,
+)
 
-SLOTS_PER_DAY = 48
-COVERAGE_TIME_SHARE = 0.6
+__all__ = [
+    "REASON_TEXT",
+    "SLOTS_PER_DAY",
+    "Agent",
+    "AgentReport",
+    "Coverage",
+    "FixedAssignment",
+    "Offer",
+    "Pool",
+    "Problem",
+    "Progress",
+    "Reason",
+    "Requirement",
+    "Shift",
+    "SiteRules",
+    "Solution",
+    "SolverSettings",
+    "Stage",
+    "Status",
+    "Unused",
+    "days_of",
+    "greedy_roster",
+    "hard_rule_violations",
+    "reason_text",
+    "roster_violations",
+    "solve",
+    "under_coverage_lower_bound",
+]
 
-Status = Literal["optimal", "feasible", "infeasible", "unknown"]
-Pool = Literal["core", "backbone", "elastic"]
-
-
-class Reason(enum.StrEnum):
-    """Why an offered slot was not used; the web layer translates these codes."""
-
-    already_covered = "already_covered"
-    not_certified = "not_certified"
-    weekly_cap = "weekly_cap"
-    shorter_than_minimum = "shorter_than_minimum"
-    rest_or_daily_limit = "rest_or_daily_limit"
-    fairness = "fairness"
-
-
-REASON_TEXT = {
-    Reason.already_covered: "already covered",
-    Reason.not_certified: "not certified for the skill needed then",
-    Reason.weekly_cap: "weekly cap reached",
-    Reason.shorter_than_minimum: "would make a shift shorter than the minimum",
-    Reason.rest_or_daily_limit: "rest, shifts-per-day or maximum-length rule",
-    Reason.fairness: "fairness: given to agents further below their share",
-}
-
-
-def reason_text(reason: Reason | str) -> str:
-    """English for a reason code, for logs and the CLI; the web layer has its own catalogue."""
-    return REASON_TEXT[Reason(reason)]
-
-
-class Offer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    slot: int
-    preferred: bool = True
-
-
-class Agent(msgspec.Struct, forbid_unknown_fields=True):
-    agent_id: str
-    skills: list[str]
-    offers: list[Offer] = []
-    pool: Pool = "backbone"
-    tier: int = 0
-    weekly_cap_slots: int | None = None
-    hourly_cost_minor: int = 0
-
-
-class Requirement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    skill: str
-    slot: int
-    agents: int
-    priority: int = 1
-
-
-class FixedAssignment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    agent_id: str
-    skill: str
-    start_slot: int
-    end_slot: int
-
-
-class SiteRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    min_shift_slots: int = 4
-    max_shift_slots: int = 12
-    max_shifts_per_day: int = 1
-    min_rest_slots: int = 16
-    weekly_cap_slots: int | None = None
-
-
-class Problem(msgspec.Struct, forbid_unknown_fields=True):
-    first_slot: int
-    slot_count: int
-    agents: list[Agent]
-    requirements: list[Requirement]
-    rules: SiteRules = SiteRules()
-    fixed: list[FixedAssignment] = []
-    day_start_slots: list[int] | None = None
-
-
-class SolverSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    time_limit_seconds: float = 30.0
-    workers: int = 8
-    seed: int = 0
-
-
-class Shift(msgspec.Struct, frozen=True):
-    agent_id: str
-    skill: str
-    start_slot: int
-    end_slot: int
-    fixed: bool = False
-
-
-class Coverage(msgspec.Struct, frozen=True):
-    skill: str
-    slot: int
-    required: int
-    scheduled: int
-
-
-class Unused(msgspec.Struct, frozen=True):
-    start_slot: int
-    end_slot: int
-    reason: Reason
-
-
-class AgentReport(msgspec.Struct, frozen=True):
-    agent_id: str
-    offered_slots: int
-    given_slots: int
-    share_target: int
-    unused: list[Unused]
-
-
-class Stage(msgspec.Struct, frozen=True):
-    name: str
-    status: Status
-    objective: int | None
-    best_bound: int | None
-    wall_seconds: float
-
-
-class Solution(msgspec.Struct):
-    status: Status
-    objective: int | None
-    best_bound: int | None
-    wall_seconds: float
-    under_coverage_slots: int
-    over_coverage_slots: int
-    lower_bound_under: int
-    gap: int | None
-    shifts: list[Shift]
-    coverage: list[Coverage]
-    agents: list[AgentReport]
-    stages: list[Stage] = []
-    first_feasible_seconds: float | None = None
-
+COVERAGE_TIME_SHARE = 0.75
+TICK_SECONDS = 0.2
+PROGRESS_EVERY_SECONDS = 1.0
 
 Key = tuple[str, str, int]
+Var = cp_model.IntVar
 
 
 class _Model:
     """The CP-SAT model and the variables the stages, hints and read-out need."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, hint: list[Shift] | None = None, *, build: bool = True) -> None:
         self.problem = problem
         self.rules = problem.rules
         self.horizon = range(problem.first_slot, problem.first_slot + problem.slot_count)
@@ -233,14 +179,24 @@ class _Model:
                 if slot in self.horizon:
                     self.fixed_slots[fixed.agent_id][slot] = fixed.skill
         self.available = {agent.agent_id: self._available(agent) for agent in problem.agents}
-        self.x: dict[Key, cp_model.IntVar] = {}
-        self.w: dict[tuple[str, int], cp_model.IntVar] = {}
-        self.s: dict[tuple[str, int], cp_model.IntVar] = {}
-        self.targets: dict[str, int] = {}
+        self.x: dict[Key, Var] = {}
+        self.w: dict[tuple[str, int], Var] = {}
+        self.o: dict[tuple[str, int], Var] = {}
+        self.s: dict[tuple[str, int], Var] = {}
+        self.breaks: dict[tuple[str, int], Var] = {}
+        self.e: dict[tuple[str, int], Var] = {}
+        self.shorts: list[tuple[Var, int, tuple[str, int]]] = []  # under-coverage of a cell
+        self.extras: list[tuple[Var, int, tuple[str, int]]] = []  # over-coverage of a cell
+        self.shortfalls: list[tuple[Var, int, str]] = []  # an agent's slots below their share
         self.terms: list[tuple[str, cp_model.LinearExprT]] = []
+        self.cover: list[tuple[int, cp_model.LinearExprT]] = []
+        self.complete = True  # every stage ran (set False when one was cut short)
+        self.targets = self._targets()
+        if not build:  # the facts the read-out needs, without the CP-SAT model
+            return
         for agent in problem.agents:
             self._add_agent(agent)
-        self._add_objective_terms()
+        self._add_objective_terms(hint)
 
     def _available(self, agent: Agent) -> dict[int, bool]:
         """Slot -> preferred, for the slots the agent may work: offers (not for core staff) and fixed slots."""
@@ -250,8 +206,7 @@ class _Model:
         return slots
 
     def cap_slots(self, agent: Agent) -> int | None:
-        caps = [c for c in (agent.weekly_cap_slots, self.rules.weekly_cap_slots) if c is not None]
-        return min(caps) if caps else None
+        return cap_of(agent, self.rules)
 
     def _add_agent(self, agent: Agent) -> None:
         fixed = self.fixed_slots.get(agent.agent_id, {})
@@ -266,8 +221,12 @@ class _Model:
                 self.w[agent.agent_id, slot] = self._worked(agent.agent_id, slot, skills)
         if agent.pool != "core":
             self._add_shift_rules(agent)
+        else:
+            for (aid, slot), var in list(self.w.items()):
+                if aid == agent.agent_id:
+                    self.o[aid, slot] = var
 
-    def _worked(self, agent_id: str, slot: int, skills: list[str]) -> cp_model.IntVar:
+    def _worked(self, agent_id: str, slot: int, skills: list[str]) -> Var:
         """w[a, t]: one skill at a time, so the sum of x over skills is itself a boolean."""
         if len(skills) == 1:
             return self.x[agent_id, skills[0], slot]
@@ -275,16 +234,21 @@ class _Model:
         self.model.add(sum(self.x[agent_id, skill, slot] for skill in skills) == worked)
         return worked
 
-    def worked(self, agent_id: str, slot: int) -> cp_model.IntVar | int:
+    def worked(self, agent_id: str, slot: int) -> Var | int:
         return self.w.get((agent_id, slot), 0)
 
+    def on(self, agent_id: str, slot: int) -> Var | int:
+        return self.o.get((agent_id, slot), 0)
+
     def _add_shift_rules(self, agent: Agent) -> None:
-        slots = sorted(slot for (a, slot) in self.w if a == agent.agent_id)
+        aid = agent.agent_id
+        slots = sorted(slot for slot in self.available[aid] if (aid, slot) in self.w)
         if not slots:
             return
-        aid = agent.agent_id
+        self._add_breaks(aid, slots)
         for slot in slots:
-            self.s[aid, slot] = self._edge(self.worked(aid, slot), self.worked(aid, slot - 1), f"s[{aid},{slot}]")
+            self.s[aid, slot] = self._edge(self.on(aid, slot), self.on(aid, slot - 1), f"s[{aid},{slot}]")
+        self._add_one_break_per_shift(aid)
         self._add_length_rules(aid, slots)
         self._add_rest_rule(aid, slots)
         self._add_daily_limit(aid)
@@ -292,7 +256,45 @@ class _Model:
         if cap is not None:
             self.model.add(sum(self.w[aid, slot] for slot in slots) <= cap)
 
-    def _edge(self, now: cp_model.IntVar | int, before: cp_model.IntVar | int, name: str) -> cp_model.IntVar | int:
+    def _add_breaks(self, aid: str, slots: list[int]) -> None:
+        """o = w without the break rule; with it, at most ``break_after`` worked in a row and breaks of K slots."""
+        after, length = self.rules.break_after_slots, self.rules.break_slots
+        if after is None:
+            for slot in slots:
+                self.o[aid, slot] = self.w[aid, slot]
+            return
+        present = set(slots)
+        for slot in slots:
+            window = [self.w.get((aid, slot + i)) for i in range(after + 1)]
+            if all(v is not None for v in window):
+                self.model.add(sum(window) <= after)  # type: ignore[arg-type]
+        if length > 0:
+            for slot in slots:
+                if all(slot + i in present for i in range(-1, length + 1)):
+                    start = self.model.new_bool_var(f"b[{aid},{slot}]")
+                    self.model.add_implication(start, self.w[aid, slot - 1])
+                    self.model.add_implication(start, self.w[aid, slot + length])
+                    self.breaks[aid, slot] = start
+        for slot in slots:
+            covering = [self.breaks[aid, slot - j] for j in range(length) if (aid, slot - j) in self.breaks]
+            if not covering:
+                self.o[aid, slot] = self.w[aid, slot]
+                continue
+            on = self.model.new_bool_var(f"o[{aid},{slot}]")
+            self.model.add(on - self.w[aid, slot] == sum(covering))
+            self.o[aid, slot] = on
+
+    def _add_one_break_per_shift(self, aid: str) -> None:
+        """Two break starts within a shift's maximum length need a shift start between them."""
+        longest = self.rules.max_shift_slots
+        starts = sorted(slot for (a, slot) in self.breaks if a == aid)
+        for slot in starts:
+            inside = [self.breaks[aid, t] for t in range(slot, slot + longest) if (aid, t) in self.breaks]
+            if len(inside) > 1:
+                shift_starts = [self.s[aid, t] for t in range(slot + 1, slot + longest) if (aid, t) in self.s]
+                self.model.add(sum(inside) <= 1 + sum(shift_starts))
+
+    def _edge(self, now: Var | int, before: Var | int, name: str) -> Var | int:
         """A boolean that is exactly ``now and not before``: a shift's start (or, reversed, its end)."""
         if isinstance(before, int):
             return now
@@ -309,12 +311,12 @@ class _Model:
         for slot in slots:
             start = self.s[aid, slot]
             for offset in range(1, rules.min_shift_slots):
-                later = self.worked(aid, slot + offset)
+                later = self.on(aid, slot + offset)
                 if isinstance(later, int):
                     self.model.add(start == 0)
                     break
                 self.model.add_implication(start, later)
-            window = [self.worked(aid, slot + offset) for offset in range(rules.max_shift_slots + 1)]
+            window = [self.on(aid, slot + offset) for offset in range(rules.max_shift_slots + 1)]
             if all(not isinstance(v, int) for v in window):
                 self.model.add(sum(window) <= rules.max_shift_slots)
 
@@ -324,7 +326,9 @@ class _Model:
             end_at = slot + 1
             if end_at not in self.horizon:
                 continue
-            end = self._edge(self.worked(aid, slot), self.worked(aid, end_at), f"e[{aid},{end_at}]")
+            end = self._edge(self.on(aid, slot), self.on(aid, end_at), f"e[{aid},{end_at}]")
+            if not isinstance(end, int):
+                self.e[aid, end_at] = end
             later_starts = [self.s[aid, t] for t in range(end_at, end_at + rest) if (aid, t) in self.s]
             if later_starts and not isinstance(end, int):
                 self.model.add(sum(later_starts) == 0).only_enforce_if(end)
@@ -335,11 +339,8 @@ class _Model:
             if len(starts) > self.rules.max_shifts_per_day:
                 self.model.add(sum(starts) <= self.rules.max_shifts_per_day)
 
-    def scheduled(self, skill: str, slot: int) -> list[cp_model.IntVar]:
-        return self._by_cell.get((skill, slot), [])
-
-    def _add_objective_terms(self) -> None:
-        self._by_cell: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
+    def _add_objective_terms(self, hint: list[Shift] | None) -> None:
+        self._by_cell: dict[tuple[str, int], list[Var]] = defaultdict(list)
         for (_, skill, slot), var in self.x.items():
             self._by_cell[skill, slot].append(var)
         under, over = [], []
@@ -347,16 +348,21 @@ class _Model:
             requirement = self.required.get(cell)
             need = requirement.agents if requirement else 0
             cover = sum(self._by_cell.get(cell, []))
-            if need:
+            if need > 0:
                 short = self.model.new_int_var(0, need, f"u[{cell}]")
+                self.shorts.append((short, need, cell))
                 self.model.add(short >= need - cover)
-                under.append(requirement.priority * short)
+                under.append(requirement.priority * short)  # type: ignore[union-attr]
+                self.cover.append((need, cover))  # cover is 0 where nobody can work
             if self._by_cell.get(cell):
                 extra = self.model.new_int_var(0, len(self._by_cell[cell]), f"o[{cell}]")
-                self.model.add(extra >= cover - need)
+                self.extras.append((extra, max(need, 0), cell))
+                self.model.add(extra >= cover - max(need, 0))
                 over.append(extra)
         weight = len(self.x) + 1
         self.terms.append(("coverage", weight * sum(under) + sum(over)))
+        if hint is not None:
+            self.terms.append(("stability", self._stability_term(hint)))
         self.terms.append(("fairness", self._fairness_term()))
         preference, pool, cost = [], [], []
         for agent in self.problem.agents:
@@ -366,8 +372,18 @@ class _Model:
                     preference.append(worked)
                 if agent.pool == "elastic":
                     pool.append(worked)
-                cost.append(agent.hourly_cost_minor * worked)
+                if agent.hourly_cost_minor:
+                    cost.append(agent.hourly_cost_minor * worked)
         self.terms.extend([("preference", sum(preference)), ("pool", sum(pool)), ("cost", sum(cost))])
+
+    def _stability_term(self, hint: list[Shift]) -> cp_model.LinearExprT:
+        """Assignments (agent, skill, slot) that differ from the previous roster."""
+        on = _work_of(hint)
+        keys = list(self.x)
+        was_on = sum(1 for key in keys if key in on)
+        return was_on + cp_model.LinearExpr.weighted_sum(
+            [self.x[key] for key in keys], [-1 if key in on else 1 for key in keys]
+        )
 
     def useful_offered(self, agent: Agent) -> int:
         """Offered slots where the agent is certified for a skill with demand: the base of a fair share."""
@@ -379,43 +395,33 @@ class _Model:
             if any(self.required[skill, slot].agents > 0 for skill in agent.skills if (skill, slot) in self.required)
         )
 
-    def _fairness_term(self) -> cp_model.LinearExprT:
-        needed = sum(r.agents for r in self.required.values())
+    def _targets(self) -> dict[str, int]:
+        """Each agent's fair share of the needed slots, in proportion to their useful offered slots."""
+        needed = sum(max(0, r.agents) for r in self.required.values())
         useful = {a.agent_id: self.useful_offered(a) for a in self.problem.agents}
         total = sum(useful.values())
-        shortfalls = []
+        targets = {}
         for agent in self.problem.agents:
             target = useful[agent.agent_id] if needed >= total else useful[agent.agent_id] * needed // max(total, 1)
             cap = self.cap_slots(agent)
-            target = min(target, cap) if cap is not None else target
-            self.targets[agent.agent_id] = target
-            if target:
+            targets[agent.agent_id] = min(target, cap) if cap is not None else target
+        return targets
+
+    def _fairness_term(self) -> cp_model.LinearExprT:
+        shortfalls = []
+        for agent in self.problem.agents:
+            target = self.targets[agent.agent_id]
+            if target > 0:
                 shortfall = self.model.new_int_var(0, target, f"short[{agent.agent_id}]")
+                self.shortfalls.append((shortfall, target, agent.agent_id))
                 given = sum(self.worked(agent.agent_id, slot) for slot in self.available[agent.agent_id])
                 self.model.add(shortfall >= target - given)
                 shortfalls.append(shortfall)
         return sum(shortfalls)
 
 
-def days_of(problem: Problem) -> list[range]:
-    """The problem's days as slot ranges, from the caller's local midnights or every 48 slots."""
-    end = problem.first_slot + problem.slot_count
-    starts = sorted(problem.day_start_slots or range(problem.first_slot, end, SLOTS_PER_DAY))
-    bounds = [problem.first_slot, *(s for s in starts if problem.first_slot < s < end), end]
-    return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-class _FirstSolution(cp_model.CpSolverSolutionCallback):
-    """Records when the first feasible roster appeared: the number a coordinator waits for."""
-
-    def __init__(self, started: float) -> None:
-        super().__init__()
-        self.started = started
-        self.seconds: float | None = None
-
-    def on_solution_callback(self) -> None:
-        if self.seconds is None:
-            self.seconds = time.perf_counter() - self.started
+def _work_of(shifts: list[Shift]) -> set[Key]:
+    return {(s.agent_id, s.skill, t) for s in shifts for t in range(s.start_slot, s.end_slot)}
 
 
 STATUS = {
@@ -426,33 +432,182 @@ STATUS = {
 }
 
 
-def solve(problem: Problem, settings: SolverSettings, hint: Solution | None = None) -> Solution:
+class _Run:
+    """The caller's progress and stop callbacks, wrapped so they never raise into CP-SAT."""
+
+    def __init__(
+        self,
+        started: float,
+        on_progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
+        self.started = started
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.cancelled = False
+        self.first_seconds: float | None = None
+        self.last_report = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def report(self, stage: str, objective: int | None, bound: int | None, under: int | None) -> None:
+        self.last_report = time.perf_counter()
+        if self.on_progress is None:
+            return
+        with contextlib.suppress(Exception):
+            self.on_progress(Progress(stage, round(self.elapsed(), 3), objective, bound, under))
+
+    def stop_requested(self) -> bool:
+        if self.cancelled:
+            return True
+        if self.should_stop is not None:
+            try:
+                self.cancelled = bool(self.should_stop())
+            except Exception:  # noqa: BLE001 - the caller's bug must not kill the solve
+                self.cancelled = False
+        return self.cancelled
+
+    @property
+    def watched(self) -> bool:
+        return self.on_progress is not None or self.should_stop is not None
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    """Per stage: reports each improving solution and keeps the latest objective and bound."""
+
+    def __init__(self, run: _Run, stage: str, cover: list[tuple[int, cp_model.LinearExprT]] | None) -> None:
+        super().__init__()
+        self.run = run
+        self.stage = stage
+        self.cover = cover
+        self.objective: int | None = None
+        self.bound: int | None = None
+        self.under: int | None = None
+
+    def on_solution_callback(self) -> None:
+        try:
+            if self.run.first_seconds is None:
+                self.run.first_seconds = self.run.elapsed()
+            self.objective = round(self.objective_value)
+            self.bound = round(self.best_objective_bound)
+            if self.cover is not None:
+                self.under = sum(
+                    max(0, need - (expr if isinstance(expr, int) else int(self.value(expr))))
+                    for need, expr in self.cover
+                )
+            self.run.report(self.stage, self.objective, self.bound, self.under)
+        except Exception:  # noqa: BLE001 - never raise into CP-SAT
+            return
+
+    def on_bound(self, bound: float) -> None:
+        with contextlib.suppress(Exception):
+            self.bound = round(bound)
+
+
+@contextlib.contextmanager
+def _ticking(run: _Run, solver: cp_model.CpSolver, watch: _Watch) -> Iterator[None]:
+    """A thread that polls ``should_stop`` and reports progress about once a second while CP-SAT searches."""
+    if not run.watched:
+        yield
+        return
+    solver.best_bound_callback = watch.on_bound
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(TICK_SECONDS):
+            if run.stop_requested():
+                solver.stop_search()
+                return
+            if time.perf_counter() - run.last_report >= PROGRESS_EVERY_SECONDS:
+                run.report(watch.stage, watch.objective, watch.bound, watch.under)
+
+    thread = threading.Thread(target=tick, name="roster-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def solve(
+    problem: Problem,
+    settings: SolverSettings,
+    hint: Solution | None = None,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Solution:
     """Roster the week: lexicographic stages from coverage down to cost, then explain what was not used."""
-    started = time.perf_counter()
-    built = _Model(problem)
-    variables = list(built.model.proto.variables)
-    count = len(variables)
-    if hint is not None:
-        _hint_from_solution(built, hint)
+    run = _Run(time.perf_counter(), on_progress, should_stop)
+    deadline = run.started + settings.time_limit_seconds
+    if _by_day(problem):
+        return _solve_by_day(problem, settings, hint, run, deadline)
+    built, values, stages, greedy = _staged(problem, settings, hint.shifts if hint else None, run, deadline, "")
+    infeasible = bool(stages) and stages[0].status == "infeasible"
+    if values is not None:
+        work = {key for key, var in built.x.items() if values[var.index]}
+        on = {key for key, var in built.o.items() if values[var.index]}
+        status = _overall_status(built, stages, run.cancelled)
+    elif not infeasible and not roster_violations(problem, greedy):
+        work, on = _work_and_on(greedy, built.rules)  # nothing better in time (or cancelled at once)
+        status = "feasible"
+    else:
+        work, on = set(), set()
+        status = "infeasible" if infeasible else "unknown"
+    coverage_stage = stages[0] if stages else None
+    return _read_out(
+        built,
+        work if status != "infeasible" and status != "unknown" else None,
+        on,
+        stages,
+        run,
+        status,
+        coverage_stage.objective if coverage_stage else None,
+        coverage_stage.best_bound if coverage_stage else None,
+    )
+
+
+def _staged(
+    problem: Problem,
+    settings: SolverSettings,
+    hint: list[Shift] | None,
+    run: _Run,
+    deadline: float,
+    prefix: str,
+) -> tuple[_Model, list[int] | None, list[Stage], list[Shift]]:
+    """Build the model, start from the hint or the greedy roster, and minimize the terms one after another."""
+    built = _Model(problem, hint)
+    count = len(built.model.proto.variables)
+    greedy = greedy_roster(problem)
+    start_from = hint if hint is not None else greedy
+    objective, under = _hint_from_shifts(built, start_from)
+    if hint is None and not roster_violations(problem, greedy):
+        if run.first_seconds is None:
+            run.first_seconds = run.elapsed()
+        run.report(f"{prefix}coverage", objective, None, under)
     values: list[int] | None = None
     stages: list[Stage] = []
-    first_seen = _FirstSolution(started)
-    for index, (name, term) in enumerate(built.terms):
-        elapsed = time.perf_counter() - started
-        remaining = max(0.05, settings.time_limit_seconds - elapsed)
-        share = COVERAGE_TIME_SHARE if index == 0 else 1 / (len(built.terms) - index)
+    terms = [(name, term) for name, term in built.terms if not isinstance(term, int)] or [("coverage", 0)]
+    for index, (name, term) in enumerate(terms):
+        if run.stop_requested():
+            break
+        remaining = max(0.05, deadline - time.perf_counter())
+        share = COVERAGE_TIME_SHARE if index == 0 else 1 / (len(terms) - index)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = remaining * share
-        solver.parameters.num_workers = settings.workers
+        solver.parameters.num_workers = max(1, settings.workers)
         solver.parameters.random_seed = settings.seed
         built.model.minimize(term)
-        status = solver.solve(built.model, first_seen if index == 0 else None)
-        stage_status: Status = STATUS.get(status, "unknown")
+        watch = _Watch(run, prefix + name, built.cover if index == 0 else None)
+        with _ticking(run, solver, watch):
+            status = solver.solve(built.model, watch)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         stages.append(
             Stage(
-                name=name,
-                status=stage_status,
+                name=prefix + name,
+                status=STATUS.get(status, "unknown"),  # type: ignore[arg-type]
                 objective=round(solver.objective_value) if found else None,
                 best_bound=round(solver.best_objective_bound) if found else None,
                 wall_seconds=solver.wall_time,
@@ -466,50 +621,184 @@ def solve(problem: Problem, settings: SolverSettings, hint: Solution | None = No
         built.model.clear_hints()
         for i, value in enumerate(values):
             built.model.add_hint(built.model.get_int_var_from_proto_index(i), value)
-    return _read_out(built, values, stages, started, first_seen.seconds)
+    if len(stages) < len(terms):
+        built.complete = False
+    return built, values, stages, greedy
 
 
-def _hint_from_solution(built: _Model, hint: Solution) -> None:
-    """Start from the previous roster: its shifts' slots on, every other work variable off."""
-    on = {(s.agent_id, s.skill, t) for s in hint.shifts for t in range(s.start_slot, s.end_slot)}
+DECOMPOSE_FROM_AGENT_SLOTS = 2500
+
+
+def _by_day(problem: Problem) -> bool:
+    """Decompose by day when the week is big and no fixed assignment crosses a day boundary."""
+    if len(days_of(problem)) < 2 or sum(len(a.offers) for a in problem.agents) < DECOMPOSE_FROM_AGENT_SLOTS:
+        return False
+    days = days_of(problem)
+    return all(any(f.start_slot in d and f.end_slot - 1 in d for d in days) for f in problem.fixed)
+
+
+def _day_problem(problem: Problem, day: range, free_from: dict[str, int], used: dict[str, int]) -> Problem:
+    """One day of the week: offers after the agent's rest, the weekly cap less what earlier days used."""
+    rules = problem.rules
+    agents = []
+    for agent in problem.agents:
+        cap = cap_of(agent, rules)
+        earliest = free_from.get(agent.agent_id, day.start)
+        offers = [o for o in agent.offers if o.slot in day and o.slot >= earliest]
+        remaining = None if cap is None else max(0, cap - used.get(agent.agent_id, 0))
+        agents.append(msgspec.structs.replace(agent, offers=offers, weekly_cap_slots=remaining))
+    return Problem(
+        first_slot=day.start,
+        slot_count=len(day),
+        agents=agents,
+        requirements=[r for r in problem.requirements if r.slot in day],
+        rules=msgspec.structs.replace(rules, weekly_cap_slots=None),
+        fixed=[f for f in problem.fixed if f.start_slot in day],
+        day_start_slots=[day.start],
+    )
+
+
+def _solve_by_day(
+    problem: Problem, settings: SolverSettings, hint: Solution | None, run: _Run, deadline: float
+) -> Solution:
+    """Days one after another (rest and the weekly cap carried forward), each with all its stages."""
+    rules = problem.rules
+    days = days_of(problem)
+    free_from: dict[str, int] = {}
+    used: dict[str, int] = defaultdict(int)
+    work: set[Key] = set()
+    on: set[tuple[str, int]] = set()
+    stages: list[Stage] = []
+    objective = bound = 0
+    complete = True
+    for number, day in enumerate(days):
+        sub = _day_problem(problem, day, free_from, used)
+        day_deadline = time.perf_counter() + max(0.05, deadline - time.perf_counter()) / (len(days) - number)
+        day_hint = [s for s in hint.shifts if s.start_slot in day] if hint is not None else None
+        if run.stop_requested():
+            day_work, day_on = _work_and_on(greedy_roster(sub), rules)
+            complete = False
+        else:
+            built, values, day_stages, greedy = _staged(sub, settings, day_hint, run, day_deadline, "")
+            stages += day_stages
+            complete = complete and built.complete and all(s.status == "optimal" for s in day_stages)
+            if values is not None:
+                day_work = {key for key, var in built.x.items() if values[var.index]}
+                day_on = {key for key, var in built.o.items() if values[var.index]}
+                objective += day_stages[0].objective or 0
+                bound += day_stages[0].best_bound or 0
+            elif day_stages and day_stages[0].status == "infeasible":
+                return _read_out(_Model(problem, build=False), None, set(), stages, run, "infeasible", None, None)
+            else:
+                day_work, day_on = _work_and_on(_kept(sub, day_hint) if day_hint else greedy, rules)
+                complete = False
+        work |= day_work
+        on |= day_on
+        for agent_id, _, _slot in day_work:
+            used[agent_id] += 1
+        for agent_id, slot in day_on:
+            free_from[agent_id] = max(free_from.get(agent_id, 0), slot + 1 + rules.min_rest_slots)
+    facts = _Model(problem, build=False)
+    return _read_out(facts, work, on, stages, run, "optimal" if complete and not run.cancelled else "feasible",
+                     objective, bound)  # fmt: skip
+
+
+def _kept(problem: Problem, hint: list[Shift]) -> list[Shift]:
+    """The previous roster's shifts of every agent whose shifts still obey the rules (the re-solve fallback)."""
+    by_agent: dict[str, list[Shift]] = defaultdict(list)
+    for shift in hint:
+        by_agent[shift.agent_id].append(shift)
+    return [s for rows in by_agent.values() if not roster_violations(problem, rows) for s in rows]
+
+
+def _work_and_on(shifts: list[Shift], rules: SiteRules) -> tuple[set[Key], set[tuple[str, int]]]:
+    work = _work_of(shifts)
+    on = {(a, t) for a, _, t in work} | {
+        (s.agent_id, t) for s in shifts if s.after_break for t in range(s.start_slot - rules.break_slots, s.start_slot)
+    }
+    return work, on
+
+
+def _hint_from_shifts(built: _Model, shifts: list[Shift]) -> tuple[int, int]:
+    """Start from a roster: a value for every variable, so CP-SAT can take it as its first solution."""
+    work = _work_of(shifts)
+    slots = {(a, t) for a, _, t in work}
+    length = built.rules.break_slots
+    starts = {(s.agent_id, s.start_slot - length) for s in shifts if s.after_break}
+    on = slots | {(a, t + j) for a, t in starts for j in range(length)}
+    hint: dict[int, int] = {}
     for key, var in built.x.items():
-        built.model.add_hint(var, key in on)
+        hint[var.index] = key in work
+    for key, var in built.w.items():
+        hint[var.index] = key in slots
+    for key, var in built.o.items():
+        hint[var.index] = key in on
+    for key, var in built.breaks.items():
+        hint[var.index] = key in starts
+    for (aid, t), var in built.s.items():
+        if not isinstance(var, int):
+            hint[var.index] = (aid, t) in on and (aid, t - 1) not in on
+    for (aid, t), var in built.e.items():
+        hint[var.index] = (aid, t - 1) in on and (aid, t) not in on
+    cover: dict[tuple[str, int], int] = defaultdict(int)
+    given: dict[str, int] = defaultdict(int)
+    for aid, skill, t in work:
+        if (aid, skill, t) in built.x:
+            cover[skill, t] += 1
+            given[aid] += 1
+    for var, need, cell in built.shorts:
+        hint[var.index] = max(0, need - cover[cell])
+    for var, need, cell in built.extras:
+        hint[var.index] = max(0, cover[cell] - need)
+    for var, target, aid in built.shortfalls:
+        hint[var.index] = max(0, target - given[aid])
+    for index, value in hint.items():
+        built.model.add_hint(built.model.get_int_var_from_proto_index(index), int(value))
+    under = sum(max(0, need - cover[cell]) for _, need, cell in built.shorts)
+    weighted = sum(built.required[cell].priority * max(0, need - cover[cell]) for _, need, cell in built.shorts)
+    over = sum(max(0, cover[cell] - need) for _, need, cell in built.extras)
+    return (len(built.x) + 1) * weighted + over, under
 
 
-def _overall_status(stages: list[Stage], values: list[int] | None) -> Status:
-    if values is None:
-        return stages[0].status if stages and stages[0].status == "infeasible" else "unknown"
-    if all(stage.status == "optimal" for stage in stages) and len(stages) == 5:
+def _overall_status(built: _Model, stages: list[Stage], cancelled: bool) -> Status:
+    if not cancelled and built.complete and all(stage.status == "optimal" for stage in stages):
         return "optimal"
     return "feasible"
 
 
 def _read_out(
-    built: _Model, values: list[int] | None, stages: list[Stage], started: float, first: float | None
+    built: _Model,
+    work: set[Key] | None,
+    on: set[tuple[str, int]],
+    stages: list[Stage],
+    run: _Run,
+    status: Status,
+    objective: int | None,
+    best_bound: int | None,
 ) -> Solution:
-    """Turn variable values into shifts, coverage, per-agent reports and the lower bound."""
-    problem = built.problem
-    work = {key for key, var in built.x.items() if values is not None and values[var.index]}
-    lower = under_coverage_lower_bound(problem)
+    """Turn a roster (worked cells and on-shift slots; None when there is none) into the Solution."""
+    found = work is not None
+    work = work or set()
+    lower = under_coverage_lower_bound(built.problem)
     coverage = _coverage(built, work)
     under = sum(max(0, c.required - c.scheduled) for c in coverage)
     over = sum(max(0, c.scheduled - c.required) for c in coverage)
-    shifts = _shifts(built, work)
-    coverage_stage = stages[0] if stages else None
+    shifts = _shifts(built, work, on)
     return Solution(
-        status=_overall_status(stages, values),
-        objective=coverage_stage.objective if coverage_stage else None,
-        best_bound=coverage_stage.best_bound if coverage_stage else None,
-        wall_seconds=time.perf_counter() - started,
-        under_coverage_slots=under if values is not None else 0,
-        over_coverage_slots=over if values is not None else 0,
+        status=status,
+        objective=objective,
+        best_bound=best_bound,
+        wall_seconds=run.elapsed(),
+        under_coverage_slots=under if found else 0,
+        over_coverage_slots=over if found else 0,
         lower_bound_under=lower,
-        gap=under - lower if values is not None else None,
+        gap=under - lower if found else None,
         shifts=shifts,
         coverage=coverage,
-        agents=[_agent_report(built, agent, work, coverage, shifts) for agent in problem.agents],
+        agents=_agent_reports(built, work, coverage, shifts),
         stages=stages,
-        first_feasible_seconds=first,
+        first_feasible_seconds=run.first_seconds,
+        cancelled=run.cancelled,
     )
 
 
@@ -529,38 +818,63 @@ def _coverage(built: _Model, work: set[Key]) -> list[Coverage]:
     ]
 
 
-def _shifts(built: _Model, work: set[Key]) -> list[Shift]:
+def _shifts(built: _Model, work: set[Key], on: set[tuple[str, int]]) -> list[Shift]:
     """Runs of worked slots, one row per stretch of one skill (and one fixed-or-not state)."""
     shifts: list[Shift] = []
     by_agent: dict[str, dict[int, str]] = defaultdict(dict)
     for agent_id, skill, slot in work:
         by_agent[agent_id][slot] = skill
+
+    def row(agent_id: str, run: list[int], slots: dict[int, str], fixed: dict[int, str]) -> Shift:
+        first = run[0]
+        after_break = first - 1 not in slots and (agent_id, first - 1) in on
+        return Shift(agent_id, slots[first], first, run[-1] + 1, first in fixed, after_break)
+
     for agent_id in sorted(by_agent):
         slots = by_agent[agent_id]
         fixed = built.fixed_slots.get(agent_id, {})
         run: list[int] = []
         for slot in sorted(slots):
             if run and (slot != run[-1] + 1 or slots[slot] != slots[run[0]] or (slot in fixed) != (run[0] in fixed)):
-                shifts.append(Shift(agent_id, slots[run[0]], run[0], run[-1] + 1, run[0] in fixed))
+                shifts.append(row(agent_id, run, slots, fixed))
                 run = []
             run.append(slot)
         if run:
-            shifts.append(Shift(agent_id, slots[run[0]], run[0], run[-1] + 1, run[0] in fixed))
+            shifts.append(row(agent_id, run, slots, fixed))
     return shifts
 
 
-def _agent_report(
-    built: _Model, agent: Agent, work: set[Key], coverage: list[Coverage], shifts: list[Shift]
-) -> AgentReport:
-    worked = {slot for a, _, slot in work if a == agent.agent_id}
-    offered = sorted(built.available[agent.agent_id]) if agent.pool != "core" else []
+def _agent_reports(built: _Model, work: set[Key], coverage: list[Coverage], shifts: list[Shift]) -> list[AgentReport]:
     short_skills: dict[int, set[str]] = defaultdict(set)
     for cell in coverage:
         if cell.scheduled < cell.required:
             short_skills[cell.slot].add(cell.skill)
-    own = [s for s in shifts if s.agent_id == agent.agent_id]
+    worked: dict[str, set[int]] = defaultdict(set)
+    for agent_id, _, slot in work:
+        worked[agent_id].add(slot)
+    own: dict[str, list[Shift]] = defaultdict(list)
+    for shift in shifts:
+        own[shift.agent_id].append(shift)
+    days = days_of(built.problem)
+    return [
+        _agent_report(built, agent, worked[agent.agent_id], short_skills, own[agent.agent_id], days)
+        for agent in built.problem.agents
+    ]
+
+
+def _agent_report(
+    built: _Model,
+    agent: Agent,
+    worked: set[int],
+    short_skills: dict[int, set[str]],
+    own: list[Shift],
+    days: list[range],
+) -> AgentReport:
+    offered = sorted(built.available[agent.agent_id]) if agent.pool != "core" else []
     reasons = {
-        slot: _reason(built, agent, slot, worked, short_skills[slot], own) for slot in offered if slot not in worked
+        slot: _reason(built, agent, slot, worked, short_skills.get(slot, set()), own, days)
+        for slot in offered
+        if slot not in worked
     }
     return AgentReport(
         agent_id=agent.agent_id,
@@ -571,7 +885,15 @@ def _agent_report(
     )
 
 
-def _reason(built: _Model, agent: Agent, slot: int, worked: set[int], short: set[str], own: list[Shift]) -> Reason:
+def _reason(
+    built: _Model,
+    agent: Agent,
+    slot: int,
+    worked: set[int],
+    short: set[str],
+    own: list[Shift],
+    days: list[range],
+) -> Reason:
     """The first rule, in a fixed precedence, that explains why an offered slot stayed unused."""
     rules = built.rules
     if not short:
@@ -585,8 +907,12 @@ def _reason(built: _Model, agent: Agent, slot: int, worked: set[int], short: set
     touches_shift = free_run.start - 1 in worked or free_run.stop in worked
     if len(free_run) < rules.min_shift_slots and not touches_shift:
         return Reason.shorter_than_minimum
-    day = next((d for d in days_of(built.problem) if slot in d), None)
-    starts_today = sum(1 for s in own if day is not None and s.start_slot in day and s.start_slot - 1 not in worked)
+    day = next((d for d in days if slot in d), None)
+    starts_today = sum(
+        1
+        for s in own
+        if day is not None and s.start_slot in day and s.start_slot - 1 not in worked and not s.after_break
+    )
     near = any(s.end_slot <= slot < s.end_slot + rules.min_rest_slots for s in own) or any(
         slot < s.start_slot <= slot + rules.min_rest_slots for s in own
     )
@@ -612,87 +938,3 @@ def _runs_of_reasons(reasons: dict[int, Reason]) -> list[Unused]:
         else:
             runs.append(Unused(slot, slot + 1, reasons[slot]))
     return runs
-
-
-def under_coverage_lower_bound(problem: Problem) -> int:
-    """Seats no roster can fill: per slot, required seats minus a maximum matching of agents to skills.
-
-    An agent works one skill at a time, so each available agent fills at most
-    one seat per slot; shift rules and caps are ignored, which keeps the bound valid.
-    """
-    horizon = range(problem.first_slot, problem.first_slot + problem.slot_count)
-    seats: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in problem.requirements:
-        if r.slot in horizon and r.agents > 0:
-            seats[r.slot][r.skill] = r.agents
-    fixed: dict[tuple[str, int], str] = {}
-    for f in problem.fixed:
-        for slot in range(f.start_slot, f.end_slot):
-            fixed[f.agent_id, slot] = f.skill
-    offers: dict[int, list[set[str]]] = defaultdict(list)
-    for agent in problem.agents:
-        offered = set() if agent.pool == "core" else {o.slot for o in agent.offers}
-        for slot in offered | {t for (a, t) in fixed if a == agent.agent_id}:
-            skills = {fixed[agent.agent_id, slot]} if (agent.agent_id, slot) in fixed else set(agent.skills)
-            offers[slot].append(skills)
-    return sum(sum(need.values()) - _max_matching(offers[slot], need) for slot, need in seats.items())
-
-
-def _max_matching(agents: list[set[str]], seats: dict[str, int]) -> int:
-    """Agents to skill seats (skill capacity = seats), by augmenting paths."""
-    holders: dict[str, list[int]] = defaultdict(list)
-
-    def place(agent: int, seen: set[str]) -> bool:
-        for skill in agents[agent] & seats.keys():
-            if skill in seen:
-                continue
-            seen.add(skill)
-            if len(holders[skill]) < seats[skill]:
-                holders[skill].append(agent)
-                return True
-            for index, other in enumerate(holders[skill]):
-                if place(other, seen):
-                    holders[skill][index] = agent
-                    return True
-        return False
-
-    return sum(1 for agent in range(len(agents)) if place(agent, set()))
-
-
-def hard_rule_violations(problem: Problem, solution: Solution) -> list[str]:
-    """Every hard rule the roster breaks, in words: for tests and for checking a hand-edited roster."""
-    return list(_violations(problem, solution.shifts))
-
-
-def _violations(problem: Problem, shifts: Iterable[Shift]) -> Iterable[str]:
-    rules = problem.rules
-    agents = {a.agent_id: a for a in problem.agents}
-    fixed = {(f.agent_id, t) for f in problem.fixed for t in range(f.start_slot, f.end_slot)}
-    by_agent: dict[str, list[Shift]] = defaultdict(list)
-    for shift in shifts:
-        by_agent[shift.agent_id].append(shift)
-    for agent_id, own in by_agent.items():
-        agent = agents[agent_id]
-        offered = {o.slot for o in agent.offers} if agent.pool != "core" else set()
-        slots = [t for s in own for t in range(s.start_slot, s.end_slot)]
-        if len(slots) != len(set(slots)):
-            yield f"{agent_id} works two skills at once"
-        for shift in own:
-            for t in range(shift.start_slot, shift.end_slot):
-                if (agent_id, t) not in fixed and (t not in offered or shift.skill not in agent.skills):
-                    yield f"{agent_id} works {shift.skill} at {t} without offer or certification"
-        if agent.pool == "core":
-            continue
-        runs = ranges_of(set(slots))
-        for start, end in runs:
-            if not rules.min_shift_slots <= end - start <= rules.max_shift_slots:
-                yield f"{agent_id} shift {start}-{end} outside length bounds"
-        for (_, end), (start, _) in itertools.pairwise(runs):
-            if start - end < rules.min_rest_slots:
-                yield f"{agent_id} rests {start - end} slots before {start}"
-        for day in days_of(problem):
-            if sum(1 for start, _ in runs if start in day) > rules.max_shifts_per_day:
-                yield f"{agent_id} has too many shifts on the day starting {day.start}"
-        caps = [c for c in (agent.weekly_cap_slots, rules.weekly_cap_slots) if c is not None]
-        if caps and len(slots) > min(caps):
-            yield f"{agent_id} works {len(slots)} slots, over the cap"

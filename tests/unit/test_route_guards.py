@@ -9,7 +9,16 @@ from litestar.routes import HTTPRoute
 from backend.app import create_app
 from backend.core.settings import load_settings
 
-PUBLIC_PATHS = {"/", "/login", "/logout", "/locale", "/invite/{token:str}", "/static", "/api/schema"}
+PUBLIC_PATHS = {
+    "/",
+    "/login",
+    "/logout",
+    "/locale",
+    "/invite/{token:str}",
+    "/calendar/{feed:str}",  # a calendar app's subscription: the secret in the address is the credential
+    "/static",
+    "/api/schema",
+}
 
 
 def test_every_non_public_route_has_a_guard(tmp_path: Path) -> None:

@@ -1,0 +1,443 @@
+"""The coordinator's roster pages: solve in the background, watch it, edit the draft, publish versions.
+
+A solve is queued in the request's transaction and started as the response's
+background task, which runs after the commit: the job never looks for a row
+that is not there yet. The progress panel polls itself once a second while
+the solve is queued or running, and reloads the page when it ends so the new
+draft shows. Every edit goes through the service, which checks eligibility on
+the agent's whole week; a refused edit is shown on the page (422, or 200 to
+htmx, which does not swap error answers) inside a savepoint, so nothing of it
+is left behind. Lines and runs are looked up within the site's week: any other
+id is 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, Router, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import service as accounts
+from backend.accounts.models import Site
+from backend.accounts.schemas import Form
+from backend.availability.service import parse_week
+from backend.core.db import utcnow
+from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import current_locale
+from backend.core.security import Principal, requires
+from backend.core.settings import Settings
+from backend.core.slots import IsoWeek, local_start
+from backend.core.templating import is_htmx, page
+from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
+from backend.demand.service import site_zone
+from backend.roster import service, views
+from backend.roster.jobs import SolveJobs, launch
+from backend.roster.models import Roster, RosterAssignment, RosterVersion, SolveRun
+from backend.roster.problem import week_facts
+
+PAGE = "roster/week.html"
+RUN_PAGE = "roster/run.html"
+WeekText = Annotated[str, msgspec.Meta(max_length=8)]
+Clock = Annotated[str, msgspec.Meta(max_length=5)]
+
+
+class WeekForm(Form):
+    week: WeekText = ""
+
+
+class LineForm(Form):
+    """A manual add or move: agent, skill, and a local day with wall-clock start and end."""
+
+    week: WeekText
+    agent: int
+    skill: Annotated[str, msgspec.Meta(max_length=40)]
+    day: Annotated[str, msgspec.Meta(max_length=10)]
+    start: Clock
+    end: Clock
+    locked: Annotated[str, msgspec.Meta(max_length=2)] = ""
+
+
+class LockForm(Form):
+    week: WeekText
+    locked: Annotated[str, msgspec.Meta(max_length=2)] = ""
+
+
+def week_url(week: IsoWeek | str, anchor: str = "") -> str:
+    return f"/admin/roster?week={week}" + (f"#{anchor}" if anchor else "")
+
+
+def chosen_week(text: str, zone: ZoneInfo) -> IsoWeek:
+    """The week asked for (422 naming ``week`` if it is not one), or next week in the site's time."""
+    return parse_week(text) if text else IsoWeek.containing(utcnow(), zone).shifted(1)
+
+
+def skill_label(skill: Any) -> str:
+    return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
+
+
+async def start_launch(jobs: SolveJobs, order: service.SolveOrder, settings: Settings) -> None:
+    """``launch`` needs the event loop; a plain function would be run in a worker thread."""
+    launch(jobs, order, settings)
+
+
+class Place:
+    """The caller's site, its zone, and the roster of the week asked for."""
+
+    def __init__(self, site: Site, week: IsoWeek, roster: Roster) -> None:
+        self.site, self.week, self.roster = site, week, roster
+        self.zone = site_zone(site)
+
+    @classmethod
+    async def of(cls, db: AsyncSession, principal: Principal, week_text: str) -> Place:
+        site = await accounts.get_site(db, principal.site_id)
+        week = chosen_week(week_text, site_zone(site))
+        return cls(site, week, await service.roster_of(db, site_id=site.id, week=week))
+
+    async def run(self, db: AsyncSession, run_id: int) -> SolveRun:
+        run = await service.get_run(db, run_id=run_id, site_id=self.site.id)
+        if run.roster_id != self.roster.id:
+            raise NotFound("solve")
+        return run
+
+
+async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str, Any]:
+    """Everything the week page shows: the solve, the draft's coverage, schedules, fairness and versions."""
+    site, week, roster, zone = place.site, place.week, place.roster, place.zone
+    facts = await week_facts(db, site=site, week=week, roster=roster)
+    lines = await service.draft_lines(db, roster)
+    run = await service.latest_run(db, roster)
+    published = await service.versions(db, roster)
+    skills = {skill.id: (code, skill_label(skill)) for code, skill in facts.skills.items()}
+    wanted = {line.user_id for line in lines} | {v.published_by_id for v in published if v.published_by_id}
+    latest, previous = (published[0] if published else None), (published[1] if len(published) > 1 else None)
+    changes = service.changes_between(previous, latest) if latest is not None else []
+    wanted |= {change.user_id for change in changes}
+    names = {int(agent_id): user.display_name for agent_id, user in facts.users.items()}
+    names |= {user.id: user.display_name for user in await accounts.users_by_ids(db, wanted - set(names))}
+    draft = [service.Line(a.user_id, a.skill_id, a.start_slot, a.end_slot) for a in lines]
+    unpublished = service.changes_between(latest, draft_version(draft)) if latest is not None else []
+    scheduled = service.scheduled_by_cell([*draft, *(service.Line(*seat) for seat in facts.claimed)])
+    days = week.days()
+    charts = [
+        views.coverage_chart(
+            code=code,
+            name=skills[skill.id][1],
+            days=days,
+            zone=zone,
+            slots=facts.slots,
+            required=facts.required[code],
+            scheduled={slot: n for (skill_id, slot), n in scheduled.items() if skill_id == skill.id},
+        )
+        for code, skill in facts.skills.items()
+    ]
+    names_of_days = views.weekday_names()
+    context: dict[str, Any] = {
+        "week": week,
+        "previous_week": week.shifted(-1),
+        "following_week": week.shifted(1),
+        "zone": zone.key,
+        "roster": roster,
+        "run": views.run_view(run) if run is not None else None,
+        "charts": charts,
+        "schedules": views.schedules(lines, names, skills, zone),
+        "fairness": views.fairness_rows(
+            names=names,
+            offered={int(agent_id): len(agent.offered) for agent_id, agent in facts.facts.items()},
+            given=views.given_slots(lines),
+            report=run.report if run is not None else None,
+            zone=zone,
+        ),
+        "agents": sorted(((int(i), u.display_name) for i, u in facts.users.items()), key=lambda a: a[1].casefold()),
+        "skills": [(code, skills[skill.id][1]) for code, skill in facts.skills.items()],
+        "days": [(day.isoformat(), f"{names_of_days[day.weekday()]} {day.isoformat()}") for day in days],
+        "versions": [
+            {
+                "number": version.number,
+                "at": version.published_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "by": names.get(version.published_by_id or 0, ""),
+                "lines": len(version.lines),
+                "open_seats": version.open_seats,
+            }
+            for version in published
+        ],
+        "changes": views.change_rows(changes, names, skills, zone),
+        "unpublished": len(unpublished),
+        "error": None,
+        "error_scope": "",
+        "run_error": None,
+        "form": {},
+    }
+    context.update(extra)
+    return context
+
+
+def draft_version(lines: list[service.Line]) -> RosterVersion:
+    """The draft in a version's shape (never stored), to compare it with the last published one."""
+    return RosterVersion(lines=[msgspec.to_builtins(line) for line in lines])
+
+
+def form_values(data: LineForm) -> dict[str, Any]:
+    return {
+        "agent": data.agent,
+        "skill": data.skill,
+        "day": data.day,
+        "start": data.start,
+        "end": data.end,
+        "locked": bool(data.locked),
+    }
+
+
+def edit_of(place: Place, data: LineForm) -> service.Edit:
+    start, end = views.local_range(place.week.days(), place.zone, day=data.day, start=data.start, end=data.end)
+    return service.Edit(
+        user_id=data.agent, skill_code=data.skill, start_slot=start, end_slot=end, locked=bool(data.locked)
+    )
+
+
+class RosterPagesController(Controller):
+    path = "/admin/roster"
+    include_in_schema = False
+    guards = [requires("coordinator")]
+
+    async def _show(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        place: Place,
+        error: DomainError,
+        scope: str,
+        **extra: Any,
+    ) -> Template:
+        if scope == "solve":
+            extra["run_error"] = error
+        context = await week_context(db, place, error=error, error_scope=scope, **extra)
+        return page(request, PAGE, context, status_code=200 if is_htmx(request) else error.status_code)
+
+    async def _done(self, request: Request[Any, Any, Any], db: AsyncSession, place: Place, anchor: str) -> Any:
+        if is_htmx(request):
+            return page(request, PAGE, await week_context(db, place))
+        return see_other(week_url(place.week, anchor))
+
+    @get("/", name="roster:week")
+    async def week(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, week: str = ""
+    ) -> Template:
+        place = await Place.of(db, principal, week)
+        return page(request, PAGE, await week_context(db, place))
+
+    @post("/solve", name="roster:solve", status_code=303)
+    async def solve(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        settings: AppSettings,
+        data: Annotated[WeekForm, FormBody],
+    ) -> Any:
+        """Queue a solve; the job starts once this request's transaction has committed."""
+        place = await Place.of(db, principal, data.week)
+        try:
+            async with db.begin_nested():
+                order = await service.start_solve(
+                    db,
+                    site=place.site,
+                    week=place.week,
+                    requested_by=principal.user_id,
+                    time_limit_seconds=settings.solver_time_limit_seconds,
+                )
+        except DomainError as error:
+            if is_htmx(request):
+                run = await service.latest_run(db, place.roster)
+                context = {"week": place.week, "run": views.run_view(run) if run else None, "run_error": error}
+                return page(request, RUN_PAGE, context)
+            return await self._show(request, db, place, error, "solve")
+        background = BackgroundTask(start_launch, request.app.state.solves, order, settings)
+        if is_htmx(request):
+            run = await place.run(db, order.run_id)
+            response = page(request, RUN_PAGE, {"week": place.week, "run": views.run_view(run), "run_error": None})
+            response.background = background
+            return response
+        return Redirect(path=week_url(place.week, "roster-run"), status_code=303, background=background)
+
+    @get("/runs/{run_id:int}", name="roster:run")
+    async def run(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, run_id: int, week: str = ""
+    ) -> Template:
+        """The progress panel; it polls itself while the solve goes on, and reloads the page when it ends."""
+        place = await Place.of(db, principal, week)
+        view = views.run_view(await place.run(db, run_id))
+        response = page(request, RUN_PAGE, {"week": place.week, "run": view, "run_error": None})
+        if is_htmx(request) and not view.active:
+            response.headers["HX-Refresh"] = "true"
+        return response
+
+    @post("/runs/{run_id:int}/cancel", name="roster:cancel", status_code=303)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        run_id: int,
+        data: Annotated[WeekForm, FormBody],
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        run = await place.run(db, run_id)
+        await service.request_cancel(db, run)
+        if is_htmx(request):
+            return page(request, RUN_PAGE, {"week": place.week, "run": views.run_view(run), "run_error": None})
+        return see_other(week_url(place.week, "roster-run"))
+
+    @post("/lines", name="roster:add", status_code=303)
+    async def add(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[LineForm, FormBody]
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        try:
+            async with db.begin_nested():
+                line = await service.add_line(db, site=place.site, roster=place.roster, edit=edit_of(place, data))
+        except DomainError as error:
+            return await self._show(request, db, place, error, "add", form=form_values(data))
+        return await self._done(request, db, place, f"line-{line.id}")
+
+    @post("/lines/{line_id:int}", name="roster:move", status_code=303)
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        line_id: int,
+        data: Annotated[LineForm, FormBody],
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        line = await service.get_line(db, roster=place.roster, line_id=line_id)
+        try:
+            async with db.begin_nested():
+                edit = edit_of(place, data)
+                await service.move_line(db, site=place.site, roster=place.roster, line=line, edit=edit)
+        except DomainError as error:
+            return await self._show(request, db, place, error, f"line-{line_id}", form=form_values(data))
+        return await self._done(request, db, place, f"line-{line_id}")
+
+    @post("/lines/{line_id:int}/remove", name="roster:remove", status_code=303)
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        line_id: int,
+        data: Annotated[WeekForm, FormBody],
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        line = await service.get_line(db, roster=place.roster, line_id=line_id)
+        await service.remove_line(db, roster=place.roster, line=line)
+        return await self._done(request, db, place, "schedules")
+
+    @post("/lines/{line_id:int}/lock", name="roster:lock", status_code=303)
+    async def lock(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        line_id: int,
+        data: Annotated[LockForm, FormBody],
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        line = await service.get_line(db, roster=place.roster, line_id=line_id)
+        await service.set_locked(db, roster=place.roster, line=line, locked=data.locked == "1")
+        return await self._done(request, db, place, f"line-{line_id}")
+
+    @post("/publish", name="roster:publish", status_code=303)
+    async def publish(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[WeekForm, FormBody]
+    ) -> Any:
+        place = await Place.of(db, principal, data.week)
+        try:
+            async with db.begin_nested():
+                await service.publish(db, site=place.site, roster=place.roster, published_by=principal.user_id)
+        except DomainError as error:
+            return await self._show(request, db, place, error, "publish")
+        return await self._done(request, db, place, "versions")
+
+
+# The JSON API -------------------------------------------------------------------
+
+
+class LineOut(msgspec.Struct):
+    id: int
+    agent_id: int
+    skill: str
+    start: dt.datetime
+    end: dt.datetime
+    locked: bool
+    source: str
+
+
+class RunOut(msgspec.Struct):
+    id: int
+    status: str
+    elapsed_seconds: float
+    time_limit_seconds: float
+    stage: str
+    under_coverage_slots: int | None
+    lower_bound_slots: int | None
+    cancel_requested: bool
+    error: str
+
+
+class RosterOut(msgspec.Struct):
+    week: str
+    published_version: int
+    lines: list[LineOut]
+    run: RunOut | None
+
+
+class RosterApiController(Controller):
+    path = "/api/v1/rosters"
+    tags = ["roster"]
+    guards = [requires("coordinator")]
+
+    @get("/{week:str}", name="api:roster")
+    async def draft(self, db: Db, principal: CurrentPrincipal, week: str) -> RosterOut:
+        """The week's draft (times in the site's offset) and the latest solve's state."""
+        place = await Place.of(db, principal, week)
+        lines: list[RosterAssignment] = await service.draft_lines(db, place.roster)
+        codes = {skill.id: skill.code for skill in await accounts.list_skills(db, site_id=place.site.id)}
+        run = await service.latest_run(db, place.roster)
+        return RosterOut(
+            week=str(place.week),
+            published_version=place.roster.published_version,
+            lines=[
+                LineOut(
+                    id=line.id,
+                    agent_id=line.user_id,
+                    skill=codes.get(line.skill_id, ""),
+                    start=local_start(line.start_slot, place.zone),
+                    end=local_start(line.end_slot, place.zone),
+                    locked=line.locked,
+                    source=line.source.value,
+                )
+                for line in lines
+            ],
+            run=None
+            if run is None
+            else RunOut(
+                id=run.id,
+                status=run.status.value,
+                elapsed_seconds=run.elapsed_seconds,
+                time_limit_seconds=run.time_limit_seconds,
+                stage=run.stage,
+                under_coverage_slots=run.under_coverage_slots,
+                lower_bound_slots=run.lower_bound_slots,
+                cancel_requested=run.cancel_requested,
+                error=run.error,
+            ),
+        )
+
+
+router = Router(path="/", route_handlers=[RosterPagesController, RosterApiController])
