@@ -133,7 +133,7 @@ def solve(week: str, site_name: str | None, publish: bool) -> None:
 
         run_id = asyncio.run(_solve_in_new_database(settings, site_id, iso_week, advance))
         bar.update(bar.length)
-    click.echo(_run(settings, lambda session: _solve_summary(session, run_id=run_id, publish=publish, site_id=site_id)))
+    click.echo(_run(settings, lambda session: _finish_solve(session, run_id=run_id, publish=publish, site_id=site_id)))
 
 
 async def _site_id(session: Any, name: str, fallback: bool) -> int:
@@ -147,7 +147,7 @@ async def _site_id(session: Any, name: str, fallback: bool) -> int:
     return site.id
 
 
-async def _solve_summary(session: Any, *, run_id: int, publish: bool, site_id: int) -> str:
+async def _finish_solve(session: Any, *, run_id: int, publish: bool, site_id: int) -> str:
     from backend.roster import service as roster
     from backend.roster.models import Roster, SolveRun, SolveStatus
 
@@ -185,7 +185,7 @@ def _demo_rosters(settings: Settings) -> list[str]:
     lines = []
     for site_id, week in weeks:
         run_id = asyncio.run(_solve_in_new_database(quick, site_id, week))
-        lines.append(_run(settings, partial(_solve_summary, run_id=run_id, publish=True, site_id=site_id)))
+        lines.append(_run(settings, partial(_finish_solve, run_id=run_id, publish=True, site_id=site_id)))
     return lines
 
 

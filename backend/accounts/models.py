@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
+from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
 
 
 class Role(enum.StrEnum):
@@ -39,15 +39,6 @@ class UserStatus(enum.StrEnum):
     left = "left"
 
 
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    """Enums stored as their values in a VARCHAR with a CHECK, alike on both databases."""
-    return Enum(kind, name=name, native_enum=False, create_constraint=True, length=16, values_callable=_values)
-
-
-def _values(kind: type[enum.Enum]) -> list[str]:
-    return [member.value for member in kind]
-
-
 class Site(IdMixin, Base):
     __tablename__ = "sites"
 
@@ -74,12 +65,14 @@ class User(IdMixin, Base):
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(value_enum(Role, "role"))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64))
-    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"), default=Tier.junior)
-    pool: Mapped[Pool] = mapped_column(_enum(Pool, "pool"), default=Pool.backbone, server_default=Pool.backbone.value)
-    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus, "user_status"), default=UserStatus.active)
+    tier: Mapped[Tier] = mapped_column(value_enum(Tier, "tier"), default=Tier.junior)
+    pool: Mapped[Pool] = mapped_column(
+        value_enum(Pool, "pool"), default=Pool.backbone, server_default=Pool.backbone.value
+    )
+    status: Mapped[UserStatus] = mapped_column(value_enum(UserStatus, "user_status"), default=UserStatus.active)
     site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     onboarded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -99,7 +92,7 @@ class LoginSession(IdMixin, Base):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "session_role"))
+    role: Mapped[Role] = mapped_column(value_enum(Role, "session_role"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     client_ip: Mapped[str] = mapped_column(String(64), default="")
@@ -116,7 +109,7 @@ class ApiToken(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(80))
     prefix: Mapped[str] = mapped_column(String(16))
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "token_role"))
+    role: Mapped[Role] = mapped_column(value_enum(Role, "token_role"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -133,7 +126,7 @@ class Invitation(IdMixin, Base):
     site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
     email: Mapped[str] = mapped_column(String(254), index=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    tier: Mapped[Tier] = mapped_column(_enum(Tier, "invitation_tier"), default=Tier.junior)
+    tier: Mapped[Tier] = mapped_column(value_enum(Tier, "invitation_tier"), default=Tier.junior)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))

@@ -13,10 +13,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
+from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
 
 
 class Preference(enum.StrEnum):
@@ -26,14 +26,7 @@ class Preference(enum.StrEnum):
     if_needed = "if_needed"
 
 
-PREFERENCE_TYPE = Enum(
-    Preference,
-    name="preference",
-    native_enum=False,
-    create_constraint=True,
-    length=16,
-    values_callable=lambda kind: [member.value for member in kind],
-)
+PREFERENCE_TYPE = value_enum(Preference, "preference")
 
 
 class OfferedSlot(Base):

@@ -40,6 +40,7 @@ from backend.core.slots import (
     slot_of,
 )
 from backend.learning.models import Certification
+from backend.learning.service import certification_in_force
 
 STAFF_ROLES = frozenset({"coordinator", "admin", "system"})
 
@@ -377,7 +378,7 @@ def _offering_agents(site_id: int, skill_id: int | None) -> list[ColumnElement[b
             .where(
                 Certification.user_id == User.id,
                 Certification.skill_id == skill_id,
-                (Certification.expires_at.is_(None)) | (Certification.expires_at > now),
+                certification_in_force(now),
             )
             .exists()
         )

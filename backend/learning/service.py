@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Skill, User
@@ -45,7 +45,25 @@ async def certified_skill_codes(session: AsyncSession, *, user_id: int) -> list[
         select(Skill.code)
         .join(Certification, Certification.skill_id == Skill.id)
         .where(Certification.user_id == user_id)
-        .where((Certification.expires_at.is_(None)) | (Certification.expires_at > now))
+        .where(certification_in_force(now))
         .order_by(Skill.code)
     )
     return list(await session.scalars(query))
+
+
+def certification_in_force(now: dt.datetime) -> ColumnElement[bool]:
+    """A certification counts until it expires: the one condition every reader of certifications uses."""
+    return (Certification.expires_at.is_(None)) | (Certification.expires_at > now)
+
+
+async def skills_in_force(session: AsyncSession, *, user_ids: list[int]) -> dict[int, set[int]]:
+    """Skill ids each user is certified for now, for many users in one query."""
+    rows = await session.execute(
+        select(Certification.user_id, Certification.skill_id).where(
+            Certification.user_id.in_(user_ids), certification_in_force(utcnow())
+        )
+    )
+    held: dict[int, set[int]] = {}
+    for user_id, skill_id in rows:
+        held.setdefault(user_id, set()).add(skill_id)
+    return held

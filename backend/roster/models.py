@@ -14,21 +14,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
-
-
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda k: [m.value for m in k],
-    )
+from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
 
 
 class AssignmentSource(enum.StrEnum):
@@ -68,7 +57,7 @@ class RosterAssignment(IdMixin, Base):
     start_slot: Mapped[int] = mapped_column(BigInteger)
     end_slot: Mapped[int] = mapped_column(BigInteger)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[AssignmentSource] = mapped_column(_enum(AssignmentSource, "assignment_source"))
+    source: Mapped[AssignmentSource] = mapped_column(value_enum(AssignmentSource, "assignment_source"))
 
 
 class SolveRun(IdMixin, Base):
@@ -77,7 +66,7 @@ class SolveRun(IdMixin, Base):
     __tablename__ = "solve_runs"
 
     roster_id: Mapped[int] = mapped_column(BigId, ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
-    status: Mapped[SolveStatus] = mapped_column(_enum(SolveStatus, "solve_status"), default=SolveStatus.queued)
+    status: Mapped[SolveStatus] = mapped_column(value_enum(SolveStatus, "solve_status"), default=SolveStatus.queued)
     requested_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

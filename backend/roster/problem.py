@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import Pool, Role, Site, Skill, User, UserStatus
 from backend.accounts.site_settings import SiteSettings, site_settings
 from backend.availability.models import AvailabilityWeek, OfferedSlot, Preference
-from backend.core.db import utcnow
 from backend.core.slots import IsoWeek, local_day_slots
 from backend.demand.service import plan_week, site_zone
-from backend.learning.models import Certification
+from backend.learning.service import skills_in_force
 from backend.roster import solver
 from backend.roster.models import Roster, RosterAssignment
 from backend.shifts.eligibility import AgentFacts, ShiftRules, stretches
@@ -126,18 +125,8 @@ async def _roster_agents(session: AsyncSession, site: Site) -> dict[int, User]:
 
 async def _certified(session: AsyncSession, user_ids: list[int], skills: dict[str, Skill]) -> dict[int, list[str]]:
     codes = {skill.id: code for code, skill in skills.items()}
-    now = utcnow()
-    rows = await session.execute(
-        select(Certification.user_id, Certification.skill_id)
-        .where(Certification.user_id.in_(user_ids))
-        .where((Certification.expires_at.is_(None)) | (Certification.expires_at > now))
-        .order_by(Certification.skill_id)
-    )
-    certified: dict[int, list[str]] = defaultdict(list)
-    for user_id, skill_id in rows:
-        if skill_id in codes:
-            certified[user_id].append(codes[skill_id])
-    return certified
+    held = await skills_in_force(session, user_ids=user_ids)
+    return {user_id: sorted(codes[k] for k in skill_ids if k in codes) for user_id, skill_ids in held.items()}
 
 
 async def _offers(session: AsyncSession, user_ids: list[int], slots: range) -> dict[int, dict[int, bool]]:

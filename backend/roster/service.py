@@ -19,7 +19,7 @@ import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Site, Skill
+from backend.accounts.models import Pool, Site, Skill, User
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
@@ -69,6 +69,14 @@ async def latest_run(session: AsyncSession, roster: Roster) -> SolveRun | None:
 # Solving ------------------------------------------------------------------------
 
 
+async def _solve_in_flight(session: AsyncSession, roster: Roster) -> bool:
+    """Whether a solve of the roster is queued or running: one at a time, and none while publishing."""
+    running = await session.scalar(
+        select(SolveRun.id).where(SolveRun.roster_id == roster.id, SolveRun.status.in_(ACTIVE)).limit(1)
+    )
+    return running is not None
+
+
 class SolveOrder(msgspec.Struct):
     """What the route hands to the job runner once the run's row is committed."""
 
@@ -82,10 +90,7 @@ async def start_solve(
 ) -> SolveOrder:
     """Queue a solve of the week; refused while another solve of it is still going."""
     roster = await roster_of(session, site_id=site.id, week=week)
-    running = await session.scalar(
-        select(SolveRun.id).where(SolveRun.roster_id == roster.id, SolveRun.status.in_(ACTIVE)).limit(1)
-    )
-    if running is not None:
+    if await _solve_in_flight(session, roster):
         raise Conflict(_("A solve of this week is already running."))
     facts = await week_facts(session, site=site, week=week, roster=roster)
     problem = solver_problem(facts)
@@ -189,7 +194,8 @@ async def _replace_unlocked(session: AsyncSession, roster: Roster, solution: sol
     await session.execute(
         delete(RosterAssignment).where(RosterAssignment.roster_id == roster.id, RosterAssignment.locked.is_(False))
     )
-    core = set(_core_agents(solution))
+    agents = {int(report.agent_id) for report in solution.agents}
+    core = set(await session.scalars(select(User.id).where(User.id.in_(agents), User.pool == Pool.core)))
     for shift in solution.shifts:
         user_id = int(shift.agent_id)
         if shift.fixed and (user_id not in core or _inside_locked(locked, user_id, shift)):
@@ -205,11 +211,6 @@ async def _replace_unlocked(session: AsyncSession, roster: Roster, solution: sol
                 source=AssignmentSource.fixed if shift.fixed else AssignmentSource.solver,
             )
         )
-
-
-def _core_agents(solution: solver.Solution) -> list[int]:
-    """Core staff have no offered slots in the report (their hours are fixed), but they do have shifts."""
-    return [int(report.agent_id) for report in solution.agents if report.offered_slots == 0]
 
 
 def _inside_locked(locked: set[tuple[int, int, int]], user_id: int, shift: solver.Shift) -> bool:
@@ -372,10 +373,7 @@ async def publish(session: AsyncSession, *, site: Site, roster: Roster, publishe
     from backend.shifts.publish import publish_week_shifts
 
     lines = [Line(a.user_id, a.skill_id, a.start_slot, a.end_slot) for a in await draft_lines(session, roster)]
-    running = await session.scalar(
-        select(SolveRun.id).where(SolveRun.roster_id == roster.id, SolveRun.status.in_(ACTIVE)).limit(1)
-    )
-    if running is not None:
+    if await _solve_in_flight(session, roster):
         raise Conflict(_("Wait for the running solve to finish, or cancel it, before publishing."))
     facts = await week_facts(session, site=site, week=IsoWeek.parse(roster.week), roster=roster)
     gaps = coverage_gaps(facts, lines)

@@ -12,21 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
-
-
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda k: [m.value for m in k],
-    )
+from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
 
 
 class ShiftOrigin(enum.StrEnum):
@@ -44,7 +33,7 @@ class Shift(IdMixin, Base):
     end_slot: Mapped[int] = mapped_column(BigInteger)
     seats: Mapped[int] = mapped_column(Integer, default=1)
     taken: Mapped[int] = mapped_column(Integer, default=0)
-    origin: Mapped[ShiftOrigin] = mapped_column(_enum(ShiftOrigin, "shift_origin"))
+    origin: Mapped[ShiftOrigin] = mapped_column(value_enum(ShiftOrigin, "shift_origin"))
     roster_version_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("roster_versions.id", ondelete="SET NULL"), index=True
     )
