@@ -138,6 +138,8 @@ async def record_progress(session: AsyncSession, run_id: int, progress: solver.P
         run.stage = progress.stage
         if progress.under_coverage_slots is not None:
             run.under_coverage_slots = progress.under_coverage_slots
+        if progress.stage == "bound" and progress.best_bound is not None:
+            run.lower_bound_slots = progress.best_bound  # known before CP-SAT starts
     await session.flush()
     return run.cancel_requested
 

@@ -3,79 +3,70 @@
 Pure: msgspec Structs in, Structs out, no database and no web, so it can run in
 a process pool and be tested and benchmarked on its own. The Structs live in
 ``backend.roster.solver_types``, the rule checker in ``backend.roster.rules``, the
-lower bound in ``backend.roster.lower_bound`` and the greedy warm start in
-``backend.roster.greedy``; this module re-exports all of them.
+model in ``backend.roster.week_model``, its LP relaxation in
+``backend.roster.relaxation``, the max-flow bound in ``backend.roster.lower_bound``
+and the greedy start in ``backend.roster.greedy``; this module re-exports the
+public names.
 
-Model (OR-Tools CP-SAT), on the problem's slot range ``[first_slot, first_slot + slot_count)``:
+The model (``week_model``) chooses, for every part-time agent, whole shifts from
+candidate shapes cut out of their own offered slots (every start, every length
+within the bounds, the break near the middle when the break rule needs one),
+and who covers which skill in each worked slot. Shifts a day, rest and the
+weekly cap are rows over those shapes; fixed slots of part-timers (claimed
+shifts, locked edits) must be worked; core staff work exactly their fixed
+slots. A locked edit that breaks the rules makes the week "infeasible".
 
-- ``x[a, k, t]`` = agent ``a`` works skill ``k`` in slot ``t``; created only for
-  slots the agent offered and skills they are certified for (plus the slots of
-  fixed assignments, which count as offered). ``w[a, t] = sum_k x[a, k, t] <= 1``:
-  one skill at a time. An agent may switch skill between slots of one shift;
-  each switch shows up as a separate ``Shift`` row.
-- ``o[a, t]`` = the agent is on a shift in slot ``t``: working (``w``) or on its
-  break. Without the break rule ``o = w``.
-- ``s[a, t]`` (start) and ``e[a, t]`` (end: ``t`` is the first free slot after a
-  run) are exact edges of ``o``: ``s = o[t] and not o[t-1]``, ``e = o[t-1] and not o[t]``.
-- Length: a start forces the next ``min_shift_slots - 1`` slots on shift (so a run
-  that would leave the offered slots or the week is impossible); any window of
-  ``max_shift_slots + 1`` consecutive slots holds at most ``max_shift_slots``.
-- At most ``max_shifts_per_day`` starts per day (``day_start_slots``, local
-  midnights from the caller; by default every 48 slots from ``first_slot``).
-- Rest: an end at ``t`` forbids any start in ``[t, t + min_rest_slots)``.
-- Weekly cap: ``sum_t w[a, t] <= min(agent cap, site cap)``.
-- Break rule (``SiteRules.break_after_slots`` set): an agent never works more
-  than ``break_after_slots`` slots in a row. A shift may hold one break of
-  exactly ``break_slots`` slots between two worked stretches; the break must lie
-  in offered time, is not worked (no coverage, cap, fairness or cost) but
-  belongs to the shift: the shift's length (min and max) counts it, and the
-  shift is one shift for the per-day limit and the rest rule. Model: a break
-  start ``b[a, t]`` implies ``w[t-1]`` and ``w[t+K]``, ``o[t] - w[t]`` equals the
-  break starts in ``(t-K, t]``, and a window of ``max_shift_slots`` holds at most
-  one break start more than it holds shift starts (one break per shift). In the
-  ``Solution`` a shift with a break is two (or more, with skill switches)
-  ``Shift`` rows; the first row after the break has ``after_break=True``.
-- Core full-time agents work exactly their fixed assignments and nothing else;
-  the shift rules apply to them through nothing but those fixed slots, so a
-  core schedule never makes the model infeasible. Fixed assignments of
-  part-timers (claimed shifts, locked edits) are forced and do obey the rules:
-  a locked edit that breaks them gives status "infeasible".
-- Shifts do not carry over from the previous week (no rest across the boundary).
+How it is solved, and why (each step measured on the bench weeks,
+``tests/bench/roster.py``; CP-SAT on all candidate shapes, or on the old
+slot-by-slot model, ended far from the bound within the time limit):
 
-Objective, lexicographic by solving in stages: each stage minimizes its term,
-then its value becomes a constraint (``term <= value found``) and the whole
-solution is the hint for the next stage. Stages, most important first:
+1. The LP relaxation of the whole model (``relaxation``, HiGHS), by column
+   generation from the greedy roster's shapes and a few per agent and day. Its
+   duals give ``lower_bound_under`` (Lagrangian duality; at least the max-flow
+   bound). It is the bound of this model: breaks sit mid-shift in it.
+2. A small LP over the shapes the first one used plus each agent's cheapest
+   others (by reduced cost) adds fairness to the objective; the shapes it uses
+   are a fair way to reach that coverage.
+3. CP-SAT's coverage stage runs on those shapes only, and stops once
+   under-coverage meets the bound (so it is optimal) and nothing has improved
+   for a while. The later stages run on the wider set (both LPs' shapes, the
+   cheapest ones, the greedy roster's), each from the stage before as a hint:
+   each stage minimizes its term, then ``term <= value`` becomes a constraint.
+4. Re-solving with a ``hint`` (the previous roster) skips the LPs: the previous
+   shapes still allowed plus every shape on the days where the week changed (a
+   previous shift no longer allowed, or a requirement that differs), starting
+   from the previous roster, with a stability stage right after coverage. The
+   LP bound is computed last, with what time is left (else the max-flow one).
 
-1. coverage: ``W * sum(priority * under) + sum(over)`` with ``W`` = one more
-   than the largest possible over-coverage (every offered agent-slot), so one
-   slot of under-coverage always outweighs all over-coverage;
-2. stability (only when re-solving with a ``hint``): the number of agent-slot
-   assignments that differ from the hint;
-3. fairness: ``sum_a shortfall_a`` below the proportional share
-   ``target_a = useful_offered_a * min(1, needed / useful_offered_total)``
-   (floored, capped at the weekly cap; core agents have no target);
-4. preference: number of "if needed" slots used;
-5. pool: number of elastic slots used (backbone part-timers are rostered first);
-6. cost: ``sum hourly_cost_minor * slots worked``.
+Small weeks (``ALL_SHAPES_UP_TO`` shapes or fewer) keep every shape in CP-SAT.
+Shapes of agents with fixed slots are always all in, so a restriction never
+makes a locked edit impossible.
 
-Staging keeps every coefficient small (one weighted sum would need weights
-near 10**18). The first stage starts from a greedy roster (``greedy.py``, always
-feasible unless fixed assignments break the rules) or from the given hint. The
-time limit covers model building too; it is split across stages (most to
-coverage), any time a stage leaves unused passes on. ``objective`` and
-``best_bound`` are the coverage stage's; every stage is reported in ``stages``.
+Stages, most important first:
+
+1. coverage: ``W * sum(priority * under) + sum(over)``, ``W`` one more than the
+   most over-coverage possible, so a slot of under-coverage outweighs it all;
+2. stability (re-solving only): worked slots of each agent that differ from the
+   previous roster;
+3. fairness: ``sum_a weight_a * |given_a - target_a|`` in slots, ``target_a`` the
+   agent's proportional share ``useful_offered_a * min(1, needed / useful_offered_total)``
+   (floored, at most the weekly cap; core staff have none) and ``weight_a``
+   inversely proportional to it (``week_model.fairness_weights``), so nobody
+   willing is starved and nobody hoards;
+4. preference: "if needed" slots used; 5. pool: elastic slots used (backbone
+   part-timers first); 6. cost: ``sum hourly_cost_minor * slots worked``.
+
+The time limit covers everything, model building, LPs and the read-out
+included (``READ_OUT_SHARE`` of it is kept for the read-out). ``objective`` and ``best_bound`` are
+the coverage stage's; every stage is reported in ``stages``. No decomposition
+by day or skill: the week is solved whole (rest and the weekly cap link days).
 
 Progress and cancelling: ``on_progress(Progress)`` is called on every improving
-solution of any stage and about once a second in between (from a ticker thread:
-CP-SAT releases the GIL while it searches); ``should_stop()`` is polled five
-times a second; when it says True the search stops, no further stage starts and
-the best roster so far is returned with ``cancelled=True``. Both callbacks are
-wrapped: an exception in them is swallowed, never raised into CP-SAT.
-
-Lower bound on under-coverage: a maximum flow of agents to required seats under
-per-run, per-day and weekly capacities (``lower_bound.py``); it ignores the shift
-rules that link slots, so it is valid; ``gap`` is the solution's under-coverage
-minus it, in slots.
+solution and about once a second in between (a ticker thread: CP-SAT releases
+the GIL while it searches); ``should_stop()`` is polled five times a second
+during CP-SAT and between steps; when it says True the best roster so far (at
+worst the greedy one) comes back with ``cancelled=True``. Exceptions in either
+callback are swallowed, never raised into CP-SAT.
 
 Unused offered slots are explained with codes (``Reason``), first match wins:
 every skill needing people then is covered (``already_covered``); the agent is
@@ -95,11 +86,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-import msgspec
 from ortools.sat.python import cp_model
 
 from backend.roster.greedy import greedy_roster
 from backend.roster.lower_bound import under_coverage_lower_bound
+from backend.roster.relaxation import Relaxation, cheapest_columns, coverage_costs, fairness_costs, used_columns
 from backend.roster.rules import hard_rule_violations, roster_violations
 from backend.roster.solver_types import (
     REASON_TEXT,
@@ -125,6 +116,7 @@ from backend.roster.solver_types import (
     days_of,
     reason_text,
 )
+from backend.roster.week_model import Row, WeekModel, build_week, fairness_weights, shapes_of
 
 __all__ = [
     "REASON_TEXT",
@@ -153,50 +145,39 @@ __all__ = [
     "roster_violations",
     "solve",
     "under_coverage_lower_bound",
+    "week_lower_bound",
 ]
 
-COVERAGE_TIME_SHARE = 0.75
+COVERAGE_TIME_SHARE = 0.6
+FAIRNESS_TIME_SHARE = 0.75  # of what the coverage stage leaves
+FAIRNESS_SHAPES_PER_AGENT = 40
+READ_OUT_SHARE = 0.05  # of the time limit, kept for turning the roster into shifts and explanations
+SETTLE_SECONDS = 0.5  # coverage stops once under-coverage meets the bound and this long passes without a gain
+SETTLE_SHARE = 0.1  # ... or this share of its time, if longer
 TICK_SECONDS = 0.2
 PROGRESS_EVERY_SECONDS = 1.0
 
 Key = tuple[str, str, int]
-Var = cp_model.IntVar
+CONSTANT = -1  # the key of a term's constant part
+ALL_SHAPES_UP_TO = 2000
+MIN_LP_SECONDS = 0.2  # a week with no more candidate shapes than this is solved on all of them
 
 
-class _Model:
-    """The CP-SAT model and the variables the stages, hints and read-out need."""
+class _Facts:
+    """What the read-out needs of the week: offers, fixed slots, requirements and fair shares."""
 
-    def __init__(self, problem: Problem, hint: list[Shift] | None = None, *, build: bool = True) -> None:
+    def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.rules = problem.rules
         self.horizon = range(problem.first_slot, problem.first_slot + problem.slot_count)
-        self.model = cp_model.CpModel()
         self.required = {(r.skill, r.slot): r for r in problem.requirements if r.slot in self.horizon}
-        self.demand_skills = {r.skill for r in problem.requirements} | {f.skill for f in problem.fixed}
         self.fixed_slots: dict[str, dict[int, str]] = defaultdict(dict)
         for fixed in problem.fixed:
             for slot in range(fixed.start_slot, fixed.end_slot):
                 if slot in self.horizon:
                     self.fixed_slots[fixed.agent_id][slot] = fixed.skill
         self.available = {agent.agent_id: self._available(agent) for agent in problem.agents}
-        self.x: dict[Key, Var] = {}
-        self.w: dict[tuple[str, int], Var] = {}
-        self.o: dict[tuple[str, int], Var] = {}
-        self.s: dict[tuple[str, int], Var] = {}
-        self.breaks: dict[tuple[str, int], Var] = {}
-        self.e: dict[tuple[str, int], Var] = {}
-        self.shorts: list[tuple[Var, int, tuple[str, int]]] = []  # under-coverage of a cell
-        self.extras: list[tuple[Var, int, tuple[str, int]]] = []  # over-coverage of a cell
-        self.shortfalls: list[tuple[Var, int, str]] = []  # an agent's slots below their share
-        self.terms: list[tuple[str, cp_model.LinearExprT]] = []
-        self.cover: list[tuple[int, cp_model.LinearExprT]] = []
-        self.complete = True  # every stage ran (set False when one was cut short)
         self.targets = self._targets()
-        if not build:  # the facts the read-out needs, without the CP-SAT model
-            return
-        for agent in problem.agents:
-            self._add_agent(agent)
-        self._add_objective_terms(hint)
 
     def _available(self, agent: Agent) -> dict[int, bool]:
         """Slot -> preferred, for the slots the agent may work: offers (not for core staff) and fixed slots."""
@@ -207,183 +188,6 @@ class _Model:
 
     def cap_slots(self, agent: Agent) -> int | None:
         return cap_of(agent, self.rules)
-
-    def _add_agent(self, agent: Agent) -> None:
-        fixed = self.fixed_slots.get(agent.agent_id, {})
-        for slot in self.available[agent.agent_id]:
-            skills = [fixed[slot]] if slot in fixed else sorted(set(agent.skills) & self.demand_skills)
-            for skill in skills:
-                var = self.model.new_bool_var(f"x[{agent.agent_id},{skill},{slot}]")
-                self.x[agent.agent_id, skill, slot] = var
-                if slot in fixed:
-                    self.model.add(var == 1)
-            if skills:
-                self.w[agent.agent_id, slot] = self._worked(agent.agent_id, slot, skills)
-        if agent.pool != "core":
-            self._add_shift_rules(agent)
-        else:
-            for (aid, slot), var in list(self.w.items()):
-                if aid == agent.agent_id:
-                    self.o[aid, slot] = var
-
-    def _worked(self, agent_id: str, slot: int, skills: list[str]) -> Var:
-        """w[a, t]: one skill at a time, so the sum of x over skills is itself a boolean."""
-        if len(skills) == 1:
-            return self.x[agent_id, skills[0], slot]
-        worked = self.model.new_bool_var(f"w[{agent_id},{slot}]")
-        self.model.add(sum(self.x[agent_id, skill, slot] for skill in skills) == worked)
-        return worked
-
-    def worked(self, agent_id: str, slot: int) -> Var | int:
-        return self.w.get((agent_id, slot), 0)
-
-    def on(self, agent_id: str, slot: int) -> Var | int:
-        return self.o.get((agent_id, slot), 0)
-
-    def _add_shift_rules(self, agent: Agent) -> None:
-        aid = agent.agent_id
-        slots = sorted(slot for slot in self.available[aid] if (aid, slot) in self.w)
-        if not slots:
-            return
-        self._add_breaks(aid, slots)
-        for slot in slots:
-            self.s[aid, slot] = self._edge(self.on(aid, slot), self.on(aid, slot - 1), f"s[{aid},{slot}]")
-        self._add_one_break_per_shift(aid)
-        self._add_length_rules(aid, slots)
-        self._add_rest_rule(aid, slots)
-        self._add_daily_limit(aid)
-        cap = self.cap_slots(agent)
-        if cap is not None:
-            self.model.add(sum(self.w[aid, slot] for slot in slots) <= cap)
-
-    def _add_breaks(self, aid: str, slots: list[int]) -> None:
-        """o = w without the break rule; with it, at most ``break_after`` worked in a row and breaks of K slots."""
-        after, length = self.rules.break_after_slots, self.rules.break_slots
-        if after is None:
-            for slot in slots:
-                self.o[aid, slot] = self.w[aid, slot]
-            return
-        present = set(slots)
-        for slot in slots:
-            window = [self.w.get((aid, slot + i)) for i in range(after + 1)]
-            if all(v is not None for v in window):
-                self.model.add(sum(window) <= after)  # type: ignore[arg-type]
-        if length > 0:
-            for slot in slots:
-                if all(slot + i in present for i in range(-1, length + 1)):
-                    start = self.model.new_bool_var(f"b[{aid},{slot}]")
-                    self.model.add_implication(start, self.w[aid, slot - 1])
-                    self.model.add_implication(start, self.w[aid, slot + length])
-                    self.breaks[aid, slot] = start
-        for slot in slots:
-            covering = [self.breaks[aid, slot - j] for j in range(length) if (aid, slot - j) in self.breaks]
-            if not covering:
-                self.o[aid, slot] = self.w[aid, slot]
-                continue
-            on = self.model.new_bool_var(f"o[{aid},{slot}]")
-            self.model.add(on - self.w[aid, slot] == sum(covering))
-            self.o[aid, slot] = on
-
-    def _add_one_break_per_shift(self, aid: str) -> None:
-        """Two break starts within a shift's maximum length need a shift start between them."""
-        longest = self.rules.max_shift_slots
-        starts = sorted(slot for (a, slot) in self.breaks if a == aid)
-        for slot in starts:
-            inside = [self.breaks[aid, t] for t in range(slot, slot + longest) if (aid, t) in self.breaks]
-            if len(inside) > 1:
-                shift_starts = [self.s[aid, t] for t in range(slot + 1, slot + longest) if (aid, t) in self.s]
-                self.model.add(sum(inside) <= 1 + sum(shift_starts))
-
-    def _edge(self, now: Var | int, before: Var | int, name: str) -> Var | int:
-        """A boolean that is exactly ``now and not before``: a shift's start (or, reversed, its end)."""
-        if isinstance(before, int):
-            return now
-        if isinstance(now, int):
-            return 0
-        edge = self.model.new_bool_var(name)
-        self.model.add(edge >= now - before)
-        self.model.add(edge <= now)
-        self.model.add(edge <= 1 - before)
-        return edge
-
-    def _add_length_rules(self, aid: str, slots: list[int]) -> None:
-        rules = self.rules
-        for slot in slots:
-            start = self.s[aid, slot]
-            for offset in range(1, rules.min_shift_slots):
-                later = self.on(aid, slot + offset)
-                if isinstance(later, int):
-                    self.model.add(start == 0)
-                    break
-                self.model.add_implication(start, later)
-            window = [self.on(aid, slot + offset) for offset in range(rules.max_shift_slots + 1)]
-            if all(not isinstance(v, int) for v in window):
-                self.model.add(sum(window) <= rules.max_shift_slots)
-
-    def _add_rest_rule(self, aid: str, slots: list[int]) -> None:
-        rest = self.rules.min_rest_slots
-        for slot in slots:
-            end_at = slot + 1
-            if end_at not in self.horizon:
-                continue
-            end = self._edge(self.on(aid, slot), self.on(aid, end_at), f"e[{aid},{end_at}]")
-            if not isinstance(end, int):
-                self.e[aid, end_at] = end
-            later_starts = [self.s[aid, t] for t in range(end_at, end_at + rest) if (aid, t) in self.s]
-            if later_starts and not isinstance(end, int):
-                self.model.add(sum(later_starts) == 0).only_enforce_if(end)
-
-    def _add_daily_limit(self, aid: str) -> None:
-        for day in days_of(self.problem):
-            starts = [self.s[aid, t] for t in day if (aid, t) in self.s]
-            if len(starts) > self.rules.max_shifts_per_day:
-                self.model.add(sum(starts) <= self.rules.max_shifts_per_day)
-
-    def _add_objective_terms(self, hint: list[Shift] | None) -> None:
-        self._by_cell: dict[tuple[str, int], list[Var]] = defaultdict(list)
-        for (_, skill, slot), var in self.x.items():
-            self._by_cell[skill, slot].append(var)
-        under, over = [], []
-        for cell in set(self._by_cell) | set(self.required):
-            requirement = self.required.get(cell)
-            need = requirement.agents if requirement else 0
-            cover = sum(self._by_cell.get(cell, []))
-            if need > 0:
-                short = self.model.new_int_var(0, need, f"u[{cell}]")
-                self.shorts.append((short, need, cell))
-                self.model.add(short >= need - cover)
-                under.append(requirement.priority * short)  # type: ignore[union-attr]
-                self.cover.append((need, cover))  # cover is 0 where nobody can work
-            if self._by_cell.get(cell):
-                extra = self.model.new_int_var(0, len(self._by_cell[cell]), f"o[{cell}]")
-                self.extras.append((extra, max(need, 0), cell))
-                self.model.add(extra >= cover - max(need, 0))
-                over.append(extra)
-        weight = len(self.x) + 1
-        self.terms.append(("coverage", weight * sum(under) + sum(over)))
-        if hint is not None:
-            self.terms.append(("stability", self._stability_term(hint)))
-        self.terms.append(("fairness", self._fairness_term()))
-        preference, pool, cost = [], [], []
-        for agent in self.problem.agents:
-            for slot, preferred in self.available[agent.agent_id].items():
-                worked = self.worked(agent.agent_id, slot)
-                if not preferred:
-                    preference.append(worked)
-                if agent.pool == "elastic":
-                    pool.append(worked)
-                if agent.hourly_cost_minor:
-                    cost.append(agent.hourly_cost_minor * worked)
-        self.terms.extend([("preference", sum(preference)), ("pool", sum(pool)), ("cost", sum(cost))])
-
-    def _stability_term(self, hint: list[Shift]) -> cp_model.LinearExprT:
-        """Assignments (agent, skill, slot) that differ from the previous roster."""
-        on = _work_of(hint)
-        keys = list(self.x)
-        was_on = sum(1 for key in keys if key in on)
-        return was_on + cp_model.LinearExpr.weighted_sum(
-            [self.x[key] for key in keys], [-1 if key in on else 1 for key in keys]
-        )
 
     def useful_offered(self, agent: Agent) -> int:
         """Offered slots where the agent is certified for a skill with demand: the base of a fair share."""
@@ -407,29 +211,149 @@ class _Model:
             targets[agent.agent_id] = min(target, cap) if cap is not None else target
         return targets
 
-    def _fairness_term(self) -> cp_model.LinearExprT:
-        shortfalls = []
-        for agent in self.problem.agents:
-            target = self.targets[agent.agent_id]
-            if target > 0:
-                shortfall = self.model.new_int_var(0, target, f"short[{agent.agent_id}]")
-                self.shortfalls.append((shortfall, target, agent.agent_id))
-                given = sum(self.worked(agent.agent_id, slot) for slot in self.available[agent.agent_id])
-                self.model.add(shortfall >= target - given)
-                shortfalls.append(shortfall)
-        return sum(shortfalls)
+
+def _objectives(week: WeekModel, facts: _Facts, hint: list[Shift] | None) -> list[tuple[str, dict[int, int]]]:
+    """The stages' terms as ``{variable: coefficient}``, most important first (see the module docstring)."""
+    most_over = sum(max(0, supply - need) for supply, need in zip(week.supply, week.need, strict=True))
+    weight = most_over + 1
+    coverage: dict[int, int] = {}
+    for cell, need in enumerate(week.need):
+        if need > 0:
+            coverage[week.u(cell)] = weight * week.priority[cell]
+        coverage[week.o(cell)] = 1
+    terms = [("coverage", coverage)]
+    if hint is not None:
+        terms.append(("stability", _stability(week, hint)))
+    fairness = {}
+    for index, weight in enumerate(fairness_weights(week.targets)):
+        if weight:
+            fairness[week.short(index)] = weight
+            fairness[week.excess(index)] = weight
+    terms.append(("fairness", fairness))
+    preference: dict[int, int] = {}
+    pool: dict[int, int] = {}
+    cost: dict[int, int] = {}
+    pause = week.problem.rules.break_slots
+    for column, (index, shape) in enumerate(week.columns):
+        agent = week.agents[index]
+        offered = facts.available[agent.agent_id]
+        worked = shape.worked(pause)
+        if_needed = sum(1 for t in worked if not offered.get(t, True))
+        if if_needed:
+            preference[column] = if_needed
+        if agent.pool == "elastic":
+            pool[column] = len(worked)
+        if agent.hourly_cost_minor:
+            cost[column] = agent.hourly_cost_minor * len(worked)
+    terms += [("preference", preference), ("pool", pool), ("cost", cost)]
+    return terms
 
 
-def _work_of(shifts: list[Shift]) -> set[Key]:
-    return {(s.agent_id, s.skill, t) for s in shifts for t in range(s.start_slot, s.end_slot)}
+def _stability(week: WeekModel, hint: list[Shift]) -> dict[int, int]:
+    """Worked slots that differ from the previous roster: the slots it had, plus or minus per shape (linear in x)."""
+    before: dict[str, set[int]] = defaultdict(set)
+    for shift in hint:
+        before[shift.agent_id].update(range(shift.start_slot, shift.end_slot))
+    pause = week.problem.rules.break_slots
+    term: dict[int, int] = {}
+    for column, (index, shape) in enumerate(week.columns):
+        had = before.get(week.agents[index].agent_id, set())
+        worked = shape.worked(pause)
+        change = sum(-1 if t in had else 1 for t in worked)
+        if change:
+            term[column] = change
+    term[CONSTANT] = sum(len(slots) for slots in before.values())
+    return term
 
 
-STATUS = {
-    cp_model.OPTIMAL: "optimal",
-    cp_model.FEASIBLE: "feasible",
-    cp_model.INFEASIBLE: "infeasible",
-    cp_model.MODEL_INVALID: "infeasible",
-}
+class _CpModel:
+    """The week model on a subset of its shapes, as CP-SAT variables and constraints."""
+
+    def __init__(self, week: WeekModel, keep: set[int]) -> None:
+        self.week = week
+        self.model = cp_model.CpModel()
+        self.feasible = True
+        self.solved: dict[int, int] = {}
+        self.vars: dict[int, cp_model.IntVar] = {}
+        for column in sorted(keep):
+            self.vars[column] = self.model.new_bool_var(f"x{column}")
+        for row in week.link_rows:
+            if any(var in self.vars for var, coef in row.terms if coef > 0):
+                for var, coef in row.terms:
+                    if coef < 0:
+                        self.vars[var] = self.model.new_int_var(0, week.upper(var), f"y{var}")
+        for cell, need in enumerate(week.need):
+            row = week.cell_rows[cell]
+            supply = sum(week.upper(var) for var, _ in row.terms[:-2] if var in self.vars)
+            self.vars[week.u(cell)] = self.model.new_int_var(0, max(0, need), f"u{cell}")
+            self.vars[week.o(cell)] = self.model.new_int_var(0, max(0, supply - need), f"o{cell}")
+        for index, target in enumerate(week.targets):
+            self.vars[week.short(index)] = self.model.new_int_var(0, max(0, target), f"s{index}")
+            self.vars[week.excess(index)] = self.model.new_int_var(0, 1 << 16, f"e{index}")
+        for row in [*week.rows, *week.link_rows, *week.cell_rows, *week.share_rows]:
+            self._add(row)
+
+    def _add(self, row: Row) -> None:
+        terms = [(self.vars[var], coef) for var, coef in row.terms if var in self.vars]
+        if not terms:
+            if (row.lo is not None and row.lo > 0) or (row.hi is not None and row.hi < 0):
+                self.feasible = False
+            return
+        expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+        if row.lo is not None and row.lo == row.hi:
+            self.model.add(expr == row.lo)
+        elif row.hi is not None and len(terms) > 1 and row.hi == 1 and row.lo is None and all(c == 1 for _, c in terms):
+            self.model.add_at_most_one([v for v, _ in terms])
+        else:
+            if row.lo is not None:
+                self.model.add(expr >= row.lo)
+            if row.hi is not None:
+                self.model.add(expr <= row.hi)
+
+    def cover_expressions(self) -> list[tuple[int, cp_model.LinearExprT]]:
+        """(need, need - under) per cell, so the progress watcher can count under-coverage."""
+        return [(need, need - self.vars[self.week.u(cell)]) for cell, need in enumerate(self.week.need) if need > 0]
+
+    def expression(self, term: dict[int, int]) -> cp_model.LinearExprT:
+        """The term as a CP-SAT expression; the key ``CONSTANT`` holds its constant part."""
+        pairs = [(self.vars[var], coef) for var, coef in term.items() if var in self.vars]
+        constant = term.get(CONSTANT, 0)
+        if not pairs:
+            return constant
+        return cp_model.LinearExpr.weighted_sum([v for v, _ in pairs], [c for _, c in pairs]) + constant
+
+    def hint_columns(self, chosen: set[int], skills: dict[tuple[str, int], str]) -> None:
+        """Hint a roster given as chosen columns and its skills: every variable, so CP-SAT starts from it."""
+        values = self.values_of(chosen, skills)
+        self.model.clear_hints()
+        for var, value in values.items():
+            if var in self.vars:
+                self.model.add_hint(self.vars[var], value)
+
+    def values_of(self, chosen: set[int], skills: dict[tuple[str, int], str]) -> dict[int, int]:
+        """Every variable's value for a roster of chosen columns and the skill worked in each slot."""
+        week = self.week
+        values = {column: int(column in chosen) for column in self.vars if column < week.x_count}
+        cover = [0] * len(week.cells)
+        given = [0] * len(week.agents)
+        for column in chosen:
+            given[week.columns[column][0]] += len(week.columns[column][1].worked(week.problem.rules.break_slots))
+        for row, (_, slot) in zip(week.link_rows, week.link_keys, strict=True):
+            options = {week.y_keys[var - week.x_count][1]: var for var, coef in row.terms if coef < 0}
+            for var in options.values():
+                values[var] = 0
+            for var, coef in row.terms:
+                if coef > 0 and var in chosen:
+                    wanted = skills.get((week.agents[week.columns[var][0]].agent_id, slot))
+                    values[options.get(wanted, next(iter(options.values())))] += 1
+        for cell, row in enumerate(week.cell_rows):
+            cover[cell] = sum(values.get(var, 0) for var, _ in row.terms[:-2])
+            values[week.u(cell)] = max(0, week.need[cell] - cover[cell])
+            values[week.o(cell)] = max(0, cover[cell] - week.need[cell])
+        for index, target in enumerate(week.targets):
+            values[week.short(index)] = max(0, target - given[index])
+            values[week.excess(index)] = max(0, given[index] - target)
+        return values
 
 
 class _Run:
@@ -476,19 +400,35 @@ class _Run:
 class _Watch(cp_model.CpSolverSolutionCallback):
     """Per stage: reports each improving solution and keeps the latest objective and bound."""
 
-    def __init__(self, run: _Run, stage: str, cover: list[tuple[int, cp_model.LinearExprT]] | None) -> None:
+    def __init__(
+        self,
+        run: _Run,
+        stage: str,
+        cover: list[tuple[int, cp_model.LinearExprT]] | None,
+        settle: tuple[int, float] | None = None,
+    ) -> None:
         super().__init__()
         self.run = run
         self.stage = stage
         self.cover = cover
+        self.settle = settle  # (under-coverage bound, patience in seconds)
         self.objective: int | None = None
         self.bound: int | None = None
         self.under: int | None = None
+        self.improved_at = time.perf_counter()
+
+    def settled(self) -> bool:
+        """Under-coverage is at its bound (so proven optimal) and nothing has improved for a while."""
+        if self.settle is None or self.under is None:
+            return False
+        bound, patience = self.settle
+        return self.under <= bound and time.perf_counter() - self.improved_at >= patience
 
     def on_solution_callback(self) -> None:
         try:
             if self.run.first_seconds is None:
                 self.run.first_seconds = self.run.elapsed()
+            self.improved_at = time.perf_counter()
             self.objective = round(self.objective_value)
             self.bound = round(self.best_objective_bound)
             if self.cover is not None:
@@ -507,8 +447,8 @@ class _Watch(cp_model.CpSolverSolutionCallback):
 
 @contextlib.contextmanager
 def _ticking(run: _Run, solver: cp_model.CpSolver, watch: _Watch) -> Iterator[None]:
-    """A thread that polls ``should_stop`` and reports progress about once a second while CP-SAT searches."""
-    if not run.watched:
+    """A thread that polls ``should_stop``, stops a settled stage and reports progress about once a second."""
+    if not run.watched and watch.settle is None:
         yield
         return
     solver.best_bound_callback = watch.on_bound
@@ -516,7 +456,7 @@ def _ticking(run: _Run, solver: cp_model.CpSolver, watch: _Watch) -> Iterator[No
 
     def tick() -> None:
         while not done.wait(TICK_SECONDS):
-            if run.stop_requested():
+            if run.stop_requested() or watch.settled():
                 solver.stop_search()
                 return
             if time.perf_counter() - run.last_report >= PROGRESS_EVERY_SECONDS:
@@ -531,6 +471,14 @@ def _ticking(run: _Run, solver: cp_model.CpSolver, watch: _Watch) -> Iterator[No
         thread.join()
 
 
+STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "infeasible",
+}
+
+
 def solve(
     problem: Problem,
     settings: SolverSettings,
@@ -539,247 +487,367 @@ def solve(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Solution:
-    """Roster the week: lexicographic stages from coverage down to cost, then explain what was not used."""
+    """Roster the week: LP for the bound and the shapes worth trying, CP-SAT by stages, then explain."""
     run = _Run(time.perf_counter(), on_progress, should_stop)
-    deadline = run.started + settings.time_limit_seconds
-    if _by_day(problem):
-        return _solve_by_day(problem, settings, hint, run, deadline)
-    built, values, stages, greedy = _staged(problem, settings, hint.shifts if hint else None, run, deadline, "")
-    infeasible = bool(stages) and stages[0].status == "infeasible"
-    if values is not None:
-        work = {key for key, var in built.x.items() if values[var.index]}
-        on = {key for key, var in built.o.items() if values[var.index]}
-        status = _overall_status(built, stages, run.cancelled)
-    elif not infeasible and not roster_violations(problem, greedy):
-        work, on = _work_and_on(greedy, built.rules)  # nothing better in time (or cancelled at once)
-        status = "feasible"
+    deadline = run.started + settings.time_limit_seconds * (1 - READ_OUT_SHARE)
+    facts = _Facts(problem)
+    greedy = greedy_roster(problem)
+    greedy_ok = not roster_violations(problem, greedy)
+    flow_bound = under_coverage_lower_bound(problem)
+    if greedy_ok:
+        run.first_seconds = run.elapsed()
+        run.report("coverage", None, None, _under_of(facts, _work_and_on(greedy, facts.rules)[0]))
+    fallback = _work_and_on(greedy, facts.rules) if greedy_ok else None
+    if run.stop_requested():
+        return _read_out(facts, fallback, [], run, "feasible" if fallback else "unknown", None, None, flow_bound)
+    previous = hint.shifts if hint is not None else None
+    week = build_week(
+        problem, facts.available, facts.fixed_slots, facts.targets, _known_shapes(greedy, previous, facts)
+    )
+    if hint is None:
+        first, later, bound = _shapes_from_lp(week, _columns_of(week, greedy), run, deadline, flow_bound)
     else:
-        work, on = set(), set()
-        status = "infeasible" if infeasible else "unknown"
+        first, later, bound = _shapes_for_resolve(week, hint, facts), set(), flow_bound
+    first |= _columns_with_fixed(week, facts)
+    terms = _objectives(week, facts, previous)
+    start = (_columns_of(week, previous), _skills_of(previous)) if previous is not None else None
+    chosen, cp, stages = _staged(
+        week, terms, first, later, start, settings, run, deadline, bound if hint is None else None
+    )
+    if cp is None:
+        return _read_out(facts, None, [], run, "infeasible", None, None, flow_bound)
+    if hint is not None and not run.cancelled and deadline - time.perf_counter() > MIN_LP_SECONDS:
+        bound = max(bound, _lp_bound(week, first, deadline))
+    infeasible = bool(stages) and stages[0].status == "infeasible"
+    if chosen is not None:
+        roster = _with_core_staff(_work_and_on_columns(cp, chosen), facts)
+        status = _overall_status(stages, len(terms), run.cancelled)
+    elif not infeasible and fallback is not None:
+        roster, status = fallback, "feasible"  # nothing better in time (or cancelled at once)
+    else:
+        roster, status = None, ("infeasible" if infeasible else "unknown")
     coverage_stage = stages[0] if stages else None
     return _read_out(
-        built,
-        work if status != "infeasible" and status != "unknown" else None,
-        on,
+        facts,
+        roster,
         stages,
         run,
         status,
         coverage_stage.objective if coverage_stage else None,
         coverage_stage.best_bound if coverage_stage else None,
+        bound,
     )
+
+
+def week_lower_bound(problem: Problem, time_limit_seconds: float = 600.0) -> int:
+    """The bound ``solve`` reports, alone: the LP of the candidate-shift model, at least the max-flow bound."""
+    facts = _Facts(problem)
+    week = build_week(problem, facts.available, facts.fixed_slots, facts.targets)
+    seeds = _columns_of(week, greedy_roster(problem))
+    return max(under_coverage_lower_bound(problem), _lp_bound(week, seeds, time.perf_counter() + time_limit_seconds))
+
+
+def _lp_bound(week: WeekModel, seeds: set[int], deadline: float) -> int:
+    """The LP bound on under-coverage by column generation from ``seeds`` (0 when no LP round finished)."""
+    found = Relaxation(week).priced(coverage_costs(week), seeds | _seeds(week), deadline)
+    return found.under_coverage_bound() if found is not None else 0
+
+
+def _under_of(facts: _Facts, work: set[Key]) -> int:
+    scheduled: dict[tuple[str, int], int] = defaultdict(int)
+    for _, skill, slot in work:
+        scheduled[skill, slot] += 1
+    return sum(max(0, r.agents - scheduled.get(cell, 0)) for cell, r in facts.required.items())
+
+
+def _known_shapes(greedy: list[Shift], previous: list[Shift] | None, facts: _Facts) -> dict[str, list]:
+    """The greedy roster's and the previous roster's shifts, as shapes to add to the candidates."""
+    known: dict[str, list] = defaultdict(list)
+    for shifts in (greedy, previous or []):
+        for agent_id, shapes in shapes_of(shifts, facts.rules.break_slots).items():
+            known[agent_id] += shapes
+    return known
+
+
+def _shapes_from_lp(
+    week: WeekModel, seeds: set[int], run: _Run, deadline: float, flow_bound: int
+) -> tuple[set[int], set[int], int]:
+    """The LP bound; the shapes of a fair LP optimum (for coverage); those and more (for the later stages).
+
+    The coverage LP over every shape is solved by column generation from ``seeds``; a
+    second, small LP over its shapes and each agent's cheapest others (by reduced
+    cost) adds the distance from the fair share. Coverage then runs on that LP's
+    shapes: measured on the bench weeks, this keeps coverage at the bound and leaves
+    a roster that is already fair.
+    """
+    run.report("bound", None, None, None)
+    coverage = Relaxation(week).priced(
+        coverage_costs(week), seeds | _seeds(week), time.perf_counter() + _lp_time(deadline)
+    )
+    if coverage is None:  # no LP round in time: the seeds, greedy's shapes among them, are what there is
+        return seeds | _seeds(week), set(), flow_bound
+    bound = max(flow_bound, coverage.under_coverage_bound())
+    run.report("bound", None, bound, None)
+    if week.x_count <= ALL_SHAPES_UP_TO:
+        return set(range(week.x_count)), set(), bound
+    lp_shapes = used_columns(coverage.values, week)
+    later = lp_shapes | seeds | cheapest_columns(coverage.reduced, week, FAIRNESS_SHAPES_PER_AGENT)
+    if run.stop_requested():
+        return lp_shapes, later, bound
+    fair = Relaxation(week, fair_shares=True).minimize(
+        {**coverage_costs(week), **fairness_costs(week)}, later, _lp_time(deadline), method="highs-ipm"
+    )
+    return (used_columns(fair.values, week) if fair is not None else lp_shapes), later, bound
+
+
+def _seeds(week: WeekModel) -> set[int]:
+    """A first few shapes per agent and day for column generation: the longest from each window's first slot."""
+    longest: dict[tuple[int, int], int] = {}
+    for column, (agent, shape) in enumerate(week.columns):
+        key = (agent, shape.start // SLOTS_PER_DAY)
+        if key not in longest or shape.length > week.columns[longest[key]][1].length:
+            longest[key] = column
+    return set(longest.values())
+
+
+def _lp_time(deadline: float) -> float:
+    return max(0.1, (deadline - time.perf_counter()) * 0.5)
+
+
+def _shapes_for_resolve(week: WeekModel, hint: Solution, facts: _Facts) -> set[int]:
+    """The previous roster's shapes, and every shape on the days where the week changed since (small weeks: all)."""
+    if week.x_count <= ALL_SHAPES_UP_TO:
+        return set(range(week.x_count))
+    days = days_of(week.problem)
+    day_of = {t: number for number, day in enumerate(days) for t in day}
+    changed: set[int] = set()
+    for agent_id, shapes in shapes_of(hint.shifts, facts.rules.break_slots).items():
+        available = set(facts.available.get(agent_id, {}))
+        for shape in shapes:
+            if any(t not in available for t in range(shape.start, shape.end)):
+                changed.add(day_of.get(shape.start, -1))
+    before = {(c.skill, c.slot): c.required for c in hint.coverage}
+    for cell, requirement in facts.required.items():
+        if before.get(cell, 0) != requirement.agents:
+            changed.add(day_of.get(cell[1], -1))
+    for cell, required in before.items():
+        if required and cell not in facts.required:
+            changed.add(day_of.get(cell[1], -1))
+    changed_days = {n for n, (_, shape) in enumerate(week.columns) if day_of.get(shape.start, -1) in changed}
+    return changed_days | _columns_of(week, hint.shifts)
+
+
+def _columns_of(week: WeekModel, shifts: list[Shift]) -> set[int]:
+    """The columns of a roster's shifts (shifts that are no longer allowed have none)."""
+    wanted = {
+        (agent_id, shape)
+        for agent_id, shapes in shapes_of(shifts, week.problem.rules.break_slots).items()
+        for shape in shapes
+    }
+    return {n for n, (index, shape) in enumerate(week.columns) if (week.agents[index].agent_id, shape) in wanted}
+
+
+def _columns_with_fixed(week: WeekModel, facts: _Facts) -> set[int]:
+    """Every shape of an agent with fixed slots: a restriction must never make a locked edit impossible."""
+    fixed = {i for i, agent in enumerate(week.agents) if facts.fixed_slots.get(agent.agent_id)}
+    return {n for n, (index, _) in enumerate(week.columns) if index in fixed}
+
+
+def _skills_of(shifts: list[Shift]) -> dict[tuple[str, int], str]:
+    return {(s.agent_id, t): s.skill for s in shifts for t in range(s.start_slot, s.end_slot)}
 
 
 def _staged(
-    problem: Problem,
+    week: WeekModel,
+    terms: list[tuple[str, dict[int, int]]],
+    first: set[int],
+    later: set[int],
+    start: tuple[set[int], dict[tuple[str, int], str]] | None,
     settings: SolverSettings,
-    hint: list[Shift] | None,
     run: _Run,
     deadline: float,
-    prefix: str,
-) -> tuple[_Model, list[int] | None, list[Stage], list[Shift]]:
-    """Build the model, start from the hint or the greedy roster, and minimize the terms one after another."""
-    built = _Model(problem, hint)
-    count = len(built.model.proto.variables)
-    greedy = greedy_roster(problem)
-    start_from = hint if hint is not None else greedy
-    objective, under = _hint_from_shifts(built, start_from)
-    if hint is None and not roster_violations(problem, greedy):
-        if run.first_seconds is None:
-            run.first_seconds = run.elapsed()
-        run.report(f"{prefix}coverage", objective, None, under)
-    values: list[int] | None = None
+    bound: int | None,
+) -> tuple[set[int] | None, _CpModel | None, list[Stage]]:
+    """Coverage on the ``first`` shapes, then the other terms on ``first | later``, one after another.
+
+    Each stage's optimum becomes a constraint (``term <= value``) and its solution
+    the next stage's hint. Coverage runs on the LP's shapes alone: measured on the
+    bench weeks, more shapes (or the greedy roster as a hint) slow it down more than
+    they help; fairness needs the LP's fairness shapes to move hours between agents.
+    """
+    cp = _CpModel(week, first)
+    if not cp.feasible:
+        return None, None, []
+    if start is not None:
+        cp.hint_columns(start[0] & set(cp.vars), start[1])
+    chosen: set[int] | None = None
     stages: list[Stage] = []
-    terms = [(name, term) for name, term in built.terms if not isinstance(term, int)] or [("coverage", 0)]
     for index, (name, term) in enumerate(terms):
         if run.stop_requested():
             break
-        remaining = max(0.05, deadline - time.perf_counter())
-        share = COVERAGE_TIME_SHARE if index == 0 else 1 / (len(terms) - index)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = remaining * share
-        solver.parameters.num_workers = max(1, settings.workers)
-        solver.parameters.random_seed = settings.seed
-        built.model.minimize(term)
-        watch = _Watch(run, prefix + name, built.cover if index == 0 else None)
-        with _ticking(run, solver, watch):
-            status = solver.solve(built.model, watch)
-        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-        stages.append(
-            Stage(
-                name=prefix + name,
-                status=STATUS.get(status, "unknown"),  # type: ignore[arg-type]
-                objective=round(solver.objective_value) if found else None,
-                best_bound=round(solver.best_objective_bound) if found else None,
-                wall_seconds=solver.wall_time,
-            )
+        if index == 1 and later - first and chosen is not None:
+            cp = _widened(cp, first | later, terms[0][1], stages[0].objective, chosen)
+        share = (
+            COVERAGE_TIME_SHARE
+            if index == 0
+            else FAIRNESS_TIME_SHARE
+            if name == "fairness"
+            else 1 / (len(terms) - index)
         )
-        if not found:
+        settle = bound if index == 0 else None
+        stage, values = _minimize(cp, name, term, share, settings, run, deadline, settle)
+        stages.append(stage)
+        if values is None:
             break
-        values = [solver.value(built.model.get_int_var_from_proto_index(i)) for i in range(count)]
-        if not isinstance(term, int):
-            built.model.add(term <= round(solver.objective_value))
-        built.model.clear_hints()
-        for i, value in enumerate(values):
-            built.model.add_hint(built.model.get_int_var_from_proto_index(i), value)
-    if len(stages) < len(terms):
-        built.complete = False
-    return built, values, stages, greedy
+        chosen = {var for var, value in values.items() if var < week.x_count and value}
+    return chosen, cp, stages
 
 
-DECOMPOSE_FROM_AGENT_SLOTS = 2500
+def _widened(cp: _CpModel, keep: set[int], coverage: dict[int, int], value: int | None, chosen: set[int]) -> _CpModel:
+    """The same model on more shapes, held to the coverage found and started from its roster."""
+    wider = _CpModel(cp.week, keep)
+    wider.model.add(wider.expression(coverage) <= (value or 0))
+    work, _ = _work_and_on_columns(cp, chosen)
+    wider.hint_columns(chosen, {(agent_id, slot): skill for agent_id, skill, slot in work})
+    return wider
 
 
-def _by_day(problem: Problem) -> bool:
-    """Decompose by day when the week is big and no fixed assignment crosses a day boundary."""
-    if len(days_of(problem)) < 2 or sum(len(a.offers) for a in problem.agents) < DECOMPOSE_FROM_AGENT_SLOTS:
-        return False
-    days = days_of(problem)
-    return all(any(f.start_slot in d and f.end_slot - 1 in d for d in days) for f in problem.fixed)
-
-
-def _day_problem(problem: Problem, day: range, free_from: dict[str, int], used: dict[str, int]) -> Problem:
-    """One day of the week: offers after the agent's rest, the weekly cap less what earlier days used."""
-    rules = problem.rules
-    agents = []
-    for agent in problem.agents:
-        cap = cap_of(agent, rules)
-        earliest = free_from.get(agent.agent_id, day.start)
-        offers = [o for o in agent.offers if o.slot in day and o.slot >= earliest]
-        remaining = None if cap is None else max(0, cap - used.get(agent.agent_id, 0))
-        agents.append(msgspec.structs.replace(agent, offers=offers, weekly_cap_slots=remaining))
-    return Problem(
-        first_slot=day.start,
-        slot_count=len(day),
-        agents=agents,
-        requirements=[r for r in problem.requirements if r.slot in day],
-        rules=msgspec.structs.replace(rules, weekly_cap_slots=None),
-        fixed=[f for f in problem.fixed if f.start_slot in day],
-        day_start_slots=[day.start],
+def _minimize(
+    cp: _CpModel,
+    name: str,
+    term: dict[int, int],
+    share: float,
+    settings: SolverSettings,
+    run: _Run,
+    deadline: float,
+    settle_under: int | None = None,
+) -> tuple[Stage, dict[int, int] | None]:
+    """One stage: minimize ``term``, keep it at its best as a constraint, hint the solution for the next."""
+    expression = cp.expression(term)
+    if isinstance(expression, int):
+        return Stage(
+            name=name, status="optimal", objective=expression, best_bound=expression, wall_seconds=0.0
+        ), cp.solved
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter()) * share
+    # One worker searching with the full LP relaxation reached the bound fastest on 2 cores (bench).
+    solver.parameters.num_workers = 1 if settings.workers <= 2 and name == "coverage" else settings.workers
+    solver.parameters.random_seed = settings.seed
+    solver.parameters.linearization_level = 2
+    cp.model.minimize(expression)
+    limit = solver.parameters.max_time_in_seconds
+    settle = (settle_under, max(SETTLE_SECONDS, SETTLE_SHARE * limit)) if settle_under is not None else None
+    watch = _Watch(run, name, cp.cover_expressions() if name == "coverage" else None, settle)
+    with _ticking(run, solver, watch):
+        status = solver.solve(cp.model, watch)
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    value = round(solver.objective_value) if found else None
+    stage = Stage(
+        name=name,
+        status=STATUS.get(status, "unknown"),  # type: ignore[arg-type]
+        objective=value,
+        best_bound=round(solver.best_objective_bound) if found else None,
+        wall_seconds=solver.wall_time,
     )
+    if not found:
+        return stage, None
+    values = {var: solver.value(v) for var, v in cp.vars.items()}
+    cp.model.add(expression <= value)
+    cp.model.clear_hints()
+    for var, value in values.items():
+        cp.model.add_hint(cp.vars[var], value)
+    cp.solved = values
+    return stage, values
 
 
-def _solve_by_day(
-    problem: Problem, settings: SolverSettings, hint: Solution | None, run: _Run, deadline: float
-) -> Solution:
-    """Days one after another (rest and the weekly cap carried forward), each with all its stages."""
-    rules = problem.rules
-    days = days_of(problem)
-    free_from: dict[str, int] = {}
-    used: dict[str, int] = defaultdict(int)
+def _work_and_on_columns(cp: _CpModel, chosen: set[int]) -> tuple[set[Key], set[tuple[str, int]]]:
+    """The worked cells and on-shift slots of the chosen shapes, skills given back from the pooled y values."""
+    week = cp.week
+    pause = week.problem.rules.break_slots
+    single: dict[tuple[int, int], str] = {}
+    for cell, row in enumerate(week.cell_rows):
+        skill, slot = week.cells[cell]
+        for var, _ in row.terms[:-2]:
+            if var < week.x_count:
+                single[var, slot] = skill
     work: set[Key] = set()
     on: set[tuple[str, int]] = set()
-    stages: list[Stage] = []
-    objective = bound = 0
-    complete = True
-    for number, day in enumerate(days):
-        sub = _day_problem(problem, day, free_from, used)
-        day_deadline = time.perf_counter() + max(0.05, deadline - time.perf_counter()) / (len(days) - number)
-        day_hint = [s for s in hint.shifts if s.start_slot in day] if hint is not None else None
-        if run.stop_requested():
-            day_work, day_on = _work_and_on(greedy_roster(sub), rules)
-            complete = False
-        else:
-            built, values, day_stages, greedy = _staged(sub, settings, day_hint, run, day_deadline, "")
-            stages += day_stages
-            complete = complete and built.complete and all(s.status == "optimal" for s in day_stages)
-            if values is not None:
-                day_work = {key for key, var in built.x.items() if values[var.index]}
-                day_on = {key for key, var in built.o.items() if values[var.index]}
-                objective += day_stages[0].objective or 0
-                bound += day_stages[0].best_bound or 0
-            elif day_stages and day_stages[0].status == "infeasible":
-                return _read_out(_Model(problem, build=False), None, set(), stages, run, "infeasible", None, None)
+    for column in chosen:
+        index, shape = week.columns[column]
+        agent_id = week.agents[index].agent_id
+        for slot in shape.worked(pause):
+            if (column, slot) in single:
+                work.add((agent_id, single[column, slot], slot))
+            on.add((agent_id, slot))
+        on.update((agent_id, slot) for slot in shape.on_break(pause))
+    return work | _pooled_skills(cp, chosen), on
+
+
+def _pooled_skills(cp: _CpModel, chosen: set[int]) -> set[Key]:
+    """Each pooled slot's counts per skill, handed to its agents; an agent keeps the skill of its slot before."""
+    week = cp.week
+    given: dict[tuple[str, int], str] = {}
+    for row, (_, slot) in sorted(zip(week.link_rows, week.link_keys, strict=True), key=lambda item: item[1][1]):
+        left = {week.y_keys[var - week.x_count][1]: cp.solved.get(var, 0) for var, coef in row.terms if coef < 0}
+        agents = sorted(
+            week.agents[week.columns[var][0]].agent_id for var, coef in row.terms if coef > 0 and var in chosen
+        )
+        waiting = []
+        for agent_id in agents:
+            before = given.get((agent_id, slot - 1))
+            if before is not None and left.get(before, 0) > 0:
+                given[agent_id, slot] = before
+                left[before] -= 1
             else:
-                day_work, day_on = _work_and_on(_kept(sub, day_hint) if day_hint else greedy, rules)
-                complete = False
-        work |= day_work
-        on |= day_on
-        for agent_id, _, _slot in day_work:
-            used[agent_id] += 1
-        for agent_id, slot in day_on:
-            free_from[agent_id] = max(free_from.get(agent_id, 0), slot + 1 + rules.min_rest_slots)
-    facts = _Model(problem, build=False)
-    return _read_out(facts, work, on, stages, run, "optimal" if complete and not run.cancelled else "feasible",
-                     objective, bound)  # fmt: skip
+                waiting.append(agent_id)
+        for agent_id in waiting:
+            skill = next((k for k, n in left.items() if n > 0), None)
+            if skill is not None:
+                given[agent_id, slot] = skill
+                left[skill] -= 1
+    return {(agent_id, skill, slot) for (agent_id, slot), skill in given.items()}
 
 
-def _kept(problem: Problem, hint: list[Shift]) -> list[Shift]:
-    """The previous roster's shifts of every agent whose shifts still obey the rules (the re-solve fallback)."""
-    by_agent: dict[str, list[Shift]] = defaultdict(list)
-    for shift in hint:
-        by_agent[shift.agent_id].append(shift)
-    return [s for rows in by_agent.values() if not roster_violations(problem, rows) for s in rows]
+def _with_core_staff(
+    roster: tuple[set[Key], set[tuple[str, int]]], facts: _Facts
+) -> tuple[set[Key], set[tuple[str, int]]]:
+    """Core staff work exactly their fixed slots: the model counts them as constant coverage."""
+    work, on = roster
+    for agent in facts.problem.agents:
+        if agent.pool == "core":
+            for slot, skill in facts.fixed_slots.get(agent.agent_id, {}).items():
+                work.add((agent.agent_id, skill, slot))
+                on.add((agent.agent_id, slot))
+    return work, on
 
 
 def _work_and_on(shifts: list[Shift], rules: SiteRules) -> tuple[set[Key], set[tuple[str, int]]]:
-    work = _work_of(shifts)
+    work = {(s.agent_id, s.skill, t) for s in shifts for t in range(s.start_slot, s.end_slot)}
     on = {(a, t) for a, _, t in work} | {
         (s.agent_id, t) for s in shifts if s.after_break for t in range(s.start_slot - rules.break_slots, s.start_slot)
     }
     return work, on
 
 
-def _hint_from_shifts(built: _Model, shifts: list[Shift]) -> tuple[int, int]:
-    """Start from a roster: a value for every variable, so CP-SAT can take it as its first solution."""
-    work = _work_of(shifts)
-    slots = {(a, t) for a, _, t in work}
-    length = built.rules.break_slots
-    starts = {(s.agent_id, s.start_slot - length) for s in shifts if s.after_break}
-    on = slots | {(a, t + j) for a, t in starts for j in range(length)}
-    hint: dict[int, int] = {}
-    for key, var in built.x.items():
-        hint[var.index] = key in work
-    for key, var in built.w.items():
-        hint[var.index] = key in slots
-    for key, var in built.o.items():
-        hint[var.index] = key in on
-    for key, var in built.breaks.items():
-        hint[var.index] = key in starts
-    for (aid, t), var in built.s.items():
-        if not isinstance(var, int):
-            hint[var.index] = (aid, t) in on and (aid, t - 1) not in on
-    for (aid, t), var in built.e.items():
-        hint[var.index] = (aid, t - 1) in on and (aid, t) not in on
-    cover: dict[tuple[str, int], int] = defaultdict(int)
-    given: dict[str, int] = defaultdict(int)
-    for aid, skill, t in work:
-        if (aid, skill, t) in built.x:
-            cover[skill, t] += 1
-            given[aid] += 1
-    for var, need, cell in built.shorts:
-        hint[var.index] = max(0, need - cover[cell])
-    for var, need, cell in built.extras:
-        hint[var.index] = max(0, cover[cell] - need)
-    for var, target, aid in built.shortfalls:
-        hint[var.index] = max(0, target - given[aid])
-    for index, value in hint.items():
-        built.model.add_hint(built.model.get_int_var_from_proto_index(index), int(value))
-    under = sum(max(0, need - cover[cell]) for _, need, cell in built.shorts)
-    weighted = sum(built.required[cell].priority * max(0, need - cover[cell]) for _, need, cell in built.shorts)
-    over = sum(max(0, cover[cell] - need) for _, need, cell in built.extras)
-    return (len(built.x) + 1) * weighted + over, under
-
-
-def _overall_status(built: _Model, stages: list[Stage], cancelled: bool) -> Status:
-    if not cancelled and built.complete and all(stage.status == "optimal" for stage in stages):
+def _overall_status(stages: list[Stage], terms: int, cancelled: bool) -> Status:
+    if not cancelled and len(stages) == terms and all(stage.status == "optimal" for stage in stages):
         return "optimal"
     return "feasible"
 
 
 def _read_out(
-    built: _Model,
-    work: set[Key] | None,
-    on: set[tuple[str, int]],
+    built: _Facts,
+    roster: tuple[set[Key], set[tuple[str, int]]] | None,
     stages: list[Stage],
     run: _Run,
     status: Status,
     objective: int | None,
     best_bound: int | None,
+    lower: int,
 ) -> Solution:
     """Turn a roster (worked cells and on-shift slots; None when there is none) into the Solution."""
-    found = work is not None
-    work = work or set()
-    lower = under_coverage_lower_bound(built.problem)
+    found = roster is not None
+    work, on = roster if roster is not None else (set(), set())
     coverage = _coverage(built, work)
     under = sum(max(0, c.required - c.scheduled) for c in coverage)
     over = sum(max(0, c.scheduled - c.required) for c in coverage)
@@ -802,7 +870,7 @@ def _read_out(
     )
 
 
-def _coverage(built: _Model, work: set[Key]) -> list[Coverage]:
+def _coverage(built: _Facts, work: set[Key]) -> list[Coverage]:
     scheduled: dict[tuple[str, int], int] = defaultdict(int)
     for _, skill, slot in work:
         scheduled[skill, slot] += 1
@@ -818,7 +886,7 @@ def _coverage(built: _Model, work: set[Key]) -> list[Coverage]:
     ]
 
 
-def _shifts(built: _Model, work: set[Key], on: set[tuple[str, int]]) -> list[Shift]:
+def _shifts(built: _Facts, work: set[Key], on: set[tuple[str, int]]) -> list[Shift]:
     """Runs of worked slots, one row per stretch of one skill (and one fixed-or-not state)."""
     shifts: list[Shift] = []
     by_agent: dict[str, dict[int, str]] = defaultdict(dict)
@@ -844,7 +912,7 @@ def _shifts(built: _Model, work: set[Key], on: set[tuple[str, int]]) -> list[Shi
     return shifts
 
 
-def _agent_reports(built: _Model, work: set[Key], coverage: list[Coverage], shifts: list[Shift]) -> list[AgentReport]:
+def _agent_reports(built: _Facts, work: set[Key], coverage: list[Coverage], shifts: list[Shift]) -> list[AgentReport]:
     short_skills: dict[int, set[str]] = defaultdict(set)
     for cell in coverage:
         if cell.scheduled < cell.required:
@@ -863,7 +931,7 @@ def _agent_reports(built: _Model, work: set[Key], coverage: list[Coverage], shif
 
 
 def _agent_report(
-    built: _Model,
+    built: _Facts,
     agent: Agent,
     worked: set[int],
     short_skills: dict[int, set[str]],
@@ -886,7 +954,7 @@ def _agent_report(
 
 
 def _reason(
-    built: _Model,
+    built: _Facts,
     agent: Agent,
     slot: int,
     worked: set[int],

@@ -50,6 +50,7 @@ def reason_texts() -> dict[str, str]:
 def stage_names() -> dict[str, str]:
     return {
         "": _("starting"),
+        "bound": _("lower bound"),
         "coverage": _("coverage"),
         "stability": _("keeping the draft stable"),
         "fairness": _("fairness"),
