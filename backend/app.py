@@ -22,7 +22,14 @@ from backend.core.i18n import ROOT, set_locale
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.core.templating import negotiate_locale, template_config
-from backend.core.web import DEPENDENCIES, EXCEPTION_HANDLERS, RequestIdFilter, database_of, response_headers_hook
+from backend.core.web import (
+    DEPENDENCIES,
+    EXCEPTION_HANDLERS,
+    RequestIdFilter,
+    SecretPathFilter,
+    database_of,
+    response_headers_hook,
+)
 from backend.demand.routes import router as demand_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
@@ -40,6 +47,9 @@ def configure_logging() -> None:
     if not logger.handlers:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, SecretPathFilter) for f in access.filters):
+        access.addFilter(SecretPathFilter())
 
 
 async def _choose_locale(request: Request[Any, Any, Any]) -> None:

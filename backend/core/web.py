@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,6 +40,24 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        return True
+
+
+SECRET_PATHS = re.compile(r"^(/calendar/)[^/?\s]+")
+
+
+def redact_path(path: str) -> str:
+    """A path fit for a log: a calendar feed's address is its own secret, so it never reaches one."""
+    return SECRET_PATHS.sub(r"\1[redacted]", path)
+
+
+class SecretPathFilter(logging.Filter):
+    """Redacts secret paths in uvicorn's access log (its record args are client, method, path, ...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_path(args[2]), *args[3:])
         return True
 
 

@@ -88,6 +88,7 @@ from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
+from backend.roster.fairness import fairer
 from backend.roster.greedy import greedy_roster
 from backend.roster.lower_bound import under_coverage_lower_bound
 from backend.roster.relaxation import Relaxation, cheapest_columns, coverage_costs, fairness_costs, used_columns
@@ -151,6 +152,7 @@ __all__ = [
 COVERAGE_TIME_SHARE = 0.6
 FAIRNESS_TIME_SHARE = 0.75  # of what the coverage stage leaves
 FAIRNESS_SHAPES_PER_AGENT = 40
+MOVES_SHARE = 0.05  # of the time limit, for fairness moves after CP-SAT (fairness.py)
 READ_OUT_SHARE = 0.05  # of the time limit, kept for turning the roster into shifts and explanations
 SETTLE_SECONDS = 0.5  # coverage stops once under-coverage meets the bound and this long passes without a gain
 SETTLE_SHARE = 0.1  # ... or this share of its time, if longer
@@ -489,7 +491,8 @@ def solve(
 ) -> Solution:
     """Roster the week: LP for the bound and the shapes worth trying, CP-SAT by stages, then explain."""
     run = _Run(time.perf_counter(), on_progress, should_stop)
-    deadline = run.started + settings.time_limit_seconds * (1 - READ_OUT_SHARE)
+    end = run.started + settings.time_limit_seconds * (1 - READ_OUT_SHARE)
+    deadline = end - settings.time_limit_seconds * MOVES_SHARE  # CP-SAT's; fairness moves have the rest
     facts = _Facts(problem)
     greedy = greedy_roster(problem)
     greedy_ok = not roster_violations(problem, greedy)
@@ -522,6 +525,9 @@ def solve(
     if chosen is not None:
         roster = _with_core_staff(_work_and_on_columns(cp, chosen), facts)
         status = _overall_status(stages, len(terms), run.cancelled)
+        if hint is None and not run.cancelled:  # re-solving, stability comes before fairness
+            roster, moved = _fairness_moves(facts, roster, end)
+            stages.append(moved)
     elif not infeasible and fallback is not None:
         roster, status = fallback, "feasible"  # nothing better in time (or cancelled at once)
     else:
@@ -806,6 +812,26 @@ def _pooled_skills(cp: _CpModel, chosen: set[int]) -> set[Key]:
                 given[agent_id, slot] = skill
                 left[skill] -= 1
     return {(agent_id, skill, slot) for (agent_id, slot), skill in given.items()}
+
+
+def _fairness_moves(
+    facts: _Facts, roster: tuple[set[Key], set[tuple[str, int]]], end: float
+) -> tuple[tuple[set[Key], set[tuple[str, int]]], Stage]:
+    """Whole shifts handed from agents above their share to agents below (``fairness.fairer``)."""
+    began = time.perf_counter()
+    agents = facts.problem.agents
+    weights = dict(
+        zip([a.agent_id for a in agents], fairness_weights([facts.targets[a.agent_id] for a in agents]), strict=True)
+    )
+    shifts, moves = fairer(facts.problem, _shifts(facts, *roster), facts.targets, weights, end)
+    stage = Stage(
+        name="fairness moves",
+        status="feasible",
+        objective=moves,
+        best_bound=None,
+        wall_seconds=time.perf_counter() - began,
+    )
+    return _work_and_on(shifts, facts.rules), stage
 
 
 def _with_core_staff(

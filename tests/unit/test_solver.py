@@ -247,7 +247,8 @@ def test_hint_from_the_previous_solution_is_accepted() -> None:
     assert again.objective == first.objective
     by_name = {s.name: s.objective for s in again.stages}
     assert by_name.pop("stability") == 0  # re-solving the same week changes nothing
-    assert list(by_name.values()) == [s.objective for s in first.stages]
+    first_stages = [s.objective for s in first.stages if s.name != "fairness moves"]  # not when re-solving
+    assert list(by_name.values()) == first_stages
 
 
 @st.composite
