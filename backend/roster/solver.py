@@ -32,7 +32,11 @@ slot-by-slot model, ended far from the bound within the time limit):
    for a while. The later stages run on the wider set (both LPs' shapes, the
    cheapest ones, the greedy roster's), each from the stage before as a hint:
    each stage minimizes its term, then ``term <= value`` becomes a constraint.
-4. Re-solving with a ``hint`` (the previous roster) skips the LPs: the previous
+4. Fairness moves (``fairness.py``, the last ``MOVES_SHARE`` of the time): whole
+   shifts handed from agents above their share to agents below who can take
+   them exactly, which leaves coverage and paid hours as they were (CP-SAT's
+   fairness stage, held to exact coverage, finds few of these in its time).
+5. Re-solving with a ``hint`` (the previous roster) skips the LPs and the moves: the previous
    shapes still allowed plus every shape on the days where the week changed (a
    previous shift no longer allowed, or a requirement that differs), starting
    from the previous roster, with a stability stage right after coverage. The
@@ -523,7 +527,7 @@ def solve(
         bound = max(bound, _lp_bound(week, first, deadline))
     infeasible = bool(stages) and stages[0].status == "infeasible"
     if chosen is not None:
-        roster = _with_core_staff(_work_and_on_columns(cp, chosen), facts)
+        roster = _with_core_staff(_work_and_on_columns(cp, chosen, _skills_of(previous or [])), facts)
         status = _overall_status(stages, len(terms), run.cancelled)
         if hint is None and not run.cancelled:  # re-solving, stability comes before fairness
             roster, moved = _fairness_moves(facts, roster, end)
@@ -766,7 +770,9 @@ def _minimize(
     return stage, values
 
 
-def _work_and_on_columns(cp: _CpModel, chosen: set[int]) -> tuple[set[Key], set[tuple[str, int]]]:
+def _work_and_on_columns(
+    cp: _CpModel, chosen: set[int], before: dict[tuple[str, int], str] | None = None
+) -> tuple[set[Key], set[tuple[str, int]]]:
     """The worked cells and on-shift slots of the chosen shapes, skills given back from the pooled y values."""
     week = cp.week
     pause = week.problem.rules.break_slots
@@ -786,11 +792,15 @@ def _work_and_on_columns(cp: _CpModel, chosen: set[int]) -> tuple[set[Key], set[
                 work.add((agent_id, single[column, slot], slot))
             on.add((agent_id, slot))
         on.update((agent_id, slot) for slot in shape.on_break(pause))
-    return work | _pooled_skills(cp, chosen), on
+    return work | _pooled_skills(cp, chosen, before or {}), on
 
 
-def _pooled_skills(cp: _CpModel, chosen: set[int]) -> set[Key]:
-    """Each pooled slot's counts per skill, handed to its agents; an agent keeps the skill of its slot before."""
+def _pooled_skills(cp: _CpModel, chosen: set[int], before: dict[tuple[str, int], str]) -> set[Key]:
+    """Each pooled slot's counts per skill, handed to its agents.
+
+    An agent keeps the skill the previous roster gave them then (``before``, when
+    re-solving), else the skill of their slot before, else takes what is left.
+    """
     week = cp.week
     given: dict[tuple[str, int], str] = {}
     for row, (_, slot) in sorted(zip(week.link_rows, week.link_keys, strict=True), key=lambda item: item[1][1]):
@@ -800,10 +810,10 @@ def _pooled_skills(cp: _CpModel, chosen: set[int]) -> set[Key]:
         )
         waiting = []
         for agent_id in agents:
-            before = given.get((agent_id, slot - 1))
-            if before is not None and left.get(before, 0) > 0:
-                given[agent_id, slot] = before
-                left[before] -= 1
+            wanted = before.get((agent_id, slot)) or given.get((agent_id, slot - 1))
+            if wanted is not None and left.get(wanted, 0) > 0:
+                given[agent_id, slot] = wanted
+                left[wanted] -= 1
             else:
                 waiting.append(agent_id)
         for agent_id in waiting:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +160,20 @@ def test_the_lp_bound_never_exceeds_the_best_roster(problem: Problem) -> None:
     assert found.under_coverage_bound() <= best
     solution = solve(problem, SolverSettings(time_limit_seconds=5, workers=2))
     assert solution.lower_bound_under <= best <= solution.under_coverage_slots
+
+
+def test_a_re_solve_gives_pooled_agents_back_the_skills_they_had() -> None:
+    agents = [an_agent(name, range(0, 16), ("sales", "support")) for name in ("ana", "bo", "cy", "dee")]
+    demand = [Requirement(skill, t, 2) for skill in ("sales", "support") for t in range(16)]
+    problem = a_week(agents, demand, SiteRules(min_shift_slots=16, max_shift_slots=16))
+    first = solve(problem, SolverSettings(time_limit_seconds=5, workers=2))
+    skill_of = {s.agent_id: s.skill for s in first.shifts}
+    assert len(first.shifts) == 4
+    assert sorted(skill_of.values()) == ["sales", "sales", "support", "support"]
+    # the coordinator's draft had the skills the other way round: a re-solve keeps them so
+    other = {"sales": "support", "support": "sales"}
+    draft = msgspec.structs.replace(
+        first, shifts=[msgspec.structs.replace(s, skill=other[s.skill]) for s in first.shifts]
+    )
+    again = solve(problem, SolverSettings(time_limit_seconds=5, workers=2), hint=draft)
+    assert sorted(again.shifts, key=str) == sorted(draft.shifts, key=str)
