@@ -407,13 +407,34 @@ def resolve_scenario(size: str = "M") -> dict[str, Any]:
     def assignments(solution: Solution) -> set[tuple[str, str, int, int]]:
         return {(s.agent_id, s.skill, s.start_slot, s.end_slot) for s in solution.shifts if s.agent_id != agent_id}
 
+    def whole_shifts(solution: Solution) -> set[tuple[str, tuple[tuple[str, int, int], ...]]]:
+        """Other agents' shifts as a coordinator sees them: rows joined across skill switches and the break."""
+        shifts: dict[str, list[list[Shift]]] = defaultdict(list)
+        for row in sorted(solution.shifts, key=lambda s: (s.agent_id, s.start_slot)):
+            if row.agent_id == agent_id:
+                continue
+            own = shifts[row.agent_id]
+            if own and (row.start_slot == own[-1][-1].end_slot or row.after_break):
+                own[-1].append(row)
+            else:
+                own.append([row])
+        return {
+            (aid, tuple((r.skill, r.start_slot, r.end_slot) for r in shift))
+            for aid, own in shifts.items()
+            for shift in own
+        }
+
     before, after = cells(first), cells(again)
     slots_before = {(a, t) for a, _, t in before}
     slots_after = {(a, t) for a, _, t in after}
     return {
         "scenario": f"resolve {size}: {agent_id} drops day {day}",
         "seconds": round(seconds, 2),
-        "changed_assignments_of_others": len(assignments(first) ^ assignments(again)),
+        # a changed shift counts once; one added or taken away counts once too
+        "changed_shifts_of_others": max(
+            len(whole_shifts(again) - whole_shifts(first)), len(whole_shifts(first) - whole_shifts(again))
+        ),
+        "changed_rows_of_others": len(assignments(first) ^ assignments(again)),
         "changed_slot_assignments_of_others": len(before ^ after),
         "changed_worked_slots_of_others": len(slots_before ^ slots_after),
         "other_agents_changed": len({a for a, _, _ in before ^ after}),
