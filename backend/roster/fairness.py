@@ -22,6 +22,7 @@ import msgspec
 
 from backend.roster.rules import roster_violations
 from backend.roster.solver_types import Agent, Problem, Shift
+from backend.roster.week_model import joined_rows
 
 
 def fairer(
@@ -128,18 +129,8 @@ def _exchange(
 
 
 def _whole_shifts(rows: list[Shift], break_slots: int) -> list[list[Shift]]:
-    """An agent's rows joined into shifts (skill switches, the break); shifts holding fixed rows never move."""
-    shifts: list[list[Shift]] = []
-    for row in sorted(rows, key=lambda s: s.start_slot):
-        last = shifts[-1][-1] if shifts else None
-        joins = last is not None and (
-            row.start_slot == last.end_slot or (row.after_break and row.start_slot == last.end_slot + break_slots)
-        )
-        if joins:
-            shifts[-1].append(row)
-        else:
-            shifts.append([row])
-    return [shift for shift in shifts if not any(row.fixed for row in shift)]
+    """An agent's whole shifts; shifts holding fixed rows never move."""
+    return [shift for shift in joined_rows(rows, break_slots) if not any(row.fixed for row in shift)]
 
 
 def _as(agent_id: str, shift: list[Shift]) -> list[Shift]:

@@ -121,7 +121,7 @@ from backend.roster.solver_types import (
     days_of,
     reason_text,
 )
-from backend.roster.week_model import Row, WeekModel, build_week, fairness_weights, shapes_of
+from backend.roster.week_model import Row, Shape, WeekModel, build_week, fairness_weights, shapes_of
 
 __all__ = [
     "REASON_TEXT",
@@ -570,9 +570,9 @@ def _under_of(facts: _Facts, work: set[Key]) -> int:
     return sum(max(0, r.agents - scheduled.get(cell, 0)) for cell, r in facts.required.items())
 
 
-def _known_shapes(greedy: list[Shift], previous: list[Shift] | None, facts: _Facts) -> dict[str, list]:
+def _known_shapes(greedy: list[Shift], previous: list[Shift] | None, facts: _Facts) -> dict[str, list[Shape]]:
     """The greedy roster's and the previous roster's shifts, as shapes to add to the candidates."""
-    known: dict[str, list] = defaultdict(list)
+    known: dict[str, list[Shape]] = defaultdict(list)
     for shifts in (greedy, previous or []):
         for agent_id, shapes in shapes_of(shifts, facts.rules.break_slots).items():
             known[agent_id] += shapes

@@ -35,6 +35,7 @@ keep them exactly.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -114,30 +115,40 @@ def candidate_shapes(available: set[int], rules: SiteRules, every_break: bool = 
     return shapes
 
 
+def joined_rows(rows: Iterable[Shift], break_slots: int) -> list[list[Shift]]:
+    """One agent's rows joined into whole shifts: across skill switches, and across one break per shift."""
+    shifts: list[list[Shift]] = []
+    for row in sorted(rows, key=lambda s: s.start_slot):
+        last = shifts[-1] if shifts else None
+        touches = last is not None and row.start_slot == last[-1].end_slot
+        resumes = (
+            last is not None
+            and row.after_break
+            and row.start_slot == last[-1].end_slot + break_slots
+            and not any(r.start_slot > last[0].start_slot and r.after_break for r in last)
+        )
+        if touches or resumes:
+            shifts[-1].append(row)
+        else:
+            shifts.append([row])
+    return shifts
+
+
 def shapes_of(shifts: Iterable[Shift], break_slots: int) -> dict[str, list[Shape]]:
     """A roster's rows, joined back into whole shifts (skill switches and the break) per agent."""
     by_agent: dict[str, list[Shift]] = defaultdict(list)
     for shift in shifts:
         by_agent[shift.agent_id].append(shift)
-    shapes: dict[str, list[Shape]] = {}
-    for agent_id, rows in by_agent.items():
-        rows.sort(key=lambda s: s.start_slot)
-        own: list[Shape] = []
-        for row in rows:
-            last = own[-1] if own else None
-            if last is not None and row.start_slot == last.end:
-                own[-1] = Shape(last.start, row.end_slot - last.start, last.break_at)
-            elif (
-                last is not None
-                and row.after_break
-                and last.break_at is None
-                and row.start_slot == last.end + break_slots
-            ):
-                own[-1] = Shape(last.start, row.end_slot - last.start, last.length)
-            else:
-                own.append(Shape(row.start_slot, row.end_slot - row.start_slot))
-        shapes[agent_id] = own
-    return shapes
+    return {
+        agent_id: [_shape_of(rows, break_slots) for rows in joined_rows(own, break_slots)]
+        for agent_id, own in by_agent.items()
+    }
+
+
+def _shape_of(rows: list[Shift], break_slots: int) -> Shape:
+    start = rows[0].start_slot
+    gaps = [b.start_slot - break_slots - start for a, b in itertools.pairwise(rows) if b.start_slot > a.end_slot]
+    return Shape(start, rows[-1].end_slot - start, gaps[0] if gaps else None)
 
 
 @dataclass
@@ -169,7 +180,6 @@ class WeekModel:
     link_keys: list[tuple[tuple[str, ...], int]] = field(default_factory=list)  # (skill set, slot) per link row
     cell_rows: list[Row] = field(default_factory=list)  # cover + u - o == need, one per cell
     share_rows: list[Row] = field(default_factory=list)  # given + short - excess == target, per agent
-    fixed_constant: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
     def x_count(self) -> int:
@@ -258,7 +268,6 @@ def build_week(
         week.supply.append(sum(week.upper(var) for var, _ in cover_terms.get(cell, [])))
         terms = [*cover_terms.get(cell, []), (week.u(number), 1), (week.o(number), -1)]
         week.cell_rows.append(Row(terms, week.need[-1], week.need[-1]))
-    week.fixed_constant = dict(constant)
     for index in range(len(week.agents)):
         target = week.targets[index]
         terms = [*given_terms.get(index, []), (week.short(index), 1), (week.excess(index), -1)]
