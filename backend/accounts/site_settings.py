@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site
 from backend.core.errors import DomainError
+from backend.roster.solver_types import FAIRNESS_SPARE_COVER
 
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]  # 0 = Monday
 Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
@@ -36,6 +37,8 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_shifts_per_day: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
     min_rest_hours: Annotated[float, msgspec.Meta(ge=0, le=24, multiple_of=0.5)] = 10.0
     break_after_hours: Annotated[float, msgspec.Meta(ge=1, le=12, multiple_of=0.5)] | None = 5.0
+    # Share of the needed hours the roster may schedule beyond demand to give willing agents their fair share.
+    fairness_spare_cover: Annotated[float, msgspec.Meta(ge=0, le=0.2)] = FAIRNESS_SPARE_COVER
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:

@@ -63,8 +63,9 @@ def shift_rules(settings: SiteSettings) -> ShiftRules:
     )
 
 
-def solver_rules(rules: ShiftRules) -> solver.SiteRules:
+def solver_rules(rules: ShiftRules, settings: SiteSettings) -> solver.SiteRules:
     return solver.SiteRules(
+        fairness_spare_cover=settings.fairness_spare_cover,
         min_shift_slots=rules.min_shift_slots,
         max_shift_slots=rules.max_shift_slots,
         max_shifts_per_day=rules.max_shifts_per_day,
@@ -203,7 +204,7 @@ def solver_problem(facts: WeekFacts) -> solver.Problem:
         slot_count=len(facts.slots),
         agents=agents,
         requirements=requirements,
-        rules=solver_rules(facts.rules),
+        rules=solver_rules(facts.rules, site_settings(facts.site)),
         fixed=facts.fixed,
         day_start_slots=facts.day_starts,
     )

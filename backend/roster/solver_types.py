@@ -72,6 +72,9 @@ class FixedAssignment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     end_slot: int
 
 
+FAIRNESS_SPARE_COVER = 0.02
+
+
 class SiteRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_shift_slots: int = 4
     max_shift_slots: int = 12
@@ -82,6 +85,11 @@ class SiteRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # shift may hold one break of exactly ``break_slots`` offered, unworked slots.
     break_after_slots: int | None = None
     break_slots: int = 1
+    # Over-coverage comes before fairness, except for this share of the needed
+    # slots: the solver may roster that much beyond demand to bring willing agents
+    # nearer their fair share (a whole shift for a starved agent often covers a
+    # few half-hours already covered).
+    fairness_spare_cover: float = FAIRNESS_SPARE_COVER
 
 
 class Problem(msgspec.Struct, forbid_unknown_fields=True):

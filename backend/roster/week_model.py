@@ -173,7 +173,8 @@ class WeekModel:
     need: list[int] = field(default_factory=list)  # after core staff's constant coverage
     priority: list[int] = field(default_factory=list)
     supply: list[int] = field(default_factory=list)  # per cell, how many variables can cover it
-    targets: list[int] = field(default_factory=list)  # per agent, 0 = no share
+    shares: list[int] = field(default_factory=list)  # per agent, fair share of the needed slots, 0 = none
+    targets: list[int] = field(default_factory=list)  # per agent, the share of what the roster gives out
     offered: list[int] = field(default_factory=list)  # per agent, slots they could work
     rows: list[Row] = field(default_factory=list)
     link_rows: list[Row] = field(default_factory=list)  # shapes of a skill set covering a slot == its y
@@ -196,6 +197,35 @@ class WeekModel:
 
     def excess(self, agent: int) -> int:
         return self.short(agent) + 1
+
+    def given(self, columns: Iterable[tuple[int, float]]) -> int:
+        """Slots worked in a roster given as ``(column, how much)`` pairs (an LP's fractions too)."""
+        pause = self.problem.rules.break_slots
+        return round(sum(len(self.columns[column][1].worked(pause)) * amount for column, amount in columns))
+
+    def give_out(self, total: int) -> bool:
+        """Targets as fair shares of the ``total`` slots a roster gives out; True if they changed.
+
+        A share of the needed slots cannot be reached when the week cannot be covered:
+        then everyone is below it, and ``|given - target|`` only counts slots not given
+        instead of measuring balance (a tight bench week came out less fair than
+        greedy). Scaled to what is given, the shares keep their proportions (hours in
+        proportion to hours offered), at most the weekly cap.
+        """
+        whole = sum(self.shares)
+        if whole == 0:
+            return False
+        targets = []
+        for share, agent in zip(self.shares, self.agents, strict=True):
+            cap = cap_of(agent, self.problem.rules)
+            target = share * total // whole
+            targets.append(target if cap is None else min(target, cap))
+        if targets == self.targets:
+            return False
+        self.targets = targets
+        for row, target in zip(self.share_rows, targets, strict=True):
+            row.lo = row.hi = target
+        return True
 
     @property
     def var_count(self) -> int:
@@ -227,7 +257,8 @@ def build_week(
     horizon = range(problem.first_slot, problem.first_slot + problem.slot_count)
     demand_skills = {r.skill for r in problem.requirements} | {f.skill for f in problem.fixed}
     week = WeekModel(problem=problem, agents=list(problem.agents))
-    week.targets = [targets.get(a.agent_id, 0) for a in problem.agents]
+    week.shares = [targets.get(a.agent_id, 0) for a in problem.agents]
+    week.targets = list(week.shares)
     week.offered = [len(available.get(a.agent_id, {})) for a in problem.agents]
     constant: dict[tuple[str, int], int] = defaultdict(int)
     cover_terms: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)

@@ -145,6 +145,50 @@ def test_agent_offering_twice_as_much_gets_about_twice() -> None:
     assert given_slots(solution, "bo") >= 5
 
 
+def test_a_week_that_cannot_be_covered_still_shares_hours_by_offers() -> None:
+    """Nobody can reach a share of the needed hours here; what is given still goes by hours offered.
+
+    Ana offers both days, Bo only the first; the evening of day one nobody offered.
+    Measured against shares of the needed hours (which nobody can reach), Bo took the
+    whole of day one; measured against shares of what is given, they split it.
+    """
+    rules = SiteRules(min_shift_slots=8, max_shift_slots=16, max_shifts_per_day=1, min_rest_slots=2)
+    agents = [an_agent("ana", [*range(0, 16), *range(48, 64)]), an_agent("bo", range(0, 16))]
+    requirements = demand(range(0, 16)) + demand(range(24, 40)) + demand(range(48, 64))
+    solution = solve(a_week(agents, requirements, rules), FAST)
+    assert solution.under_coverage_slots == 16
+    assert (given_slots(solution, "ana"), given_slots(solution, "bo")) == (24, 8)
+
+
+def spare_cover_week(spare: float) -> Problem:
+    """Ana alone covers four days exactly; Cy offered four hours inside Ana's first shift, and nothing else."""
+    rules = SiteRules(
+        min_shift_slots=8, max_shift_slots=16, max_shifts_per_day=1, min_rest_slots=2, fairness_spare_cover=spare
+    )
+    days = [range(day * 48, day * 48 + 16) for day in range(4)]
+    ana = an_agent("ana", [t for day in days for t in day])
+    return Problem(
+        first_slot=0,
+        slot_count=192,
+        agents=[ana, an_agent("cy", range(4, 12))],
+        requirements=[r for day in days for r in demand(day)],
+        rules=rules,
+    )
+
+
+def test_over_coverage_comes_before_fairness_without_spare_cover() -> None:
+    solution = solve(spare_cover_week(0.0), FAST)
+    assert solution.under_coverage_slots == solution.over_coverage_slots == 0
+    assert given_slots(solution, "cy") == 0
+
+
+def test_spare_cover_lets_a_starved_agent_work_within_the_allowance() -> None:
+    solution = solve(spare_cover_week(0.15), FAST)  # 15% of 64 needed slots: 9 slots
+    assert solution.under_coverage_slots == 0
+    assert given_slots(solution, "cy") == 8
+    assert solution.over_coverage_slots == 8
+
+
 def test_preferred_slots_are_used_before_if_needed() -> None:
     ana = Agent(agent_id="ana", skills=["support"], offers=[Offer(t, preferred=t < 4) for t in range(0, 8)])
     bo = Agent(agent_id="bo", skills=["support"], offers=[Offer(t, preferred=t >= 4) for t in range(0, 8)])

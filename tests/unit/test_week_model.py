@@ -99,6 +99,19 @@ def test_pooled_skills_come_back_to_agents_without_needless_switches() -> None:
     assert violations(problem, solution.shifts) == []
 
 
+def test_shares_follow_what_the_roster_gives_out_in_proportion_and_within_the_cap() -> None:
+    rules = SiteRules(min_shift_slots=4, max_shift_slots=8, weekly_cap_slots=30)
+    problem = a_week([an_agent("ana", range(0, 40)), an_agent("bo", range(0, 20))], [], rules)
+    available = {a.agent_id: {o.slot: o.preferred for o in a.offers} for a in problem.agents}
+    week = build_week(problem, available, {}, {"ana": 20, "bo": 10})
+    assert week.give_out(15) is True
+    assert week.targets == [10, 5]
+    assert [(row.lo, row.hi) for row in week.share_rows] == [(10, 10), (5, 5)]
+    assert week.give_out(15) is False
+    week.give_out(60)
+    assert week.targets == [30, 20]  # ana's 40 is over the weekly cap
+
+
 def test_column_generation_reaches_the_lp_over_every_shape() -> None:
     agents = [an_agent(f"a{n}", range(3 * n, 3 * n + 20), ("support", "sales")[: 1 + n % 2]) for n in range(6)]
     demand = [Requirement("support", t, 2) for t in range(40)] + [Requirement("sales", t, 1) for t in range(10, 30)]
