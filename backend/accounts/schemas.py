@@ -126,7 +126,7 @@ class SiteForm(Form):
 
 
 class SiteSettingsForm(Form):
-    """The operational settings coordinators tune: the availability deadline and the staffing targets."""
+    """The operational settings coordinators tune: the availability deadline, staffing targets, roster rules."""
 
     availability_deadline_weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
     availability_deadline_time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -138,6 +138,12 @@ class SiteSettingsForm(Form):
     shrinkage_percent: Annotated[float, msgspec.Meta(ge=0, lt=100)]
     staffing_model: Literal["erlang_c", "erlang_a"]
     average_patience_seconds: Annotated[int, msgspec.Meta(gt=0, le=3600)]
+    min_shift_hours: Annotated[float, msgspec.Meta(ge=0.5, le=12, multiple_of=0.5)]
+    max_shift_hours: Annotated[float, msgspec.Meta(ge=0.5, le=16, multiple_of=0.5)]
+    max_shifts_per_day: Annotated[int, msgspec.Meta(ge=1, le=4)]
+    min_rest_hours: Annotated[float, msgspec.Meta(ge=0, le=24, multiple_of=0.5)]
+    break_after_hours: Annotated[float, msgspec.Meta(ge=0, le=12, multiple_of=0.5)]  # 0: no break rule
+    spare_cover_percent: Annotated[float, msgspec.Meta(ge=0, le=20)]
 
 
 class SkillForm(Form):

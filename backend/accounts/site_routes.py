@@ -54,7 +54,7 @@ class SiteController(Controller):
         principal: CurrentPrincipal,
         data: Annotated[SiteSettingsForm, FormBody],
     ) -> Template:
-        """Coordinators run the centre, so they tune its deadline and staffing targets."""
+        """Coordinators run the centre, so they tune its deadline, staffing targets and roster rules."""
         site = await service.get_site(db, principal.site_id)
         try:
             await update_site_settings(
@@ -70,6 +70,12 @@ class SiteController(Controller):
                 shrinkage=data.shrinkage_percent / 100,
                 staffing_model=data.staffing_model,
                 average_patience_seconds=data.average_patience_seconds,
+                min_shift_hours=data.min_shift_hours,
+                max_shift_hours=data.max_shift_hours,
+                max_shifts_per_day=data.max_shifts_per_day,
+                min_rest_hours=data.min_rest_hours,
+                break_after_hours=data.break_after_hours or None,
+                fairness_spare_cover=data.spare_cover_percent / 100,
             )
         except DomainError as error:
             context = await site_context(db, principal, settings_error=error)

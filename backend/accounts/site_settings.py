@@ -55,8 +55,15 @@ async def update_site_settings(session: AsyncSession, site: Site, **changes: Any
     try:
         settings = msgspec.convert(merged, SiteSettings)
     except msgspec.ValidationError as error:
-        field = str(error).split("`$.", 1)[-1].split("`", 1)[0] if "`$." in str(error) else None
-        raise DomainError(str(error), field=field) from None
+        raise DomainError(str(error), field=_field_of(str(error))) from None
     site.settings = msgspec.to_builtins(settings)
     await session.flush()
     return settings
+
+
+def _field_of(message: str) -> str | None:
+    """The setting an error names: msgspec's ``$.name`` path, or the ``name:`` that ``__post_init__`` puts first."""
+    if "`$." in message:
+        return message.split("`$.", 1)[-1].split("`", 1)[0]
+    name = message.split(":", 1)[0]
+    return name if name in SiteSettings.__struct_fields__ else None

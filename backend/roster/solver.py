@@ -52,9 +52,9 @@ Stages, most important first:
    most over-coverage possible, so a slot of under-coverage outweighs it all.
    The later stages keep under-coverage exactly; over-coverage may grow by the
    site's spare cover (``SiteRules.fairness_spare_cover``, default 2% of the
-   needed slots), which only the fairness stage may spend: a whole shift for a
-   starved agent often overlaps a few half-hours already covered (measured on
-   the S bench week: Gini 0.072 -> 0.058 for 9 more over-covered hours);
+   needed slots), which only the fairness stage may spend (each over-covered
+   slot costs 1 there, so none is spent idly): a whole shift for a starved
+   agent often overlaps a few half-hours already covered;
 2. stability (re-solving only): worked slots of each agent that differ from the
    previous roster;
 3. fairness: ``sum_a weight_a * |given_a - target_a|`` in slots. ``target_a``
@@ -244,6 +244,8 @@ def _objectives(week: WeekModel, facts: _Facts, hint: list[Shift] | None) -> lis
         if weight:
             fairness[week.short(index)] = weight
             fairness[week.excess(index)] = weight
+    if week.problem.rules.fairness_spare_cover > 0:  # spare cover only where it buys fairness, never idly
+        fairness.update(_over_coverage(week))
     terms.append(("fairness", fairness))
     preference: dict[int, int] = {}
     pool: dict[int, int] = {}

@@ -9,6 +9,7 @@ from backend.accounts import service
 from backend.accounts.models import Role, Site
 from backend.accounts.site_settings import site_settings
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification
+from backend.roster.problem import shift_rules, solver_rules
 from tests.conftest import Factory, login, post_form
 
 
@@ -86,6 +87,12 @@ SETTINGS_FORM = {
     "shrinkage_percent": "25",
     "staffing_model": "erlang_a",
     "average_patience_seconds": "90",
+    "min_shift_hours": "3",
+    "max_shift_hours": "6.5",
+    "max_shifts_per_day": "2",
+    "min_rest_hours": "8",
+    "break_after_hours": "0",
+    "spare_cover_percent": "5",
 }
 
 
@@ -100,6 +107,36 @@ async def test_coordinator_sets_the_deadline_and_staffing_targets(
     settings = site_settings(site)
     assert (settings.availability_deadline_weekday, settings.availability_deadline_time) == (2, "20:30")
     assert (settings.service_level_target, settings.shrinkage, settings.staffing_model) == (0.9, 0.25, "erlang_a")
+
+
+async def test_coordinator_sets_the_roster_rules_the_solver_works_by(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    assert (await post_form(client, "/admin/site/settings", SETTINGS_FORM)).status_code == 200
+    await db.refresh(site)
+    settings = site_settings(site)
+    rules = solver_rules(shift_rules(settings), settings)
+    assert (rules.min_shift_slots, rules.max_shift_slots, rules.max_shifts_per_day) == (6, 13, 2)
+    assert (rules.min_rest_slots, rules.break_after_slots, rules.fairness_spare_cover) == (16, None, 0.05)
+    page = await client.get("/admin/site/")
+    assert 'name="max_shift_hours" type="number" value="6.5"' in page.text
+
+
+async def test_a_shortest_shift_longer_than_the_longest_is_refused_by_name(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    bad = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "min_shift_hours": "7"})
+    assert bad.status_code == 422
+    assert 'id="e-min_shift_hours"' in bad.text
+    too_much = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "spare_cover_percent": "50"})
+    assert too_much.status_code == 422
+    assert "spare_cover_percent" in too_much.text
+    await db.refresh(site)
+    assert (site_settings(site).min_shift_hours, site_settings(site).fairness_spare_cover) == (4.0, 0.02)
 
 
 async def test_bad_settings_name_the_field_and_change_nothing(
