@@ -31,12 +31,13 @@ from backend.core.web import (
     response_headers_hook,
 )
 from backend.demand.routes import router as demand_router
+from backend.notify.routes import router as notify_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
 from backend.shifts.routes import router as shifts_router
 
 STATIC_DIR = ROOT / "web" / "static"
-ROUTERS = [accounts_router, availability_router, demand_router, roster_router, shifts_router]
+ROUTERS = [accounts_router, availability_router, demand_router, roster_router, shifts_router, notify_router]
 
 
 def configure_logging() -> None:

@@ -8,5 +8,6 @@ def load_all_models() -> None:
     import backend.availability.models
     import backend.demand.models
     import backend.learning.models
+    import backend.notify.models
     import backend.roster.models
     import backend.shifts.models  # noqa: F401
