@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +20,9 @@ from backend.accounts.auth import authentication_middleware
 from backend.accounts.routes import router as accounts_router
 from backend.availability.routes import router as availability_router
 from backend.core.db import Database
+from backend.core.health import healthz
 from backend.core.i18n import ROOT, set_locale
+from backend.core.pwa import router as pwa_router
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.core.templating import negotiate_locale, template_config
@@ -35,9 +39,10 @@ from backend.notify.routes import router as notify_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
 from backend.shifts.routes import router as shifts_router
+from backend.worker import PushWorker
 
 STATIC_DIR = ROOT / "web" / "static"
-ROUTERS = [accounts_router, availability_router, demand_router, roster_router, shifts_router, notify_router]
+ROUTERS = [healthz, accounts_router, availability_router, demand_router, roster_router, shifts_router, notify_router]
 
 
 def configure_logging() -> None:
@@ -67,9 +72,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        pushes = None
+        if settings.runs_push_in_process:
+            worker = PushWorker(database, settings)
+            pushes = asyncio.create_task(worker.run(), name="weft-push-sender")
         try:
             yield
         finally:
+            if pushes is not None:
+                worker.stop()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(pushes, timeout=15)
             await solves.close()
             if owns_database:
                 await database.dispose()
@@ -78,7 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         path="/static", directories=[STATIC_DIR], name="static", cache_control=None, include_in_schema=False
     )
     app = Litestar(
-        route_handlers=[*ROUTERS, static],
+        route_handlers=[*ROUTERS, pwa_router, static],
         dependencies=DEPENDENCIES,
         middleware=[authentication_middleware(database_of, secure_cookies=not settings.is_local)],
         before_send=[response_headers_hook(security_headers(settings))],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -75,6 +76,29 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=True,
         log_level="info",
     )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Send what is due now and exit (for cron or a health check).")
+def worker(once: bool) -> None:
+    """Send queued Web Push notifications (run any number of these on PostgreSQL)."""
+    from backend.app import configure_logging
+    from backend.worker import run_worker
+
+    settings = _settings()
+    configure_logging()
+    if once:
+        report = asyncio.run(run_worker(settings, once=True))
+        assert report is not None
+        click.echo(
+            f"push: {report.sent} sent, {report.dropped} dropped, {report.retried} to retry, {report.failed} failed"
+        )
+        return
+    if settings.is_sqlite and settings.runs_push_in_process:
+        click.echo("note: `weft serve` on SQLite already sends pushes in-process (WEFT_PUSH_IN_PROCESS)", err=True)
+    click.echo(f"sending pushes every {settings.push_worker_interval_seconds:g} s; Ctrl-C stops", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings))
 
 
 @main.command()

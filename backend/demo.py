@@ -9,9 +9,12 @@ matched by email and skills by code, so a second run changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from zoneinfo import ZoneInfo
 
 import msgspec
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
@@ -19,8 +22,11 @@ from backend.accounts.models import Role, Site, Tier
 from backend.availability.demo import load_demo_availability
 from backend.core.db import utcnow
 from backend.core.settings import Settings
+from backend.core.slots import slot_of
 from backend.demand.demo import load_demo_history
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+from backend.shifts.market import create_open_shift
+from backend.shifts.models import Shift, ShiftOrigin
 
 DEMO_PASSWORD = "weft-demo-2026"
 DEMO_DOMAIN = "weft.demo"
@@ -100,6 +106,7 @@ class DemoLoaded(msgspec.Struct, frozen=True):
     users: int
     availability_weeks: int
     history_rows: int
+    open_shifts: int = 0
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
@@ -109,7 +116,36 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     now = utcnow()
     weeks = await load_demo_availability(session, site=site, now=now)
     rows = await load_demo_history(session, site=site, now=now)
-    return DemoLoaded(users=users, availability_weeks=weeks, history_rows=rows)
+    shifts = await load_demo_open_shifts(session, site=site, now=now)
+    return DemoLoaded(users=users, availability_weeks=weeks, history_rows=rows, open_shifts=shifts)
+
+
+# (days ahead, local start, hours, skill, seats, urgent bonus in minor units)
+OPEN_SHIFTS = [(1, 18, 3, "general", 5, 0), (2, 9, 4, "billing", 2, 2000), (3, 20, 3, "tech", 1, 0)]
+
+
+async def load_demo_open_shifts(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """A few hand-made open shifts in the coming days, so the marketplace has something to claim.
+
+    Made only when the site has no unstarted hand-made shift, so a second run changes nothing.
+    """
+    upcoming = await session.scalar(
+        select(Shift.id)
+        .where(Shift.site_id == site.id, Shift.origin == ShiftOrigin.manual)
+        .where(Shift.start_slot > slot_of(now))
+    )
+    if upcoming is not None:
+        return 0
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    opened = now - dt.timedelta(hours=1)  # every tier's window has passed: the demo agent can claim at once
+    for days, hour, hours, skill, seats, bonus_minor in OPEN_SHIFTS:
+        start = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour), tzinfo=zone)
+        end = start + dt.timedelta(hours=hours)
+        await create_open_shift(
+            session, site=site, skill=skill, start=start, end=end, seats=seats, bonus_minor=bonus_minor, now=opened
+        )
+    return len(OPEN_SHIFTS)
 
 
 async def load_demo_people(session: AsyncSession, site: Site) -> int:

@@ -5,6 +5,7 @@ Adding a field needs no migration: a site saved before it simply gets the defaul
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -39,10 +40,41 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     break_after_hours: Annotated[float, msgspec.Meta(ge=1, le=12, multiple_of=0.5)] | None = 5.0
     # Share of the needed hours the roster may schedule beyond demand to give willing agents their fair share.
     fairness_spare_cover: Annotated[float, msgspec.Meta(ge=0, le=0.2)] = FAIRNESS_SPARE_COVER
+    # Marketplace: a free undo after claiming, releases up to a cutoff before the start, waitlist offers.
+    claim_grace_minutes: Annotated[int, msgspec.Meta(ge=0, le=60)] = 5
+    release_cutoff_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] = 24
+    waitlist_offer_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)] = 30
+    # At most one "new open shifts for you" digest per agent in this many minutes.
+    open_shift_digest_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)] = 30
+    # Tier priority windows: minutes after a shift opens before mid and junior agents may claim (senior at once).
+    mid_opens_after_minutes: Annotated[int, msgspec.Meta(ge=0, le=1440)] = 10
+    junior_opens_after_minutes: Annotated[int, msgspec.Meta(ge=0, le=1440)] = 20
+    # Request window: for this many minutes after a shift opens, claims are requests and the seats are then drawn
+    # by a weighted lottery (``backend.shifts.lottery``); 0 = first come, first served.
+    request_window_minutes: Annotated[int, msgspec.Meta(ge=0, le=120)] = 0
+    # Cover requests: how many ranked agents each wave asks, and the minutes before the next wave.
+    cover_wave_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    cover_wave_minutes: Annotated[int, msgspec.Meta(ge=1, le=240)] = 10
+    # The pay shown on open shifts until rate cards exist: an hourly base in minor units of ``currency``.
+    base_hourly_pay_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 3000
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "CNY"
+    # Swaps: an accepted swap waits for a coordinator's approval before the shift changes hands.
+    swap_needs_approval: bool = False
+    # Attendance: confirming opens this long before the start; "start shift" is open this long either side of it.
+    confirm_opens_hours_before: Annotated[int, msgspec.Meta(ge=1, le=168)] = 36
+    start_window_minutes: Annotated[int, msgspec.Meta(ge=5, le=120)] = 15
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:
             raise ValueError("min_shift_hours: the shortest shift cannot be longer than the longest")
+        if self.mid_opens_after_minutes > self.junior_opens_after_minutes:
+            raise ValueError("mid_opens_after_minutes: mid agents cannot wait longer than junior agents")
+
+    def requests_close_at(self, opened_at: dt.datetime) -> dt.datetime | None:
+        """The end of the request window of a shift opened at ``opened_at``; None when seats are first come."""
+        if not self.request_window_minutes:
+            return None
+        return opened_at + dt.timedelta(minutes=self.request_window_minutes)
 
 
 def site_settings(site: Site) -> SiteSettings:

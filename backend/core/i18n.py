@@ -10,8 +10,10 @@ agent in their language.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,16 @@ def set_locale(locale: str) -> None:
 
 def current_locale() -> str:
     return _current_locale.get()
+
+
+@contextlib.contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    """Translate in ``locale`` for a while: a message written now for someone else (a notification) is in theirs."""
+    token = _current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
 
 
 def gettext(message: str, **variables: Any) -> str:

@@ -8,6 +8,7 @@ here, once.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -23,6 +24,8 @@ DEFAULT_DATA_DIR = "var"
 SECRET_KEY_FILE = "secret_key"
 
 Locale = Literal["en", "zh-Hans"]
+VAPID_SUBJECT = re.compile(r"^(mailto:[^@\s]+@[^@\s]+|https://[^\s]+)$")
+VAPID_PRIVATE_KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 class SettingsError(Exception):
@@ -47,8 +50,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     login_window_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    # Web Push: a VAPID key given here wins over the one generated into the database on first use
+    # (base64url of the raw 32-byte P-256 private key); the subject is the contact push services
+    # see (mailto: or https:), by default derived from WEFT_BASE_URL.
     vapid_private_key: str = ""
     vapid_subject: str = ""
+    # The push sender: run it inside the web process (default: only on SQLite, where there is
+    # one process anyway), how often it looks for due pushes, and attempts before giving up.
+    push_in_process: bool | None = None
+    push_worker_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 6
     # Roster solves: wall-clock limit per solve, CP-SAT workers per solve, solves at once.
     solver_time_limit_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
     solver_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
@@ -57,6 +68,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def runs_push_in_process(self) -> bool:
+        return self.is_sqlite if self.push_in_process is None else self.push_in_process
+
+    @property
+    def push_contact(self) -> str:
+        """The VAPID ``sub`` claim: who a push service may contact about this server's pushes."""
+        if self.vapid_subject:
+            return self.vapid_subject
+        if self.base_url.startswith("https://"):
+            return self.base_url.rstrip("/")
+        return "mailto:weft@localhost"
 
     @property
     def is_local(self) -> bool:
@@ -115,6 +139,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"WEFT_SITE_TIMEZONE {settings.site_timezone!r} is not an IANA time zone") from None
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError("WEFT_BASE_URL must start with http:// or https://")
+    if settings.vapid_subject and not VAPID_SUBJECT.match(settings.vapid_subject):
+        raise SettingsError("WEFT_VAPID_SUBJECT must be a mailto: address or an https:// URL")
+    if settings.vapid_private_key and not VAPID_PRIVATE_KEY.match(settings.vapid_private_key):
+        raise SettingsError("WEFT_VAPID_PRIVATE_KEY must be a raw 32-byte P-256 key in base64url (43 characters)")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

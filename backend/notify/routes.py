@@ -1,7 +1,224 @@
-"""The inbox page, notification preferences and the Web Push subscription API."""
+"""The inbox page, notification preferences and the Web Push subscription API.
+
+The browser subscribes through ``/app/push/subscription`` (a session and the CSRF
+header, like every page); ``/api/v1/push/subscriptions`` is the same for API
+token clients, since the JSON API never takes writes on a browser session.
+"""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-router = Router(path="/", route_handlers=[])
+from litestar import Controller, Request, Router, delete, get, post
+from litestar.params import Body
+from litestar.response import Template
+
+from backend.core.errors import DomainError
+from backend.core.i18n import gettext as _
+from backend.core.security import Principal, signed_in
+from backend.core.settings import Settings
+from backend.core.templating import is_htmx, page
+from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
+from backend.notify import keys, service
+from backend.notify.models import Kind
+from backend.notify.schemas import (
+    EndpointBody,
+    PreferencesForm,
+    PushKey,
+    SubscriptionAnswer,
+    SubscriptionBody,
+)
+
+INBOX = "notify/inbox.html"
+SETTINGS = "notify/settings.html"
+JsonBody = Body(media_type="application/json")
+CLOCKS = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in (0, 30)]
+
+
+def kind_labels() -> list[tuple[Kind, str]]:
+    return [
+        (Kind.roster_published, _("Roster published")),
+        (Kind.open_shift, _("New open shifts (one digest)")),
+        (Kind.cover_request, _("Urgent cover requests")),
+        (Kind.shift_reminder, _("Reminders before my shift")),
+        (Kind.swap, _("Swap offers and answers")),
+        (Kind.waitlist_offer, _("Waitlist offers")),
+    ]
+
+
+def zone_of(principal: Principal) -> ZoneInfo:
+    try:
+        return ZoneInfo(principal.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def tab_of(principal: Principal) -> str:
+    return "home" if principal.role == "agent" else ""
+
+
+async def save_subscription(
+    request: Request[Any, Any, Any], db: Any, principal: Principal, settings: Settings, data: SubscriptionBody
+) -> SubscriptionAnswer:
+    service.check_subscription(
+        endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth, allow_loopback_http=settings.is_local
+    )
+    row = await service.subscribe(
+        db,
+        user_id=principal.user_id,
+        endpoint=data.endpoint,
+        p256dh=data.keys.p256dh,
+        auth=data.keys.auth,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return SubscriptionAnswer(id=row.id, endpoint=row.endpoint, created_at=row.created_at)
+
+
+class InboxController(Controller):
+    """Everything sent to the signed-in user, newest first, and what reaches their phone."""
+
+    path = "/app/inbox"
+    include_in_schema = False
+    guards = [signed_in]
+
+    async def _inbox(self, request: Request[Any, Any, Any], db: Db, principal: Principal) -> Template:
+        notes = await service.inbox(db, user_id=principal.user_id)
+        unread = await service.unread_count(db, user_id=principal.user_id)
+        context = {"notes": notes, "unread": unread, "zone": zone_of(principal), "tab": tab_of(principal)}
+        return page(request, INBOX, context)
+
+    @get("/", name="notify:inbox")
+    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        return await self._inbox(request, db, principal)
+
+    @get("/badge", name="notify:badge")
+    async def badge(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        """The header link's unread count, loaded by htmx after the page."""
+        unread = await service.unread_count(db, user_id=principal.user_id)
+        return Template(template_name="notify/_badge.html", context={"unread": unread})
+
+    @post("/read-all", name="notify:read-all", status_code=200)
+    async def read_all(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Any:
+        await service.mark_all_read(db, user_id=principal.user_id)
+        if is_htmx(request):
+            return await self._inbox(request, db, principal)
+        return see_other(self.path)
+
+    @post("/{notification_id:int}/read", name="notify:open", status_code=303)
+    async def open_one(self, db: Db, principal: CurrentPrincipal, notification_id: int) -> Any:
+        """Mark it read and go where it leads."""
+        note = await service.mark_read(db, user_id=principal.user_id, notification_id=notification_id)
+        return see_other(note.url)
+
+    @get("/settings", name="notify:settings")
+    async def settings_page(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, saved: bool = False
+    ) -> Template:
+        chosen = await service.preferences(db, user_id=principal.user_id)
+        return await self._settings(request, db, principal, chosen, saved=saved)
+
+    async def _settings(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Principal,
+        chosen: service.Preferences,
+        *,
+        saved: bool = False,
+        error: DomainError | None = None,
+    ) -> Template:
+        context = {
+            "kinds": kind_labels(),
+            "chosen": chosen,
+            "devices": await service.subscriptions_of(db, user_id=principal.user_id),
+            "clock_options": [(clock, clock) for clock in CLOCKS],
+            "saved": saved,
+            "error": error,
+            "tab": tab_of(principal),
+        }
+        status = error.status_code if error is not None else 200
+        return page(request, SETTINGS, context, status_code=status)
+
+    @post("/settings", name="notify:settings-save", status_code=200)
+    async def save_settings(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        data: Annotated[PreferencesForm, FormBody],
+    ) -> Any:
+        push_kinds = {kind for kind in Kind if getattr(data, kind.value, "on") == "on"}
+        try:
+            await service.save_preferences(
+                db,
+                user_id=principal.user_id,
+                push_kinds=push_kinds,
+                quiet_start=data.quiet_start or None,
+                quiet_end=data.quiet_end or None,
+            )
+        except DomainError as error:
+            typed = service.Preferences(
+                push_kinds=frozenset(push_kinds), quiet_start=data.quiet_start, quiet_end=data.quiet_end
+            )
+            return await self._settings(request, db, principal, typed, error=error)
+        if is_htmx(request):
+            chosen = await service.preferences(db, user_id=principal.user_id)
+            return await self._settings(request, db, principal, chosen, saved=True)
+        return see_other(f"{self.path}/settings?saved=1")
+
+
+class PagePushController(Controller):
+    """The page's own subscribe and unsubscribe calls: a browser session with the CSRF header."""
+
+    path = "/app/push/subscription"
+    include_in_schema = False
+    guards = [signed_in]
+
+    @post("/", name="notify:page-subscribe", status_code=201)
+    async def subscribe(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        settings: AppSettings,
+        data: Annotated[SubscriptionBody, JsonBody],
+    ) -> SubscriptionAnswer:
+        return await save_subscription(request, db, principal, settings, data)
+
+    @delete("/", name="notify:page-unsubscribe", status_code=204)
+    async def unsubscribe(self, db: Db, principal: CurrentPrincipal, data: Annotated[EndpointBody, JsonBody]) -> None:
+        await service.unsubscribe(db, user_id=principal.user_id, endpoint=data.endpoint)
+
+
+class PushApiController(Controller):
+    """Web Push for API clients: the server's key, and the caller's own subscriptions."""
+
+    path = "/api/v1/push"
+    tags = ["notifications"]
+    guards = [signed_in]
+
+    @get("/key", name="notify:api-key")
+    async def key(self, db: Db, settings: AppSettings) -> PushKey:
+        pair = await keys.vapid_pair(db, settings)
+        return PushKey(public_key=pair.public_key)
+
+    @post("/subscriptions", name="notify:api-subscribe", status_code=201)
+    async def subscribe(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        settings: AppSettings,
+        data: SubscriptionBody,
+    ) -> SubscriptionAnswer:
+        """Keep a PushSubscription (``PushSubscription.toJSON()``) for the caller; upsert by endpoint."""
+        return await save_subscription(request, db, principal, settings, data)
+
+    @delete("/subscriptions", name="notify:api-unsubscribe", status_code=204)
+    async def unsubscribe(self, db: Db, principal: CurrentPrincipal, data: EndpointBody) -> None:
+        """Forget one of the caller's subscriptions by endpoint; anyone else's answers 404."""
+        await service.unsubscribe(db, user_id=principal.user_id, endpoint=data.endpoint)
+
+
+router = Router(path="/", route_handlers=[InboxController, PagePushController, PushApiController])

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import enum
+import datetime as dt
+import ipaddress
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.models import User
+from backend.core.db import utcnow
+from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import gettext as _
+from backend.notify import keys, policy, wakeup
+from backend.notify.models import Kind, Notification, NotificationPreference, PushMessage, PushStatus, PushSubscription
 
-class Kind(enum.StrEnum):
-    """What a notification is about; agents choose which kinds reach their phone."""
+__all__ = ["Kind", "notify"]
 
-    roster_published = "roster_published"
-    open_shift = "open_shift"
-    cover_request = "cover_request"
-    shift_reminder = "shift_reminder"
-    swap = "swap"
-    waitlist_offer = "waitlist_offer"
+INBOX_PAGE_SIZE = 50
+SUBJECT_MAX_CHARS = 120
+SUPERSEDED = "superseded by a newer push on the same topic"
+UNSUBSCRIBED = "the device unsubscribed"
 
 
 async def notify(
@@ -27,11 +36,279 @@ async def notify(
     body: str = "",
     url: str = "/app",
     subject: str | None = None,
-) -> None:
+    expires_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Notification:
     """Record a notification for ``user_id`` in the caller's transaction (inbox row + push outbox rows).
 
     ``subject`` names what it is about (e.g. ``shift:42``): a newer push with the same
     subject replaces a pending one (the Web Push ``Topic`` header). Nothing is sent
-    here: the outbox worker sends after the transaction commits.
+    here: the outbox worker sends after the transaction commits. The inbox row is
+    immediate; quiet hours only hold back the push, to the end of the quiet hours
+    in the user's time zone. A kind the user muted reaches the inbox only.
+    ``expires_at`` (optional) ends the push's life early, e.g. when an offer lapses.
+    ``now`` is the caller's clock when it has one (a timed job deciding what is due).
     """
-    return None
+    kind = Kind(kind)
+    if not policy.is_app_path(url):
+        raise ValueError(f"a notification links to a path on this site, not {url!r}")
+    now = now or utcnow()
+    note = Notification(
+        user_id=user_id,
+        kind=kind,
+        title=policy.clip_title(title),
+        body=body,
+        url=url,
+        subject=(subject or "")[:SUBJECT_MAX_CHARS],
+        created_at=now,
+    )
+    session.add(note)
+    await session.flush()
+    preference = await session.get(NotificationPreference, user_id)
+    if preference is not None and kind.value in preference.muted_kinds:
+        return note
+    subscriptions = list(await session.scalars(select(PushSubscription.id).where(PushSubscription.user_id == user_id)))
+    if not subscriptions:
+        return note
+    send_at = now
+    if preference is not None:
+        zone = await _zone_of(session, user_id)
+        send_at = policy.quiet_until(now, start=preference.quiet_start, end=preference.quiet_end, zone=zone) or now
+    topic = policy.topic_of(note.subject)
+    if topic:
+        await session.execute(
+            update(PushMessage)
+            .where(
+                PushMessage.subscription_id.in_(subscriptions),
+                PushMessage.topic == topic,
+                PushMessage.status == PushStatus.pending,
+            )
+            .values(status=PushStatus.dropped, last_error=SUPERSEDED)
+        )
+    ttl = policy.ttl_of(kind)
+    if expires_at is not None:
+        ttl = min(ttl, int((expires_at - send_at).total_seconds()))
+        if ttl <= 0:
+            return note
+    for subscription_id in subscriptions:
+        session.add(
+            PushMessage(
+                notification_id=note.id,
+                subscription_id=subscription_id,
+                status=PushStatus.pending,
+                attempts=0,
+                next_attempt_at=send_at,
+                expires_at=send_at + dt.timedelta(seconds=ttl),
+                created_at=now,
+                topic=topic,
+                urgency=policy.urgency_of(kind),
+                ttl_seconds=ttl,
+            )
+        )
+    await session.flush()
+    wakeup.mark_queued(session.info)
+    return note
+
+
+async def _zone_of(session: AsyncSession, user_id: int) -> ZoneInfo:
+    name = await session.scalar(select(User.timezone).where(User.id == user_id))
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+# The inbox
+
+
+async def inbox(session: AsyncSession, *, user_id: int, limit: int = INBOX_PAGE_SIZE) -> list[Notification]:
+    """The user's notifications, newest first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def unread_count(session: AsyncSession, *, user_id: int) -> int:
+    query = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    return int(await session.scalar(query) or 0)
+
+
+async def mark_read(session: AsyncSession, *, user_id: int, notification_id: int) -> Notification:
+    """Mark one of the user's own notifications read; anyone else's is not found."""
+    note = await session.get(Notification, notification_id)
+    if note is None or note.user_id != user_id:
+        raise NotFound("notification")
+    if note.read_at is None:
+        note.read_at = utcnow()
+        await session.flush()
+    return note
+
+
+async def mark_all_read(session: AsyncSession, *, user_id: int) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# Preferences
+
+
+class Preferences(msgspec.Struct, frozen=True, kw_only=True):
+    """What reaches the phone: the kinds pushed, and quiet hours (both or neither)."""
+
+    push_kinds: frozenset[Kind]
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+
+
+async def preferences(session: AsyncSession, *, user_id: int) -> Preferences:
+    row = await session.get(NotificationPreference, user_id)
+    if row is None:
+        return Preferences(push_kinds=frozenset(Kind))
+    return Preferences(
+        push_kinds=frozenset(kind for kind in Kind if kind.value not in row.muted_kinds),
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+    )
+
+
+def _clock(text: str | None, field: str) -> str | None:
+    if not text:
+        return None
+    try:
+        policy.parse_clock(text)
+    except ValueError:
+        raise DomainError(_("Use a time on the hour or half-hour, like 22:00 or 07:30."), field=field) from None
+    return text
+
+
+async def save_preferences(
+    session: AsyncSession, *, user_id: int, push_kinds: set[Kind], quiet_start: str | None, quiet_end: str | None
+) -> Preferences:
+    """Store the user's choices; quiet hours need a start and a different end, on the half-hour grid."""
+    start, end = _clock(quiet_start, "quiet_start"), _clock(quiet_end, "quiet_end")
+    if bool(start) != bool(end):
+        field = "quiet_end" if start else "quiet_start"
+        raise DomainError(_("Quiet hours need both a start and an end."), field=field)
+    if start and start == end:
+        raise DomainError(_("Quiet hours must end at a different time than they start."), field="quiet_end")
+    row = await session.get(NotificationPreference, user_id)
+    if row is None:
+        row = NotificationPreference(user_id=user_id)
+        session.add(row)
+    row.muted_kinds = sorted(kind.value for kind in Kind if kind not in push_kinds)
+    row.quiet_start, row.quiet_end = start, end
+    row.updated_at = utcnow()
+    await session.flush()
+    return await preferences(session, user_id=user_id)
+
+
+# Subscriptions
+
+
+async def subscribe(
+    session: AsyncSession, *, user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
+) -> PushSubscription:
+    """Keep a browser's subscription for the signed-in user (upsert by endpoint).
+
+    The endpoint belongs to the device, not to a person: when someone else signs in on
+    the same phone and subscribes, the subscription moves to them, and pushes still
+    waiting for the previous owner are dropped rather than shown to the new one.
+    """
+    row = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if row is None:
+        row = PushSubscription(user_id=user_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=utcnow())
+        session.add(row)
+    else:
+        if row.user_id != user_id or (row.p256dh, row.auth) != (p256dh, auth):
+            await _drop_pending(session, row.id, UNSUBSCRIBED)
+        row.user_id, row.p256dh, row.auth = user_id, p256dh, auth
+    row.user_agent = user_agent[:255]
+    await session.flush()
+    return row
+
+
+async def unsubscribe(session: AsyncSession, *, user_id: int, endpoint: str) -> None:
+    """Forget one of the user's own devices; another user's endpoint is not found."""
+    row = await session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint, PushSubscription.user_id == user_id)
+    )
+    if row is None:
+        raise NotFound("subscription")
+    await forget_subscription(session, row.id, UNSUBSCRIBED)
+
+
+async def forget_subscription(session: AsyncSession, subscription_id: int, reason: str) -> None:
+    """Delete a subscription; its waiting pushes are dropped with ``reason`` (kept, for the record)."""
+    await _drop_pending(session, subscription_id, reason)
+    row = await session.get(PushSubscription, subscription_id)
+    if row is not None:
+        await session.delete(row)
+    await session.flush()
+
+
+async def _drop_pending(session: AsyncSession, subscription_id: int, reason: str) -> None:
+    await session.execute(
+        update(PushMessage)
+        .where(PushMessage.subscription_id == subscription_id, PushMessage.status == PushStatus.pending)
+        .values(status=PushStatus.dropped, last_error=reason)
+    )
+
+
+async def subscriptions_of(session: AsyncSession, *, user_id: int) -> list[PushSubscription]:
+    query = select(PushSubscription).where(PushSubscription.user_id == user_id).order_by(PushSubscription.id)
+    return list(await session.scalars(query))
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_subscription(*, endpoint: str, p256dh: str, auth: str, allow_loopback_http: bool) -> None:
+    """Refuse what no browser would send: a non-https endpoint, an address inside the network, bad keys.
+
+    Plain http is accepted only for a loopback endpoint on a local server (tests and development).
+    """
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise DomainError(_("The endpoint is not a URL."), field="endpoint") from None
+    if not host or parts.username or parts.password:
+        raise DomainError(_("The endpoint is not a URL."), field="endpoint")
+    local_test_service = allow_loopback_http and host in LOOPBACK_HOSTS and parts.scheme in {"http", "https"}
+    if not local_test_service:
+        if parts.scheme != "https":
+            raise DomainError(_("The endpoint must be an https:// URL."), field="endpoint")
+        if _is_internal(host):
+            raise DomainError(_("The endpoint must be a push service on the internet."), field="endpoint")
+    try:
+        point = keys.b64url_decode(p256dh.rstrip("="))
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise DomainError(_("keys.p256dh is not a P-256 public key."), field="keys.p256dh") from None
+    if len(point) != 65:
+        raise DomainError(_("keys.p256dh is not a P-256 public key."), field="keys.p256dh")
+    try:
+        secret = keys.b64url_decode(auth.rstrip("="))
+    except ValueError:
+        secret = b""
+    if len(secret) != 16:
+        raise DomainError(_("keys.auth must be a 16-byte secret."), field="keys.auth")
+
+
+def _is_internal(host: str) -> bool:
+    if host in LOOPBACK_HOSTS or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global

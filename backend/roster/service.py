@@ -23,7 +23,9 @@ from backend.accounts.models import Pool, Site, Skill, User
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.i18n import ngettext, speaking
 from backend.core.slots import IsoWeek
+from backend.notify.service import Kind, notify
 from backend.roster import solver
 from backend.roster.models import AssignmentSource, Roster, RosterAssignment, RosterVersion, SolveRun, SolveStatus
 from backend.roster.problem import WeekFacts, solver_problem, week_facts
@@ -398,7 +400,43 @@ async def publish(session: AsyncSession, *, site: Site, roster: Roster, publishe
         gaps=gaps,
         now=utcnow(),
     )
+    before = await session.scalar(
+        select(RosterVersion).where(RosterVersion.roster_id == roster.id, RosterVersion.number == version.number - 1)
+    )
+    await _tell_agents(session, roster=roster, changes=changes_between(before, version), first=before is None)
     return version
+
+
+async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: list[Change], first: bool) -> None:
+    """Each agent whose lines are new or changed hears it, in their language; one push per week replaces the last."""
+    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_([c.user_id for c in changes])))}
+    for change in changes:
+        user = users.get(change.user_id)
+        if user is None:
+            continue
+        with speaking(user.locale):
+            if first:
+                title = ngettext(
+                    "Your roster for %(week)s is out: %(num)d shift.",
+                    "Your roster for %(week)s is out: %(num)d shifts.",
+                    len(change.added),
+                    week=roster.week,
+                )
+            else:
+                title = _(
+                    "Your roster for %(week)s changed: %(added)s added, %(removed)s removed.",
+                    week=roster.week,
+                    added=len(change.added),
+                    removed=len(change.removed),
+                )
+        await notify(
+            session,
+            user_id=user.id,
+            kind=Kind.roster_published,
+            title=title,
+            url="/app/shifts",
+            subject=f"roster:{roster.site_id}:{roster.week}",
+        )
 
 
 def coverage_gaps(facts: WeekFacts, lines: list[Line]) -> list[tuple[int, int, int, int]]:

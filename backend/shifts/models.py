@@ -5,6 +5,11 @@ A ``Shift`` is a skill over ``[start_slot, end_slot)`` with a number of seats;
 (``taken < seats``) that never overbooks. A ``ShiftSeat`` is one agent holding
 one seat. Publishing a roster makes one single-seat shift per assignment and
 one open shift per gap; the marketplace claims open seats.
+
+An open shift has ``opened_at``, the moment it was put on the marketplace:
+tier priority windows count from it. A full shift keeps a waitlist; when a
+seat comes back, the first eligible agent waiting gets a time-limited offer
+(``offered_at`` .. ``offer_expires_at``) during which the seat is theirs alone.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
@@ -39,6 +44,13 @@ class Shift(IdMixin, Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # An urgent bonus on top of the base pay, in the site's currency's minor units.
+    bonus_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    # When the shift went on the marketplace (None: a rostered shift nobody has released).
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The end of this release's request window: until then claims are requests, drawn by lottery (``lottery``).
+    requests_close_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ShiftSeat(IdMixin, Base):
@@ -53,6 +65,19 @@ class ShiftSeat(IdMixin, Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class ShiftWaitlist(IdMixin, Base):
+    """An agent waiting for a seat on a full shift, first come first offered."""
+
+    __tablename__ = "shift_waitlist"
+    __table_args__ = (UniqueConstraint("shift_id", "user_id"),)
+
+    shift_id: Mapped[int] = mapped_column(BigId, ForeignKey("shifts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class CalendarFeed(Base):
     """An agent's private calendar-feed address; only a hash of its secret is kept, so a leak can be revoked."""
 
@@ -62,3 +87,144 @@ class CalendarFeed(Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppealStatus(enum.StrEnum):
+    open = "open"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class Attendance(IdMixin, Base):
+    """What happened on one seat: confirmed the day before, started, or marked a no-show; and any waiver.
+
+    Made on the first thing that happens to the seat, so a seat without a row is simply untouched.
+    A waiver (an outage, or an accepted appeal) takes the shift out of the reliability score.
+    """
+
+    __tablename__ = "attendance"
+
+    seat_id: Mapped[int] = mapped_column(BigId, ForeignKey("shift_seats.id", ondelete="CASCADE"), unique=True)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    marked_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    waived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    waived_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    waiver_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReliabilityAppeal(IdMixin, Base):
+    """An agent's one appeal against a no-show; accepting it waives the no-show."""
+
+    __tablename__ = "reliability_appeals"
+
+    attendance_id: Mapped[int] = mapped_column(BigId, ForeignKey("attendance.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[AppealStatus] = mapped_column(value_enum(AppealStatus, "appeal_status"), default=AppealStatus.open)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SwapStatus(enum.StrEnum):
+    offered = "offered"
+    accepted = "accepted"
+    approved = "approved"
+    declined = "declined"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class ShiftSwap(IdMixin, Base):
+    """An agent offering a shift they hold to a named agent, or to everyone eligible (``to_user_id`` None).
+
+    Accepting moves the giver's seat to the acceptor (``accepted_by_id``). When the site asked for it at
+    offer time (``needs_approval``), an accepted swap waits for a coordinator: the seat moves on approval.
+    """
+
+    __tablename__ = "shift_swaps"
+
+    shift_id: Mapped[int] = mapped_column(BigId, ForeignKey("shifts.id", ondelete="CASCADE"), index=True)
+    from_user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    to_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    accepted_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[SwapStatus] = mapped_column(value_enum(SwapStatus, "swap_status"), default=SwapStatus.offered)
+    needs_approval: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CoverReason(enum.StrEnum):
+    no_show = "no_show"
+    emergency = "emergency"
+    late_release = "late_release"
+
+
+class CoverStatus(enum.StrEnum):
+    open = "open"
+    covered = "covered"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class CoverRequest(IdMixin, Base):
+    """One seat needed at short notice: ranked eligible agents are asked in waves and the first to accept takes it.
+
+    ``absent_user_id`` is the agent who cannot come (their seat was given back); None when a coordinator
+    needs one more seat than the shift has. ``wave`` counts the waves sent; ``next_wave_at`` is when the
+    next one is due (None once nobody is left to ask).
+    """
+
+    __tablename__ = "cover_requests"
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    shift_id: Mapped[int] = mapped_column(BigId, ForeignKey("shifts.id", ondelete="CASCADE"), index=True)
+    absent_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[CoverReason] = mapped_column(value_enum(CoverReason, "cover_reason"))
+    bonus_minor: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[CoverStatus] = mapped_column(value_enum(CoverStatus, "cover_status"), default=CoverStatus.open)
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    covered_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    covered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    wave: Mapped[int] = mapped_column(Integer, default=0)
+    next_wave_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CoverCandidate(IdMixin, Base):
+    """An agent asked to cover: in which wave, at which rank, and the facts that put them there."""
+
+    __tablename__ = "cover_candidates"
+    __table_args__ = (UniqueConstraint("request_id", "user_id"),)
+
+    request_id: Mapped[int] = mapped_column(BigId, ForeignKey("cover_requests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    wave: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offered: Mapped[bool] = mapped_column(Boolean)
+    headroom_slots: Mapped[int | None] = mapped_column(Integer)  # None: no weekly cap
+    reliability: Mapped[float] = mapped_column(Float)
+
+
+class ClaimRequest(IdMixin, Base):
+    """An agent's request for a seat during a shift's request window; the draw sets ``weight``, ``drawn_at``, ``won``.
+
+    ``weight`` stays None for a requester who was no longer eligible at the draw (skipped, ``won`` False).
+    """
+
+    __tablename__ = "claim_requests"
+    __table_args__ = (UniqueConstraint("shift_id", "user_id"),)
+
+    shift_id: Mapped[int] = mapped_column(BigId, ForeignKey("shifts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    weight: Mapped[float | None] = mapped_column(Float)
+    drawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    won: Mapped[bool | None] = mapped_column(Boolean)

@@ -13,6 +13,8 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.models import Site
+from backend.accounts.site_settings import site_settings
 from backend.core.slots import first_unstarted_slot
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
 
@@ -57,6 +59,8 @@ async def publish_week_shifts(
         await session.flush()
         session.add(ShiftSeat(shift_id=shift.id, user_id=user_id, taken_at=now))
         made += 1
+    site = await session.get(Site, site_id)
+    requests_close_at = site_settings(site).requests_close_at(now) if site is not None else None
     for skill_id, start, end, seats in gaps:
         if start < first:
             continue
@@ -70,6 +74,8 @@ async def publish_week_shifts(
                 taken=0,
                 origin=ShiftOrigin.gap,
                 roster_version_id=version_id,
+                opened_at=now,
+                requests_close_at=requests_close_at,
             )
         )
         made += 1

@@ -6,22 +6,32 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from babel.dates import format_skeleton
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.response import Template
 
 from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.accounts.schemas import Form
+from backend.accounts.site_settings import site_settings
 from backend.core.db import utcnow
-from backend.core.errors import NotFound
-from backend.core.i18n import current_locale, set_locale
-from backend.core.i18n import gettext as _
+from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import set_locale
 from backend.core.security import requires
 from backend.core.settings import Settings
 from backend.core.templating import is_htmx, page
 from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
-from backend.shifts import calendar, service
+from backend.shifts import calendar, market, service
+from backend.shifts.attendance_routes import (
+    AttendanceAdminController,
+    AttendanceApiController,
+    AttendanceController,
+    ReliabilityController,
+    schedule_context,
+)
+from backend.shifts.cover_routes import CoverAgentController, CoverApiController, CoverStaffController
+from backend.shifts.market_routes import MarketApiController, OpenShiftsController, StaffShiftsController
+from backend.shifts.swap_routes import SwapAdminController, SwapApiController, SwapPagesController
+from backend.shifts.views import day_label
 
 PAGE = "shifts/mine.html"
 FEED_PATH = "/calendar"
@@ -42,14 +52,6 @@ class FeedAddress:
         return cls(https=https, webcal="webcal://" + https.split("://", 1)[1])
 
 
-def day_label(day: dt.date, today: dt.date) -> str:
-    """A day heading a reader takes in at a glance: Today, Tomorrow, or a short weekday and date."""
-    relative = {0: _("Today"), 1: _("Tomorrow"), -1: _("Yesterday")}
-    if (label := relative.get((day - today).days)) is not None:
-        return label
-    return format_skeleton("MMMMEd", day, locale=current_locale().replace("-", "_"))
-
-
 async def schedule_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -57,8 +59,12 @@ async def schedule_page(
     *,
     new_feed: FeedAddress | None = None,
     revoked: bool = False,
+    released: bool = False,
+    error: DomainError | None = None,
 ) -> Template:
-    schedule = await service.upcoming_and_past(db, user=user, now=utcnow())
+    now = utcnow()
+    schedule = await service.upcoming_and_past(db, user=user, now=now)
+    cutoff = dt.timedelta(hours=site_settings(await accounts.get_site(db, user.site_id)).release_cutoff_hours)
     context = {
         "tab": "shifts",
         "user": user,
@@ -67,8 +73,14 @@ async def schedule_page(
         "feed": await service.calendar_feed_of(db, user_id=user.id),
         "new_feed": new_feed,
         "revoked": revoked,
+        "released": released,
+        "error": error,
+        "can_release": lambda item: item.starts - cutoff > now,
+        "cutoff_hours": int(cutoff.total_seconds() // 3600),
+        **await schedule_context(db, user),
     }
-    return page(request, PAGE, context)
+    status = error.status_code if error is not None and not is_htmx(request) else 200
+    return page(request, PAGE, context, status_code=status)
 
 
 class ScheduleController(Controller):
@@ -80,10 +92,35 @@ class ScheduleController(Controller):
 
     @get("/", name="shifts:mine")
     async def show(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, revoked: bool = False
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        revoked: bool = False,
+        released: bool = False,
     ) -> Template:
         user = await accounts.get_user(db, principal.user_id)
-        return await schedule_page(request, db, user, revoked=revoked)
+        return await schedule_page(request, db, user, revoked=revoked, released=released)
+
+    @post("/{shift_id:int}/release", name="shifts:release", status_code=200)
+    async def release(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        shift_id: int,
+        data: Annotated[Form, FormBody],
+    ) -> Any:
+        """Give a shift back before the cutoff; the schedule shows the refusal after it (409 without htmx)."""
+        user = await accounts.get_user(db, principal.user_id)
+        try:
+            async with db.begin_nested():
+                await market.release_shift(db, shift_id=shift_id, agent=user, now=utcnow())
+        except DomainError as error:
+            return await schedule_page(request, db, user, error=error)
+        if is_htmx(request):
+            return await schedule_page(request, db, user, released=True)
+        return see_other("/app/shifts?released=1")
 
     @post("/calendar", name="shifts:calendar-subscribe", status_code=200)
     async def subscribe(
@@ -148,4 +185,23 @@ class CalendarFeedController(Controller):
         )
 
 
-router = Router(path="/", route_handlers=[ScheduleController, CalendarFeedController])
+router = Router(
+    path="/",
+    route_handlers=[
+        ScheduleController,
+        OpenShiftsController,
+        StaffShiftsController,
+        MarketApiController,
+        SwapPagesController,
+        SwapAdminController,
+        SwapApiController,
+        AttendanceController,
+        ReliabilityController,
+        AttendanceAdminController,
+        AttendanceApiController,
+        CoverAgentController,
+        CoverStaffController,
+        CoverApiController,
+        CalendarFeedController,
+    ],
+)

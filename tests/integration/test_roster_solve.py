@@ -24,6 +24,7 @@ from backend.core.settings import Settings, load_settings
 from backend.core.slots import IsoWeek, local_slot
 from backend.demand.service import set_override, site_zone
 from backend.learning.service import grant_certification, mark_onboarded
+from backend.notify.models import Kind, Notification
 from backend.roster import service
 from backend.roster.jobs import SolveJobs, launch, solve_and_wait
 from backend.roster.models import Roster, RosterAssignment, SolveRun, SolveStatus
@@ -187,6 +188,18 @@ async def test_resolve_keeps_locked_lines_and_publish_makes_shifts_and_versions(
                 Shift.cancelled_at.is_(None), Shift.origin == ShiftOrigin.gap
             )
         )
+        told = list(
+            await session.execute(
+                select(Notification.user_id, Notification.title)
+                .where(Notification.kind == Kind.roster_published)
+                .order_by(Notification.id)
+            )
+        )
+    rostered = {line.user_id for line in after}
+    first_news, second_news = told[: len(rostered)], told[len(rostered) :]
+    assert {user for user, _ in first_news} == rostered, "everyone rostered hears of the first version"
+    assert all(f"{WEEK}" in title and "is out" in title for _, title in first_news)
+    assert second_news == [(moved_agent, f"Your roster for {WEEK} changed: 0 added, 1 removed.")]
     assert (first.number, second.number) == (1, 2)
     assert held == len(after) - 1, "the live shifts are the second version's lines"
     assert [c.user_id for c in changes] == [moved_agent]

@@ -123,3 +123,9 @@ async def test_chinese_agent_sees_pages_and_refusals_in_chinese(client: httpx.As
     refused = await post_form(client, "/app/profile", {"locale": "zh-Hans", "timezone": "Mars/Olympus"})
     assert refused.status_code == 422
     assert "不是有效的时区" in refused.text
+
+
+async def test_liveness_answers_without_a_session(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}

@@ -18,6 +18,9 @@ PUBLIC_PATHS = {
     "/calendar/{feed:str}",  # a calendar app's subscription: the secret in the address is the credential
     "/static",
     "/api/schema",
+    "/healthz",  # liveness: no data, no database
+    "/sw.js",  # the service worker and the manifest: a browser fetches them without credentials
+    "/manifest.webmanifest",
 }
 
 

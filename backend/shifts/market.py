@@ -1,0 +1,433 @@
+"""The shift marketplace: open shifts as an agent sees them, claims and their free undo, releases, hand-made shifts.
+
+The allocation rules (priority windows, fair share, what refuses a claim) are
+in ``allocation``; the waitlist in ``waitlist``; the request window and its draw in ``lottery``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from backend.accounts.models import Site, Skill, Tier, User
+from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.i18n import gettext as _
+from backend.core.slots import hours, is_on_boundary, local_day_slots, local_start, slot_of, utc_start
+from backend.shifts import cover, lottery
+from backend.shifts.allocation import (
+    ClaimRefused,
+    Context,
+    Reason,
+    Why,
+    ensure_agent,
+    ensure_not_started,
+    full_reason,
+    live_offers,
+    lock_agent,
+    market_shift,
+    pay_minor,
+    seat_of,
+    skill_label,
+    take_seat,
+    waiting_entry,
+)
+from backend.shifts.models import CoverReason, Shift, ShiftOrigin, ShiftSeat, ShiftWaitlist
+from backend.shifts.waitlist import advance_waitlist, offer_free_seats
+
+MAX_SEATS = 100
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A seat the agent holds: ``created`` is False when a second tap found the seat already theirs."""
+
+    shift_id: int
+    seat_id: int
+    taken_at: dt.datetime
+    undo_until: dt.datetime
+    created: bool
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One tap that removes a reason: what the button says and where it goes."""
+
+    code: Why
+    label: str
+    url: str
+
+
+@dataclass
+class OpenShift:
+    """An open shift as one agent sees it: pay, seats, their priority window and what stops them taking it."""
+
+    shift_id: int
+    skill_code: str
+    skill_name: str
+    start_slot: int
+    end_slot: int
+    starts: dt.datetime
+    ends: dt.datetime
+    seats: int
+    taken: int
+    bonus_minor: int
+    pay_minor: int
+    currency: str
+    opens_at: dt.datetime
+    reasons: list[Reason] = field(default_factory=list)
+    held: bool = False
+    undo_until: dt.datetime | None = None
+    waitlisted: bool = False
+    offer_until: dt.datetime | None = None
+    moved_up: bool = False  # below fair share in the shift's week: one window earlier
+    fixes: list[Fix] = field(default_factory=list)  # one tap that removes a reason
+    draw_at: dt.datetime | None = None  # while the request window is open: a claim is a request, drawn then
+    requested: bool = False  # the agent's request waits for the draw
+    not_drawn: bool = False  # the agent requested and was not drawn
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.seats - self.taken, 0)
+
+    @property
+    def hours(self) -> float:
+        return hours(self.end_slot - self.start_slot)
+
+    @property
+    def can_claim(self) -> bool:
+        return not self.held and not self.reasons
+
+    @property
+    def codes(self) -> list[str]:
+        return [reason.code.value for reason in self.reasons]
+
+    @property
+    def can_join_waitlist(self) -> bool:
+        """Full is the only thing in the way (or the window too: the queue is first come)."""
+        codes = set(self.codes)
+        return not self.held and not self.waitlisted and Why.full in codes and codes <= {Why.full, Why.window}
+
+
+@dataclass(frozen=True)
+class Market:
+    """What the Open shifts page shows besides the shifts: the rules as this agent meets them."""
+
+    shifts: list[OpenShift]
+    settings: SiteSettings
+    tier: Tier
+    moved_up: bool
+    zone: ZoneInfo
+    skills: list[tuple[str, str]]
+
+
+# Reading -----------------------------------------------------------------------
+
+
+def _open_conditions(site_id: int, now: dt.datetime) -> list[object]:
+    """Shifts on the marketplace: not cancelled, not started, and either opened or with a seat free."""
+    return [
+        Shift.site_id == site_id,
+        Shift.cancelled_at.is_(None),
+        Shift.start_slot > slot_of(now),
+        (Shift.opened_at.is_not(None)) | (Shift.taken < Shift.seats),
+    ]
+
+
+async def open_shifts_for(
+    session: AsyncSession, *, agent: User, now: dt.datetime, day: dt.date | None = None, skill: str | None = None
+) -> Market:
+    """The open shifts of the agent's site, soonest first, each with pay and what stops the agent taking it.
+
+    ``day`` is a local day of the site; ``skill`` a skill code. A full shift is listed so its waitlist can be joined.
+    """
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    settings = site_settings(site)
+    context = Context(session, agent, site, settings)
+    query = select(Shift, Skill).join(Skill, Skill.id == Shift.skill_id).where(*_open_conditions(site.id, now))
+    if day is not None:
+        span = local_day_slots(day, context.zone)
+        query = query.where(Shift.start_slot >= span.start, Shift.start_slot < span.stop)
+    if skill:
+        query = query.where(Skill.code == skill)
+    rows = (await session.execute(query.order_by(Shift.start_slot, Shift.id))).all()
+    ids = [shift.id for shift, _skill in rows]
+    seats = {
+        s.shift_id: s
+        for s in await session.scalars(
+            select(ShiftSeat).where(
+                ShiftSeat.shift_id.in_(ids), ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None)
+            )
+        )
+    }
+    waits = {
+        w.shift_id: w
+        for w in await session.scalars(
+            select(ShiftWaitlist).where(ShiftWaitlist.shift_id.in_(ids), ShiftWaitlist.user_id == agent.id)
+        )
+    }
+    reserved = await live_offers(session, ids, now, excluding=agent.id)
+    requests = await lottery.requests_of(session, shift_ids=ids, user_id=agent.id)
+    grace = dt.timedelta(minutes=settings.claim_grace_minutes)
+    zone = ZoneInfo(agent.timezone)
+    listed: list[OpenShift] = []
+    for shift, shift_skill in rows:
+        seat, wait = seats.get(shift.id), waits.get(shift.id)
+        offer_until = wait.offer_expires_at if wait and wait.offer_expires_at and wait.offer_expires_at > now else None
+        item = OpenShift(
+            shift_id=shift.id,
+            skill_code=shift_skill.code,
+            skill_name=skill_label(shift_skill),
+            start_slot=shift.start_slot,
+            end_slot=shift.end_slot,
+            starts=local_start(shift.start_slot, zone),
+            ends=local_start(shift.end_slot, zone),
+            seats=shift.seats,
+            taken=shift.taken,
+            bonus_minor=shift.bonus_minor,
+            pay_minor=pay_minor(shift, settings),
+            currency=settings.currency,
+            opens_at=(await context.opens_at(shift)).astimezone(zone),
+            held=seat is not None,
+            undo_until=(seat.taken_at + grace).astimezone(zone) if seat and seat.taken_at + grace > now else None,
+            waitlisted=wait is not None,
+            offer_until=offer_until.astimezone(zone) if offer_until else None,
+            moved_up=await context.moved_up(shift.start_slot),
+        )
+        if lottery.collecting(shift, now):
+            item.draw_at = shift.requests_close_at.astimezone(zone) if shift.requests_close_at else None
+        if (request := requests.get(shift.id)) is not None:
+            item.requested, item.not_drawn = request.drawn_at is None, request.won is False
+        if seat is None:
+            item.reasons = await _reasons(context, shift, shift_skill, now, reserved.get(shift.id, 0), wait)
+            item.fixes = await _fixes(context, shift, item.reasons, now)
+        listed.append(item)
+    skills = [(s.code, skill_label(s)) for s in await session.scalars(select(Skill).where(Skill.site_id == site.id))]
+    first = await context.week_of(slot_of(now))
+    return Market(listed, settings, agent.tier, first.moved_up, ZoneInfo(agent.timezone), skills)
+
+
+async def _reasons(
+    context: Context, shift: Shift, skill: Skill, now: dt.datetime, reserved: int, wait: ShiftWaitlist | None
+) -> list[Reason]:
+    """Everything in the way of a claim right now, eligibility first."""
+    reasons = await context.refusals(shift, skill)
+    mine = wait is not None and wait.offer_expires_at is not None and wait.offer_expires_at > now
+    if shift.taken >= shift.seats:
+        reasons.append(full_reason())
+    elif shift.taken + reserved >= shift.seats and not mine:
+        reasons.append(Reason(Why.offered_to_other, _("The free seat is offered to someone on the waitlist.")))
+    opens = await context.opens_at(shift)
+    if now < opens and not mine:
+        clock = opens.astimezone(ZoneInfo(context.agent.timezone)).strftime("%H:%M")
+        reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
+    return reasons
+
+
+async def _fixes(context: Context, shift: Shift, reasons: list[Reason], now: dt.datetime) -> list[Fix]:
+    """A clash is fixed by offering the clashing shift for swap, while that shift has not begun."""
+    if not any(reason.code is Why.overlap for reason in reasons):
+        return []
+    week = await context.week_of(shift.start_slot)
+    overlapping = (h for h in week.held if h.shift_id != shift.id and h.start_slot < shift.end_slot)
+    clash = next((h for h in overlapping if shift.start_slot < h.end_slot), None)
+    if clash is None or utc_start(clash.start_slot) <= now:
+        return []
+    return [Fix(Why.overlap, _("Offer that shift for swap"), f"/app/shifts/{clash.shift_id}/swap")]
+
+
+# Claims ------------------------------------------------------------------------
+
+
+async def claim_shift(
+    session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime
+) -> Claim | lottery.Requested:
+    """Take one seat of an open shift for ``agent``, or refuse with every reason (see the module's rules).
+
+    Runs in a savepoint: a refusal after the seat count moved leaves nothing behind. A waitlist offer
+    that has lapsed is passed on first, so the next agent in line is not skipped by a quick stranger;
+    a request window that has closed is drawn first, for the same reason. During the window the claim
+    is recorded as a request instead (``lottery``).
+    """
+    ensure_agent(agent)
+    await lottery.draw_if_due(session, shift_id=shift_id, now=now)
+    await advance_waitlist(session, shift_id=shift_id, site_id=agent.site_id, now=now)
+    async with session.begin_nested():
+        return await _claim(session, shift_id=shift_id, agent=agent, now=now)
+
+
+async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> Claim | lottery.Requested:
+    shift, skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
+    ensure_not_started(shift, now)
+    await lock_agent(session, agent.id)
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    settings = site_settings(site)
+    grace = dt.timedelta(minutes=settings.claim_grace_minutes)
+    seat = await seat_of(session, shift.id, agent.id)
+    if seat is not None and seat.released_at is None:
+        return Claim(shift.id, seat.id, seat.taken_at, seat.taken_at + grace, created=False)
+    if shift.opened_at is None and shift.taken >= shift.seats:
+        raise NotFound("shift")  # a rostered shift nobody released is not on the marketplace
+    if shift.taken >= shift.seats:  # lost the race: say so at once, without reading the agent's week
+        raise ClaimRefused([full_reason()])
+    context = Context(session, agent, site, settings)
+    wait = await waiting_entry(session, shift.id, agent.id)
+    offered_to_me = wait is not None and wait.offer_expires_at is not None and wait.offer_expires_at > now
+    reasons = await context.refusals(shift, skill)
+    opens = await context.opens_at(shift)
+    if now < opens and not offered_to_me:
+        clock = opens.astimezone(ZoneInfo(agent.timezone)).strftime("%H:%M")
+        reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
+    if reasons:
+        raise ClaimRefused(reasons)
+    if lottery.collecting(shift, now) and not offered_to_me:
+        return await lottery.record_request(session, shift=shift, agent=agent, now=now)
+    seat = await take_seat(session, shift, user_id=agent.id, seat=seat, now=now)
+    if wait is not None:
+        await session.delete(wait)
+    await session.flush()
+    return Claim(shift.id, seat.id, now, now + grace, created=True)
+
+
+async def _held_seat(session: AsyncSession, shift: Shift, agent: User) -> ShiftSeat:
+    seat = await seat_of(session, shift.id, agent.id)
+    if seat is None or seat.released_at is not None:
+        raise Conflict(_("You do not hold this shift."))
+    return seat
+
+
+async def _seat_back(session: AsyncSession, shift: Shift) -> None:
+    taken = await session.scalar(
+        update(Shift)
+        .where(Shift.id == shift.id, Shift.taken > 0)
+        .values(taken=Shift.taken - 1)
+        .returning(Shift.taken)
+        .execution_options(synchronize_session=False)
+    )
+    if taken is not None:
+        set_committed_value(shift, "taken", taken)
+
+
+async def undo_claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> None:
+    """Give a seat back for free within the grace window after claiming it, as if it had never been claimed."""
+    ensure_agent(agent)
+    shift, _skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
+    await lock_agent(session, agent.id)
+    seat = await _held_seat(session, shift, agent)
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    settings = site_settings(site)
+    until = seat.taken_at + dt.timedelta(minutes=settings.claim_grace_minutes)
+    if now > until or utc_start(shift.start_slot) <= now:
+        clock = until.astimezone(ZoneInfo(agent.timezone)).strftime("%H:%M")
+        raise Conflict(_("The free undo ended at %(time)s. Release the shift instead.", time=clock))
+    await session.delete(seat)
+    await _seat_back(session, shift)
+    await session.flush()
+    await offer_free_seats(session, shift=shift, site=site, now=now)
+
+
+async def release_shift(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> None:
+    """Give a held shift back: before the site's cutoff the seat reopens and the waitlist is offered it;
+    after it the seat is freed through a cover request (``cover.request_cover``, ``late_release``)."""
+    ensure_agent(agent)
+    shift, _skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
+    ensure_not_started(shift, now)
+    await lock_agent(session, agent.id)
+    seat = await _held_seat(session, shift, agent)
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    settings = site_settings(site)
+    cutoff = utc_start(shift.start_slot) - dt.timedelta(hours=settings.release_cutoff_hours)
+    if now >= cutoff:  # too late to just give it back: the seat becomes a cover request
+        await cover.request_cover(
+            session,
+            site=site,
+            shift_id=shift.id,
+            absent_user_id=agent.id,
+            reason=CoverReason.late_release,
+            bonus_minor=0,
+            by=agent.id,
+            now=now,
+        )
+        return
+    seat.released_at = now
+    if shift.opened_at is None:
+        shift.opened_at = now  # a rostered seat goes on the marketplace when it is given back
+        shift.requests_close_at = settings.requests_close_at(now)
+    await _seat_back(session, shift)
+    await session.flush()
+    await offer_free_seats(session, shift=shift, site=site, now=now)
+
+
+# Coordinators ------------------------------------------------------------------
+
+
+async def create_open_shift(
+    session: AsyncSession,
+    *,
+    site: Site,
+    skill: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    seats: int,
+    bonus_minor: int = 0,
+    created_by: int | None = None,
+    now: dt.datetime,
+) -> Shift:
+    """Put a hand-made shift on the marketplace now; every refusal names the field to fix (422)."""
+    found = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == skill))
+    if found is None:
+        raise DomainError(_("No skill %(code)s at this site.", code=skill), field="skill")
+    for name, moment in (("start", start), ("end", end)):
+        if moment.tzinfo is None:
+            raise DomainError(_("Give the time with its UTC offset."), field=name)
+        if not is_on_boundary(moment):
+            raise DomainError(_("Times must be on the hour or half past (:00 or :30)."), field=name)
+    if end <= start:
+        raise DomainError(_("The end must be after the start."), field="end")
+    if start <= now:
+        raise DomainError(_("The start is in the past."), field="start")
+    if not 1 <= seats <= MAX_SEATS:
+        raise DomainError(_("Seats must be between 1 and %(most)s.", most=MAX_SEATS), field="seats")
+    if bonus_minor < 0:
+        raise DomainError(_("The bonus cannot be negative."), field="bonus_minor")
+    shift = Shift(
+        site_id=site.id,
+        skill_id=found.id,
+        start_slot=slot_of(start),
+        end_slot=slot_of(end),
+        seats=seats,
+        taken=0,
+        origin=ShiftOrigin.manual,
+        bonus_minor=bonus_minor,
+        created_by_id=created_by,
+        opened_at=now,
+        requests_close_at=site_settings(site).requests_close_at(now),
+        created_at=now,
+    )
+    session.add(shift)
+    await session.flush()
+    return shift
+
+
+async def upcoming_open_shifts(
+    session: AsyncSession, *, site_id: int, now: dt.datetime
+) -> list[tuple[Shift, Skill, int]]:
+    """The site's unstarted open shifts with their waitlist length, for the coordinator's list."""
+    waiting = select(ShiftWaitlist.shift_id, func.count().label("waiting")).group_by(ShiftWaitlist.shift_id).subquery()
+    rows = await session.execute(
+        select(Shift, Skill, func.coalesce(waiting.c.waiting, 0))
+        .join(Skill, Skill.id == Shift.skill_id)
+        .outerjoin(waiting, waiting.c.shift_id == Shift.id)
+        .where(*_open_conditions(site_id, now))
+        .order_by(Shift.start_slot, Shift.id)
+    )
+    return [(shift, skill, int(count)) for shift, skill, count in rows]

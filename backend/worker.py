@@ -1,0 +1,123 @@
+"""Runs the outbox senders and the timed jobs: ``weft worker`` on its own, or inside ``weft serve`` on SQLite.
+
+On PostgreSQL any number of workers may run: each claims rows with
+``FOR UPDATE SKIP LOCKED``, so no push is sent by two of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+
+import aiohttp
+
+from backend.core.db import Database, utcnow
+from backend.core.settings import Settings
+from backend.notify import keys, wakeup
+from backend.notify.sender import SendReport, prune_finished, send_due
+from backend.shifts import jobs as shift_jobs
+
+log = logging.getLogger("weft.worker")
+
+BATCH_SIZE = 100
+OUTBOX_KEEP_DAYS = 30
+PRUNE_EVERY_SECONDS = 3600
+DIGEST_SCAN_EVERY = dt.timedelta(minutes=1)  # open-shift digests go out at most this late
+
+
+class PushWorker:
+    """Sends due pushes every ``push_worker_interval_seconds``, sooner when a commit queued some."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self._nudged = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._next_digest_scan: dt.datetime | None = None
+
+    def nudge(self) -> None:
+        self._nudged.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._nudged.set()
+
+    async def prepare(self) -> None:
+        """Make the VAPID key now, so the first page that asks for it finds it."""
+        async with self.database.session(write=True) as session:
+            await keys.vapid_pair(session, self.settings)
+
+    async def run_once(self, http: aiohttp.ClientSession | None = None) -> SendReport:
+        await self.run_jobs()
+        return await send_due(self.database, settings=self.settings, limit=BATCH_SIZE, http=http)
+
+    async def run_jobs(self) -> None:
+        """The other domains' timed work (lapsed waitlist offers), first: what it queues goes out this round.
+
+        A failing job is logged and does not hold back the pushes already queued.
+        """
+        now = utcnow()
+        digests = self._next_digest_scan is None or now >= self._next_digest_scan
+        try:
+            async with self.database.session(write=True) as session:
+                done = await shift_jobs.run_due(session, now=now, digests=digests)
+            if digests:
+                self._next_digest_scan = now + DIGEST_SCAN_EVERY
+        except Exception:
+            log.exception("timed jobs failed; trying again at the next tick")
+            return
+        if any(done.values()):
+            log.info("jobs: %s", ", ".join(f"{count} {name}" for name, count in done.items() if count))
+
+    async def run(self) -> None:
+        """Loop until ``stop()``; a failing round is logged and tried again at the next tick."""
+        try:
+            await self.prepare()
+        except Exception:  # an unmigrated database: pages say so; the loop keeps trying
+            log.exception("could not prepare the VAPID key")
+        loop = asyncio.get_running_loop()
+        stop_listening = wakeup.subscribe(lambda: loop.call_soon_threadsafe(self._nudged.set))
+        try:
+            async with aiohttp.ClientSession() as http:
+                pruned_at: float | None = None
+                while not self._stopping.is_set():
+                    self._nudged.clear()
+                    report = SendReport()
+                    try:
+                        if pruned_at is None or time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
+                            await prune_finished(self.database, before=utcnow() - dt.timedelta(days=OUTBOX_KEEP_DAYS))
+                            pruned_at = time.monotonic()
+                        report = await self.run_once(http)
+                    except Exception:  # the loop outlives a bad round (a database restart); it is logged
+                        log.exception("push round failed; trying again at the next tick")
+                    if report.total:
+                        log.info(
+                            "push: %s sent, %s dropped, %s to retry, %s failed",
+                            report.sent,
+                            report.dropped,
+                            report.retried,
+                            report.failed,
+                        )
+                    if report.total >= BATCH_SIZE:
+                        continue
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._nudged.wait(), self.settings.push_worker_interval_seconds)
+        finally:
+            stop_listening()
+
+
+async def run_worker(settings: Settings, *, once: bool = False) -> SendReport | None:
+    """``weft worker``: send due pushes until interrupted, or one round with ``once``."""
+    database = Database.from_url(settings.database_url)
+    worker = PushWorker(database, settings)
+    try:
+        await worker.prepare()
+        if once:
+            return await worker.run_once()
+        await worker.run()
+        return None
+    finally:
+        await database.dispose()
