@@ -144,6 +144,45 @@ class SiteSettingsForm(Form):
     min_rest_hours: Annotated[float, msgspec.Meta(ge=0, le=24, multiple_of=0.5)]
     break_after_hours: Annotated[float, msgspec.Meta(ge=0, le=12, multiple_of=0.5)]  # 0: no break rule
     spare_cover_percent: Annotated[float, msgspec.Meta(ge=0, le=20)]
+    # Marketplace and attendance: validated by ``SiteSettings`` itself (same names); left out = unchanged.
+    claim_grace_minutes: int | None = None
+    release_cutoff_hours: int | None = None
+    waitlist_offer_minutes: int | None = None
+    mid_opens_after_minutes: int | None = None
+    junior_opens_after_minutes: int | None = None
+    request_window_minutes: int | None = None
+    cover_wave_size: int | None = None
+    cover_wave_minutes: int | None = None
+    open_shift_digest_minutes: int | None = None
+    confirm_opens_hours_before: int | None = None
+    start_window_minutes: int | None = None
+    base_hourly_pay_minor: int | None = None
+    swap_needs_approval: Literal["yes", "no"] | None = None
+
+    def marketplace_changes(self) -> dict[str, object]:
+        """The marketplace settings the form carried, as ``SiteSettings`` takes them."""
+        changes: dict[str, object] = {
+            name: value for name in MARKETPLACE_FIELDS if (value := getattr(self, name)) is not None
+        }
+        if self.swap_needs_approval is not None:
+            changes["swap_needs_approval"] = self.swap_needs_approval == "yes"
+        return changes
+
+
+MARKETPLACE_FIELDS = (
+    "claim_grace_minutes",
+    "release_cutoff_hours",
+    "waitlist_offer_minutes",
+    "mid_opens_after_minutes",
+    "junior_opens_after_minutes",
+    "request_window_minutes",
+    "cover_wave_size",
+    "cover_wave_minutes",
+    "open_shift_digest_minutes",
+    "confirm_opens_hours_before",
+    "start_window_minutes",
+    "base_hourly_pay_minor",
+)
 
 
 class SkillForm(Form):

@@ -76,6 +76,7 @@ class SiteController(Controller):
                 min_rest_hours=data.min_rest_hours,
                 break_after_hours=data.break_after_hours or None,
                 fairness_spare_cover=data.spare_cover_percent / 100,
+                **data.marketplace_changes(),
             )
         except DomainError as error:
             context = await site_context(db, principal, settings_error=error)

@@ -275,12 +275,12 @@ async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.d
         return Claim(shift.id, seat.id, seat.taken_at, seat.taken_at + grace, created=False)
     if shift.opened_at is None and shift.taken >= shift.seats:
         raise NotFound("shift")  # a rostered shift nobody released is not on the marketplace
-    if shift.taken >= shift.seats:  # lost the race: say so at once, without reading the agent's week
-        raise ClaimRefused([full_reason()])
     context = Context(session, agent, site, settings)
     wait = await waiting_entry(session, shift.id, agent.id)
     offered_to_me = wait is not None and wait.offer_expires_at is not None and wait.offer_expires_at > now
     reasons = await context.refusals(shift, skill)
+    if reasons and shift.taken >= shift.seats:
+        reasons.append(full_reason())  # say all of it: the fix differs
     opens = await context.opens_at(shift)
     if now < opens and not offered_to_me:
         clock = opens.astimezone(ZoneInfo(agent.timezone)).strftime("%H:%M")

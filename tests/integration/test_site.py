@@ -139,6 +139,29 @@ async def test_a_shortest_shift_longer_than_the_longest_is_refused_by_name(
     assert (site_settings(site).min_shift_hours, site_settings(site).fairness_spare_cover) == (4.0, 0.02)
 
 
+async def test_coordinator_tunes_the_marketplace_and_bad_values_are_refused_by_name(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    market = {"junior_opens_after_minutes": "30", "request_window_minutes": "10", "swap_needs_approval": "yes"}
+    assert (await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **market})).status_code == 200
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.junior_opens_after_minutes, settings.request_window_minutes) == (30, 10)
+    assert settings.swap_needs_approval is True
+    assert settings.claim_grace_minutes == 5, "a setting the form left out stays as it was"
+
+    too_long = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "request_window_minutes": "500"})
+    assert too_long.status_code == 422
+    assert 'id="e-request_window_minutes"' in too_long.text
+    backwards = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "mid_opens_after_minutes": "45"})
+    assert backwards.status_code == 422
+    assert 'id="e-mid_opens_after_minutes"' in backwards.text
+    await db.refresh(site)
+    assert site_settings(site).request_window_minutes == 10
+
+
 async def test_bad_settings_name_the_field_and_change_nothing(
     client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
 ) -> None:
