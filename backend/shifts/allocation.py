@@ -77,6 +77,7 @@ from backend.shifts.service import HeldShift, my_shifts
 CLAIM_RULES = frozenset(
     {Rule.not_certified, Rule.not_onboarded, Rule.overlap, Rule.rest, Rule.daily_limit, Rule.weekly_cap}
 )
+ACROSS_WEEKS = frozenset({Rule.overlap, Rule.rest})  # the rules a shift in the next or previous week can break
 
 
 class Why(enum.StrEnum):
@@ -147,6 +148,7 @@ class Week:
     day_starts: list[int]
     held: list[HeldShift]
     facts: AgentFacts
+    around: list[HeldShift]  # held shifts just outside the week, within rest's reach of it
     moved_up: bool | None = None  # below the site's share: read only when a window depends on it
 
 
@@ -180,8 +182,14 @@ class Context:
             core=self.agent.pool.value == "core",
         )
         held = await my_shifts(self.session, user_id=self.agent.id, since_slot=slots.start, until_slot=slots.stop)
+        reach = self.rules.min_rest_slots + self.rules.max_shift_slots
+        near = await my_shifts(
+            self.session, user_id=self.agent.id, since_slot=slots.start - reach, until_slot=slots.stop + reach
+        )
+        inside = {h.shift_id for h in held}
+        around = [h for h in near if h.shift_id not in inside]
         day_starts = [local_day_slots(day, self.zone).start for day in week.days()]
-        return Week(week, slots, day_starts, held, facts)
+        return Week(week, slots, day_starts, held, facts, around)
 
     async def moved_up(self, slot: int) -> bool:
         """Below the site's share in the week of ``slot`` (two site-wide sums, so asked only when it matters)."""
@@ -211,6 +219,31 @@ class Context:
                 before[refusal.rule] -= 1
                 continue
             reasons.append(Reason(Why(refusal.rule.value), self._explain(refusal, held, skill)))
+        return reasons + self._across_the_week(week, shift, skill, held, {r.code for r in reasons})
+
+    def _across_the_week(
+        self, week: Week, shift: Shift, skill: Skill, held: list[HeldShift], found: set[Why]
+    ) -> list[Reason]:
+        """Rest and overlap against shifts just outside the week (Sunday night, Monday morning).
+
+        The week's own check cannot see them; shifts a day and the weekly cap belong to each week alone.
+        """
+        near = [h for h in week.around if h.shift_id != shift.id]
+        if not near:
+            return []
+        both = [*held, *near]
+        work = [Work(h.skill_code, h.start_slot, h.end_slot) for h in both]
+        before = Counter(r.rule for r in check_week(week.facts, work, self.rules, []) if r.rule in ACROSS_WEEKS)
+        added = [*work, Work(skill.code, shift.start_slot, shift.end_slot)]
+        reasons: list[Reason] = []
+        for refusal in check_week(week.facts, added, self.rules, []):
+            if refusal.rule not in ACROSS_WEEKS or Why(refusal.rule.value) in found:
+                continue
+            if before[refusal.rule] > 0:
+                before[refusal.rule] -= 1
+                continue
+            found.add(Why(refusal.rule.value))
+            reasons.append(Reason(Why(refusal.rule.value), self._explain(refusal, both, skill)))
         return reasons
 
     def _explain(self, refusal: Refusal, held: list[HeldShift], skill: Skill) -> str:

@@ -164,6 +164,22 @@ async def test_uncertified_and_not_onboarded_agents_are_refused_with_those_reaso
     assert sorted(await refusal_codes(db, shift, newcomer)) == ["not_certified", "not_onboarded"]
 
 
+async def test_rest_between_sunday_night_and_monday_morning_is_kept_across_the_weeks(
+    db: AsyncSession, site: Site, people: Factory
+) -> None:
+    skill = await a_skill(db, site)
+    agent = await an_agent(db, people, skill)
+    today = NOW.astimezone(SHANGHAI).date()
+    sunday = (7 - today.isoweekday()) % 7 or 7  # days to the next Sunday, at least one day ahead
+    evening = await an_open_shift(db, site, skill, start=at(sunday, "18:00"), hours=4)  # ends 22:00 Sunday
+    await market.claim_shift(db, shift_id=evening.id, agent=agent, now=NOW)
+
+    early = await an_open_shift(db, site, skill, start=at(sunday + 1, "06:00"), hours=4)  # 8 h later, next week
+    assert await refusal_codes(db, early, agent) == ["rest"]
+    later = await an_open_shift(db, site, skill, start=at(sunday + 1, "09:00"), hours=4)  # 11 h later
+    assert (await market.claim_shift(db, shift_id=later.id, agent=agent, now=NOW)).created
+
+
 async def test_a_claim_outside_the_offered_hours_is_allowed(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
     agent = await an_agent(db, people, skill)
