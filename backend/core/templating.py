@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from backend.core.errors import DomainError
 from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, ngettext
 from backend.core.security import LOCALE_COOKIE, current_principal
 
@@ -60,6 +61,12 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def refused_status(request: Request[Any, Any, Any], error: DomainError | None) -> int:
+    """A refused form re-renders with the error: htmx swaps only 2xx answers in, so it gets 200; a plain post
+    gets the error's own status."""
+    return error.status_code if error is not None and not is_htmx(request) else 200
 
 
 def page(

@@ -127,7 +127,7 @@ def _request_id(request: Request[Any, Any, Any]) -> str:
     return request_id_of(request.scope)
 
 
-def _json_error(
+def json_error(
     request: Request[Any, Any, Any], status: int, message: str, field: str | None, **extra: Any
 ) -> Response[Any]:
     body = {"message": message, "field": field, "request_id": _request_id(request), **extra}
@@ -165,7 +165,7 @@ def _answer(
     request: Request[Any, Any, Any], status: int, message: str, field: str | None = None, **extra: Any
 ) -> Response[Any]:
     if wants_json(request):
-        return _json_error(request, status, message, field, **extra)
+        return json_error(request, status, message, field, **extra)
     return _html_error(request, status, _(TITLES.get(status, "Error")), message)
 
 

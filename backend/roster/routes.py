@@ -33,7 +33,7 @@ from backend.core.i18n import current_locale
 from backend.core.security import Principal, requires
 from backend.core.settings import Settings
 from backend.core.slots import IsoWeek, local_start
-from backend.core.templating import is_htmx, page
+from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
 from backend.demand.service import site_zone
 from backend.roster import service, views
@@ -217,7 +217,7 @@ class RosterPagesController(Controller):
         if scope == "solve":
             extra["run_error"] = error
         context = await week_context(db, place, error=error, error_scope=scope, **extra)
-        return page(request, PAGE, context, status_code=200 if is_htmx(request) else error.status_code)
+        return page(request, PAGE, context, status_code=refused_status(request, error))
 
     async def _done(self, request: Request[Any, Any, Any], db: AsyncSession, place: Place, anchor: str) -> Any:
         if is_htmx(request):

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +28,8 @@ from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.slots import local_start
-from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other
+from backend.core.templating import is_htmx, page, refused_status
+from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other
 from backend.shifts import attendance
 from backend.shifts.attendance import SeatState, WindowClosed
 from backend.shifts.models import Attendance
@@ -148,10 +148,6 @@ def _when(zone: ZoneInfo, today: dt.date) -> Callable[[dt.datetime], str]:
     return when
 
 
-def _status(request: Request[Any, Any, Any], error: DomainError | None) -> int:
-    return error.status_code if error is not None and not is_htmx(request) else 200
-
-
 # The agent's pages --------------------------------------------------------------------------
 
 
@@ -191,7 +187,7 @@ class AttendanceController(Controller):
             "error": error,
             "done": done,
         }
-        return page(request, SHIFT_PAGE, context, status_code=_status(request, error))
+        return page(request, SHIFT_PAGE, context, status_code=refused_status(request, error))
 
     async def _act(
         self, request: Request[Any, Any, Any], db: AsyncSession, agent_id: int, shift_id: int, action: Action, done: str
@@ -281,7 +277,7 @@ class ReliabilityController(Controller):
             "failed_shift": failed_shift,
             "appealed": appealed,
         }
-        return page(request, RELIABILITY_PAGE, context, status_code=_status(request, error))
+        return page(request, RELIABILITY_PAGE, context, status_code=refused_status(request, error))
 
     @get("/", name="shifts:reliability")
     async def show(
@@ -367,7 +363,7 @@ class AttendanceAdminController(Controller):
             "error_key": error_key,
             "done": done,
         }
-        return page(request, ADMIN_PAGE, context, status_code=_status(request, error))
+        return page(request, ADMIN_PAGE, context, status_code=refused_status(request, error))
 
     async def _act(
         self,
@@ -455,8 +451,7 @@ class AttendanceAdminController(Controller):
 
 def window_closed(request: Request[Any, Any, Any], error: WindowClosed) -> Response[Any]:
     """409 with the usual error body plus ``at``: when the window opens, or when it closed."""
-    body = {"message": error.message, "field": None, "request_id": request_id_of(request.scope), "at": error.at}
-    return Response(content=body, status_code=error.status_code, media_type=MediaType.JSON)
+    return json_error(request, error.status_code, error.message, None, at=error.at)
 
 
 class AttendanceApiController(Controller):

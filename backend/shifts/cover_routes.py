@@ -26,7 +26,7 @@ from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.slots import local_start
-from backend.core.templating import is_htmx, page
+from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
 from backend.shifts import allocation, cover
 from backend.shifts.market_routes import claim_refused
@@ -131,10 +131,6 @@ def _reason(text: str) -> CoverReason:
     return CoverReason(text)
 
 
-def _refused_status(request: Request[Any, Any, Any], error: DomainError) -> int:
-    return 200 if is_htmx(request) else error.status_code
-
-
 # The agent's page ---------------------------------------------------------------------------
 
 
@@ -187,7 +183,7 @@ class CoverAgentController(Controller):
                 await cover.accept_cover(db, request_id=request_id, agent=agent, now=utcnow())
         except DomainError as error:
             context = await agent_context(db, agent, error=error)
-            response = page(request, AGENT_PAGE, context, status_code=_refused_status(request, error))
+            response = page(request, AGENT_PAGE, context, status_code=refused_status(request, error))
             if is_htmx(request):
                 response.headers["HX-Retarget"] = "#cover-offers"
                 response.headers["HX-Reswap"] = "outerHTML"
@@ -282,7 +278,7 @@ class CoverStaffController(Controller):
                 )
         except DomainError as error:
             form = {"absent_user": data.absent_user, "reason": data.reason, "bonus_minor": data.bonus_minor}
-            status = _refused_status(request, error)
+            status = refused_status(request, error)
             return await self._page(request, db, site.id, shift=shift_id, status=status, error=error, form=form)
         if is_htmx(request):
             return await self._page(request, db, site.id, raised=raised.id)
@@ -295,7 +291,7 @@ class CoverStaffController(Controller):
         except DomainError as error:
             if error.status_code == 404:
                 raise
-            return await self._page(request, db, principal.site_id, status=_refused_status(request, error), error=error)
+            return await self._page(request, db, principal.site_id, status=refused_status(request, error), error=error)
         if is_htmx(request):
             return await self._page(request, db, principal.site_id)
         return see_other(f"{self.path}#cover-{request_id}")

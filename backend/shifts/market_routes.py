@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +27,8 @@ from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.slots import local_start
-from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other
+from backend.core.templating import is_htmx, page, refused_status
+from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other
 from backend.shifts import allocation, lottery, market, waitlist
 from backend.shifts.models import Shift
 from backend.shifts.schemas import (
@@ -85,10 +85,6 @@ async def market_context(
     return context
 
 
-def _refused_status(request: Request[Any, Any, Any], error: DomainError) -> int:
-    return 200 if is_htmx(request) else error.status_code
-
-
 class OpenShiftsController(Controller):
     """The agent's Open shifts: claim in one tap, undo for a few minutes, queue for a full shift."""
 
@@ -125,7 +121,7 @@ class OpenShiftsController(Controller):
             async with db.begin_nested():
                 await action(db, shift_id=shift_id, agent=agent, now=utcnow())
         except DomainError as error:
-            return await self._list(request, db, agent, status=_refused_status(request, error), error=error)
+            return await self._list(request, db, agent, status=refused_status(request, error), error=error)
         return await self._row(request, db, agent, shift_id)
 
     @get("/", name="shifts:open")
@@ -313,7 +309,7 @@ class StaffShiftsController(Controller):
         except DomainError as error:
             form = {"day": data.day, "start": data.start, "end": data.end, "seats": data.seats}
             form |= {"bonus_minor": data.bonus_minor, "skill": data.skill}
-            status = _refused_status(request, error)
+            status = refused_status(request, error)
             return await self._page(request, db, principal.site_id, status=status, error=error, form=form)
         if is_htmx(request):
             return await self._page(request, db, principal.site_id, created=shift.id)
@@ -333,13 +329,8 @@ class RequestedOut(msgspec.Struct):
 
 def claim_refused(request: Request[Any, Any, Any], refused: allocation.ClaimRefused) -> Response[Any]:
     """409 with the usual error body plus every reason, as codes a client can act on."""
-    body = {
-        "message": refused.message,
-        "field": None,
-        "request_id": request_id_of(request.scope),
-        "reasons": [{"code": reason.code.value, "message": reason.message} for reason in refused.reasons],
-    }
-    return Response(content=body, status_code=refused.status_code, media_type=MediaType.JSON)
+    reasons = [{"code": reason.code.value, "message": reason.message} for reason in refused.reasons]
+    return json_error(request, refused.status_code, refused.message, None, reasons=reasons)
 
 
 class MarketApiController(Controller):

@@ -18,7 +18,7 @@ from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import set_locale
 from backend.core.security import requires
 from backend.core.settings import Settings
-from backend.core.templating import is_htmx, page
+from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
 from backend.shifts import calendar, market, service
 from backend.shifts.attendance_routes import (
@@ -79,8 +79,7 @@ async def schedule_page(
         "cutoff_hours": int(cutoff.total_seconds() // 3600),
         **await schedule_context(db, user),
     }
-    status = error.status_code if error is not None and not is_htmx(request) else 200
-    return page(request, PAGE, context, status_code=status)
+    return page(request, PAGE, context, status_code=refused_status(request, error))
 
 
 class ScheduleController(Controller):

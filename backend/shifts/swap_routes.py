@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +28,8 @@ from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.slots import local_start
-from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other
+from backend.core.templating import is_htmx, page, refused_status
+from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other
 from backend.shifts import allocation, swaps
 from backend.shifts.market_routes import claim_refused
 from backend.shifts.models import ShiftSwap
@@ -122,17 +122,8 @@ class SwapChangeOut(msgspec.Struct):
 
 def swap_refused(request: Request[Any, Any, Any], refused: swaps.SwapRefused) -> Response[Any]:
     """422 on ``to`` with every reason the named agent cannot take the shift."""
-    body = {
-        "message": refused.message,
-        "field": refused.field,
-        "request_id": request_id_of(request.scope),
-        "reasons": [{"code": reason.code.value, "message": reason.message} for reason in refused.reasons],
-    }
-    return Response(content=body, status_code=refused.status_code, media_type=MediaType.JSON)
-
-
-def _status(request: Request[Any, Any, Any], error: DomainError) -> int:
-    return 200 if is_htmx(request) else error.status_code
+    reasons = [{"code": reason.code.value, "message": reason.message} for reason in refused.reasons]
+    return json_error(request, refused.status_code, refused.message, refused.field, reasons=reasons)
 
 
 def _to_user_id(text: str) -> int | None:
@@ -189,7 +180,7 @@ class SwapPagesController(Controller):
             async with db.begin_nested():
                 await action()
         except DomainError as error:
-            return await self._board(request, db, agent, status=_status(request, error), error=error)
+            return await self._board(request, db, agent, status=refused_status(request, error), error=error)
         if is_htmx(request):
             return await self._board(request, db, agent, done=done)
         return see_other(f"/app/shifts/swaps?done={done}")
@@ -343,7 +334,7 @@ class SwapAdminController(Controller):
                 else:
                     await swaps.decline_swap(db, swap_id=swap_id, user=coordinator, now=utcnow())
         except DomainError as error:
-            return await self._page(request, db, user_id, status=_status(request, error), error=error)
+            return await self._page(request, db, user_id, status=refused_status(request, error), error=error)
         done = "approved" if approve else "declined"
         if is_htmx(request):
             return await self._page(request, db, user_id, done=done)
