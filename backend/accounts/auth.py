@@ -66,7 +66,7 @@ def bearer_secret_from(scope: Scope) -> str | None:
 
 
 async def _from_token(database: Database, secret: str) -> Principal | None:
-    async with database.session() as session:
+    async with database.lookup() as session:
         found = await resolve_token(session, secret)
         if found is None:
             return None
@@ -82,7 +82,7 @@ async def _from_token(database: Database, secret: str) -> Principal | None:
 
 
 async def _from_session(database: Database, secret: str) -> Principal | None:
-    async with database.session() as session:
+    async with database.lookup() as session:
         found = await resolve_session(session, secret)
     if found is None:
         return None

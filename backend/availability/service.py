@@ -204,6 +204,14 @@ def blocks_of(offers: Offers) -> list[tuple[int, int, Preference]]:
     return sorted(runs)
 
 
+async def weekly_cap_hours(session: AsyncSession, *, user_id: int, week: IsoWeek) -> float | None:
+    """The agent's own cap on hours for ``week``, if they set one (claims check it; they need no offers)."""
+    query = select(AvailabilityWeek.max_hours).where(
+        AvailabilityWeek.user_id == user_id, AvailabilityWeek.week == str(week)
+    )
+    return await session.scalar(query)
+
+
 async def _week_record(session: AsyncSession, *, user_id: int, week: IsoWeek) -> AvailabilityWeek | None:
     return await session.scalar(
         select(AvailabilityWeek).where(AvailabilityWeek.user_id == user_id, AvailabilityWeek.week == str(week))

@@ -172,8 +172,8 @@ class Context:
         slots = week.slots(self.zone)
         if self._skills is None:
             self._skills = frozenset(await certified_skill_codes(self.session, user_id=self.agent.id))
-        answer = await availability.read_week(self.session, user=self.agent, week=week)
-        cap = None if answer.max_hours is None else int(answer.max_hours * 2)
+        max_hours = await availability.weekly_cap_hours(self.session, user_id=self.agent.id, week=week)
+        cap = None if max_hours is None else int(max_hours * 2)
         facts = AgentFacts(
             skills=self._skills,
             onboarded=self.agent.onboarded_at is not None,
@@ -181,11 +181,11 @@ class Context:
             weekly_cap_slots=cap,
             core=self.agent.pool.value == "core",
         )
-        held = await my_shifts(self.session, user_id=self.agent.id, since_slot=slots.start, until_slot=slots.stop)
         reach = self.rules.min_rest_slots + self.rules.max_shift_slots
         near = await my_shifts(
             self.session, user_id=self.agent.id, since_slot=slots.start - reach, until_slot=slots.stop + reach
         )
+        held = [h for h in near if h.end_slot > slots.start and h.start_slot < slots.stop]
         inside = {h.shift_id for h in held}
         around = [h for h in near if h.shift_id not in inside]
         day_starts = [local_day_slots(day, self.zone).start for day in week.days()]
