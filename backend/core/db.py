@@ -128,6 +128,12 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine for a URL; on PostgreSQL without a pre-ping on every checkout.
+
+    A ping is a round trip on every request (two with authentication). Without it a database restart
+    fails the requests already holding a pooled connection once; SQLAlchemy then invalidates the pool
+    and the next requests reconnect.
+    """
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, **kwargs)
