@@ -35,6 +35,7 @@ from backend.core.web import (
     response_headers_hook,
 )
 from backend.demand.routes import router as demand_router
+from backend.learning.routes import router as learning_router
 from backend.notify.routes import router as notify_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
@@ -42,7 +43,16 @@ from backend.shifts.routes import router as shifts_router
 from backend.worker import PushWorker
 
 STATIC_DIR = ROOT / "web" / "static"
-ROUTERS = [healthz, accounts_router, availability_router, demand_router, roster_router, shifts_router, notify_router]
+ROUTERS = [
+    healthz,
+    accounts_router,
+    availability_router,
+    demand_router,
+    roster_router,
+    shifts_router,
+    notify_router,
+    learning_router,
+]
 
 
 def configure_logging() -> None:

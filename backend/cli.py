@@ -119,7 +119,8 @@ def demo() -> None:
     loaded = _run(settings, lambda session: load_demo(session, settings))
     click.echo(
         f"demo data ready ({loaded.users} new users, {loaded.availability_weeks} new availability weeks, "
-        f"{loaded.history_rows} new history rows)"
+        f"{loaded.history_rows} new history rows, {loaded.courses} new courses, {loaded.cases} new cases, "
+        f"{loaded.handover_notes} new handover notes)"
     )
     for line in _demo_rosters(settings):
         click.echo(line)

@@ -1,16 +1,22 @@
-"""Demo data: a Shanghai contact centre with three skills and about sixty part-time agents.
+"""Demo data: a Shanghai contact centre with three skills, about sixty part-time agents, their courses, a case
+library and handover notes.
 
 Agents follow the habits real part-timers have: students free in the
 evenings, parents in school hours, retirees in the mornings, freelancers in
 scattered blocks. The habits are kept here as data so the availability issue
 can turn them into offered half-hours. Loading is idempotent: people are
-matched by email and skills by code, so a second run changes nothing.
+matched by email, skills and courses by code, so a second run changes nothing.
+
+The sixty agents were certified by an admin's override so the marketplace
+works at once; one extra agent, the new starter, has passed nothing, so the
+Learn tab has required courses to show and pass.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -18,13 +24,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
-from backend.accounts.models import Role, Site, Tier
+from backend.accounts.models import Role, Site, Skill, Tier
 from backend.availability.demo import load_demo_availability
 from backend.core.db import utcnow
 from backend.core.settings import Settings
-from backend.core.slots import slot_of
+from backend.core.slots import local_slot, slot_of, utc_start
 from backend.demand.demo import load_demo_history
+from backend.learning import cases as case_library
+from backend.learning.case_models import Case
+from backend.learning.courses import import_course
+from backend.learning.models import Course
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+from backend.shifts import handover
+from backend.shifts.handover_models import HandoverNote
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import Shift, ShiftOrigin
 
@@ -76,9 +88,25 @@ STAFF = [
     (Role.coordinator, "coordinator", "陈协调 Chen Coordinator"),
     (Role.finance, "finance", "Fay Finance"),
 ]
+COORDINATOR_EMAIL = f"coordinator@{DEMO_DOMAIN}"
+# Not onboarded and certified for general enquiries only: the agent who shows what passing a course unlocks.
+NEW_STARTER_EMAIL = f"newstarter@{DEMO_DOMAIN}"
+NEW_STARTER_NAME = "林晓 Lin Xiao"
 DEMO_LOGINS = [(role.value, f"{local}@{DEMO_DOMAIN}", DEMO_PASSWORD) for role, local, _ in STAFF] + [
-    ("agent", f"agent01@{DEMO_DOMAIN}", DEMO_PASSWORD)
+    ("agent", f"agent01@{DEMO_DOMAIN}", DEMO_PASSWORD),
+    ("new agent", NEW_STARTER_EMAIL, DEMO_PASSWORD),
 ]
+
+# course code -> its weft-course/1 document in learning/demo_courses, published in this order
+DEMO_COURSES = {
+    "onboarding-basics": "onboarding.json",
+    "billing-disputes": "billing.json",
+    "tech-triage": "tech.json",
+}
+DEMO_COURSE_DIR = Path(__file__).resolve().parent / "learning" / "demo_courses"
+# the case library and handover notes the demo coordinator wrote, and agents' marks and comments on the cases
+DEMO_CASE_DIR = Path(__file__).resolve().parent / "learning" / "demo_cases"
+DEMO_LOGIN_AGENT = f"agent01@{DEMO_DOMAIN}"  # marks nothing, so the "I used this" button is theirs to tap
 
 
 def demo_agents() -> list[dict[str, object]]:
@@ -107,17 +135,202 @@ class DemoLoaded(msgspec.Struct, frozen=True):
     availability_weeks: int
     history_rows: int
     open_shifts: int = 0
+    courses: int = 0
+    cases: int = 0
+    handover_notes: int = 0
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
-    """Create what is missing of the demo world: people, their availability, eight weeks of contact history."""
+    """Create what is missing of the demo world: people, availability, eight weeks of history, open shifts, courses."""
     site = await service.ensure_site(session, name=settings.site_name, timezone=settings.site_timezone, country="CN")
     users = await load_demo_people(session, site)
     now = utcnow()
     weeks = await load_demo_availability(session, site=site, now=now)
     rows = await load_demo_history(session, site=site, now=now)
     shifts = await load_demo_open_shifts(session, site=site, now=now)
-    return DemoLoaded(users=users, availability_weeks=weeks, history_rows=rows, open_shifts=shifts)
+    courses = await load_demo_courses(session, site=site)
+    cases = await load_demo_cases(session, site=site, now=now)
+    notes = await load_demo_handover(session, site=site, now=now)
+    return DemoLoaded(
+        users=users,
+        availability_weeks=weeks,
+        history_rows=rows,
+        open_shifts=shifts,
+        courses=courses,
+        cases=cases,
+        handover_notes=notes,
+    )
+
+
+async def load_demo_courses(session: AsyncSession, *, site: Site) -> int:
+    """Import and publish the demo courses the site lacks, authored by the coordinator; return how many were new.
+
+    A course whose code the site already has is left alone, edits and newer versions included.
+    """
+    author = await service.find_user_by_email(session, COORDINATOR_EMAIL)
+    if author is None:  # the coordinator was removed: the staff look after courses now
+        return 0
+    existing = set(await session.scalars(select(Course.code).where(Course.site_id == site.id)))
+    imported = 0
+    for code, file_name in DEMO_COURSES.items():
+        if code in existing:
+            continue
+        raw = (DEMO_COURSE_DIR / file_name).read_bytes()
+        await import_course(session, site=site, raw=raw, author=author, publish=True)
+        imported += 1
+    return imported
+
+
+class DemoComment(msgspec.Struct, frozen=True):
+    author: str  # a demo agent's email
+    body: str
+
+
+class DemoCase(msgspec.Struct, frozen=True):
+    """A case of ``demo_cases/cases.json``: the template's fields, its week, and the agents' reactions."""
+
+    weeks_ago: int  # 0: this week, 1: last week, in the site's time zone
+    skill: str
+    language: str
+    title: str
+    situation: str
+    strategy: str
+    key_points: list[str]
+    phrases: list[str]
+    uses: int  # how many demo agents with the skill marked it "I used this"
+    comments: list[DemoComment] = []
+
+
+class DemoCases(msgspec.Struct, frozen=True):
+    cases: list[DemoCase]
+
+
+class DemoNote(msgspec.Struct, frozen=True):
+    """A handover note of ``demo_cases/handover.json``: on a time block of today (tomorrow once it is over), or
+    on the next open shift of the skill."""
+
+    on: str  # "block" or "open_shift"
+    skill: str
+    kind: str
+    body: str
+    start: str = ""  # the block's local wall-clock times
+    end: str = ""
+
+
+class DemoNotes(msgspec.Struct, frozen=True):
+    notes: list[DemoNote]
+
+
+async def load_demo_cases(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """Publish the demo cases the coordinator has not written yet (matched by title), with some agents' "I used
+    this" marks and "I would add" comments; return how many cases were new.
+
+    Everything goes through the case library's service, so the cases pass the same checks as the form. A case
+    is published on the Monday of its week (never later than now), and its marks and comments come after.
+    """
+    author = await service.find_user_by_email(session, COORDINATOR_EMAIL)
+    if author is None:
+        return 0
+    written = set(
+        await session.scalars(select(Case.title).where(Case.site_id == site.id, Case.created_by_id == author.id))
+    )
+    document = msgspec.json.decode((DEMO_CASE_DIR / "cases.json").read_bytes(), type=DemoCases)
+    zone = ZoneInfo(site.timezone)
+    this_week = case_library.current_week(site, now)
+    agents = demo_agents()
+    created = 0
+    for order, demo in enumerate(document.cases):
+        if demo.title in written:
+            continue
+        week = this_week.shifted(-demo.weeks_ago)
+        published = min(now, utc_start(local_slot(week.monday, 9, 0, zone)) + dt.timedelta(hours=order))
+        draft = case_library.CaseDraft(
+            title=demo.title,
+            situation=demo.situation,
+            strategy=demo.strategy,
+            key_points="\n".join(demo.key_points),
+            phrases="\n".join(demo.phrases),
+            week=str(week),
+            language=demo.language,
+            skill=demo.skill,
+        )
+        case = await case_library.create_case(session, author=author, draft=draft, publish=True, now=published)
+        created += 1
+
+        def later(share: float, published: dt.datetime = published) -> dt.datetime:
+            return published + (now - published) * share
+
+        users = [
+            str(agent["email"])
+            for agent in agents
+            if demo.skill in agent["skills"] and agent["email"] != DEMO_LOGIN_AGENT  # type: ignore[operator]
+        ]
+        for index, email in enumerate(users[: demo.uses]):
+            agent = await service.find_user_by_email(session, email)
+            if agent is not None:
+                at = later((index + 1) / (demo.uses + 1))
+                await case_library.set_used(session, case_id=case.id, agent=agent, used=True, now=at)
+        for comment in demo.comments:
+            agent = await service.find_user_by_email(session, comment.author)
+            if agent is not None:
+                at = later(0.5)
+                await case_library.add_comment(session, case_id=case.id, author=agent, body=comment.body, now=at)
+    await session.flush()
+    return created
+
+
+async def load_demo_handover(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """Leave the coordinator's demo handover notes they have not left yet (matched by text); return how many.
+
+    A block note covers today's block in the site's time zone, or tomorrow's once today's is over (the service
+    refuses a block that is over). A shift note goes on the next unstarted open shift of its skill, if any.
+    """
+    author = await service.find_user_by_email(session, COORDINATOR_EMAIL)
+    if author is None:
+        return 0
+    written = set(
+        await session.scalars(
+            select(HandoverNote.body).where(HandoverNote.site_id == site.id, HandoverNote.author_id == author.id)
+        )
+    )
+    document = msgspec.json.decode((DEMO_CASE_DIR / "handover.json").read_bytes(), type=DemoNotes)
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    left = 0
+    for demo in document.notes:
+        if demo.body in written:
+            continue
+        if demo.on == "block":
+            start, end = handover.block_of_clock(today.isoformat(), demo.start, "", demo.end, zone)
+            if utc_start(end) <= now:
+                tomorrow = (today + dt.timedelta(days=1)).isoformat()
+                start, end = handover.block_of_clock(tomorrow, demo.start, "", demo.end, zone)
+            await handover.write_on_block(
+                session,
+                staff=author,
+                start_slot=start,
+                end_slot=end,
+                skill=demo.skill,
+                kind=demo.kind,
+                body=demo.body,
+                now=now,
+            )
+        else:
+            shift_id = await session.scalar(
+                select(Shift.id)
+                .join(Skill, Skill.id == Shift.skill_id)
+                .where(Shift.site_id == site.id, Shift.origin == ShiftOrigin.manual, Shift.cancelled_at.is_(None))
+                .where(Skill.code == demo.skill, Shift.start_slot > slot_of(now))
+                .order_by(Shift.start_slot, Shift.id)
+                .limit(1)
+            )
+            if shift_id is None:
+                continue
+            await handover.write_on_shift(
+                session, shift_id=shift_id, staff=author, kind=demo.kind, body=demo.body, now=now
+            )
+        left += 1
+    return left
 
 
 # (days ahead, local start, hours, skill, seats, urgent bonus in minor units)
@@ -178,6 +391,13 @@ async def load_demo_people(session: AsyncSession, site: Site) -> int:
         for code in agent["skills"]:  # type: ignore[attr-defined]
             await grant_certification(session, user=user, skill=skills[code], source=ADMIN_OVERRIDE)
         await mark_onboarded(session, user=user)
+        created += 1
+    if await service.find_user_by_email(session, NEW_STARTER_EMAIL) is None:
+        user = await service.create_user(
+            session, site=site, email=NEW_STARTER_EMAIL, display_name=NEW_STARTER_NAME, role=Role.agent
+        )
+        user.password_hash = password_hash
+        await grant_certification(session, user=user, skill=skills["general"], source=ADMIN_OVERRIDE)
         created += 1
     await session.flush()
     return created

@@ -7,7 +7,18 @@ def load_all_models() -> None:
     import backend.accounts.models
     import backend.availability.models
     import backend.demand.models
+    import backend.learning.case_models
+    import backend.learning.growth_models
     import backend.learning.models
     import backend.notify.models
     import backend.roster.models
+    import backend.shifts.handover_models
     import backend.shifts.models  # noqa: F401
+
+
+def in_schema_comparison(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Alembic's ``include_name`` hook: comparing the models with the database skips what only migrations make,
+    the case library's full-text search index (an FTS5 table and its shadows, a GIN expression index)."""
+    from backend.learning.case_models import is_search_object
+
+    return not (type_ in {"table", "index"} and is_search_object(name))

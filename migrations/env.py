@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from backend.core.db import Base, create_engine
-from backend.models import load_all_models
+from backend.models import in_schema_comparison, load_all_models
 
 load_all_models()
 config = context.config
@@ -21,6 +21,7 @@ def run_with(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=in_schema_comparison,
         transaction_per_migration=False,
     )
     with context.begin_transaction():

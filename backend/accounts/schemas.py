@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 import msgspec
 
 from backend.accounts.models import ApiToken, User
+from backend.core.errors import DomainError
+from backend.core.i18n import gettext as _
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -158,14 +161,29 @@ class SiteSettingsForm(Form):
     start_window_minutes: int | None = None
     base_hourly_pay_minor: int | None = None
     swap_needs_approval: Literal["yes", "no"] | None = None
+    # Learning and tier promotion: validated by ``SiteSettings`` too; left out = unchanged.
+    certification_valid_days: int | None = None
+    certification_reminder_days: int | None = None
+    course_pass_pay: Annotated[str, msgspec.Meta(max_length=20)] | None = None  # an amount: "20.00" = 2000 minor
+    mid_after_shifts: int | None = None
+    mid_min_reliability: int | None = None
+    mid_min_quiz_percent: int | None = None
+    senior_after_shifts: int | None = None
+    senior_min_reliability: int | None = None
+    senior_min_quiz_percent: int | None = None
 
     def marketplace_changes(self) -> dict[str, object]:
-        """The marketplace settings the form carried, as ``SiteSettings`` takes them."""
+        """The optional settings the form carried (marketplace, attendance, learning, promotion), as
+        ``SiteSettings`` takes them; a malformed pay amount is refused naming ``course_pass_pay``."""
         changes: dict[str, object] = {
-            name: value for name in MARKETPLACE_FIELDS if (value := getattr(self, name)) is not None
+            name: value
+            for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS)
+            if (value := getattr(self, name)) is not None
         }
         if self.swap_needs_approval is not None:
             changes["swap_needs_approval"] = self.swap_needs_approval == "yes"
+        if self.course_pass_pay is not None:
+            changes["course_pass_pay_minor"] = amount_minor(self.course_pass_pay, field="course_pass_pay")
         return changes
 
 
@@ -183,6 +201,26 @@ MARKETPLACE_FIELDS = (
     "start_window_minutes",
     "base_hourly_pay_minor",
 )
+LEARNING_FIELDS = (
+    "certification_valid_days",
+    "certification_reminder_days",
+    "mid_after_shifts",
+    "mid_min_reliability",
+    "mid_min_quiz_percent",
+    "senior_after_shifts",
+    "senior_min_reliability",
+    "senior_min_quiz_percent",
+)
+AMOUNT = re.compile(r"^\d{1,5}(\.\d{1,2})?$")
+
+
+def amount_minor(text: str, *, field: str) -> int:
+    """A money amount as typed ("20", "20.5", "20.00") in minor units (2000); two decimal places at most."""
+    cleaned = text.strip().replace(",", "")
+    if not AMOUNT.match(cleaned):
+        raise DomainError(_("Enter an amount such as 20.00 (up to 99999.99)."), field=field)
+    whole, _dot, cents = cleaned.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
 
 
 class SkillForm(Form):

@@ -63,6 +63,18 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Attendance: confirming opens this long before the start; "start shift" is open this long either side of it.
     confirm_opens_hours_before: Annotated[int, msgspec.Meta(ge=1, le=168)] = 36
     start_window_minutes: Annotated[int, msgspec.Meta(ge=5, le=120)] = 15
+    # Learning: a certification earned by passing a course lasts this long; agents are reminded before it lapses.
+    certification_valid_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 180
+    certification_reminder_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
+    # Paid to learn: minor units of ``currency`` recorded for pay the first time an agent passes a course.
+    course_pass_pay_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
+    # Tier promotion: a coordinator is offered a promotion once an agent meets all of a tier's thresholds.
+    mid_after_shifts: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 10
+    mid_min_reliability: Annotated[int, msgspec.Meta(ge=0, le=100)] = 80
+    mid_min_quiz_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 80
+    senior_after_shifts: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 40
+    senior_min_reliability: Annotated[int, msgspec.Meta(ge=0, le=100)] = 90
+    senior_min_quiz_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 90
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:

@@ -101,7 +101,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # Course lessons may show an image or a short video hosted elsewhere (authors are staff).
+        "img-src 'self' data: https:",
+        "media-src 'self' https:",
         "font-src 'self'",
         "connect-src 'self'",
         "manifest-src 'self'",

@@ -1,4 +1,4 @@
-"""Certifications granted and looked up; courses and quizzes will grant them too."""
+"""Certifications granted and looked up: by an admin's override, or by passing a course (``quiz``)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,22 @@ ADMIN_OVERRIDE = "admin_override"
 
 
 async def grant_certification(
-    session: AsyncSession, *, user: User, skill: Skill, source: str, expires_at: dt.datetime | None = None
+    session: AsyncSession,
+    *,
+    user: User,
+    skill: Skill,
+    source: str,
+    expires_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> Certification:
-    """Certify ``user`` for ``skill``, renewing an existing certification rather than duplicating it."""
+    """Certify ``user`` for ``skill``, renewing an existing certification rather than duplicating it.
+
+    A renewal has a new expiry, so its expiry reminder (``jobs``) is due afresh.
+    """
     existing = await session.scalar(
         select(Certification).where(Certification.user_id == user.id, Certification.skill_id == skill.id)
     )
-    now = utcnow()
+    now = now or utcnow()
     if existing is None:
         existing = Certification(
             user_id=user.id, skill_id=skill.id, granted_at=now, expires_at=expires_at, source=source
@@ -29,6 +38,7 @@ async def grant_certification(
         session.add(existing)
     else:
         existing.granted_at, existing.expires_at, existing.source = now, expires_at, source
+        existing.reminded_at = None
     await session.flush()
     return existing
 
@@ -39,8 +49,9 @@ async def mark_onboarded(session: AsyncSession, *, user: User) -> None:
         await session.flush()
 
 
-async def certified_skill_codes(session: AsyncSession, *, user_id: int) -> list[str]:
-    now = utcnow()
+async def certified_skill_codes(session: AsyncSession, *, user_id: int, now: dt.datetime | None = None) -> list[str]:
+    """Codes of the skills the user is certified for at ``now`` (default: this moment)."""
+    now = now or utcnow()
     query = (
         select(Skill.code)
         .join(Certification, Certification.skill_id == Skill.id)
@@ -56,11 +67,13 @@ def certification_in_force(now: dt.datetime) -> ColumnElement[bool]:
     return (Certification.expires_at.is_(None)) | (Certification.expires_at > now)
 
 
-async def skills_in_force(session: AsyncSession, *, user_ids: list[int]) -> dict[int, set[int]]:
-    """Skill ids each user is certified for now, for many users in one query."""
+async def skills_in_force(
+    session: AsyncSession, *, user_ids: list[int], now: dt.datetime | None = None
+) -> dict[int, set[int]]:
+    """Skill ids each user is certified for at ``now`` (default: this moment), for many users in one query."""
     rows = await session.execute(
         select(Certification.user_id, Certification.skill_id).where(
-            Certification.user_id.in_(user_ids), certification_in_force(utcnow())
+            Certification.user_id.in_(user_ids), certification_in_force(now or utcnow())
         )
     )
     held: dict[int, set[int]] = {}

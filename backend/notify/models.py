@@ -26,6 +26,7 @@ class Kind(enum.StrEnum):
     shift_reminder = "shift_reminder"
     swap = "swap"
     waitlist_offer = "waitlist_offer"
+    certification_expiring = "certification_expiring"
 
 
 class PushStatus(enum.StrEnum):

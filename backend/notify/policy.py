@@ -30,6 +30,7 @@ TTL_SECONDS: dict[Kind, int] = {
     Kind.shift_reminder: 2 * HOUR_SECONDS,
     Kind.swap: 24 * HOUR_SECONDS,
     Kind.waitlist_offer: 4 * HOUR_SECONDS,
+    Kind.certification_expiring: 24 * HOUR_SECONDS,
 }
 TOPIC_LENGTH = 32
 TITLE_MAX_CHARS = 200

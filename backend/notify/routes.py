@@ -44,6 +44,7 @@ def kind_labels() -> list[tuple[Kind, str]]:
         (Kind.shift_reminder, _("Reminders before my shift")),
         (Kind.swap, _("Swap offers and answers")),
         (Kind.waitlist_offer, _("Waitlist offers")),
+        (Kind.certification_expiring, _("Certification expiry reminders")),
     ]
 
 

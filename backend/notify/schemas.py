@@ -56,5 +56,6 @@ class PreferencesForm(Form):
     shift_reminder: Switch = "off"
     swap: Switch = "off"
     waitlist_offer: Switch = "off"
+    certification_expiring: Switch = "off"
     quiet_start: Clock = ""
     quiet_end: Clock = ""

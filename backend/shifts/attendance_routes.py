@@ -30,7 +30,7 @@ from backend.core.security import requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other
-from backend.shifts import attendance
+from backend.shifts import attendance, handover
 from backend.shifts.attendance import SeatState, WindowClosed
 from backend.shifts.models import Attendance
 from backend.shifts.views import day_label
@@ -186,6 +186,7 @@ class AttendanceController(Controller):
             "rules": settings,
             "error": error,
             "done": done,
+            "handover": await handover.schedule_handover(db, agent=agent, now=now),
         }
         return page(request, SHIFT_PAGE, context, status_code=refused_status(request, error))
 
@@ -241,6 +242,7 @@ async def schedule_context(db: AsyncSession, agent: User) -> dict[str, Any]:
     zone = ZoneInfo(agent.timezone)
     return {
         "attendance_states": await attendance.my_upcoming_seats(db, agent=agent, now=now),
+        "handover": await handover.schedule_handover(db, agent=agent, now=now),
         "now": now,
         "when": _when(zone, now.astimezone(zone).date()),
     }

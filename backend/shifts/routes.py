@@ -29,6 +29,7 @@ from backend.shifts.attendance_routes import (
     schedule_context,
 )
 from backend.shifts.cover_routes import CoverAgentController, CoverApiController, CoverStaffController
+from backend.shifts.handover_routes import router as handover_router
 from backend.shifts.market_routes import MarketApiController, OpenShiftsController, StaffShiftsController
 from backend.shifts.swap_routes import SwapAdminController, SwapApiController, SwapPagesController
 from backend.shifts.views import day_label
@@ -187,6 +188,7 @@ class CalendarFeedController(Controller):
 router = Router(
     path="/",
     route_handlers=[
+        handover_router,
         ScheduleController,
         OpenShiftsController,
         StaffShiftsController,

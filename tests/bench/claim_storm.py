@@ -15,7 +15,8 @@ Reported per scenario: requests, wall seconds, throughput, p50/p95/p99
 latency in ms, and status counts. Claims also report the database's own
 count of held seats against the seats offered: overbooking is a failure.
 
-    python -m tests.bench.claim_storm [--agents 500] [--shifts 10] [--seats 5] [--claims 3] [--workers 4] [--json]
+    python -m tests.bench.claim_storm [--agents 500] [--shifts 10] [--seats 5] [--claims 3] [--workers 4]
+                                      [--spread SECONDS] [--json]
 """
 
 from __future__ import annotations
@@ -166,9 +167,16 @@ def summary(name: str, latencies: list[float], statuses: Counter[int], seconds: 
 
 
 async def fire(
-    base: str, secrets: list[str], requests_of: Callable[[int], list[tuple[str, str]]], name: str
+    base: str,
+    secrets: list[str],
+    requests_of: Callable[[int], list[tuple[str, str]]],
+    name: str,
+    spread_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Every client at once, each sending its requests one after another (a phone waits for each answer).
+
+    With ``spread_seconds`` the clients start evenly over that many seconds instead of all in the same
+    instant: agents tapping in the seconds after a notification, not a synchronised burst.
 
     Each client opens its keep-alive connection before the start (a warm-up ``GET /healthz``), so the
     numbers are the server's answers, not TCP handshakes. aiohttp, not httpx: the client shares the two
@@ -190,6 +198,7 @@ async def fire(
             if not waiting[0]:
                 warmed.set()
             await gate.wait()
+            await asyncio.sleep(spread_seconds * number / len(secrets))
             for method, path in requests_of(number):
                 began = time.perf_counter()
                 async with client.request(method, path, headers=headers) as response:
@@ -228,6 +237,7 @@ def main() -> None:
     parser.add_argument("--seats", type=int, default=5)
     parser.add_argument("--claims", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--spread", type=float, default=0.0, help="also run the claims with starts spread over S s")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     url = fresh_postgres_database()
@@ -236,7 +246,9 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         migrate(url, "head")
-        secrets, shift_ids = asyncio.run(build_world(url, args.agents, args.shifts, args.seats))
+        rounds = 2 if args.spread else 1  # the spread run gets shifts of its own, still all open
+        secrets, all_shift_ids = asyncio.run(build_world(url, args.agents, args.shifts * rounds, args.seats))
+        shift_ids, spread_ids = all_shift_ids[: args.shifts], all_shift_ids[args.shifts :]
         port = free_port()
         with tempfile.TemporaryDirectory() as data_dir:
             server = start_server(url, port, args.workers, Path(data_dir))
@@ -246,14 +258,19 @@ def main() -> None:
                 results.append(asyncio.run(fire(base, secrets, healthz, "GET /healthz")))
                 results.append(asyncio.run(fire(base, secrets, me, "GET /api/v1/me")))
                 claimed = asyncio.run(fire(base, secrets, claims_of(shift_ids, args.claims), "claim storm"))
+                if args.spread:
+                    spread_name = f"claims, starts spread over {args.spread:g} s"
+                    spread = fire(base, secrets, claims_of(spread_ids, args.claims), spread_name, args.spread)
+                    spread_result = asyncio.run(spread)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-        seats = asyncio.run(held_seats(url, shift_ids))
-        claimed["seats_offered"] = sum(s for s, _, _ in seats.values())
-        claimed["seats_held"] = sum(h for _, _, h in seats.values())
-        claimed["overbooked_shifts"] = sum(1 for s, t, h in seats.values() if h > s or t != h)
-        results.append(claimed)
+        for result, ids in [(claimed, shift_ids)] + ([(spread_result, spread_ids)] if args.spread else []):
+            seats = asyncio.run(held_seats(url, ids))
+            result["seats_offered"] = sum(s for s, _, _ in seats.values())
+            result["seats_held"] = sum(h for _, _, h in seats.values())
+            result["overbooked_shifts"] = sum(1 for s, t, h in seats.values() if h > s or t != h)
+            results.append(result)
     finally:
         drop_postgres_database(url)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -9,14 +9,19 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from backend.accounts import service
 from backend.accounts.models import AuditEntry, Role, User
 from backend.accounts.sessions import authenticate
 from backend.accounts.tokens import resolve_token
 from backend.cli import main
-from backend.core.db import Database
+from backend.core.db import Database, utcnow
 from backend.core.settings import load_settings
 from backend.demo import AGENT_COUNT, DEMO_PASSWORD
+from backend.learning import cases
+from backend.learning.case_models import CaseComment, CaseUse
 from backend.learning.service import certified_skill_codes
+from backend.shifts import handover
+from backend.shifts.handover_models import HandoverKind
 from tests.conftest import table_names
 
 SECRET = "cli-test-secret-" + "k" * 32
@@ -54,11 +59,13 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
     assert first.exit_code == 0, first.output
     assert "coordinator@weft.demo" in first.output
     users = count_users(empty_database_url)
-    assert users == AGENT_COUNT + 3
+    assert users == AGENT_COUNT + 4  # three staff and the new starter
+    library = library_state(empty_database_url)
     second = weft.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert "0 new users" in second.output
     assert count_users(empty_database_url) == users
+    assert library_state(empty_database_url) == library
 
     async def agent_login(session):
         settings = load_settings()
@@ -67,6 +74,66 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
         )
 
     assert query(empty_database_url, agent_login).role is Role.agent
+
+
+def library_state(url: str) -> dict[str, object]:
+    """What the demo agent and coordinator see of the case library and the handover notes."""
+
+    async def read(session):
+        now = utcnow()
+        agent = await service.find_user_by_email(session, "agent01@weft.demo")
+        coordinator = await service.find_user_by_email(session, "coordinator@weft.demo")
+        site = await service.get_site(session, agent.site_id)
+        shelf = await cases.library(session, viewer=agent, site=site, now=now)
+        shown = shelf.this_week + shelf.earlier
+        board = await handover.site_board(session, staff=coordinator, now=now)
+        found = {}
+        for words in ("payment retry", "\u5bc6\u7801"):  # the second is "password" in Chinese
+            found[words] = [s.case.title for s in await cases.search(session, site_id=site.id, query=words, now=now)]
+        return {
+            "this_week": sorted((s.case.language, s.skill_code) for s in shelf.this_week),
+            "earlier": sorted((s.case.language, s.skill_code) for s in shelf.earlier),
+            "weeks": sorted({s.case.week for s in shown}) == [str(shelf.week.shifted(-1)), str(shelf.week)],
+            "by_coordinator": {s.case.created_by_id for s in shown} == {coordinator.id},
+            "best": [(s.case.language, s.skill_code, s.uses) for s in shelf.best],
+            "uses": await session.scalar(select(func.count()).select_from(CaseUse)),
+            "comments": await session.scalar(select(func.count()).select_from(CaseComment)),
+            "agent_marked": [(await cases.use_state(session, case_id=s.case.id, user_id=agent.id)).used for s in shown],
+            "found": found,
+            "notes": sorted((n.note.kind, n.note.skill_name, n.note.shift_id is None) for n in board),
+            "warning": [n.note.body for n in board if n.note.kind is HandoverKind.warning],
+        }
+
+    return query(url, read)
+
+
+def test_demo_publishes_a_ranked_case_library_and_handover_notes(weft: CliRunner, empty_database_url: str) -> None:
+    assert weft.invoke(main, ["demo"]).exit_code == 0
+    state = library_state(empty_database_url)
+    # two cases this week and two last week, two in each language, across the three demo skills
+    assert state["this_week"] == [("en", "billing"), ("zh-Hans", "tech")]
+    assert state["earlier"] == [("en", "general"), ("zh-Hans", "general")]
+    assert state["weeks"]
+    assert state["by_coordinator"]
+    # "I used this" marks give the best-applied ranking an order; the demo agent's own buttons are untapped
+    assert state["best"] == [
+        ("en", "billing", 6),
+        ("en", "general", 5),
+        ("zh-Hans", "general", 3),
+        ("zh-Hans", "tech", 2),
+    ]
+    assert state["uses"] == 16
+    assert state["comments"] == 2
+    assert state["agent_marked"] == [False] * 4
+    # full-text search finds them, in English and in Chinese
+    assert state["found"]["payment retry"] == ["Customer charged twice after a failed payment retry"]
+    assert len(state["found"]["\u5bc6\u7801"]) == 1
+    # a coordinator's warning on this evening's billing block and a follow-up on the next open general shift
+    assert state["notes"] == [
+        (HandoverKind.follow_up, "General enquiries", False),
+        (HandoverKind.warning, "Billing disputes", True),
+    ]
+    assert "promise a callback within 2 hours" in state["warning"][0]
 
 
 def test_user_add_with_skills_certifies_onboards_and_audits(weft: CliRunner, empty_database_url: str) -> None:

@@ -10,10 +10,13 @@ from alembic.script import ScriptDirectory
 
 from backend.core.db import Base, create_engine
 from backend.core.migrate import alembic_config, current_revision, migrate
-from backend.models import load_all_models
+from backend.models import in_schema_comparison, load_all_models
 from tests.conftest import table_names
 
 load_all_models()
+
+
+COMPARE = {"compare_type": True, "include_name": in_schema_comparison}
 
 
 def schema_drift(url: str) -> list[object]:
@@ -22,9 +25,7 @@ def schema_drift(url: str) -> list[object]:
         try:
             async with engine.connect() as connection:
                 return await connection.run_sync(
-                    lambda c: compare_metadata(
-                        MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
-                    )
+                    lambda c: compare_metadata(MigrationContext.configure(c, opts=COMPARE), Base.metadata)
                 )
         finally:
             await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
@@ -178,3 +179,72 @@ async def test_finance_cannot_change_site_settings(client: httpx.AsyncClient, pe
     finance = await people.make(Role.finance)
     await login(client, finance.email)
     assert (await post_form(client, "/admin/site/settings", SETTINGS_FORM)).status_code == 403
+
+
+LEARNING_FORM = {
+    "certification_valid_days": "90",
+    "certification_reminder_days": "7",
+    "course_pass_pay": "20.00",
+    "mid_after_shifts": "12",
+    "mid_min_reliability": "85",
+    "mid_min_quiz_percent": "75",
+    "senior_after_shifts": "60",
+    "senior_min_reliability": "95",
+    "senior_min_quiz_percent": "90",
+}
+
+
+async def test_coordinator_sets_certification_expiry_pay_to_learn_and_promotion_thresholds(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    saved = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **LEARNING_FORM})
+    assert saved.status_code == 200
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.certification_valid_days, settings.certification_reminder_days) == (90, 7)
+    assert settings.course_pass_pay_minor == 2000
+    assert (settings.mid_after_shifts, settings.mid_min_reliability, settings.mid_min_quiz_percent) == (12, 85, 75)
+    assert (settings.senior_after_shifts, settings.senior_min_reliability, settings.senior_min_quiz_percent) == (
+        60,
+        95,
+        90,
+    )
+    page = await client.get("/admin/site/")
+    assert 'name="course_pass_pay" type="number" value="20.00"' in page.text
+    assert 'name="senior_min_reliability" type="number" value="95"' in page.text
+    cents = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "course_pass_pay": "12.5"})
+    assert cents.status_code == 200
+    await db.refresh(site)
+    assert site_settings(site).course_pass_pay_minor == 1250
+    assert site_settings(site).mid_after_shifts == 12, "a setting the form left out stays as it was"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("mid_min_reliability", "150"),
+        ("senior_min_quiz_percent", "-5"),
+        ("certification_valid_days", "0"),
+        ("certification_reminder_days", "365"),
+        ("course_pass_pay", "twenty"),
+        ("course_pass_pay", "-3.00"),
+        ("course_pass_pay", "1.999"),
+    ],
+)
+async def test_bad_learning_and_promotion_settings_are_refused_by_name(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site, name: str, value: str
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    bad = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **LEARNING_FORM, name: value})
+    assert bad.status_code == 422
+    assert f'id="e-{name}"' in bad.text
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.mid_after_shifts, settings.course_pass_pay_minor, settings.certification_valid_days) == (
+        10,
+        0,
+        180,
+    )

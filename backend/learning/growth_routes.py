@@ -1,0 +1,357 @@
+"""Growth on the web: the agent's "My progress" page, the coordinator's growth table and each agent's
+matrix, and the promotion suggestions a coordinator approves or declines.
+
+Growth is a coordinator's matter: finance and agents get 403 on the admin pages; an agent sees only
+their own matrix (there is no agent URL for anyone else's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, Router, get, post
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.accounts.schemas import Form
+from backend.core.db import utcnow
+from backend.core.errors import DomainError
+from backend.core.i18n import gettext as _
+from backend.core.security import requires
+from backend.core.templating import is_htmx, page, refused_status
+from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.learning import growth
+from backend.learning.growth import Matrix, Requirement
+from backend.learning.growth_models import REASON_MAX_CHARS
+
+MINE_PAGE = "learning/growth/mine.html"
+TABLE_PAGE = "learning/growth/admin_table.html"
+AGENT_PAGE = "learning/growth/admin_agent.html"
+PROMOTIONS_PAGE = "learning/growth/promotions.html"
+NOT_YET = "\u2013"  # an en dash: no value that week
+
+
+class DeclineForm(Form):
+    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX_CHARS)] = ""
+
+
+# What the pages show ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measure of the matrix as shown: a cell per week, the value now, and its trend."""
+
+    key: str
+    label: str
+    cells: list[str]
+    now: str
+    now_label: str  # what "now" covers: "in total", "last 60 days", ...
+    points: str  # sparkline polyline ("" when there is too little to draw)
+    change: str  # "▲ 2" / "▼ 5" / "" against the previous week with a value
+    direction: str  # "up", "down" or ""
+    summary: str  # the trend in words, for screen readers and the sparkline's title
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _percent(value: float | None) -> str:
+    return NOT_YET if value is None else f"{_number(round(value, 1))}%"
+
+
+def _row(key: str, label: str, values: list[float | None], cells: list[str], now: str, now_label: str) -> Row:
+    change = growth.delta(values)
+    if change is None or round(change, 1) == 0:
+        shown, direction = "", ""
+    else:
+        direction = "up" if change > 0 else "down"
+        shown = f"{'▲' if change > 0 else '▼'} {_number(round(abs(change), 1))}"
+    shown_at = [position for position, value in enumerate(values) if value is not None]
+    if len(shown_at) >= 2:
+        summary = _(
+            "From %(first)s to %(last)s over the weeks shown.", first=cells[shown_at[0]], last=cells[shown_at[-1]]
+        )
+    else:
+        summary = _("Not enough weeks with a value to show a trend.")
+    return Row(key, label, cells, now, now_label, growth.sparkline(values), shown, direction, summary)
+
+
+def matrix_rows(matrix: Matrix) -> list[Row]:
+    """The matrix's measures in the order both pages show them."""
+    m = matrix.measures
+    in_total = _("in total")
+    rows = [
+        _row(
+            "shifts",
+            _("Shifts worked"),
+            [float(count) for count in matrix.shifts],
+            [str(count) for count in matrix.shifts],
+            str(m.shifts_worked),
+            in_total,
+        ),
+        _row(
+            "hours",
+            _("Hours worked"),
+            list(matrix.hours),
+            [_number(h) for h in matrix.hours],
+            _number(m.hours_worked),
+            in_total,
+        ),
+        _row(
+            "reliability",
+            _("Reliability"),
+            matrix.reliability,
+            [_percent(value) for value in matrix.reliability],
+            f"{matrix.reliability_detail.percent}%",
+            _("last %(days)s days", days=matrix.reliability_detail.window_days),
+        ),
+        _row(
+            "quiz",
+            _("Quiz average"),
+            matrix.quiz,
+            [_percent(value) for value in matrix.quiz],
+            _percent(m.quiz_percent),
+            _("all quizzes"),
+        ),
+    ]
+    if matrix.quality is not None:
+        quality = matrix.quality
+        rows.append(
+            _row(
+                "csat",
+                _("Customer satisfaction"),
+                quality.csat,
+                [NOT_YET if v is None else _number(round(v, 2)) for v in quality.csat],
+                NOT_YET if quality.csat_now is None else _number(round(quality.csat_now, 2)),
+                _("now"),
+            )
+        )
+        rows.append(
+            _row(
+                "resolution",
+                _("Resolution rate"),
+                quality.resolution_percent,
+                [_percent(v) for v in quality.resolution_percent],
+                _percent(quality.resolution_now),
+                _("now"),
+            )
+        )
+    return rows
+
+
+def requirement_text(requirement: Requirement) -> str:
+    """Where the agent stands against one threshold, in words: "Shifts worked: 8 (10 needed, 2 to go)"."""
+    need = requirement.need
+    if requirement.key == "shifts":
+        have = int(requirement.have or 0)
+        if requirement.met:
+            return _("Shifts worked: %(have)s (%(need)s needed)", have=have, need=need)
+        return _(
+            "Shifts worked: %(have)s (%(need)s needed, %(missing)s to go)",
+            have=have,
+            need=need,
+            missing=requirement.missing,
+        )
+    if requirement.key == "reliability":
+        return _("Reliability: %(have)s%% (%(need)s%% needed)", have=int(requirement.have or 0), need=need)
+    if requirement.have is None:
+        return _("Quiz average: no quiz taken yet (%(need)s%% needed)", need=need)
+    return _("Quiz average: %(have)s%% (%(need)s%% needed)", have=_number(round(requirement.have, 1)), need=need)
+
+
+def week_label(monday: Any) -> str:
+    return f"{monday.month}/{monday.day}"
+
+
+def _matrix_context(matrix: Matrix, viewer: User) -> dict[str, Any]:
+    zone = ZoneInfo(viewer.timezone)
+    return {
+        "matrix": matrix,
+        "agent": matrix.user,
+        "rows": matrix_rows(matrix),
+        "weeks": [week_label(week.monday) for week in matrix.weeks],
+        "requirement_text": requirement_text,
+        "day": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d"),
+    }
+
+
+# The agent's page -----------------------------------------------------------------------------
+
+
+class MyGrowthController(Controller):
+    """My progress: my measures week by week, my certifications, my tier and what the next one needs."""
+
+    path = "/app/growth"
+    include_in_schema = False
+    guards = [requires("agent")]
+
+    @get("/", name="growth:mine")
+    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        matrix = await growth.growth_matrix(db, user=agent, now=utcnow())
+        context = {"tab": "learn", "user": agent, **_matrix_context(matrix, agent)}
+        return page(request, MINE_PAGE, context)
+
+
+# The coordinator's pages ----------------------------------------------------------------------
+
+
+SORT_LABELS = {
+    "name": "Name",
+    "tier": "Tier",
+    "shifts": "Shifts worked",
+    "hours": "Hours worked",
+    "reliability": "Reliability",
+    "quiz": "Quiz average",
+    "certifications": "Certifications",
+}
+
+
+class GrowthAdminController(Controller):
+    """Every agent's measures in one sortable table; each agent's matrix; promotions to decide."""
+
+    path = "/admin/growth"
+    include_in_schema = False
+    guards = [requires("coordinator")]
+
+    @get("/", name="growth:admin")
+    async def table(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        sort: str = "name",
+        order: str = "asc",
+    ) -> Template:
+        if order not in {"asc", "desc"}:
+            raise DomainError(_("Order is asc or desc."), field="order")
+        staff = await accounts.get_user(db, principal.user_id)
+        site = await accounts.get_site(db, staff.site_id)
+        now = utcnow()
+        summaries = await growth.site_summaries(db, site=site, now=now, sort=sort, descending=order == "desc")
+        context = {
+            "summaries": summaries,
+            "sort": sort,
+            "order": order,
+            "columns": [(key, _(label)) for key, label in SORT_LABELS.items()],
+            "open_count": len(await growth.open_suggestions(db, site=site)),
+            "percent": _percent,
+            "number": _number,
+        }
+        return page(request, TABLE_PAGE, context)
+
+    async def _promotions(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        staff: User,
+        *,
+        error: DomainError | None = None,
+        failed: int | None = None,
+        done: str = "",
+    ) -> Template:
+        site = await accounts.get_site(db, staff.site_id)
+        now = utcnow()
+        suggestions = await growth.promotion_suggestions(db, site=site, now=now)
+        decided = await growth.recent_decisions(db, site=site)
+        people = {
+            user.id: user
+            for user in await accounts.users_by_ids(
+                db,
+                {s.user_id for s in [*suggestions, *decided]} | {s.decided_by_id for s in decided if s.decided_by_id},
+            )
+        }
+        zone = ZoneInfo(staff.timezone)
+        context = {
+            "suggestions": suggestions,
+            "decided": decided,
+            "people": people,
+            "error": error,
+            "failed": failed,
+            "done": done,
+            "percent": _percent,
+            "number": _number,
+            "day": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d"),
+            "rule": promotion_rule_text(),
+        }
+        return page(request, PROMOTIONS_PAGE, context, status_code=refused_status(request, error))
+
+    @get("/promotions", name="growth:promotions")
+    async def promotions(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, done: str = ""
+    ) -> Template:
+        staff = await accounts.get_user(db, principal.user_id)
+        return await self._promotions(request, db, staff, done=done if done in {"approved", "declined"} else "")
+
+    async def _decide(
+        self, request: Request[Any, Any, Any], db: AsyncSession, staff_id: int, suggestion_id: int, reason: str | None
+    ) -> Any:
+        staff = await accounts.get_user(db, staff_id)
+        try:
+            async with db.begin_nested():
+                if reason is None:
+                    await growth.approve_promotion(db, suggestion_id=suggestion_id, coordinator=staff, now=utcnow())
+                else:
+                    await growth.decline_promotion(
+                        db, suggestion_id=suggestion_id, coordinator=staff, reason=reason, now=utcnow()
+                    )
+        except DomainError as error:
+            if error.status_code in {403, 404}:
+                raise
+            return await self._promotions(request, db, staff, error=error, failed=suggestion_id)
+        done = "approved" if reason is None else "declined"
+        if is_htmx(request):
+            return await self._promotions(request, db, staff, done=done)
+        return see_other(f"{self.path}/promotions?done={done}")
+
+    @post("/promotions/{suggestion_id:int}/approve", name="growth:approve", status_code=200)
+    async def approve(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        suggestion_id: int,
+        data: Annotated[Form, FormBody],
+    ) -> Any:
+        return await self._decide(request, db, principal.user_id, suggestion_id, None)
+
+    @post("/promotions/{suggestion_id:int}/decline", name="growth:decline", status_code=200)
+    async def decline(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        suggestion_id: int,
+        data: Annotated[DeclineForm, FormBody],
+    ) -> Any:
+        return await self._decide(request, db, principal.user_id, suggestion_id, data.reason)
+
+    @get("/{user_id:int}", name="growth:agent")
+    async def agent(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int
+    ) -> Template:
+        staff = await accounts.get_user(db, principal.user_id)
+        agent = await growth.agent_of_site(db, user_id=user_id, staff=staff)
+        matrix = await growth.growth_matrix(db, user=agent, now=utcnow())
+        return page(request, AGENT_PAGE, _matrix_context(matrix, staff))
+
+
+def promotion_rule_text() -> str:
+    return _(
+        "An agent is suggested for the next tier once they meet all of its thresholds (Site and skills): shifts"
+        " worked, reliability and quiz average. Approving changes their tier, which sets when they may claim open"
+        " shifts. After a decline they are suggested again after %(days)s days, or sooner once they have worked"
+        " %(shifts)s more shifts without their reliability or quiz average going down.",
+        days=growth.RESUGGEST_AFTER_DAYS,
+        shifts=growth.RESUGGEST_MORE_SHIFTS,
+    )
+
+
+router = Router(path="/", route_handlers=[MyGrowthController, GrowthAdminController])

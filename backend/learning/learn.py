@@ -1,0 +1,220 @@
+"""What the agent's Learn tab shows: their courses in the order they need them, and where each one stands.
+
+The order, and why:
+
+1. **Required.** Onboarding courses not yet passed while the agent is not
+   onboarded (no shift can be claimed until they are), then courses whose
+   certification has lapsed, then those expiring within the site's
+   ``certification_reminder_days``, soonest first.
+2. **Unlocks open shifts.** Courses that would let the agent take a shift on
+   the marketplace right now: the shift's only obstacles are a missing
+   certification or onboarding (a shift that is full, or clashes with one the
+   agent holds, is not one a course unlocks). The marketplace's own list and
+   reasons are asked, so the Learn tab and the Shifts tab never disagree.
+3. **In progress**: lessons read or a quiz attempt made, with the lesson to resume.
+4. **Done**: passed, or covered by a certification the agent already holds.
+5. **Other** courses, by title.
+
+Each course appears once, in the first group that applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Skill, User
+from backend.core.errors import NotFound
+from backend.core.i18n import current_locale
+from backend.learning import courses, quiz
+from backend.learning.courses import ONBOARDING, localized
+from backend.learning.models import Certification, CoursePassCredit
+from backend.learning.service import certified_skill_codes
+from backend.shifts import market
+from backend.shifts.allocation import Why
+
+# A course can only unlock a shift kept from the agent by what a course grants; the tier window passes by itself.
+COURSE_FIXABLE = frozenset({Why.not_certified, Why.not_onboarded})
+UNLOCK_IGNORES = frozenset({Why.window})
+SHIFTS_SHOWN_PER_COURSE = 3
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """An open shift this course helps the agent take: ``alone`` when passing this one course is enough."""
+
+    shift_id: int
+    starts: dt.datetime
+    ends: dt.datetime
+    skill_name: str
+    alone: bool
+
+
+@dataclass
+class CourseCard:
+    """One course as this agent stands with it, in the current published version's words."""
+
+    course_id: int
+    code: str
+    title: str
+    summary: str
+    minutes: int
+    certifies: str
+    skill_name: str
+    lessons_total: int
+    lessons_done: int
+    passed: bool
+    best_percent: float | None
+    open_attempt_id: int | None
+    certified_until: dt.datetime | None = None  # the certification in force, if it has an expiry
+    certified: bool = False  # a certification for the skill is in force (or onboarding is done)
+    lapsed: bool = False  # the certification has expired
+    expiring: bool = False  # in force, but within the site's reminder days
+    required: bool = False
+    unlocks: list[Unlock] = field(default_factory=list)
+    more_unlocks: int = 0
+
+    @property
+    def is_onboarding(self) -> bool:
+        return self.certifies == ONBOARDING
+
+    @property
+    def started(self) -> bool:
+        return self.lessons_done > 0 or self.open_attempt_id is not None or self.best_percent is not None
+
+    @property
+    def resume_lesson(self) -> int | None:
+        """The lesson (1-based) to go on with; None once every lesson is read (the quiz is next)."""
+        return self.lessons_done + 1 if self.lessons_done < self.lessons_total else None
+
+
+@dataclass(frozen=True)
+class Overview:
+    required: list[CourseCard]
+    unlocking: list[CourseCard]
+    in_progress: list[CourseCard]
+    done: list[CourseCard]
+    others: list[CourseCard]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.required or self.unlocking or self.in_progress or self.done or self.others)
+
+
+def _skill_names(skills: list[Skill]) -> dict[str, str]:
+    chinese = current_locale() == "zh-Hans"
+    return {skill.code: (skill.name_zh if chinese and skill.name_zh else skill.name) for skill in skills}
+
+
+def _card(item: quiz.AgentCourse, agent: User, held: set[str], names: dict[str, str]) -> CourseCard:
+    locale = current_locale()
+    content = item.content
+    card = CourseCard(
+        course_id=item.course.id,
+        code=item.course.code,
+        title=localized(content.title, locale),
+        summary=localized(content.summary, locale),
+        minutes=content.estimated_minutes,
+        certifies=content.certifies,
+        skill_name=names.get(content.certifies, content.certifies),
+        lessons_total=item.lessons_total,
+        lessons_done=item.lessons_done,
+        passed=item.passed,
+        best_percent=item.best_score_percent,
+        open_attempt_id=item.open_attempt_id,
+        lapsed=item.status == "expired",
+        expiring=item.status == "expiring",
+        required=item.required,
+    )
+    if card.is_onboarding:
+        card.certified = agent.onboarded_at is not None
+        card.required = card.required and not card.certified  # onboarded by an admin: nothing is required
+    else:
+        card.certified = content.certifies in held
+        card.certified_until = item.certification_expires_at if card.certified else None
+    return card
+
+
+async def learn_overview(session: AsyncSession, *, agent: User, now: dt.datetime) -> Overview:
+    """The agent's courses in the Learn tab's order (see the module docstring)."""
+    listed = await quiz.courses_for_agent(session, agent=agent, now=now)
+    held = set(await certified_skill_codes(session, user_id=agent.id))
+    names = _skill_names(list(await session.scalars(select(Skill).where(Skill.site_id == agent.site_id))))
+    cards = [_card(item, agent, held, names) for item in listed]
+    await _add_unlocks(session, agent=agent, now=now, cards=cards)
+    return _grouped(cards)
+
+
+async def _add_unlocks(session: AsyncSession, *, agent: User, now: dt.datetime, cards: list[CourseCard]) -> None:
+    """Attach to each course the open shifts it would help the agent take, from the marketplace's own reasons."""
+    view = await market.open_shifts_for(session, agent=agent, now=now)
+    onboarding_left = {c.course_id for c in cards if c.is_onboarding and not c.passed}
+    for shift in view.shifts:
+        blocking = {reason.code for reason in shift.reasons} - UNLOCK_IGNORES
+        if not blocking or not blocking <= COURSE_FIXABLE:
+            continue
+        needs_skill = Why.not_certified in blocking
+        needs_onboarding = Why.not_onboarded in blocking
+        for card in cards:
+            teaches_skill = needs_skill and card.certifies == shift.skill_code
+            onboards = needs_onboarding and card.course_id in onboarding_left
+            if not (teaches_skill or onboards):
+                continue
+            alone = (not needs_skill or teaches_skill) and (not needs_onboarding or onboarding_left == {card.course_id})
+            if len(card.unlocks) >= SHIFTS_SHOWN_PER_COURSE:
+                card.more_unlocks += 1
+                continue
+            card.unlocks.append(Unlock(shift.shift_id, shift.starts, shift.ends, shift.skill_name, alone))
+
+
+def _grouped(cards: list[CourseCard]) -> Overview:
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    required = sorted(
+        (c for c in cards if c.required),
+        key=lambda c: (not c.is_onboarding, not c.lapsed, c.certified_until or far, c.title),
+    )
+    rest = [c for c in cards if not c.required]
+    unlocking = sorted((c for c in rest if c.unlocks and not c.certified), key=lambda c: (c.unlocks[0].starts, c.title))
+    rest = [c for c in rest if c not in unlocking]
+    in_progress = [c for c in rest if c.started and not c.passed and not c.certified]
+    rest = [c for c in rest if c not in in_progress]
+    done = sorted((c for c in rest if c.passed or c.certified), key=lambda c: c.title)
+    others = sorted((c for c in rest if c not in done), key=lambda c: c.title)
+    return Overview(required, unlocking, in_progress, done, others)
+
+
+async def course_card(session: AsyncSession, *, agent: User, course_id: int, now: dt.datetime) -> CourseCard:
+    """One course as the overview shows it; another site's course, an archived or unpublished one, is 404."""
+    course, _version = await courses.agent_course(session, agent=agent, course_id=course_id)
+    overview = await learn_overview(session, agent=agent, now=now)
+    groups = (overview.required, overview.unlocking, overview.in_progress, overview.done, overview.others)
+    card = next((c for group in groups for c in group if c.course_id == course.id), None)
+    if card is None:
+        raise NotFound("course")
+    return card
+
+
+async def course_for_skill(session: AsyncSession, *, agent: User, skill_code: str) -> int | None:
+    """The course to send an agent to for a skill they lack: the shortest published one, oldest first."""
+    matching = [
+        (courses.content_of(version).estimated_minutes, course.id)
+        for course, version in await courses.published_courses(session, site_id=agent.site_id)
+        if version.certifies == skill_code
+    ]
+    return min(matching)[1] if matching else None
+
+
+async def pass_credit(session: AsyncSession, *, attempt_id: int) -> CoursePassCredit | None:
+    """The pay earned by passing with this attempt: only the first pass earns it, and only if the site pays."""
+    return await session.scalar(select(CoursePassCredit).where(CoursePassCredit.attempt_id == attempt_id))
+
+
+async def certification_for(session: AsyncSession, *, agent: User, skill_code: str) -> Certification | None:
+    return await session.scalar(
+        select(Certification)
+        .join(Skill, Skill.id == Certification.skill_id)
+        .where(Certification.user_id == agent.id, Skill.code == skill_code, Skill.site_id == agent.site_id)
+    )

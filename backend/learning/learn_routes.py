@@ -1,0 +1,532 @@
+"""The agent's Learn tab: the course list, the lesson player, scenario cards, the quiz, results and drills.
+
+Agents only (staff get 403); a course of another site and another agent's
+attempt are 404. A refused form is shown on the page with the refusal at its
+field: a plain post gets the refusal's status (422, 409), htmx gets 200 with
+the piece re-rendered in place (htmx does not swap error answers). The quiz
+form is a plain post: nothing of it is saved unless all of it is accepted,
+and a refused one comes back with the agent's answers still chosen.
+
+The quiz form names each answer after its question: ``q:<question>`` with a
+choice id as the value (repeated for multiple choice), and for an ordering
+question ``order:<question>:<choice>`` with the position (1 = first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.response import Redirect, Template
+
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.accounts.schemas import Form
+from backend.core.db import utcnow
+from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import current_locale
+from backend.core.i18n import gettext as _
+from backend.core.security import requires
+from backend.core.templating import is_htmx, page, refused_status
+from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.learning import courses, drills, learn, quiz, scoring
+from backend.learning.content import CourseContent, Lesson, Question, Text
+from backend.learning.courses import localized
+from backend.learning.models import Course, QuizAttempt
+from backend.learning.render import markdown_html
+from backend.shifts.allocation import format_money
+from backend.shifts.views import day_label
+
+OVERVIEW_PAGE = "learning/learn.html"
+COURSE_PAGE = "learning/course.html"
+LESSON_PAGE = "learning/lesson.html"
+SCENARIO = "learning/_scenario.html"
+QUIZ_PAGE = "learning/quiz.html"
+RESULT_PAGE = "learning/result.html"
+DRILLS_PAGE = "learning/drills.html"
+BASE = "/app/learn"
+DRILLS_SHOWN = 10
+CSRF_FIELD = "_csrf_token"
+
+
+class ScenarioForm(Form):
+    reply: str = ""
+
+
+# Shared context --------------------------------------------------------------------------------------
+
+
+def page_context(agent: User, **extra: Any) -> dict[str, Any]:
+    """What every Learn page uses: the agent's clock and language, and the helpers that speak them."""
+    zone = ZoneInfo(agent.timezone)
+    locale = current_locale()
+    today = utcnow().astimezone(zone).date()
+
+    def local(moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(zone)
+
+    def clock(moment: dt.datetime) -> str:
+        return local(moment).strftime("%H:%M")
+
+    def when(moment: dt.datetime) -> str:
+        return f"{day_label(local(moment).date(), today)} {clock(moment)}"
+
+    def span(start: dt.datetime, end: dt.datetime) -> str:
+        return f"{day_label(local(start).date(), today)} {clock(start)}\u2013{clock(end)}"
+
+    def date_label(moment: dt.datetime) -> str:
+        return format_date(local(moment).date(), "medium", locale=locale.replace("-", "_"))
+
+    def text(value: Text | None) -> str:
+        return localized(value, locale) if value else ""
+
+    def markdown(value: Text | None) -> Any:
+        return markdown_html(text(value))
+
+    context: dict[str, Any] = {
+        "tab": "learn",
+        "user": agent,
+        "t": text,
+        "md": markdown,
+        "clock": clock,
+        "when": when,
+        "span": span,
+        "date_label": date_label,
+        "money": format_money,
+        "error": None,
+        "notice": None,
+    }
+    context.update(extra)
+    return context
+
+
+def lesson_url(course_id: int, number: int) -> str:
+    return f"{BASE}/courses/{course_id}/lessons/{number}"
+
+
+# The quiz form -------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuizAnswers:
+    """A quiz form read back: the answers for the service, what the agent chose (shown again if refused),
+    and the first thing wrong with the form's shape."""
+
+    answers: list[tuple[str, list[str]]] = field(default_factory=list)
+    chosen: dict[str, list[str]] = field(default_factory=dict)
+    positions: dict[str, dict[str, str]] = field(default_factory=dict)
+    problem: DomainError | None = None
+
+    def checked(self) -> list[tuple[str, list[str]]]:
+        if self.problem is not None:
+            raise self.problem
+        return self.answers
+
+
+def read_quiz_form(pairs: Iterable[tuple[str, Any]], questions: dict[str, Question]) -> QuizAnswers:
+    """The form's fields as answers per question; a field the form never has, or one sent twice, is a problem.
+
+    Which questions may be answered, and with which choices, is the service's to judge (``quiz.submit_attempt``);
+    this only reads the form's shape, and an ordering question's positions into an order. Everything the agent
+    chose is kept either way, so a refused form comes back as they left it.
+    """
+    form = QuizAnswers()
+    problems: list[DomainError] = []
+    for name, raw in pairs:
+        if name == CSRF_FIELD:
+            continue
+        value = raw if isinstance(raw, str) else ""
+        kind, _sep, rest = name.partition(":")
+        key, _sep, choice = rest.partition(":")
+        if kind == "q" and rest:
+            values = form.chosen.setdefault(rest, [])
+            if value in values:
+                problems.append(DomainError(_("The same answer was sent twice."), field=f"q:{rest}"))
+            values.append(value)
+        elif kind == "order" and key and choice:
+            given = form.positions.setdefault(key, {})
+            if choice in given:
+                problems.append(DomainError(_("The same answer was sent twice."), field=f"q:{key}"))
+            given[choice] = value.strip()
+        else:
+            problems.append(DomainError(_("This form has no field %(name)s.", name=name[:60]), field=name[:60]))
+    form.answers = [(key, values) for key, values in form.chosen.items()]
+    for key, given in form.positions.items():
+        try:
+            order = _ordering(key, given, questions.get(key))
+        except DomainError as problem:
+            problems.append(problem)
+            continue
+        if order:
+            form.answers.append((key, order))
+    form.problem = problems[0] if problems else None
+    return form
+
+
+def _ordering(key: str, given: dict[str, str], question: Question | None) -> list[str]:
+    """An ordering answer's choice ids, first to last; all positions blank is no answer."""
+    if not any(given.values()):
+        return []
+    count = len(question.choices) if question is not None else len(given)
+    try:
+        numbers = {choice: int(position) for choice, position in given.items()}
+    except ValueError:
+        raise DomainError(_("Give every item a position."), field=f"q:{key}") from None
+    if any(not 1 <= n <= count for n in numbers.values()):
+        raise DomainError(_("Positions go from 1 to %(count)s.", count=count), field=f"q:{key}")
+    if len(set(numbers.values())) != len(numbers):
+        raise DomainError(_("Use each position once."), field=f"q:{key}")
+    return sorted(numbers, key=numbers.__getitem__)
+
+
+def question_of_field(field: str | None, keys: Iterable[str]) -> str | None:
+    """The drawn question a refusal's field names (``q:<key>``, ``answers.<key>``, ``<key>``), if any."""
+    if not field:
+        return None
+    for key in keys:
+        if field == key or field.endswith((f":{key}", f".{key}")) or f":{key}:" in field or f".{key}." in field:
+            return key
+    return None
+
+
+# The controller ------------------------------------------------------------------------------------
+
+
+class LearnController(Controller):
+    """Courses one lesson at a time, a quiz whose draw the server keeps, results with explanations, drills."""
+
+    path = BASE
+    include_in_schema = False
+    guards = [requires("agent")]
+
+    @get("/", name="learn:overview")
+    async def overview(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        now = utcnow()
+        view = await learn.learn_overview(db, agent=agent, now=now)
+        due = await drills.due_drills(db, agent=agent, now=now, limit=DRILLS_SHOWN)
+        groups = [
+            ("required", _("Required"), view.required),
+            ("unlocking", _("Unlock open shifts"), view.unlocking),
+            ("in-progress", _("In progress"), view.in_progress),
+            ("done", _("Done"), view.done),
+            ("others", _("More courses"), view.others),
+        ]
+        return page(request, OVERVIEW_PAGE, page_context(agent, overview=view, groups=groups, drills_due=len(due)))
+
+    @get("/skills/{skill_code:str}", name="learn:for-skill")
+    async def for_skill(self, db: Db, principal: CurrentPrincipal, skill_code: str) -> Redirect:
+        """The Open shifts page's "take the course that unlocks it": straight to that course when there is one."""
+        agent = await accounts.get_user(db, principal.user_id)
+        course_id = await learn.course_for_skill(db, agent=agent, skill_code=skill_code)
+        return see_other(f"{BASE}/courses/{course_id}" if course_id else BASE)
+
+    async def _course(
+        self, request: Request[Any, Any, Any], db: Db, agent: User, course_id: int, *, status: int = 200, **extra: Any
+    ) -> Template:
+        now = utcnow()
+        card = await learn.course_card(db, agent=agent, course_id=course_id, now=now)
+        _found, content = await _course_content(db, agent, course_id)
+        gate = await quiz.attempt_gate(db, agent=agent, course_id=course_id, now=now)
+        attempts = [a for a in await quiz.attempts_of(db, agent=agent, course_id=course_id) if a.submitted_at]
+        certification = None
+        if not card.is_onboarding:
+            certification = await learn.certification_for(db, agent=agent, skill_code=card.certifies)
+        context = page_context(
+            agent,
+            card=card,
+            content=content,
+            gate=gate,
+            attempts=sorted(attempts, key=lambda a: a.id, reverse=True),
+            certification=certification,
+            **extra,
+        )
+        return page(request, COURSE_PAGE, context, status_code=status)
+
+    @get("/courses/{course_id:int}", name="learn:course")
+    async def course(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
+    ) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        return await self._course(request, db, agent, course_id)
+
+    async def _lesson(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        agent: User,
+        course_id: int,
+        number: int,
+        *,
+        status: int = 200,
+        template: str = LESSON_PAGE,
+        **extra: Any,
+    ) -> Template:
+        course, content = await _course_content(db, agent, course_id)
+        lesson = _lesson_of(content, number)
+        context = page_context(
+            agent,
+            course_id=course.id,
+            content=content,
+            lesson=lesson,
+            number=number,
+            total=len(content.lessons),
+            **{"chosen": None, **extra},
+        )
+        return page(request, template, context, status_code=status)
+
+    @get("/courses/{course_id:int}/lessons/{number:int}", name="learn:lesson")
+    async def lesson(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, number: int
+    ) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        return await self._lesson(request, db, agent, course_id, number)
+
+    @post("/courses/{course_id:int}/lessons/{number:int}/done", name="learn:lesson-done", status_code=303)
+    async def lesson_done(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        course_id: int,
+        number: int,
+        data: Annotated[Form, FormBody],
+    ) -> Any:
+        """Mark a lesson read and go on: the next lesson, or after the last one the course page's quiz."""
+        agent = await accounts.get_user(db, principal.user_id)
+        course, content = await _course_content(db, agent, course_id)
+        _lesson_of(content, number)
+        await courses.record_lesson_done(db, agent=agent, course_id=course.id, lesson_index=number - 1, now=utcnow())
+        if number >= len(content.lessons):
+            target = f"{BASE}/courses/{course.id}#quiz"
+            if is_htmx(request):
+                return Response(content="", status_code=200, headers={"HX-Redirect": target})
+            return see_other(target)
+        if not is_htmx(request):
+            return see_other(lesson_url(course.id, number + 1))
+        response = await self._lesson(request, db, agent, course.id, number + 1)
+        response.status_code = 200
+        response.headers["HX-Push-Url"] = lesson_url(course.id, number + 1)
+        return response
+
+    @post("/courses/{course_id:int}/scenario/{number:int}", name="learn:scenario", status_code=200)
+    async def scenario(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        course_id: int,
+        number: int,
+        data: Annotated[ScenarioForm, FormBody],
+    ) -> Template:
+        """The feedback on the reply the agent chose; nothing is recorded (the quiz is what counts)."""
+        agent = await accounts.get_user(db, principal.user_id)
+        template = SCENARIO if is_htmx(request) else LESSON_PAGE
+        course, content = await _course_content(db, agent, course_id)
+        lesson = _lesson_of(content, number)
+        if lesson.kind != "scenario":
+            raise NotFound("scenario")
+        try:
+            chosen = int(data.reply)
+            if not 0 <= chosen < len(lesson.replies):
+                raise ValueError
+        except ValueError:
+            error = DomainError(_("Choose one of the replies."), field="reply")
+            status = refused_status(request, error)
+            return await self._lesson(
+                request, db, agent, course.id, number, status=status, template=template, error=error
+            )
+        return await self._lesson(request, db, agent, course.id, number, template=template, chosen=chosen)
+
+    @post("/courses/{course_id:int}/attempts", name="learn:attempt-start", status_code=303)
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: CurrentPrincipal,
+        course_id: int,
+        data: Annotated[Form, FormBody],
+    ) -> Any:
+        """Start the quiz, or go back to the attempt already open; a cooldown or the daily limit says when (409)."""
+        agent = await accounts.get_user(db, principal.user_id)
+        course, _content = await _course_content(db, agent, course_id)
+        try:
+            async with db.begin_nested():
+                attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=utcnow())
+        except DomainError as error:
+            return await self._course(request, db, agent, course.id, status=refused_status(request, error), error=error)
+        return see_other(f"{BASE}/attempts/{attempt.id}")
+
+    async def _quiz(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        agent: User,
+        attempt: QuizAttempt,
+        *,
+        status: int = 200,
+        error: DomainError | None = None,
+        form: QuizAnswers | None = None,
+    ) -> Template:
+        content = await quiz.attempt_content(db, attempt=attempt)
+        questions = quiz.shown_questions(attempt, content)
+        keys = [question.key for question in questions]
+        context = page_context(
+            agent,
+            attempt=attempt,
+            content=content,
+            questions=questions,
+            error=error,
+            error_at=question_of_field(error.field if error else None, keys),
+            chosen=form.chosen if form else {},
+            positions=form.positions if form else {},
+            expired=attempt.deadline_at <= utcnow(),
+            scoring_rule=scoring.rule_summary(
+                partial_credit=content.quiz.partial_credit, pass_percent=content.quiz.pass_percent
+            ),
+        )
+        return page(request, QUIZ_PAGE, context, status_code=status)
+
+    @get("/attempts/{attempt_id:int}", name="learn:attempt")
+    async def attempt(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
+    ) -> Any:
+        agent = await accounts.get_user(db, principal.user_id)
+        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+        if attempt.submitted_at is not None:
+            return see_other(f"{BASE}/attempts/{attempt.id}/result")
+        return await self._quiz(request, db, agent, attempt)
+
+    @post("/attempts/{attempt_id:int}", name="learn:attempt-submit", status_code=303)
+    async def submit(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
+    ) -> Any:
+        """Score the answers; a refused form (not drawn, sent twice, too late) comes back 422 and nothing is saved."""
+        agent = await accounts.get_user(db, principal.user_id)
+        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+        if attempt.submitted_at is not None:
+            return see_other(f"{BASE}/attempts/{attempt.id}/result")
+        content = await quiz.attempt_content(db, attempt=attempt)
+        form = read_quiz_form((await request.form()).multi_items(), {q.id: q for q in content.quiz.questions})
+        try:
+            answers = form.checked()
+            async with db.begin_nested():
+                await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=answers, now=utcnow())
+        except DomainError as error:
+            await db.refresh(attempt)
+            return await self._quiz(
+                request, db, agent, attempt, status=refused_status(request, error), error=error, form=form
+            )
+        return see_other(f"{BASE}/attempts/{attempt.id}/result")
+
+    @get("/attempts/{attempt_id:int}/result", name="learn:result")
+    async def result(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
+    ) -> Any:
+        agent = await accounts.get_user(db, principal.user_id)
+        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+        if attempt.submitted_at is None:
+            return see_other(f"{BASE}/attempts/{attempt.id}")
+        now = utcnow()
+        content = await quiz.attempt_content(db, attempt=attempt)
+        certification = None
+        if attempt.passed and content.certifies != courses.ONBOARDING:
+            certification = await learn.certification_for(db, agent=agent, skill_code=content.certifies)
+        context = page_context(
+            agent,
+            attempt=attempt,
+            content=content,
+            review=quiz.reviewed_questions(attempt, content),
+            credit=await learn.pass_credit(db, attempt_id=attempt.id),
+            certification=certification,
+            onboarded=agent.onboarded_at is not None,
+            gate=await quiz.attempt_gate(db, agent=agent, course_id=attempt.course_id, now=now),
+        )
+        return page(request, RESULT_PAGE, context)
+
+    @get("/drills", name="learn:drills")
+    async def drills_page(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+        agent = await accounts.get_user(db, principal.user_id)
+        return await self._drills(request, db, agent)
+
+    async def _drills(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        agent: User,
+        *,
+        status: int = 200,
+        error: DomainError | None = None,
+        form: QuizAnswers | None = None,
+        answered: drills.DrillOutcome | None = None,
+    ) -> Template:
+        due = await drills.due_drills(db, agent=agent, now=utcnow(), limit=DRILLS_SHOWN)
+        shown = _shown_drill(due[0]) if due else None
+        context = page_context(
+            agent,
+            due=due,
+            shown=shown,
+            answered=answered,
+            error=error,
+            error_at=shown.key
+            if shown is not None and error is not None and error.field not in (None, "card")
+            else None,
+            chosen=form.chosen if form else {},
+            positions=form.positions if form else {},
+        )
+        return page(request, DRILLS_PAGE, context, status_code=status)
+
+    @post("/drills/{card_id:int}", name="learn:drill-answer", status_code=200)
+    async def drill_answer(
+        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, card_id: int
+    ) -> Template:
+        """Score one review and show the answer with the next card; another agent's card is 404."""
+        agent = await accounts.get_user(db, principal.user_id)
+        card = await drills.card_of(db, agent=agent, card_id=card_id)
+        form = read_quiz_form((await request.form()).multi_items(), {})
+        try:
+            form.checked()
+            stray = next((key for key, _values in form.answers if key != card.question_key), None)
+            if stray is not None:
+                raise DomainError(_("This form has no field %(name)s.", name=f"q:{stray}"[:60]), field="chosen")
+            chosen = next((values for _key, values in form.answers), [])
+            async with db.begin_nested():
+                answered = await drills.answer_drill(db, agent=agent, card_id=card.id, chosen=chosen, now=utcnow())
+        except DomainError as error:
+            status = refused_status(request, error)
+            return await self._drills(request, db, agent, status=status, error=error, form=form)
+        return await self._drills(request, db, agent, answered=answered)
+
+
+def _shown_drill(drill: drills.DueDrill) -> quiz.ShownQuestion:
+    """A drill's question as the question form shows it: choices in the card's display order."""
+    texts = {choice.id: choice.text for choice in drill.question.choices}
+    return quiz.ShownQuestion(
+        key=drill.question.id,
+        kind=drill.question.kind,
+        prompt=drill.question.prompt,
+        choices=[quiz.ShownChoice(id=key, text=texts[key]) for key in drill.choice_order],
+    )
+
+
+# Reading a course's content ---------------------------------------------------------------------------
+
+
+async def _course_content(db: Db, agent: User, course_id: int) -> tuple[Course, CourseContent]:
+    """A course the agent may read and its current content; another site's, archived or unpublished is 404."""
+    course, version = await courses.agent_course(db, agent=agent, course_id=course_id)
+    return course, courses.content_of(version)
+
+
+def _lesson_of(content: CourseContent, number: int) -> Lesson:
+    if not 1 <= number <= len(content.lessons):
+        raise NotFound("lesson")
+    return content.lessons[number - 1]
+
+
+router = Router(path="/", route_handlers=[LearnController])
