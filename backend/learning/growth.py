@@ -44,7 +44,7 @@ from backend.learning import quiz
 from backend.learning.growth_models import REASON_MAX_CHARS, PromotionDecision, PromotionSuggestion
 from backend.learning.models import Certification
 from backend.shifts import attendance
-from backend.shifts.models import Attendance, Shift, ShiftSeat
+from backend.shifts.models import Shift, ShiftSeat
 
 WEEKS_SHOWN = 8
 RESUGGEST_AFTER_DAYS = 30
@@ -162,15 +162,8 @@ class Matrix:
 
 
 def _worked_query(site_id: int, user_ids: list[int], now: dt.datetime) -> Any:
-    """Seats held on the site's shifts that have ended, without a no-show."""
-    return (
-        select(ShiftSeat.user_id, Shift.start_slot, Shift.end_slot)
-        .join(Shift, Shift.id == ShiftSeat.shift_id)
-        .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
-        .where(ShiftSeat.user_id.in_(user_ids), Shift.site_id == site_id)
-        .where(Shift.cancelled_at.is_(None), ShiftSeat.released_at.is_(None), Shift.end_slot <= slot_of(now))
-        .where(Attendance.no_show_at.is_(None))
-    )
+    """Seats worked on the site's shifts that have ended (attendance's rule), for these agents."""
+    return attendance.worked_seats(site_id=site_id, until_slot=slot_of(now)).where(ShiftSeat.user_id.in_(user_ids))
 
 
 async def worked_totals(
@@ -253,11 +246,11 @@ async def growth_matrix(session: AsyncSession, *, user: User, now: dt.datetime) 
     slots = [0] * len(weeks)
     since = weeks[0].slots(zone).start
     query = _worked_query(site.id, [user.id], now).where(Shift.start_slot >= since)
-    for _user_id, start_slot, end_slot in await session.execute(query):
-        position = index.get(IsoWeek.containing(utc_start(start_slot), zone))
+    for seat in await session.execute(query):
+        position = index.get(IsoWeek.containing(utc_start(seat.start_slot), zone))
         if position is not None:
             shifts[position] += 1
-            slots[position] += end_slot - start_slot
+            slots[position] += seat.end_slot - seat.start_slot
 
     reliability: list[float | None] = []
     for week in weeks:

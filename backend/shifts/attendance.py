@@ -619,3 +619,26 @@ async def send_reminders(session: AsyncSession, *, now: dt.datetime) -> int:
 async def seat_changed_hands(session: AsyncSession, *, seat_id: int) -> None:
     """A seat passed to another agent (a swap) starts afresh: the giver's confirmation is not theirs."""
     await session.execute(delete(Attendance).where(Attendance.seat_id == seat_id))
+
+
+def worked_seats(*, site_id: int, until_slot: int) -> Select[Any]:
+    """The seats that count as worked, for pay and for growth: held to the end (not released) on a shift of the
+    site that was not cancelled and has ended by ``until_slot``, without a no-show.
+
+    A waiver forgives a no-show's reliability, not its pay: a no-show earns nothing and is not worked time.
+    Columns: ``user_id``, ``shift_id``, ``start_slot``, ``end_slot``, ``skill_id``, ``bonus_minor``.
+    """
+    return (
+        select(
+            ShiftSeat.user_id,
+            Shift.id.label("shift_id"),
+            Shift.start_slot,
+            Shift.end_slot,
+            Shift.skill_id,
+            Shift.bonus_minor,
+        )
+        .join(Shift, Shift.id == ShiftSeat.shift_id)
+        .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
+        .where(Shift.site_id == site_id, Shift.cancelled_at.is_(None), Shift.end_slot <= until_slot)
+        .where(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_(None))
+    )
