@@ -37,9 +37,11 @@ from backend.core.web import (
 from backend.demand.routes import router as demand_router
 from backend.learning.routes import router as learning_router
 from backend.notify.routes import router as notify_router
+from backend.pay.routes import router as pay_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
 from backend.shifts.routes import router as shifts_router
+from backend.work.routes import router as work_router
 from backend.worker import PushWorker
 
 STATIC_DIR = ROOT / "web" / "static"
@@ -52,6 +54,8 @@ ROUTERS = [
     shifts_router,
     notify_router,
     learning_router,
+    work_router,
+    pay_router,
 ]
 
 

@@ -120,7 +120,8 @@ def demo() -> None:
     click.echo(
         f"demo data ready ({loaded.users} new users, {loaded.availability_weeks} new availability weeks, "
         f"{loaded.history_rows} new history rows, {loaded.courses} new courses, {loaded.cases} new cases, "
-        f"{loaded.handover_notes} new handover notes)"
+        f"{loaded.handover_notes} new handover notes, {loaded.work_records} new work records, "
+        f"{loaded.locked_periods} pay periods locked)"
     )
     for line in _demo_rosters(settings):
         click.echo(line)

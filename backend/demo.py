@@ -24,9 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
-from backend.accounts.models import Role, Site, Skill, Tier
+from backend.accounts.models import Role, Site, Skill, Tier, User
+from backend.accounts.site_settings import update_site_settings
 from backend.availability.demo import load_demo_availability
 from backend.core.db import utcnow
+from backend.core.errors import DomainError
 from backend.core.settings import Settings
 from backend.core.slots import local_slot, slot_of, utc_start
 from backend.demand.demo import load_demo_history
@@ -35,10 +37,11 @@ from backend.learning.case_models import Case
 from backend.learning.courses import import_course
 from backend.learning.models import Course
 from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+from backend.pay.models import PayPeriod
 from backend.shifts import handover
 from backend.shifts.handover_models import HandoverNote
 from backend.shifts.market import create_open_shift
-from backend.shifts.models import Shift, ShiftOrigin
+from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
 
 DEMO_PASSWORD = "weft-demo-2026"
 DEMO_DOMAIN = "weft.demo"
@@ -138,6 +141,9 @@ class DemoLoaded(msgspec.Struct, frozen=True):
     courses: int = 0
     cases: int = 0
     handover_notes: int = 0
+    rate_cards: int = 0
+    work_records: int = 0
+    locked_periods: int = 0
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
@@ -151,6 +157,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     courses = await load_demo_courses(session, site=site)
     cases = await load_demo_cases(session, site=site, now=now)
     notes = await load_demo_handover(session, site=site, now=now)
+    pay = await load_demo_pay(session, site=site, now=now)
     return DemoLoaded(
         users=users,
         availability_weeks=weeks,
@@ -159,6 +166,9 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
         courses=courses,
         cases=cases,
         handover_notes=notes,
+        rate_cards=pay.rate_cards,
+        work_records=pay.work_records,
+        locked_periods=pay.locked_periods,
     )
 
 
@@ -401,3 +411,221 @@ async def load_demo_people(session: AsyncSession, site: Site) -> int:
         created += 1
     await session.flush()
     return created
+
+
+# Pay: a rate card, work records, last week's worked shifts, a locked period and the open one ---------------
+
+FINANCE_EMAIL = f"finance@{DEMO_DOMAIN}"
+WORK_SOURCE = "demo"
+# The demo rate card (CNY, minor units): from the first day of last month.
+DEMO_RATES = {
+    "base_hourly_minor": {"junior": 2800, "mid": 3200, "senior": 3800},
+    "pieces": [
+        {"kind": "call", "rate_minor": 60},
+        {"kind": "chat", "rate_minor": 50},
+        {"kind": "ticket", "rate_minor": 120},
+        {"kind": "callback", "rate_minor": 80},
+        {"kind": "call", "tier": "senior", "skill": "billing", "rate_minor": 90},
+    ],
+    "urgent_bonus_minor": 3000,
+    "quality_bonus": {"min_csat_average": 4.5, "percent_of_piece_pay": 10, "min_rated_contacts": 10},
+}
+# kind -> (weight, typical handled seconds)
+WORK_KINDS = {"call": (6, 300), "chat": (3, 480), "ticket": (2, 900), "callback": (1, 240)}
+# Last week's worked shifts: this many demo agents, each working these (weekday, local start hour) for 4 hours;
+# the first one's Wednesday shift filled a cover request with a 20.00 bonus on the shift.
+WORKED_AGENTS = 12
+WORKED_SHIFTS = {
+    "student": [(0, 18), (2, 18), (4, 18)],
+    "parent": [(1, 10), (3, 10)],
+    "retiree": [(0, 8), (2, 8), (4, 8)],
+    "freelancer": [(2, 14), (5, 10)],
+}
+WORKED_HOURS = 4
+URGENT_BONUS_MINOR = 2000
+
+
+class DemoPay(msgspec.Struct, frozen=True):
+    rate_cards: int = 0
+    work_records: int = 0
+    locked_periods: int = 0
+
+
+async def load_demo_pay(session: AsyncSession, *, site: Site, now: dt.datetime) -> DemoPay:
+    """Pay for the demo, so Earnings and the finance pages have something on the first run:
+
+    - a rate card from the first day of last month (only if the site has none; the site then pre-withholds
+      China's tax on labour remuneration, as a Shanghai centre would);
+    - work records (source ``demo``, one per contact) for every demo agent on the days of last week and of this
+      week before today: seeded per agent and day, and unique by external id, so a second run adds none;
+    - a few shifts last week worked by the first demo agents (with their check-ins), unless last week's period
+      is already locked or has hand-made shifts;
+    - last week's period locked by the demo finance user (with every earlier open period, oldest first), and the
+      current period open. A locked period stays as it is.
+    """
+    from backend.pay import periods, rate_cards  # pay imports demo-free modules only; kept local to this step
+    from backend.pay.models import PeriodStatus
+    from backend.work.service import bulk_ingest_rows
+
+    finance = await service.find_user_by_email(session, FINANCE_EMAIL)
+    if finance is None:  # the finance user was removed: the demo leaves pay alone
+        return DemoPay()
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    last_monday = this_monday - dt.timedelta(days=7)
+
+    cards = 0
+    if not await rate_cards.rate_cards_of(session, site_id=site.id):
+        first_of_last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        # Backdated on purpose: the demo's history starts before today (the form refuses past dates).
+        await rate_cards.create_rate_card(
+            session,
+            site=site,
+            effective_from=first_of_last_month,
+            rates=DEMO_RATES,
+            by=finance,
+            today=first_of_last_month,
+        )
+        await update_site_settings(session, site, withholding_policy="cn_labour")
+        cards = 1
+
+    agents = {str(agent["email"]): agent for agent in demo_agents()}
+    users = {
+        user.email: user
+        for user in await session.scalars(select(User).where(User.site_id == site.id, User.email.in_(list(agents))))
+    }
+    skills = {skill.code: skill.id for skill in await service.list_skills(session, site_id=site.id)}
+    last_week = await periods.period_for(session, site=site, day=last_monday)
+    if last_week.status is PeriodStatus.open:
+        await _demo_worked_shifts(session, site=site, agents=agents, users=users, skills=skills, monday=last_monday)
+
+    days = [last_monday + dt.timedelta(days=n) for n in range((today - last_monday).days)]
+    rows = (
+        row
+        for email, agent in agents.items()
+        if email in users
+        for day in days
+        for row in _demo_work_rows(agent, users[email].id, day, zone, skills)
+    )
+    records = await bulk_ingest_rows(session, site_id=site.id, rows=rows, now=now)
+
+    locked = 0
+    ended = await session.scalars(
+        select(PayPeriod)
+        .where(PayPeriod.site_id == site.id, PayPeriod.status == PeriodStatus.open, PayPeriod.ends_on <= this_monday)
+        .order_by(PayPeriod.starts_on)
+    )
+    for period in list(ended):
+        try:
+            async with session.begin_nested():
+                await periods.lock_period(session, period_id=period.id, by=finance, now=now)
+        except DomainError:  # e.g. a shift of it is still under way: finance locks it later
+            break
+        locked += 1
+    await periods.ensure_periods(session, site=site, today=today)
+    await session.flush()
+    return DemoPay(rate_cards=cards, work_records=records, locked_periods=locked)
+
+
+def _demo_work_rows(
+    agent: dict[str, object], user_id: int, day: dt.date, zone: ZoneInfo, skills: dict[str, int]
+) -> list[dict[str, object]]:
+    """One agent's contacts on one day, the same on every run: within their persona's free hours, on their days."""
+    email = str(agent["email"])
+    rng = random.Random(f"{SEED}:{email}:{day.isoformat()}")
+    _share, windows, weekdays = HABITS[str(agent["persona"])]
+    if day.weekday() not in weekdays or rng.random() < 0.3:
+        return []
+    careful = random.Random(f"{SEED}:{email}").random() < 0.35  # about a third earn the quality bonus
+    agent_skills = [code for code in agent["skills"] if code in skills]  # type: ignore[attr-defined]
+    kinds = list(WORK_KINDS)
+    weights = [WORK_KINDS[kind][0] for kind in kinds]
+    first, last = rng.choice(windows)
+    rows = []
+    for index in range(rng.randint(6, 22)):
+        kind = rng.choices(kinds, weights=weights)[0]
+        start = dt.datetime.combine(day, dt.time(first), tzinfo=zone)
+        moment = start + dt.timedelta(seconds=rng.randrange(max(last - first, 1) * 3600))
+        skill = rng.choice(agent_skills) if agent_skills else None
+        rated = rng.random() < 0.6
+        csat = (
+            (
+                rng.choices([5, 4, 3], weights=[8, 2, 0])[0]
+                if careful
+                else rng.choices([5, 4, 3, 2], weights=[4, 4, 2, 1])[0]
+            )
+            if rated
+            else None
+        )
+        rows.append(
+            {
+                "user_id": user_id,
+                "source": WORK_SOURCE,
+                "external_id": f"{email.split('@')[0]}-{day.isoformat()}-{index:02d}",
+                "occurred_at": moment.astimezone(dt.UTC),
+                "kind": kind,
+                "count": 1,
+                "handled_seconds": int(WORK_KINDS[kind][1] * rng.uniform(0.5, 1.6)),
+                "csat": csat,
+                "resolved": rng.random() < 0.85,
+                "skill_id": skills.get(skill) if skill else None,
+            }
+        )
+    return rows
+
+
+async def _demo_worked_shifts(
+    session: AsyncSession,
+    *,
+    site: Site,
+    agents: dict[str, dict[str, object]],
+    users: dict[str, User],
+    skills: dict[str, int],
+    monday: dt.date,
+) -> None:
+    """Shifts the first demo agents worked in the week from ``monday`` (hand-made, held, checked in)."""
+    zone = ZoneInfo(site.timezone)
+    week = range(local_slot(monday, 0, 0, zone), local_slot(monday + dt.timedelta(days=7), 0, 0, zone))
+    made = await session.scalar(
+        select(Shift.id).where(
+            Shift.site_id == site.id,
+            Shift.origin == ShiftOrigin.manual,
+            Shift.start_slot >= week.start,
+            Shift.start_slot < week.stop,
+        )
+    )
+    if made is not None:
+        return
+    for number, (email, agent) in enumerate(list(agents.items())[:WORKED_AGENTS]):
+        user = users.get(email)
+        if user is None:
+            continue
+        codes = [code for code in agent["skills"] if code in skills]  # type: ignore[attr-defined]
+        for index, (weekday, hour) in enumerate(WORKED_SHIFTS[str(agent["persona"])]):
+            start_slot = local_slot(monday + dt.timedelta(days=weekday), hour, 0, zone)
+            starts = utc_start(start_slot)
+            shift = Shift(
+                site_id=site.id,
+                skill_id=skills[codes[index % len(codes)]],
+                start_slot=start_slot,
+                end_slot=start_slot + WORKED_HOURS * 2,
+                seats=1,
+                taken=1,
+                origin=ShiftOrigin.manual,
+                bonus_minor=URGENT_BONUS_MINOR if number == 0 and weekday == 2 else 0,
+                opened_at=starts - dt.timedelta(days=3),
+            )
+            session.add(shift)
+            await session.flush()
+            seat = ShiftSeat(shift_id=shift.id, user_id=user.id, taken_at=starts - dt.timedelta(days=2))
+            session.add(seat)
+            await session.flush()
+            session.add(
+                Attendance(
+                    seat_id=seat.id,
+                    confirmed_at=starts - dt.timedelta(hours=20),
+                    started_at=starts + dt.timedelta(minutes=2),
+                )
+            )
+    await session.flush()

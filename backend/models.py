@@ -11,9 +11,12 @@ def load_all_models() -> None:
     import backend.learning.growth_models
     import backend.learning.models
     import backend.notify.models
+    import backend.pay.ledger  # the guard that refuses changes to anything posted
+    import backend.pay.models
     import backend.roster.models
     import backend.shifts.handover_models
-    import backend.shifts.models  # noqa: F401
+    import backend.shifts.models
+    import backend.work.models  # noqa: F401
 
 
 def in_schema_comparison(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:

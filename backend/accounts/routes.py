@@ -197,21 +197,9 @@ class AgentController(Controller):
 
     @get("/{tab:str}", name="agent:tab")
     async def coming_tab(self, request: Request[Any, Any, Any], tab: str) -> Template:
-        if tab not in {"learn", "earnings"}:
+        if tab not in {"learn"}:
             raise NotFound("page")
         return page(request, "accounts/agent_tab_empty.html", {"tab": tab})
-
-
-class FinanceController(Controller):
-    """Finance's home; rate cards, pay periods and exports arrive with the pay issue."""
-
-    path = "/finance"
-    include_in_schema = False
-    guards = [requires("finance")]
-
-    @get("/", name="finance:home")
-    async def home(self, request: Request[Any, Any, Any]) -> Template:
-        return page(request, "accounts/finance_home.html")
 
 
 def invitation_page(
@@ -236,7 +224,6 @@ router = Router(
         AgentController,
         PeopleController,
         TokenAdminController,
-        FinanceController,
         AuditController,
         SiteController,
         ApiController,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
 import msgspec
 
 from backend.accounts.models import ApiToken, User
-from backend.core.errors import DomainError
-from backend.core.i18n import gettext as _
+from backend.core.money import parse_amount
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -171,19 +169,23 @@ class SiteSettingsForm(Form):
     senior_after_shifts: int | None = None
     senior_min_reliability: int | None = None
     senior_min_quiz_percent: int | None = None
+    # Pay periods and withholding: validated by ``SiteSettings`` too (a bad value is refused naming it).
+    pay_cadence: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    pay_week_starts_on: int | None = None
+    withholding_policy: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
     def marketplace_changes(self) -> dict[str, object]:
-        """The optional settings the form carried (marketplace, attendance, learning, promotion), as
+        """The optional settings the form carried (marketplace, attendance, learning, promotion, pay), as
         ``SiteSettings`` takes them; a malformed pay amount is refused naming ``course_pass_pay``."""
         changes: dict[str, object] = {
             name: value
-            for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS)
+            for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS, *PAY_FIELDS)
             if (value := getattr(self, name)) is not None
         }
         if self.swap_needs_approval is not None:
             changes["swap_needs_approval"] = self.swap_needs_approval == "yes"
         if self.course_pass_pay is not None:
-            changes["course_pass_pay_minor"] = amount_minor(self.course_pass_pay, field="course_pass_pay")
+            changes["course_pass_pay_minor"] = parse_amount(self.course_pass_pay, field="course_pass_pay")
         return changes
 
 
@@ -211,16 +213,7 @@ LEARNING_FIELDS = (
     "senior_min_reliability",
     "senior_min_quiz_percent",
 )
-AMOUNT = re.compile(r"^\d{1,5}(\.\d{1,2})?$")
-
-
-def amount_minor(text: str, *, field: str) -> int:
-    """A money amount as typed ("20", "20.5", "20.00") in minor units (2000); two decimal places at most."""
-    cleaned = text.strip().replace(",", "")
-    if not AMOUNT.match(cleaned):
-        raise DomainError(_("Enter an amount such as 20.00 (up to 99999.99)."), field=field)
-    whole, _dot, cents = cleaned.partition(".")
-    return int(whole) * 100 + int((cents + "00")[:2])
+PAY_FIELDS = ("pay_cadence", "pay_week_starts_on", "withholding_policy")
 
 
 class SkillForm(Form):

@@ -75,6 +75,10 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     senior_after_shifts: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 40
     senior_min_reliability: Annotated[int, msgspec.Meta(ge=0, le=100)] = 90
     senior_min_quiz_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 90
+    # Pay: periods of one or two weeks starting on this local weekday, and the withholding policy for agents' pay.
+    pay_cadence: Literal["weekly", "biweekly"] = "weekly"
+    pay_week_starts_on: Weekday = 0
+    withholding_policy: Literal["none", "cn_labour", "us_backup"] = "none"
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:

@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from backend.core.errors import DomainError
 from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, ngettext
+from backend.core.money import format_money
 from backend.core.security import LOCALE_COOKIE, current_principal
 
 WEB_TEMPLATES = ROOT / "web" / "templates"
@@ -51,6 +52,7 @@ def create_environment() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = current_locale
+    env.globals["money"] = format_money
     env.globals["html_lang"] = lambda: HTML_LANG[current_locale()]
     return env
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
@@ -227,3 +227,16 @@ DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
 }
+
+
+UPLOAD_CHUNK_BYTES = 256 * 1024
+
+
+async def uploaded_file(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """The form's ``file`` in chunks. Litestar parses multipart as a stream into a spooled temporary file
+    (memory up to 1 MB, then disk), so a large upload is never held in memory."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile):
+        raise DomainError(_("Choose a CSV file to upload."), field="file")
+    while chunk := await upload.read(UPLOAD_CHUNK_BYTES):
+        yield chunk

@@ -9,11 +9,9 @@ read-only and open to the same two roles.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
@@ -25,7 +23,7 @@ from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.slots import IsoWeek, SlotError, utc_start
 from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other
+from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other, uploaded_file
 from backend.demand import service
 from backend.demand.chart import week_chart
 from backend.demand.history import HistoryRejected, import_history
@@ -40,17 +38,6 @@ from backend.demand.schemas import (
 )
 
 HISTORY_MAX_BYTES = 2 * 1024**3  # the body streams, so the limit guards the disk and the clock, not memory
-UPLOAD_CHUNK_BYTES = 256 * 1024
-
-
-async def uploaded_file(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    """The form's ``file`` in chunks. Litestar parses multipart as a stream into a spooled temporary file
-    (memory up to 1 MB, then disk), so a large upload is never held in memory."""
-    upload = (await request.form()).get("file")
-    if not isinstance(upload, UploadFile):
-        raise DomainError(_("Choose a CSV file to upload."), field="file")
-    while chunk := await upload.read(UPLOAD_CHUNK_BYTES):
-        yield chunk
 
 
 def parse_week(text: str, zone: Any) -> IsoWeek:

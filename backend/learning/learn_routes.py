@@ -39,7 +39,6 @@ from backend.learning.content import CourseContent, Lesson, Question, Text
 from backend.learning.courses import localized
 from backend.learning.models import Course, QuizAttempt
 from backend.learning.render import markdown_html
-from backend.shifts.allocation import format_money
 from backend.shifts.views import day_label
 
 OVERVIEW_PAGE = "learning/learn.html"
@@ -97,7 +96,6 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
         "when": when,
         "span": span,
         "date_label": date_label,
-        "money": format_money,
         "error": None,
         "notice": None,
     }

@@ -27,6 +27,7 @@ class Kind(enum.StrEnum):
     swap = "swap"
     waitlist_offer = "waitlist_offer"
     certification_expiring = "certification_expiring"
+    pay_dispute = "pay_dispute"
 
 
 class PushStatus(enum.StrEnum):

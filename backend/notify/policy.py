@@ -31,6 +31,7 @@ TTL_SECONDS: dict[Kind, int] = {
     Kind.swap: 24 * HOUR_SECONDS,
     Kind.waitlist_offer: 4 * HOUR_SECONDS,
     Kind.certification_expiring: 24 * HOUR_SECONDS,
+    Kind.pay_dispute: 72 * HOUR_SECONDS,
 }
 TOPIC_LENGTH = 32
 TITLE_MAX_CHARS = 200

@@ -45,6 +45,7 @@ def kind_labels() -> list[tuple[Kind, str]]:
         (Kind.swap, _("Swap offers and answers")),
         (Kind.waitlist_offer, _("Waitlist offers")),
         (Kind.certification_expiring, _("Certification expiry reminders")),
+        (Kind.pay_dispute, _("Answers to my pay questions")),
     ]
 
 

@@ -57,5 +57,6 @@ class PreferencesForm(Form):
     swap: Switch = "off"
     waitlist_offer: Switch = "off"
     certification_expiring: Switch = "off"
+    pay_dispute: Switch = "off"
     quiet_start: Clock = ""
     quiet_end: Clock = ""

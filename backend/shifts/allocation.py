@@ -135,10 +135,6 @@ def pay_minor(shift: Shift, settings: SiteSettings) -> int:
     return slots * settings.base_hourly_pay_minor // 2 + shift.bonus_minor
 
 
-def format_money(amount_minor: int, currency: str) -> str:
-    return f"{currency} {amount_minor / 100:,.2f}"
-
-
 @dataclass
 class Week:
     """The site's local week around a shift: its slots, day starts, the agent's held work and share."""

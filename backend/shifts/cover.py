@@ -49,6 +49,7 @@ from backend.availability.models import OfferedSlot
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
+from backend.core.money import format_money
 from backend.core.slots import local_start, slot_of, utc_start
 from backend.learning.service import skills_in_force
 from backend.notify.service import Kind, notify
@@ -56,7 +57,6 @@ from backend.shifts.allocation import (
     ClaimRefused,
     Context,
     ensure_agent,
-    format_money,
     live_offers,
     lock_agent,
     market_shift,

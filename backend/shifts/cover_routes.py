@@ -111,10 +111,6 @@ class CoverForm(Form):
     bonus_minor: Annotated[str, msgspec.Meta(max_length=9)] = "0"
 
 
-def money(amount_minor: int, currency: str) -> str:
-    return allocation.format_money(amount_minor, currency)
-
-
 def _whole(text: str, name: str, *, optional: bool = False) -> int | None:
     if optional and not text.strip():
         return None
@@ -147,7 +143,6 @@ async def agent_context(db: AsyncSession, agent: User, **extra: Any) -> dict[str
         "zone": zone,
         "day_label": lambda d: day_label(d, today),
         "local": lambda slot: local_start(slot, zone),
-        "money": money,
         "pay": cover.cover_pay_minor,
         "skill_label": allocation.skill_label,
         "error": None,
@@ -233,7 +228,6 @@ class CoverStaffController(Controller):
             "chosen": chosen,
             "local": lambda slot: local_start(slot, zone),
             "at_site": lambda moment: moment.astimezone(zone),
-            "money": money,
             "pay": cover.cover_pay_minor,
             "skill_label": allocation.skill_label,
             "form": {"absent_user": "", "reason": "no_show", "bonus_minor": "0"},

@@ -25,6 +25,7 @@ from backend.accounts.site_settings import site_settings
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
+from backend.core.money import format_money
 from backend.core.security import Principal, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status
@@ -57,10 +58,6 @@ def parse_day(text: str) -> dt.date | None:
         raise DomainError(_("Choose a day from the list."), field="day") from None
 
 
-def money(amount_minor: int, currency: str) -> str:
-    return allocation.format_money(amount_minor, currency)
-
-
 async def market_context(
     db: AsyncSession, agent: User, *, day: str = "", skill: str = "", **extra: Any
 ) -> dict[str, Any]:
@@ -77,7 +74,6 @@ async def market_context(
         "skill": skill,
         "days": [today + dt.timedelta(days=n) for n in range(FILTER_DAYS)],
         "day_label": lambda d: day_label(d, today),
-        "money": money,
         "error": None,
         "notice": None,
     }
@@ -259,7 +255,7 @@ class StaffShiftsController(Controller):
                     "waiting": waiting,
                     "requests": requests.get(shift.id, []),
                     **_draw_of(shift, zone),
-                    "bonus": money(shift.bonus_minor, site_settings(site).currency) if shift.bonus_minor else "",
+                    "bonus": format_money(shift.bonus_minor, site_settings(site).currency) if shift.bonus_minor else "",
                 }
                 for shift, skill, waiting in rows
             ],

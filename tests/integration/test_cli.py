@@ -61,11 +61,20 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
     users = count_users(empty_database_url)
     assert users == AGENT_COUNT + 4  # three staff and the new starter
     library = library_state(empty_database_url)
+    pay = pay_state(empty_database_url)
+    assert pay["rate_cards"] == 1
+    assert pay["work_records"] > 0
+    statuses = [status for _start, status, _checksum in pay["periods"]]
+    assert statuses[-1] == "open", "the current period is open"
+    assert "locked" in statuses, "last week's period is locked"
+    assert pay["settlements"] > 0
+    assert all(checksum for _start, status, checksum in pay["periods"] if status == "locked")
     second = weft.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert "0 new users" in second.output
     assert count_users(empty_database_url) == users
     assert library_state(empty_database_url) == library
+    assert pay_state(empty_database_url) == pay, "a second run adds no records, cards or settlements"
 
     async def agent_login(session):
         settings = load_settings()
@@ -74,6 +83,27 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
         )
 
     assert query(empty_database_url, agent_login).role is Role.agent
+
+
+def pay_state(url: str) -> dict[str, object]:
+    """The demo's pay: rate cards, work records, periods (start, status, checksum) and settlements."""
+    from backend.pay.models import JournalEntry, PayPeriod, RateCard, Settlement
+    from backend.work.models import WorkRecord
+
+    async def read(session):
+        def count(model):
+            return session.scalar(select(func.count()).select_from(model))
+
+        periods = (await session.execute(select(PayPeriod).order_by(PayPeriod.starts_on))).scalars().all()
+        return {
+            "rate_cards": await count(RateCard),
+            "work_records": await count(WorkRecord),
+            "periods": [(p.starts_on, p.status.value, p.checksum) for p in periods],
+            "settlements": await count(Settlement),
+            "entries": await count(JournalEntry),
+        }
+
+    return query(url, read)
 
 
 def library_state(url: str) -> dict[str, object]:

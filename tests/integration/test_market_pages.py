@@ -188,7 +188,7 @@ async def test_release_after_the_cutoff_becomes_a_cover_request(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await billing(db, site)
-    soon = await an_open_shift(db, site, days=0)
+    soon = await an_open_shift(db, site, days=1)  # made tomorrow (today's 18:00 may have passed), then moved
     soon.start_slot = slot_of(utcnow()) + 4  # two hours ahead
     soon.end_slot = soon.start_slot + 6
     await db.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -248,3 +250,56 @@ async def test_bad_learning_and_promotion_settings_are_refused_by_name(
         0,
         180,
     )
+
+
+PAY_FORM = {"pay_cadence": "biweekly", "pay_week_starts_on": "6", "withholding_policy": "cn_labour"}
+
+
+async def test_coordinator_sets_the_pay_cadence_week_start_and_withholding(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    before = await client.get("/admin/site/")
+    assert '<option value="weekly" selected>' in before.text
+    assert '<option value="none" selected>' in before.text
+    saved = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **PAY_FORM})
+    assert saved.status_code == 200
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.pay_cadence, settings.pay_week_starts_on, settings.withholding_policy) == (
+        "biweekly",
+        6,
+        "cn_labour",
+    )
+    page = await client.get("/admin/site/")
+    assert '<option value="biweekly" selected>' in page.text
+    assert '<option value="cn_labour" selected>' in page.text
+    again = await post_form(client, "/admin/site/settings", SETTINGS_FORM)
+    assert again.status_code == 200
+    await db.refresh(site)
+    assert site_settings(site).withholding_policy == "cn_labour", "a setting the form left out stays as it was"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("pay_cadence", "monthly"),
+        ("pay_week_starts_on", "7"),
+        ("pay_week_starts_on", "-1"),
+        ("withholding_policy", "flat_tax"),
+    ],
+)
+async def test_bad_pay_settings_are_refused_by_name_and_change_nothing(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site, name: str, value: str
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    bad = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **PAY_FORM, name: value})
+    assert bad.status_code == 422
+    assert re.search(rf'<div class="field invalid">\s*<label for="f-{name}">', bad.text), "the field is marked"
+    assert f"$.{name}" in bad.text, "the message names the field"
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.pay_cadence, settings.pay_week_starts_on, settings.withholding_policy) == ("weekly", 0, "none")
+    assert settings.availability_deadline_weekday == 3, "nothing else was saved either"

@@ -165,7 +165,7 @@ def test_progress_is_reported_and_callbacks_that_raise_are_swallowed() -> None:
         raise RuntimeError("nor a broken stop flag")
 
     problem = a_busy_week()
-    solution = solve(problem, SolverSettings(time_limit_seconds=3, workers=2), on_progress=record, should_stop=flaky)
+    solution = solve(problem, SolverSettings(time_limit_seconds=8, workers=2), on_progress=record, should_stop=flaky)
     assert seen
     assert seen[0].stage == "coverage"
     assert all(isinstance(p.elapsed_seconds, float) for p in seen)

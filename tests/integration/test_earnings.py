@@ -1,0 +1,249 @@
+"""The agent's Earnings tab: accrued pay line by line with its "why", locked statements, paid amounts, privacy."""
+# ruff: noqa: RUF001 -- the pages use the multiplication sign and the en dash, and so do the assertions
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import service as accounts
+from backend.accounts.models import Role, Site, Skill, User
+from backend.core.money import format_money
+from backend.core.slots import slot_of
+from backend.pay import earnings, periods
+from backend.pay.models import PayPeriod, RateCard
+from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
+from backend.work.models import WorkKind, WorkRecord
+from tests.conftest import Factory, login
+
+# Tuesday 3 November 2026 in Shanghai; its weekly period runs Monday 2 to Sunday 8 November.
+DAY = dt.date(2026, 11, 3)
+NEXT_DAY = dt.date(2026, 11, 4)
+UTC = dt.UTC
+RATES = {
+    "base_hourly_minor": {"junior": 3000, "mid": 3500, "senior": 4000},
+    "pieces": [
+        {"kind": "call", "rate_minor": 50},
+        {"kind": "call", "skill": "billing", "rate_minor": 80},
+        {"kind": "chat", "rate_minor": 120},
+    ],
+    "quality_bonus": {"min_csat_average": 4.5, "percent_of_piece_pay": 10, "min_rated_contacts": 10},
+}
+
+
+async def a_rate_card(db: AsyncSession, site: Site) -> RateCard:
+    card = RateCard(site_id=site.id, effective_from=dt.date(2026, 1, 1), currency="CNY", rates=RATES)
+    db.add(card)
+    await db.flush()
+    return card
+
+
+async def billing(db: AsyncSession, site: Site) -> Skill:
+    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+
+
+async def a_shift(
+    db: AsyncSession, agent: User, start: dt.datetime, *, slots: int, no_show: bool = False, bonus_minor: int = 0
+) -> Shift:
+    """A shift ``agent`` held from ``start`` for ``slots`` half-hours; a no-show if asked."""
+    skill = await billing(db, await accounts.get_site(db, agent.site_id))
+    shift = Shift(
+        site_id=agent.site_id,
+        skill_id=skill.id,
+        start_slot=slot_of(start),
+        end_slot=slot_of(start) + slots,
+        seats=1,
+        taken=1,
+        origin=ShiftOrigin.manual,
+        bonus_minor=bonus_minor,
+    )
+    db.add(shift)
+    await db.flush()
+    seat = ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=start - dt.timedelta(days=3))
+    db.add(seat)
+    await db.flush()
+    if no_show:
+        db.add(Attendance(seat_id=seat.id, no_show_at=start + dt.timedelta(minutes=20)))
+    await db.flush()
+    return shift
+
+
+async def records(
+    db: AsyncSession,
+    agent: User,
+    at: dt.datetime,
+    kind: WorkKind,
+    count: int,
+    *,
+    skill: Skill | None = None,
+    csat: int | None = None,
+    prefix: str = "",
+) -> None:
+    for n in range(count):
+        db.add(
+            WorkRecord(
+                site_id=agent.site_id,
+                user_id=agent.id,
+                source="pbx",
+                external_id=f"{prefix or kind.value}-{agent.id}-{at.isoformat()}-{n}",
+                occurred_at=at + dt.timedelta(seconds=n),
+                kind=kind,
+                count=1,
+                csat=csat,
+                skill_id=skill.id if skill else None,
+            )
+        )
+    await db.flush()
+
+
+async def a_worked_week(db: AsyncSession, site: Site, agent: User, *, day: dt.date = DAY) -> None:
+    """4.5 h worked, 12 billing calls (10 rated 5), 5 chats the next day, and a no-show shift that day."""
+    await a_rate_card(db, site)
+    skill = await billing(db, site)
+    morning = dt.datetime.combine(day, dt.time(1, 0), UTC)  # 09:00 in Shanghai
+    await a_shift(db, agent, morning, slots=9)
+    await a_shift(db, agent, morning + dt.timedelta(days=1), slots=8, no_show=True)
+    await records(db, agent, morning + dt.timedelta(hours=5), WorkKind.call, 10, skill=skill, csat=5)
+    await records(db, agent, morning + dt.timedelta(hours=6), WorkKind.call, 2, skill=skill, prefix="unrated")
+    await records(db, agent, morning + dt.timedelta(days=1, hours=2), WorkKind.chat, 5)
+    await db.commit()
+
+
+def whys(view: earnings.Accrued | earnings.Statement) -> list[str]:
+    return [line.why for day in view.days for line in day.lines]
+
+
+async def test_accrued_pay_matches_the_sums_by_hand(db: AsyncSession, site: Site, people: Factory) -> None:
+    agent = await people.make(Role.agent)
+    await a_worked_week(db, site, agent)
+    period = await periods.period_for(db, site=site, day=DAY)
+    assert (period.starts_on, period.ends_on) == (dt.date(2026, 11, 2), dt.date(2026, 11, 9))
+
+    view = await earnings.accrued(
+        db, period=period, user=agent, is_current=True, now=dt.datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
+    )
+
+    # 4.5 h x 30.00 = 135.00; 12 billing calls x 0.80 = 9.60; 5 chats x 1.20 = 6.00;
+    # CSAT 5.0 over 10 rated calls earns 10% of the piece pay 15.60 = 1.56; the no-show pays nothing.
+    assert [day.day for day in view.days] == [DAY, NEXT_DAY, None]
+    assert whys(view) == [
+        "4.5 h × CNY 30.00/h = CNY 135.00",
+        "12 calls × CNY 0.80 = CNY 9.60",
+        "5 chats × CNY 1.20 = CNY 6.00",
+        "Quality bonus: CSAT 5.00 ≥ 4.5 → 10% of piece pay CNY 15.60 = CNY 1.56",
+    ]
+    assert [day.total_minor for day in view.days] == [14460, 600, 156]
+    assert view.totals["gross_minor"] == 13500 + 960 + 600 + 156
+    assert view.totals["worked_minutes"] == 270
+    assert [line.ref for day in view.days for line in day.lines] == [
+        f"2026-11-03:base:shift-{view.days[0].lines[0].shift_id}",
+        "2026-11-03:piece:call:billing",
+        "2026-11-04:piece:chat:-",
+        "period:quality_bonus",
+    ]
+    assert view.days[0].lines[0].title == "Shift 09:00–13:30 · Billing"
+
+
+async def test_a_shift_not_over_yet_does_not_count(db: AsyncSession, site: Site, people: Factory) -> None:
+    agent = await people.make(Role.agent)
+    await a_worked_week(db, site, agent)
+    period = await periods.period_for(db, site=site, day=DAY)
+    during = dt.datetime(2026, 11, 3, 3, 0, tzinfo=UTC)  # 11:00 local: the shift runs until 13:30
+    view = await earnings.accrued(db, period=period, user=agent, is_current=True, now=during)
+    assert not any(line.kind == "base" for day in view.days for line in day.lines)
+
+
+async def test_the_earnings_tab_shows_live_lines_in_english_and_chinese(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    now = dt.datetime.now(UTC)
+    await a_rate_card(db, site)
+    skill = await billing(db, site)
+    await a_shift(db, agent, dt.datetime.fromtimestamp((slot_of(now) - 11) * 1800, UTC), slots=9)
+    await records(db, agent, now - dt.timedelta(minutes=5), WorkKind.call, 12, skill=skill)
+    await db.commit()
+
+    await login(client, agent.email)
+    page = await client.get("/app/earnings")
+    assert page.status_code == 200
+    assert "4.5 h × CNY 30.00/h = CNY 135.00" in page.text
+    assert "12 calls × CNY 0.80 = CNY 9.60" in page.text
+    assert "Before tax." in page.text
+    assert '<a href="/app/earnings" class="tab active" aria-current="page">' in page.text
+
+    await accounts.update_preferences(db, agent, locale="zh-Hans")
+    await db.commit()
+    await login(client, agent.email)
+    chinese = await client.get("/app/earnings")
+    assert chinese.status_code == 200
+    assert '<html lang="zh-Hans">' in chinese.text
+    assert "CNY 135.00" in chinese.text
+
+
+async def test_staff_are_refused_the_earnings_tab(client: httpx.AsyncClient, people: Factory) -> None:
+    for role in (Role.coordinator, Role.finance):
+        staff = await people.make(role)
+        await login(client, staff.email)
+        answer = await client.get("/app/earnings")
+        assert answer.status_code == 403
+
+
+async def locked_period(db: AsyncSession, site: Site, agent: User, people: Factory) -> tuple[PayPeriod, User]:
+    await a_worked_week(db, site, agent)
+    period = await periods.period_for(db, site=site, day=DAY)
+    finance = await people.make(Role.finance)
+    await periods.lock_period(db, period_id=period.id, by=finance, now=dt.datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+    await db.commit()
+    return period, finance
+
+
+async def test_a_locked_statement_lists_every_line_and_prints(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    period, finance = await locked_period(db, site, agent, people)
+
+    view = await earnings.statement(db, user=agent, period_id=period.id)
+    assert view.settlement.gross_minor == 13500 + 960 + 600 + 156
+    assert whys(view)[:3] == [
+        "4.5 h × CNY 30.00/h = CNY 135.00",
+        "12 calls × CNY 0.80 = CNY 9.60",
+        "5 chats × CNY 1.20 = CNY 6.00",
+    ]
+    assert "Quality bonus: 10% of piece pay CNY 15.60 = CNY 1.56" in whys(view)
+
+    await login(client, agent.email)
+    tab = await client.get("/app/earnings")
+    assert f'href="/app/earnings/periods/{period.id}"' in tab.text
+    assert "Locked" in tab.text
+    page = await client.get(f"/app/earnings/periods/{period.id}")
+    assert page.status_code == 200
+    assert "CNY 152.16" in page.text
+    assert "Question this line" in page.text
+    printable = await client.get(f"/app/earnings/periods/{period.id}?print=1")
+    assert printable.status_code == 200
+    assert 'class="print-page"' in printable.text
+    assert "tabbar" not in printable.text
+    assert "<script" not in printable.text
+    assert "4.5 h × CNY 30.00/h = CNY 135.00" in printable.text
+
+    await periods.mark_paid(db, period_id=period.id, by=finance, now=dt.datetime(2026, 11, 12, 4, 0, tzinfo=UTC))
+    await db.commit()
+    paid = await client.get(f"/app/earnings/periods/{period.id}")
+    net = view.settlement.net_minor
+    assert f"Paid {format_money(net, 'CNY')} on Nov 12, 2026" in paid.text
+
+
+async def test_another_agents_statement_is_not_found(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent, other = await people.make(Role.agent), await people.make(Role.agent)
+    period, _finance = await locked_period(db, site, agent, people)
+    await login(client, other.email)
+    assert (await client.get(f"/app/earnings/periods/{period.id}")).status_code == 404
+    assert (await client.get("/app/earnings/periods/99999999")).status_code == 404
+    tab = await client.get("/app/earnings")
+    assert f"/app/earnings/periods/{period.id}" not in tab.text
