@@ -234,6 +234,24 @@ def assert_clean_console(page: Any) -> None:
     assert errors == [], "console errors:\n" + "\n".join(errors)
 
 
+MIN_TAP = 44  # px: a thumb-sized target (WCAG 2.5.5)
+
+
+def assert_thumb_sized(page: Any, scope: str, targets: str = "a, button, input, select", *, at_least: int = 1) -> None:
+    """Every visible control ``targets`` matches inside ``scope`` is at least ``MIN_TAP`` px each way."""
+    found = page.locator(scope).locator(targets)
+    assert found.count() >= at_least
+    for index in range(found.count()):
+        target = found.nth(index)
+        if not target.is_visible() or target.get_attribute("type") == "hidden":
+            continue
+        box = target.bounding_box()
+        assert box is not None
+        label = target.inner_text() or target.get_attribute("name") or target.evaluate("e => e.outerHTML")[:80]
+        assert box["width"] >= MIN_TAP, f"{label!r} is too narrow: {box}"
+        assert box["height"] >= MIN_TAP, f"{label!r} is too short: {box}"
+
+
 @pytest.fixture
 def phone(new_phone: Callable[[], Phone]) -> Any:
     """A page in a fresh 360 x 800 phone context (``new_phone`` closes it afterwards)."""

@@ -8,25 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_clean_console
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in
+from tests.e2e.conftest import assert_clean_console, assert_thumb_sized
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def assert_thumb_sized(page: Any) -> None:
-    """Every button and link of the grid is at least 44 px each way."""
-    targets = page.locator("#availability").locator("a, button, input, select")
-    assert targets.count() > 48
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible():
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        label = target.inner_text() or target.get_attribute("name")
-        assert box["width"] >= MIN_TAP, f"{label!r} is too narrow: {box}"
-        assert box["height"] >= MIN_TAP, f"{label!r} is too short: {box}"
 
 
 def test_agent_offers_an_evening_with_a_preset_and_it_stays_saved(phone: Any) -> None:
@@ -36,7 +21,7 @@ def test_agent_offers_an_evening_with_a_preset_and_it_stays_saved(phone: Any) ->
     expect(phone).to_have_url(re.compile(r"/app/availability$"))
     expect(phone.get_by_role("heading", level=1)).to_have_text("Availability")
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#availability", "a, button, input, select", at_least=49)
 
     phone.get_by_role("navigation", name="Days").get_by_role("link").nth(2).click()
     expect(phone).to_have_url(re.compile(r"day=2"))
@@ -53,5 +38,5 @@ def test_agent_offers_an_evening_with_a_preset_and_it_stays_saved(phone: Any) ->
     expect(phone.locator(".avail-grid button", has_text="21:30")).to_contain_text("preferred")
     expect(phone.locator(".avail-grid button", has_text="22:00")).not_to_contain_text("preferred")
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#availability", "a, button, input, select", at_least=49)
     assert_clean_console(phone)

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Phone, assert_clean_console
-from tests.e2e.test_sign_in import COORDINATOR, MIN_TAP, assert_fits_phone_width, english_agents, sign_in
+from tests.e2e.conftest import Phone, assert_clean_console, assert_thumb_sized
+from tests.e2e.test_sign_in import COORDINATOR, assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
 
 TITLE = "Customer charged twice after a plan change"
 PHRASE = "I can see both charges, and I will get one back to you today."
-
-
-def assert_thumb_sized(page: Any, scope: str) -> None:
-    targets = page.locator(scope).locator("a, button, input, select")
-    assert targets.count() > 0
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible() or target.get_attribute("type") == "hidden":
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        assert box["height"] >= MIN_TAP, f"{target.evaluate('e => e.outerHTML')[:80]} is too short: {box}"
-        assert box["width"] >= MIN_TAP, f"{target.evaluate('e => e.outerHTML')[:80]} is too narrow: {box}"
 
 
 def test_agent_finds_a_published_case_marks_it_used_and_comments(new_phone: Callable[[], Phone]) -> None:
@@ -52,7 +38,7 @@ def test_agent_finds_a_published_case_marks_it_used_and_comments(new_phone: Call
     page.goto("/app/cases")
     expect(page.locator("#this-week")).to_contain_text(TITLE)
     assert_fits_phone_width(page)
-    assert_thumb_sized(page, "#cases")
+    assert_thumb_sized(page, "#cases", "a, button, input, select")
 
     page.get_by_label("Search cases").fill("invoices")  # live search, no submit
     expect(page).to_have_url(re.compile(r"q=invoices"))  # pushed once the results are swapped in
@@ -67,7 +53,7 @@ def test_agent_finds_a_published_case_marks_it_used_and_comments(new_phone: Call
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(page.get_by_label("Phrase 1")).to_have_value(PHRASE)
     assert_fits_phone_width(page)
-    assert_thumb_sized(page, "#case")
+    assert_thumb_sized(page, "#case", "a, button, input, select")
 
     page.get_by_role("button", name="I used this").click()
     expect(page.get_by_role("button", name="✓ I used this (tap to undo)")).to_be_visible()

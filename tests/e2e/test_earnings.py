@@ -20,9 +20,9 @@ from backend.pay import earnings, periods
 from backend.pay.models import PeriodStatus, RateCard
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
 from backend.work.models import WorkKind, WorkRecord
-from tests.e2e.conftest import E2E_ACTOR, assert_clean_console
+from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in, zh
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
 
 pytestmark = pytest.mark.browser
 
@@ -98,20 +98,6 @@ def seed_pay(database_url: str, email: str) -> None:
         pool.submit(lambda: asyncio.run(seed())).result()
 
 
-def assert_thumb_sized(page: Any, scope: str) -> None:
-    targets = page.locator(scope).locator("a, button, input, textarea, summary")
-    assert targets.count() > 0
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible():
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        label = target.inner_text() or target.get_attribute("name")
-        assert box["width"] >= MIN_TAP, f"{label!r} is too narrow: {box}"
-        assert box["height"] >= MIN_TAP, f"{label!r} is too short: {box}"
-
-
 def test_agent_reads_earnings_opens_a_statement_and_questions_a_line(
     phone: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -126,13 +112,13 @@ def test_agent_reads_earnings_opens_a_statement_and_questions_a_line(
     expect(phone.get_by_text(re.compile(r"^\d+ calls × CNY [\d,]+\.\d\d = CNY [\d,]+\.\d\d$")).first).to_be_visible()  # noqa: RUF001
     expect(phone.get_by_text(re.compile(r"^1\.5 h × CNY [\d,]+\.\d\d/h = CNY [\d,]+\.\d\d$")).first).to_be_visible()  # noqa: RUF001
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone, "#earnings")
+    assert_thumb_sized(phone, "#earnings", "a, button, input, textarea, summary")
 
     phone.locator("#statements a.earn-statement").first.click()
     expect(phone.get_by_role("heading", name="Pay statement")).to_be_visible()
     expect(phone.get_by_text("Gross", exact=True)).to_be_visible()
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone, "#statement")
+    assert_thumb_sized(phone, "#statement", "a, button, input, textarea, summary")
 
     phone.get_by_role("link", name="Printable statement").click()
     expect(phone.get_by_role("heading", name="Pay statement")).to_be_visible()
@@ -143,7 +129,7 @@ def test_agent_reads_earnings_opens_a_statement_and_questions_a_line(
     phone.get_by_role("link", name="Question this line").first.click()
     expect(phone.get_by_role("heading", name="Question a line")).to_be_visible()
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone, "#dispute-form")
+    assert_thumb_sized(phone, "#dispute-form", "a, button, input, textarea, summary")
     phone.get_by_role("button", name="Send question").click()  # empty: the browser asks for the comment first
     expect(phone.get_by_role("heading", name="Question a line")).to_be_visible()
     phone.get_by_label("What looks wrong?").fill("My shift ran 30 minutes over.")

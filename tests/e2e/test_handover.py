@@ -16,8 +16,8 @@ from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of
 from backend.shifts.handover_models import HandoverKind, HandoverNote
 from backend.shifts.models import Shift
-from tests.e2e.conftest import E2E_ACTOR, assert_clean_console
-from tests.e2e.test_my_schedule import assert_thumb_sized, e2e_database_url, give_shifts
+from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
+from tests.e2e.test_my_schedule import e2e_database_url, give_shifts
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
@@ -78,7 +78,7 @@ def test_agent_acknowledges_the_handover_and_leaves_a_note(
     expect(panel.get_by_role("heading", name="Handover notes: 1")).to_be_visible()
     expect(panel.get_by_text("The refund tool is down until 20:00")).to_be_visible()
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#schedule", "a, button, input, summary")
 
     panel.get_by_role("button", name="Acknowledge").click()
     expect(phone.locator(f"#handover-{shift_id}").get_by_role("status")).to_have_text("Handover notes acknowledged.")
@@ -94,5 +94,5 @@ def test_agent_acknowledges_the_handover_and_leaves_a_note(
     expect(panel.get_by_text("Call back the customer on ticket 12")).to_be_visible()
     expect(phone).to_have_url(re.compile(r"/app/shifts$"))  # htmx swapped the panel in place
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#schedule", "a, button, input, summary")
     assert_clean_console(phone)

@@ -21,9 +21,9 @@ from backend.demo import COORDINATOR_EMAIL
 from backend.learning.courses import import_course
 from backend.learning.models import Course
 from backend.shifts.market import create_open_shift
-from tests.e2e.conftest import E2E_ACTOR, assert_clean_console
+from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in, zh
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
 
 pytestmark = pytest.mark.browser
 
@@ -146,24 +146,9 @@ def a_billing_shift(database_url: str, days_ahead: int) -> int:
     return int(run(database_url, work))
 
 
-def assert_thumb_sized(page: Any, scope: str) -> None:
-    """Every visible control (links, buttons, selects, answer labels) is at least 44 px each way."""
-    targets = page.locator(scope).locator("a, button, select, label.choice, summary")
-    assert targets.count() > 0
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible():
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        label = target.inner_text() or target.get_attribute("name")
-        assert box["height"] >= MIN_TAP, f"{label!r} is too short: {box}"
-        assert box["width"] >= MIN_TAP, f"{label!r} is too narrow: {box}"
-
-
 def check_phone_fit(page: Any, scope: str) -> None:
     assert_fits_phone_width(page)
-    assert_thumb_sized(page, scope)
+    assert_thumb_sized(page, scope, "a, button, select, label.choice, summary")
 
 
 def answer_quiz(page: Any) -> None:

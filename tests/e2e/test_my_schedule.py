@@ -16,8 +16,8 @@ from backend.accounts.models import Skill, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
-from tests.e2e.conftest import E2E_ACTOR, assert_clean_console
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in
+from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -63,21 +63,6 @@ def give_shifts(database_url: str, email: str, starts: list[int], slots: int = 4
         pool.submit(lambda: asyncio.run(seed())).result()
 
 
-def assert_thumb_sized(page: Any) -> None:
-    """Every visible control of the schedule is at least 44 px each way."""
-    targets = page.locator("#schedule").locator("a, button, input, summary")
-    assert targets.count() > 0
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible():
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        label = target.inner_text() or target.get_attribute("id")
-        assert box["width"] >= MIN_TAP, f"{label!r} is too narrow: {box}"
-        assert box["height"] >= MIN_TAP, f"{label!r} is too short: {box}"
-
-
 def test_agent_sees_next_shift_first_and_subscribes_to_the_calendar(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -96,7 +81,7 @@ def test_agent_sees_next_shift_first_and_subscribes_to_the_calendar(
     expect(cards.first).to_contain_text("General enquiries")
     assert phone.locator(".schedule-past").get_attribute("open") is None  # the past is folded away
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#schedule", "a, button, input, summary")
 
     phone.get_by_role("button", name="Subscribe in my calendar").click()
     address = phone.get_by_label("Calendar address (https)")
@@ -107,7 +92,7 @@ def test_agent_sees_next_shift_first_and_subscribes_to_the_calendar(
     assert feed.status == 200
     assert feed.text().count("BEGIN:VEVENT") == 2
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone)
+    assert_thumb_sized(phone, "#schedule", "a, button, input, summary")
 
     phone.once("dialog", lambda dialog: dialog.accept())
     phone.get_by_role("button", name="Stop sharing").click()

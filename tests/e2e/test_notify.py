@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_clean_console
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in
+from tests.e2e.conftest import MIN_TAP, assert_clean_console
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
 

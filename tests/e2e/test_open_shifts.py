@@ -16,9 +16,9 @@ from sqlalchemy import select
 from backend.accounts.models import Site
 from backend.core.db import Database, act_as, utcnow
 from backend.shifts.market import create_open_shift
-from tests.e2e.conftest import E2E_ACTOR, assert_clean_console
+from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
-from tests.e2e.test_sign_in import MIN_TAP, assert_fits_phone_width, english_agents, sign_in, zh
+from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
 
 pytestmark = pytest.mark.browser
 
@@ -54,19 +54,6 @@ def an_open_shift(database_url: str, days_ahead: int) -> int:
         return pool.submit(lambda: asyncio.run(seed())).result()
 
 
-def assert_thumb_sized(page: Any, scope: str) -> None:
-    targets = page.locator(scope).locator("a, button, select")
-    assert targets.count() > 0
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if not target.is_visible():
-            continue
-        box = target.bounding_box()
-        assert box is not None
-        assert box["height"] >= MIN_TAP, f"{target.inner_text()!r} is too short: {box}"
-        assert box["width"] >= MIN_TAP, f"{target.inner_text()!r} is too narrow: {box}"
-
-
 def test_agent_claims_an_open_shift_in_one_tap_and_undoes_it(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -82,7 +69,7 @@ def test_agent_claims_an_open_shift_in_one_tap_and_undoes_it(
     card = phone.locator(f"#shift-{shift_id}")
     expect(card).to_contain_text("3 seats left")
     assert_fits_phone_width(phone)
-    assert_thumb_sized(phone, "#market")
+    assert_thumb_sized(phone, "#market", "a, button, select")
 
     card.get_by_role("button", name="Claim").click()
     expect(card.get_by_role("status")).to_have_text("Claimed")

@@ -14,13 +14,12 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from backend.demo import DEMO_DOMAIN, DEMO_PASSWORD, demo_agents
-from tests.e2e.conftest import PHONE, Phone, assert_clean_console
+from tests.e2e.conftest import MIN_TAP, PHONE, Phone, assert_clean_console
 
 pytestmark = pytest.mark.browser
 
 PHONE_WIDTH = PHONE["viewport"]["width"]
 PHONE_HEIGHT = PHONE["viewport"]["height"]
-MIN_TAP = 44
 TABS = ["Home", "Availability", "Shifts", "Learn", "Earnings"]
 COORDINATOR = f"coordinator@{DEMO_DOMAIN}"
 NEW_PASSWORD = "a new agent's password"
