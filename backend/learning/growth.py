@@ -8,8 +8,8 @@ The measures, week by week in the site's time zone (a shift counts in the week i
   the end of that week.
 - **Quiz average.** The mean ``score_percent`` of submitted quiz attempts (``learning.quiz``).
 - **Certifications.** Held, expiring within the site's reminder days, or expired.
-- **Quality** (CSAT, resolution rate) comes from work records, which arrive in a later issue:
-  ``quality_figures`` is the one place they plug in; until then the row says so.
+- **Quality.** From the agent's work records (``backend.work``): the CSAT average of rated contacts and
+  the share of contacts resolved, per week and over the weeks shown; the row says so while there are none.
 
 Promotion rule (site settings ``mid_*`` and ``senior_*``): an active agent is suggested for the next
 tier (junior → mid → senior) when, all at once, their shifts worked (ever) reach ``*_after_shifts``,
@@ -45,6 +45,7 @@ from backend.learning.growth_models import REASON_MAX_CHARS, PromotionDecision, 
 from backend.learning.models import Certification
 from backend.shifts import attendance
 from backend.shifts.models import Shift, ShiftSeat
+from backend.work import service as work
 
 WEEKS_SHOWN = 8
 RESUGGEST_AFTER_DAYS = 30
@@ -228,10 +229,41 @@ async def certifications_of(
 
 
 async def quality_figures(
-    session: AsyncSession, *, user: User, weeks: list[IsoWeek], now: dt.datetime
+    session: AsyncSession, *, user: User, weeks: list[IsoWeek], zone: ZoneInfo, now: dt.datetime
 ) -> Quality | None:
-    """CSAT and resolution rate per week: the work-records issue fills this in; there are none yet."""
-    return None
+    """CSAT average and resolution rate per shown week and over them all, from the agent's work records;
+    None when no record in those weeks carries a rating or a resolution."""
+    since = utc_start(weeks[0].slots(zone).start)
+    records = await work.rated_records(session, user_id=user.id, since=since, until=now)
+    if not records:
+        return None
+    index = {week: position for position, week in enumerate(weeks)}
+    csat: list[list[int]] = [[] for _ in weeks]
+    resolved: list[list[bool]] = [[] for _ in weeks]
+    for occurred_at, rating, outcome in records:
+        position = index.get(IsoWeek.containing(occurred_at, zone))
+        if position is None:
+            continue
+        if rating is not None:
+            csat[position].append(rating)
+        if outcome is not None:
+            resolved[position].append(outcome)
+    every_rating = [rating for week in csat for rating in week]
+    every_outcome = [outcome for week in resolved for outcome in week]
+    return Quality(
+        csat=[_mean(week) for week in csat],
+        csat_now=_mean(every_rating),
+        resolution_percent=[_share(week) for week in resolved],
+        resolution_now=_share(every_outcome),
+    )
+
+
+def _mean(ratings: list[int]) -> float | None:
+    return sum(ratings) / len(ratings) if ratings else None
+
+
+def _share(outcomes: list[bool]) -> float | None:
+    return 100 * sum(outcomes) / len(outcomes) if outcomes else None
 
 
 async def growth_matrix(session: AsyncSession, *, user: User, now: dt.datetime) -> Matrix:
@@ -273,7 +305,7 @@ async def growth_matrix(session: AsyncSession, *, user: User, now: dt.datetime) 
         certifications=await certifications_of(
             session, user_id=user.id, now=now, reminder_days=settings.certification_reminder_days
         ),
-        quality=await quality_figures(session, user=user, weeks=weeks, now=now),
+        quality=await quality_figures(session, user=user, weeks=weeks, zone=zone, now=now),
         next=next_tier(user.tier, measures, settings),
         reliability_detail=detail,
     )

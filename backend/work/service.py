@@ -471,3 +471,15 @@ async def unmap_external_agent(session: AsyncSession, *, site_id: int, mapping_i
         raise NotFound("external agent")
     await session.delete(mapping)
     await session.flush()
+
+
+async def rated_records(
+    session: AsyncSession, *, user_id: int, since: dt.datetime, until: dt.datetime
+) -> list[tuple[dt.datetime, int | None, bool | None]]:
+    """When, CSAT and resolved for the agent's records in ``[since, until)`` that carry either (growth's quality)."""
+    rows = await session.execute(
+        select(WorkRecord.occurred_at, WorkRecord.csat, WorkRecord.resolved)
+        .where(WorkRecord.user_id == user_id, WorkRecord.occurred_at >= since, WorkRecord.occurred_at < until)
+        .where((WorkRecord.csat.is_not(None)) | (WorkRecord.resolved.is_not(None)))
+    )
+    return [(occurred_at, csat, resolved) for occurred_at, csat, resolved in rows]

@@ -24,6 +24,7 @@ from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_o
 from backend.shifts import attendance, market
 from backend.shifts.allocation import ClaimRefused, Why
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
+from backend.work.models import WorkKind, WorkRecord
 from tests.conftest import Factory, login, post_form
 
 HTMX = {"hx-request": "true"}
@@ -183,6 +184,49 @@ async def test_the_matrix_counts_two_weeks_of_shifts_a_no_show_and_quizzes(
     assert matrix.next.tier is Tier.mid
     needs = {r.key: (r.have, r.need, r.met) for r in matrix.next.requirements}
     assert needs == {"shifts": (3, 10, False), "reliability": (75, 80, False), "quiz": (pytest.approx(76.7), 80, False)}
+
+
+async def test_quality_comes_from_the_agents_rated_and_resolved_work_records(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    other = await people.make(Role.agent)
+    records = [
+        (agent, LAST_MONDAY, 5, True),
+        (agent, LAST_MONDAY + dt.timedelta(hours=1), 3, False),
+        (agent, THIS_MONDAY, 4, True),
+        (agent, THIS_MONDAY + dt.timedelta(hours=1), None, True),  # resolved, not rated
+        (other, THIS_MONDAY, 1, False),  # someone else's: not in the agent's figures
+    ]
+    for number, (who, when, csat, resolved) in enumerate(records):
+        db.add(
+            WorkRecord(
+                site_id=site.id, user_id=who.id, source="test", external_id=f"r{number}", occurred_at=when,
+                kind=WorkKind.call, count=1, csat=csat, resolved=resolved,
+            )
+        )  # fmt: skip
+    await db.commit()
+
+    quality = (await growth.growth_matrix(db, user=agent, now=NOW)).quality
+
+    assert quality is not None
+    assert quality.csat[-2:] == [4.0, 4.0]
+    assert quality.csat_now == 4.0
+    assert quality.resolution_percent[-2:] == [50.0, 100.0]
+    assert quality.resolution_now == 75.0
+    assert quality.csat[0] is None
+    an_hour_ago = utcnow() - dt.timedelta(hours=1)  # the page shows the weeks up to the real now
+    db.add(
+        WorkRecord(
+            site_id=site.id, user_id=agent.id, source="test", external_id="recent", occurred_at=an_hour_ago,
+            kind=WorkKind.chat, count=1, csat=5, resolved=True,
+        )
+    )  # fmt: skip
+    await db.commit()
+    await login(client, agent.email)
+    page = (await client.get("/app/growth")).text
+    assert "Customer satisfaction" in page
+    assert "appear once work records arrive" not in page
 
 
 async def test_my_progress_shows_my_numbers_and_what_the_next_tier_needs(
