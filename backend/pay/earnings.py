@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Site, Skill, User
-from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.core.i18n import current_locale, ngettext
 from backend.core.i18n import gettext as _
@@ -265,10 +264,6 @@ def unique_refs(lines: list[Line]) -> list[str]:
     return refs
 
 
-def site_today(site: Site, now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(ZoneInfo(site.timezone)).date()
-
-
 async def _skill_labels(session: AsyncSession, *, site_id: int, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
@@ -408,7 +403,7 @@ async def accrued(
 async def open_periods(session: AsyncSession, *, user: User, now: dt.datetime | None = None) -> list[Accrued]:
     """The current open period's accrued pay, then up to two earlier periods still waiting for their lock."""
     site = await accounts.get_site(session, user.site_id)
-    today = site_today(site, now)
+    today = periods.site_today(site, now)
     await periods.ensure_periods(session, site=site, today=today)
     rows = list(
         await session.scalars(

@@ -50,9 +50,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.core.db import utcnow
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import local_midnight, utc_start
+from backend.demand.service import site_zone
 from backend.pay import gather, ledger
 from backend.pay.models import (
     Account,
@@ -97,8 +99,9 @@ def aligned_start(day: dt.date, settings: SiteSettings) -> dt.date:
     return start
 
 
-def site_today(site: Site, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(site.timezone)).date()
+def site_today(site: Site, now: dt.datetime | None = None) -> dt.date:
+    """The date it is at the site now (or at ``now``): periods, rate cards and earnings are in site days."""
+    return (now or utcnow()).astimezone(site_zone(site)).date()
 
 
 async def _create(session: AsyncSession, *, site: Site, starts_on: dt.date, ends_on: dt.date) -> PayPeriod:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Router, get, post
@@ -19,10 +18,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Site
 from backend.accounts.schemas import Form
 from backend.accounts.site_settings import site_settings
-from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.money import decimal_text, parse_amount
@@ -31,6 +28,7 @@ from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
 from backend.pay import rate_cards
 from backend.pay.models import RateCard
+from backend.pay.periods import site_today
 from backend.pay.rates import Rates
 from backend.shifts.allocation import skill_label
 
@@ -38,10 +36,6 @@ RATES_PAGE = "pay/rates/rates.html"
 TAX_PAGE = "pay/rates/tax_profiles.html"
 KINDS = ("call", "chat", "ticket", "callback")
 BLANK_ROWS = 3  # empty piece-rate rows under the filled ones, for new rates without JavaScript
-
-
-def site_today(site: Site, now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(ZoneInfo(site.timezone)).date()
 
 
 # The form: what was typed, and the rates it stands for ------------------------------------------

@@ -67,6 +67,7 @@ from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, local_day_slots, local_start, utc_start
+from backend.demand.service import site_zone
 from backend.learning.service import certified_skill_codes
 from backend.roster.problem import shift_rules
 from backend.shifts.eligibility import AgentFacts, Refusal, Rule, Work, check_week
@@ -110,10 +111,6 @@ class ClaimRefused(Conflict):
         self.reasons = reasons
 
 
-def site_zone_of(site: Site) -> ZoneInfo:
-    return ZoneInfo(site.timezone)
-
-
 def skill_label(skill: Skill) -> str:
     return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
 
@@ -153,7 +150,7 @@ class Context:
 
     def __init__(self, session: AsyncSession, agent: User, site: Site, settings: SiteSettings) -> None:
         self.session, self.agent, self.site, self.settings = session, agent, site, settings
-        self.zone = site_zone_of(site)
+        self.zone = site_zone(site)
         self.rules = shift_rules(settings)
         self._weeks: dict[IsoWeek, Week] = {}
         self._skills: frozenset[str] | None = None

@@ -28,6 +28,7 @@ from backend.core.security import Principal, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.demand.service import site_zone
 from backend.shifts import allocation, cover
 from backend.shifts.market_routes import claim_refused
 from backend.shifts.models import CoverReason, CoverStatus
@@ -214,7 +215,7 @@ class CoverStaffController(Controller):
         **extra: Any,
     ) -> Template:
         site = await accounts.get_site(db, site_id)
-        zone = allocation.site_zone_of(site)
+        zone = site_zone(site)
         now = utcnow()
         views = await cover.site_requests(db, site_id=site.id, now=now)
         coverable = await cover.coverable_shifts(db, site_id=site.id, now=now)
@@ -332,7 +333,7 @@ class CoverStaffController(Controller):
 async def _out(db: AsyncSession, principal: Principal, request_id: int, *, staff: bool) -> CoverOut:
     site = await accounts.get_site(db, principal.site_id)
     view = await cover.cover_view(db, request_id=request_id, site_id=site.id)
-    return CoverOut.of(view, site_settings(site), allocation.site_zone_of(site), staff=staff)
+    return CoverOut.of(view, site_settings(site), site_zone(site), staff=staff)
 
 
 class CoverApiController(Controller):
@@ -361,7 +362,7 @@ class CoverApiController(Controller):
     async def list_requests(self, db: Db, principal: CurrentPrincipal) -> list[CoverOut]:
         """Coordinators: the site's open requests and the last day's closed ones. Agents: the ones offered to me."""
         site = await accounts.get_site(db, principal.site_id)
-        settings, zone, now = site_settings(site), allocation.site_zone_of(site), utcnow()
+        settings, zone, now = site_settings(site), site_zone(site), utcnow()
         if principal.role in STAFF_ROLES:
             views = await cover.site_requests(db, site_id=site.id, now=now)
             return [CoverOut.of(view, settings, zone, staff=True) for view in views]

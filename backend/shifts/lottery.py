@@ -31,6 +31,7 @@ from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
 from backend.core.slots import IsoWeek, local_start, utc_start
+from backend.demand.service import site_zone
 from backend.notify.service import Kind, notify
 from backend.shifts.allocation import (
     ClaimRefused,
@@ -40,7 +41,6 @@ from backend.shifts.allocation import (
     lottery_weight,
     market_shift,
     seat_of,
-    site_zone_of,
     take_seat,
     week_shares,
 )
@@ -230,7 +230,7 @@ async def _draw(session: AsyncSession, *, shift_id: int, now: dt.datetime) -> Dr
     on_sale = shift.cancelled_at is None and utc_start(shift.start_slot) > now
     reserved = sum((await live_offers(session, [shift.id], now, excluding=0)).values())
     free = max(shift.seats - shift.taken - reserved, 0) if on_sale else 0
-    zone = site_zone_of(site)
+    zone = site_zone(site)
     shares = await week_shares(
         session, site_id=site.id, slots=IsoWeek.containing(utc_start(shift.start_slot), zone).slots(zone)
     )

@@ -30,6 +30,7 @@ from backend.core.security import Principal, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other
+from backend.demand.service import site_zone
 from backend.shifts import allocation, lottery, market, waitlist
 from backend.shifts.models import Shift
 from backend.shifts.schemas import (
@@ -233,7 +234,7 @@ class StaffShiftsController(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, site_id: int, *, status: int = 200, **extra: Any
     ) -> Template:
         site = await accounts.get_site(db, site_id)
-        zone = allocation.site_zone_of(site)
+        zone = site_zone(site)
         now = utcnow()
         rows = await market.upcoming_open_shifts(db, site_id=site.id, now=now)
         requests = await lottery.requests_by_shift(db, shift_ids=[shift.id for shift, _skill, _waiting in rows])
@@ -290,7 +291,7 @@ class StaffShiftsController(Controller):
         site = await accounts.get_site(db, principal.site_id)
         try:
             async with db.begin_nested():
-                start, end = _times(data, allocation.site_zone_of(site))
+                start, end = _times(data, site_zone(site))
                 shift = await market.create_open_shift(
                     db,
                     site=site,
@@ -350,7 +351,7 @@ class MarketApiController(Controller):
             created_by=principal.user_id,
             now=utcnow(),
         )
-        zone = allocation.site_zone_of(site)
+        zone = site_zone(site)
         settings = site_settings(site)
         return ShiftOut(
             id=shift.id,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from backend.accounts.models import Role, Site, Skill, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of, utc_start
-from backend.pay import earnings, periods
+from backend.pay import periods
 from backend.pay.models import PeriodStatus, RateCard
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
 from backend.work.models import WorkKind, WorkRecord
@@ -76,7 +76,7 @@ async def _seed(session: Any, email: str) -> None:
     await work(slot_of(now) - 1, now - dt.timedelta(minutes=1), "now")
     # A past period, locked: its statement.
     past = now - dt.timedelta(weeks=PAST_WEEKS)
-    period = await periods.period_for(session, site=site, day=earnings.site_today(site, past))
+    period = await periods.period_for(session, site=site, day=periods.site_today(site, past))
     if period.status == PeriodStatus.open:
         await work(slot_of(past), past, "past")
         finance = await session.scalar(select(User).where(User.site_id == site.id, User.role == Role.finance))

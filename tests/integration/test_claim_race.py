@@ -23,6 +23,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Role, Tier, User
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.migrate import migrate
+from backend.demand.service import site_zone
 from backend.learning.service import grant_certification
 from backend.shifts import allocation, market
 from backend.shifts.models import Shift, ShiftSeat
@@ -42,7 +43,7 @@ class Arena:
     async def open_shift(self, *, days: int, clock: str = "18:00", hours: int = 3, seats: int = SEATS) -> int:
         async with self.database.session(write=True) as session:
             site = await accounts.get_site(session, self.site_id)
-            zone = allocation.site_zone_of(site)
+            zone = site_zone(site)
             day = utcnow().astimezone(zone).date() + dt.timedelta(days=days)
             hour, minute = (int(part) for part in clock.split(":"))
             start = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)

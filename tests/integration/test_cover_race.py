@@ -22,8 +22,9 @@ from backend.accounts.site_settings import update_site_settings
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.errors import Conflict
 from backend.core.migrate import migrate
+from backend.demand.service import site_zone
 from backend.learning.service import grant_certification
-from backend.shifts import allocation, cover, market
+from backend.shifts import cover, market
 from backend.shifts.models import CoverReason, CoverRequest, CoverStatus, Shift, ShiftSeat
 
 AGENTS = 30
@@ -40,7 +41,7 @@ class Arena:
         """A one-seat shift whose holder did not come, and the request that asked every agent at once."""
         async with self.database.session(write=True) as session:
             site = await accounts.get_site(session, self.site_id)
-            zone = allocation.site_zone_of(site)
+            zone = site_zone(site)
             start = dt.datetime.combine(utcnow().astimezone(zone).date() + dt.timedelta(days=days), dt.time(18), zone)
             shift = await market.create_open_shift(
                 session,

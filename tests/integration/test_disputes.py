@@ -12,7 +12,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User
 from backend.core.db import utcnow
 from backend.notify.models import Kind, Notification
-from backend.pay import disputes, earnings, periods
+from backend.pay import disputes, periods
 from backend.pay.models import Adjustment, Dispute, DisputeStatus, PayPeriod, PeriodStatus, SettlementLine
 from tests.conftest import Factory, login, post_form
 from tests.integration.test_earnings import DAY, UTC, a_worked_week
@@ -152,7 +152,7 @@ async def test_resolving_by_adjustment_files_it_into_the_open_period(
     current = await db.get(PayPeriod, adjustment.period_id)
     assert current is not None
     assert current.status == PeriodStatus.open
-    today = earnings.site_today(site)
+    today = periods.site_today(site)
     assert current.starts_on <= today < current.ends_on
     note = await db.scalar(select(Notification).where(Notification.user_id == agent.id))
     assert note is not None

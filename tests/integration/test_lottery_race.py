@@ -19,9 +19,10 @@ from backend.accounts.models import Role, Tier, User
 from backend.accounts.site_settings import update_site_settings
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.migrate import migrate
+from backend.demand.service import site_zone
 from backend.learning.service import grant_certification
 from backend.notify.models import Notification
-from backend.shifts import allocation, jobs, lottery, market
+from backend.shifts import jobs, lottery, market
 from backend.shifts.models import ClaimRequest, Shift, ShiftSeat
 
 REQUESTERS = 8
@@ -62,7 +63,7 @@ async def window(empty_database_url: str) -> AsyncIterator[Window]:
         await session.flush()
         for agent in agents:
             await grant_certification(session, user=agent, skill=skill, source="test")
-        zone = allocation.site_zone_of(site)
+        zone = site_zone(site)
         start = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=3), dt.time(18), tzinfo=zone)
         shift = await market.create_open_shift(
             session, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=3), seats=SEATS, now=now

@@ -22,8 +22,9 @@ from backend.accounts.models import Role, Tier, User
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.errors import DomainError
 from backend.core.migrate import migrate
+from backend.demand.service import site_zone
 from backend.learning.service import grant_certification
-from backend.shifts import allocation, market, swaps
+from backend.shifts import market, swaps
 from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, SwapStatus
 
 AGENTS = 40
@@ -42,7 +43,7 @@ class Arena:
         """A one-seat shift ``days`` ahead at 18:00 site time, claimed by ``giver_id``."""
         async with self.database.session(write=True) as session:
             site = await accounts.get_site(session, self.site_id)
-            zone = allocation.site_zone_of(site)
+            zone = site_zone(site)
             day = utcnow().astimezone(zone).date() + dt.timedelta(days=days)
             start = dt.datetime.combine(day, dt.time(18, 0), tzinfo=zone)
             shift = await market.create_open_shift(
