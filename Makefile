@@ -7,8 +7,12 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 # Two pytest workers: the tests wait on PostgreSQL and the browser about half the time (15 min -> 10 min on 2 cores).
 TEST_WORKERS ?= 2
+# Instants `make test-clock` starts the unit and integration tests at (the clock ticks on from each):
+# Sunday 31 October 2027 00:56 UTC crosses Europe's autumn DST change (01:00 UTC) and is a month end;
+# Friday 31 December 2027 15:56 UTC crosses the year end in Shanghai (16:00 UTC), the demo site's zone.
+CLOCK_INSTANTS ?= 2027-10-31T00:56:00+00:00 2027-12-31T15:56:00+00:00
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-clock lint format bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Weft needs Python 3.11 or newer")'
@@ -33,9 +37,18 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
+## The suite on a moved clock: unit and integration tests (SQLite and PostgreSQL) at each of CLOCK_INSTANTS
+test-clock: $(VENV)/.installed-dev
+	@for instant in $(CLOCK_INSTANTS); do \
+	  echo "test-clock: WEFT_TEST_CLOCK=$$instant"; \
+	  WEFT_TEST_CLOCK=$$instant $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit tests/integration || exit 1; \
+	done
+
+## ruff, ruff format, and the layers contract (imports only go down: see the README's layout)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check backend tests migrations
 	$(BIN)/ruff format --check backend tests migrations
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format backend tests migrations

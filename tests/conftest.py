@@ -30,10 +30,20 @@ from backend.app import create_app
 from backend.core.db import Database, create_engine
 from backend.core.migrate import migrate
 from backend.core.settings import Settings, load_settings
+from tests.clock import start_moved_clock
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_PASSWORD = "correct horse battery"
 BASE_URL = "http://127.0.0.1:8000"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    start_moved_clock()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    instant = start_moved_clock()
+    return None if instant is None else f"clock moved: the run starts at {instant.isoformat()}"
 
 
 def postgres_required() -> bool:

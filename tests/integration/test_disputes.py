@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
+import pytest
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,12 @@ from tests.conftest import Factory, login, post_form
 from tests.integration.test_earnings import DAY, UTC, a_worked_week
 
 OPEN_REF = "2026-11-03:piece:call:billing"
+
+
+@pytest.fixture(autouse=True)
+def the_week_after_the_worked_week(time_machine: time_machine.TimeMachineFixture) -> None:
+    """The worked week is 2-8 November 2026: the agent questions it on Tuesday 10 November, 12:00 in Shanghai."""
+    time_machine.move_to(dt.datetime(2026, 11, 10, 4, 0, tzinfo=UTC), tick=True)
 
 
 async def an_open_dispute(db: AsyncSession, site: Site, agent: User, comment: str = "I took 14 calls") -> Dispute:
