@@ -9,8 +9,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 # Instants `make test-clock` starts the unit and integration tests at (the clock ticks on from each):
 # Sunday 31 October 2027 00:56 UTC crosses Europe's autumn DST change (01:00 UTC) and is a month end;
-# Friday 31 December 2027 15:56 UTC crosses the year end in Shanghai (16:00 UTC), the demo site's zone.
-CLOCK_INSTANTS ?= 2027-10-31T00:56:00+00:00 2027-12-31T15:56:00+00:00
+# Sunday 31 December 2028 15:56 UTC crosses a year end and a week end in Shanghai (16:00 UTC), the demo site's zone.
+CLOCK_INSTANTS ?= 2027-10-31T00:56:00+00:00 2028-12-31T15:56:00+00:00
 
 .PHONY: run test test-clock lint format bench clean
 

@@ -7,9 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -17,8 +16,10 @@ from litestar.static_files import create_static_files_router
 
 import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
 from backend.accounts.auth import authentication_middleware
+from backend.accounts.dependencies import DEPENDENCIES as ACCOUNT_DEPENDENCIES
 from backend.accounts.routes import router as accounts_router
 from backend.availability.routes import router as availability_router
+from backend.certifications.routes import router as certifications_router
 from backend.core.db import Database
 from backend.core.health import healthz
 from backend.core.i18n import ROOT, set_locale
@@ -29,12 +30,15 @@ from backend.core.templating import negotiate_locale, template_config
 from backend.core.web import (
     DEPENDENCIES,
     EXCEPTION_HANDLERS,
+    AnyRequest,
     RequestIdFilter,
     SecretPathFilter,
     database_of,
     response_headers_hook,
 )
 from backend.demand.routes import router as demand_router
+from backend.growth.routes import router as growth_router
+from backend.handover.routes import router as handover_router
 from backend.learning.routes import router as learning_router
 from backend.notify.routes import router as notify_router
 from backend.pay.routes import router as pay_router
@@ -48,12 +52,15 @@ STATIC_DIR = ROOT / "web" / "static"
 ROUTERS = [
     healthz,
     accounts_router,
+    certifications_router,
     availability_router,
     demand_router,
     roster_router,
     shifts_router,
+    handover_router,
     notify_router,
     learning_router,
+    growth_router,
     work_router,
     pay_router,
 ]
@@ -72,7 +79,7 @@ def configure_logging() -> None:
         access.addFilter(SecretPathFilter())
 
 
-async def _choose_locale(request: Request[Any, Any, Any]) -> None:
+async def _choose_locale(request: AnyRequest) -> None:
     set_locale(negotiate_locale(request))
 
 
@@ -106,7 +113,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app = Litestar(
         route_handlers=[*ROUTERS, pwa_router, static],
-        dependencies=DEPENDENCIES,
+        dependencies={**DEPENDENCIES, **ACCOUNT_DEPENDENCIES},
         middleware=[authentication_middleware(database_of, secure_cookies=not settings.is_local)],
         before_send=[response_headers_hook(security_headers(settings))],
         csrf_config=csrf_config(settings),

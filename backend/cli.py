@@ -10,16 +10,26 @@ from functools import partial
 from typing import Any, TypeVar
 
 import click
+import msgspec
 import uvicorn
 from sqlalchemy import select
 
 from backend.accounts import service, tokens
-from backend.accounts.models import Role, Tier
-from backend.core.db import Actor, Database, act_as
+from backend.accounts.models import Role, Site, Tier
+from backend.accounts.zones import site_zone
+from backend.app import configure_logging
+from backend.availability.service import parse_week
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+from backend.core.db import Actor, Database, act_as, utcnow
 from backend.core.errors import DomainError
 from backend.core.migrate import migrate as run_migrations
 from backend.core.settings import Settings, SettingsError, load_settings
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
+from backend.core.slots import IsoWeek
+from backend.demo import DEMO_LOGINS, load_demo
+from backend.roster import service as roster
+from backend.roster.jobs import solve_and_wait
+from backend.roster.models import Roster, SolveRun, SolveStatus
+from backend.worker import run_worker
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(id=None, label="cli", role="system", reason="weft command line")
@@ -82,9 +92,6 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--once", is_flag=True, help="Send what is due now and exit (for cron or a health check).")
 def worker(once: bool) -> None:
     """Send queued Web Push notifications (run any number of these on PostgreSQL)."""
-    from backend.app import configure_logging
-    from backend.worker import run_worker
-
     settings = _settings()
     configure_logging()
     if once:
@@ -113,8 +120,6 @@ def migrate(revision: str) -> None:
 @main.command()
 def demo() -> None:
     """Load the demo site, skills and people (running it twice changes nothing)."""
-    from backend.demo import DEMO_LOGINS, load_demo
-
     settings = _settings()
     loaded = _run(settings, lambda session: load_demo(session, settings))
     click.echo(
@@ -136,8 +141,6 @@ def demo() -> None:
 @click.option("--publish", is_flag=True, help="Publish the draft when the solve succeeds.")
 def solve(week: str, site_name: str | None, publish: bool) -> None:
     """Solve a week's roster with the same rules and solver as the web page, showing progress."""
-    from backend.availability.service import parse_week
-
     settings = _settings()
     try:
         iso_week = parse_week(week)
@@ -163,8 +166,6 @@ def solve(week: str, site_name: str | None, publish: bool) -> None:
 
 
 async def _site_id(session: Any, name: str, fallback: bool) -> int:
-    from backend.accounts.models import Site
-
     site = await session.scalar(select(Site).where(Site.name == name))
     if site is None and fallback:
         site = await service.default_site(session)
@@ -174,9 +175,6 @@ async def _site_id(session: Any, name: str, fallback: bool) -> int:
 
 
 async def _finish_solve(session: Any, *, run_id: int, publish: bool, site_id: int) -> str:
-    from backend.roster import service as roster
-    from backend.roster.models import Roster, SolveRun, SolveStatus
-
     run = await session.get(SolveRun, run_id)
     report = run.report or {}
     lines = [
@@ -202,8 +200,6 @@ DEMO_SOLVE_SECONDS = 8.0
 
 def _demo_rosters(settings: Settings) -> list[str]:
     """Roster and publish this week and next for the demo site, unless already published: agents see shifts."""
-    import msgspec
-
     quick = msgspec.structs.replace(
         settings, solver_time_limit_seconds=min(settings.solver_time_limit_seconds, DEMO_SOLVE_SECONDS)
     )
@@ -216,8 +212,6 @@ def _demo_rosters(settings: Settings) -> list[str]:
 
 
 async def _solve_in_new_database(settings: Settings, site_id: int, week: Any, listener: Any = None) -> int:
-    from backend.roster.jobs import solve_and_wait
-
     database = Database.from_url(settings.database_url)
     try:
         return await solve_and_wait(database, settings, site_id=site_id, week=week, listener=listener)
@@ -226,12 +220,6 @@ async def _solve_in_new_database(settings: Settings, site_id: int, week: Any, li
 
 
 async def _unpublished_demo_weeks(session: Any, site_name: str) -> list[tuple[int, Any]]:
-    from backend.accounts.models import Site
-    from backend.core.db import utcnow
-    from backend.core.slots import IsoWeek
-    from backend.demand.service import site_zone
-    from backend.roster import service as roster
-
     site = await session.scalar(select(Site).where(Site.name == site_name))
     this_week = IsoWeek.containing(utcnow(), site_zone(site))
     weeks = []

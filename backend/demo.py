@@ -3,8 +3,8 @@ library and handover notes.
 
 Agents follow the habits real part-timers have: students free in the
 evenings, parents in school hours, retirees in the mornings, freelancers in
-scattered blocks. The habits are kept here as data so the availability issue
-can turn them into offered half-hours. Loading is idempotent: people are
+scattered blocks. The agents and their habits are data in ``backend.accounts.demo``,
+where the availability demo can read them too. Loading is idempotent: people are
 matched by email, skills and courses by code, so a second run changes nothing.
 
 The sixty agents were certified by an admin's override so the marketplace
@@ -24,66 +24,35 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
-from backend.accounts.models import Role, Site, Skill, Tier, User
+from backend.accounts.demo import DEMO_DOMAIN, HABITS, SEED, demo_agents
+from backend.accounts.models import Role, Site, Skill, User
 from backend.accounts.site_settings import update_site_settings
+from backend.accounts.zones import site_zone
 from backend.availability.demo import load_demo_availability
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.settings import Settings
 from backend.core.slots import local_slot, slot_of, utc_start
 from backend.demand.demo import load_demo_history
+from backend.handover import service as handover
+from backend.handover.models import HandoverNote
 from backend.learning import cases as case_library
 from backend.learning.case_models import Case
 from backend.learning.courses import import_course
 from backend.learning.models import Course
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
-from backend.pay.models import PayPeriod
-from backend.shifts import handover
-from backend.shifts.handover_models import HandoverNote
+from backend.pay import periods, rate_cards
+from backend.pay.models import PayPeriod, PeriodStatus
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
+from backend.work.service import bulk_ingest_rows
 
 DEMO_PASSWORD = "weft-demo-2026"
-DEMO_DOMAIN = "weft.demo"
-AGENT_COUNT = 60
-SEED = 20261121
 
 SKILLS = [
     ("general", "General enquiries", "综合咨询"),
     ("billing", "Billing disputes", "账单争议"),
     ("tech", "Technical support triage", "技术支持分诊"),
-]
-
-# persona -> (share of agents, typical free windows as (first hour, last hour) local time, weekdays 0=Mon)
-HABITS: dict[str, tuple[float, list[tuple[int, int]], list[int]]] = {
-    "student": (0.40, [(18, 22)], [0, 1, 2, 3, 4, 5, 6]),
-    "parent": (0.25, [(9, 15)], [0, 1, 2, 3, 4]),
-    "retiree": (0.20, [(8, 12)], [0, 1, 2, 3, 4, 5]),
-    "freelancer": (0.15, [(10, 12), (14, 17), (20, 23)], [0, 2, 4, 5, 6]),
-}
-
-SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林"]
-GIVEN = [
-    "芳",
-    "伟",
-    "娜",
-    "敏",
-    "静",
-    "磊",
-    "洋",
-    "艳",
-    "勇",
-    "军",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "霞",
-    "平",
-    "刚",
-    "婷",
-    "欣",
 ]
 
 STAFF = [
@@ -110,27 +79,6 @@ DEMO_COURSE_DIR = Path(__file__).resolve().parent / "learning" / "demo_courses"
 # the case library and handover notes the demo coordinator wrote, and agents' marks and comments on the cases
 DEMO_CASE_DIR = Path(__file__).resolve().parent / "learning" / "demo_cases"
 DEMO_LOGIN_AGENT = f"agent01@{DEMO_DOMAIN}"  # marks nothing, so the "I used this" button is theirs to tap
-
-
-def demo_agents() -> list[dict[str, object]]:
-    """The demo agents, the same on every run (a fixed seed)."""
-    rng = random.Random(SEED)
-    personas = [name for name, (share, _, _) in HABITS.items() for _ in range(round(share * AGENT_COUNT))]
-    agents = []
-    for index, persona in enumerate(personas[:AGENT_COUNT], start=1):
-        skills = ["general"] + [code for code, chance in (("billing", 0.45), ("tech", 0.35)) if rng.random() < chance]
-        tier = rng.choices([Tier.junior, Tier.mid, Tier.senior], weights=[5, 3, 2])[0]
-        agents.append(
-            {
-                "email": f"agent{index:02d}@{DEMO_DOMAIN}",
-                "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else ""),
-                "persona": persona,
-                "tier": tier,
-                "locale": "zh-Hans" if rng.random() < 0.7 else "en",
-                "skills": skills,
-            }
-        )
-    return agents
 
 
 class DemoLoaded(msgspec.Struct, frozen=True):
@@ -245,7 +193,7 @@ async def load_demo_cases(session: AsyncSession, *, site: Site, now: dt.datetime
         await session.scalars(select(Case.title).where(Case.site_id == site.id, Case.created_by_id == author.id))
     )
     document = msgspec.json.decode((DEMO_CASE_DIR / "cases.json").read_bytes(), type=DemoCases)
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     this_week = case_library.current_week(site, now)
     agents = demo_agents()
     created = 0
@@ -304,7 +252,7 @@ async def load_demo_handover(session: AsyncSession, *, site: Site, now: dt.datet
         )
     )
     document = msgspec.json.decode((DEMO_CASE_DIR / "handover.json").read_bytes(), type=DemoNotes)
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     today = now.astimezone(zone).date()
     left = 0
     for demo in document.notes:
@@ -359,7 +307,7 @@ async def load_demo_open_shifts(session: AsyncSession, *, site: Site, now: dt.da
     )
     if upcoming is not None:
         return 0
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     today = now.astimezone(zone).date()
     opened = now - dt.timedelta(hours=1)  # every tier's window has passed: the demo agent can claim at once
     for days, hour, hours, skill, seats, bonus_minor in OPEN_SHIFTS:
@@ -463,14 +411,11 @@ async def load_demo_pay(session: AsyncSession, *, site: Site, now: dt.datetime) 
     - last week's period locked by the demo finance user (with every earlier open period, oldest first), and the
       current period open. A locked period stays as it is.
     """
-    from backend.pay import periods, rate_cards  # pay imports demo-free modules only; kept local to this step
-    from backend.pay.models import PeriodStatus
-    from backend.work.service import bulk_ingest_rows
 
     finance = await service.find_user_by_email(session, FINANCE_EMAIL)
     if finance is None:  # the finance user was removed: the demo leaves pay alone
         return DemoPay()
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     today = now.astimezone(zone).date()
     this_monday = today - dt.timedelta(days=today.weekday())
     last_monday = this_monday - dt.timedelta(days=7)
@@ -585,7 +530,7 @@ async def _demo_worked_shifts(
     monday: dt.date,
 ) -> None:
     """Shifts the first demo agents worked in the week from ``monday`` (hand-made, held, checked in)."""
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     week = range(local_slot(monday, 0, 0, zone), local_slot(monday + dt.timedelta(days=7), 0, 0, zone))
     made = await session.scalar(
         select(Shift.id).where(

@@ -11,11 +11,14 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from backend.certifications import jobs as certification_jobs
 from backend.core.db import Database, utcnow
 from backend.core.settings import Settings
+from backend.growth import service as growth
 from backend.notify import keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
 from backend.shifts import jobs as shift_jobs
@@ -26,6 +29,19 @@ BATCH_SIZE = 100
 OUTBOX_KEEP_DAYS = 30
 PRUNE_EVERY_SECONDS = 3600
 DIGEST_SCAN_EVERY = dt.timedelta(minutes=1)  # open-shift digests go out at most this late
+
+Job = Callable[..., Awaitable[int]]  # job(session, *, now): do what is due at ``now``, answer how much
+
+# Each domain's timed work, by name for the log, run in this order in one transaction: every round, and
+# the scans that read every agent's week about once a minute (every ``DIGEST_SCAN_EVERY``).
+EVERY_ROUND: list[tuple[str, Job]] = [
+    *shift_jobs.EVERY_ROUND,
+    ("certification reminders sent", certification_jobs.remind_expiring_certifications),
+]
+EVERY_MINUTE: list[tuple[str, Job]] = [
+    *shift_jobs.EVERY_MINUTE,
+    ("promotion suggestions open", growth.refresh_all_promotions),
+]
 
 
 class PushWorker:
@@ -55,15 +71,16 @@ class PushWorker:
         return await send_due(self.database, settings=self.settings, limit=BATCH_SIZE, http=http)
 
     async def run_jobs(self) -> None:
-        """The other domains' timed work (lapsed waitlist offers), first: what it queues goes out this round.
+        """The domains' timed work (``EVERY_ROUND``, ``EVERY_MINUTE``), first: what it queues goes out this round.
 
         A failing job is logged and does not hold back the pushes already queued.
         """
         now = utcnow()
         digests = self._next_digest_scan is None or now >= self._next_digest_scan
+        jobs = [*EVERY_ROUND, *(EVERY_MINUTE if digests else [])]
         try:
             async with self.database.session(write=True) as session:
-                done = await shift_jobs.run_due(session, now=now, digests=digests)
+                done = {name: await job(session, now=now) for name, job in jobs}
             if digests:
                 self._next_digest_scan = now + DIGEST_SCAN_EVERY
         except Exception:

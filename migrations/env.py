@@ -7,12 +7,11 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from backend.core.db import Base, create_engine
-from backend.models import in_schema_comparison, load_all_models
+from backend.core.db import create_engine
+from backend.models import in_schema_comparison, metadata
 
-load_all_models()
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_with(connection: Connection) -> None:

@@ -13,7 +13,6 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.accounts import service
-from backend.accounts.models import Role, Site, Tier, User
+from backend.accounts.models import Site
 from backend.app import create_app
 from backend.core.db import Database, create_engine
 from backend.core.migrate import migrate
 from backend.core.settings import Settings, load_settings
 from tests.clock import start_moved_clock
+from tests.factories import TEST_PASSWORD, Factory
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TEST_PASSWORD = "correct horse battery"
 BASE_URL = "http://127.0.0.1:8000"
 
 
@@ -191,30 +190,6 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def site(db: AsyncSession) -> Site:
     return await service.ensure_site(db, name="Test Centre", timezone="Asia/Shanghai", country="CN")
-
-
-@dataclass
-class Factory:
-    """Builds the people a test needs in one line: ``await people.make(Role.agent)``."""
-
-    db: AsyncSession
-    site: Site
-    count: int = 0
-
-    async def make(self, role: Role = Role.agent, *, site: Site | None = None, **fields: Any) -> User:
-        self.count += 1
-        user = await service.create_user(
-            self.db,
-            site=site or self.site,
-            email=fields.pop("email", f"{role.value}{self.count}-{uuid.uuid4().hex[:6]}@example.com"),
-            display_name=fields.pop("display_name", f"{role.value.title()} {self.count}"),
-            role=role,
-            password=fields.pop("password", TEST_PASSWORD),
-            tier=fields.pop("tier", Tier.junior),
-            **fields,
-        )
-        await self.db.commit()
-        return user
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, delete, get
 
 from backend.accounts import service, tokens
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.schemas import MeOut, TokenOut, UserOut
 from backend.core.security import requires, signed_in
@@ -16,10 +17,9 @@ class ApiController(Controller):
     tags = ["accounts"]
 
     @get("/me", name="api:me", guards=[signed_in])
-    async def me(self, db: Db, principal: CurrentPrincipal) -> MeOut:
+    async def me(self, principal: CurrentPrincipal, current_user: CurrentUser) -> MeOut:
         """The caller, and the role they are acting in (a token's scope may be narrower than its owner's)."""
-        user = await service.get_user(db, principal.user_id)
-        return MeOut(user=UserOut.of(user), acting_role=principal.role, via=principal.via)
+        return MeOut(user=UserOut.of(current_user), acting_role=principal.role, via=principal.via)
 
     @get("/users", name="api:users", guards=[requires("coordinator", "finance")])
     async def users(self, db: Db, principal: CurrentPrincipal, role: Role | None = None) -> list[UserOut]:

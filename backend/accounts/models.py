@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
+from backend.core.i18n import current_locale
 
 
 class Role(enum.StrEnum):
@@ -17,6 +18,17 @@ class Role(enum.StrEnum):
     coordinator = "coordinator"
     finance = "finance"
     admin = "admin"
+
+
+# Who may do what, defined once; admins are in every set, as the route guards admit them everywhere.
+STAFF_ROLES = frozenset({Role.coordinator, Role.admin})
+"""Who runs a site's day: sees and edits every agent's shifts, notes, cases and growth."""
+PAY_ADJUSTERS = frozenset({Role.coordinator, Role.finance, Role.admin})
+"""Who corrects an agent's pay: files adjustments and resolves pay disputes."""
+FINANCE_ROLES = frozenset({Role.finance, Role.admin})
+"""Who owns the money: locks and pays periods, edits rate cards."""
+WEEK_EDITORS = frozenset({*STAFF_ROLES, "system"})
+"""Who may change an agent's availability after the week's deadline: staff, and the system's own jobs."""
 
 
 class Tier(enum.StrEnum):
@@ -57,6 +69,16 @@ class Skill(IdMixin, Base):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     name_zh: Mapped[str] = mapped_column(String(120), default="")
+
+
+def localized_skill_name(name: str, name_zh: str, locale: str | None = None) -> str:
+    """A skill's name for a reader of ``locale`` (the request's by default): the Chinese name in zh-Hans, if any."""
+    return name_zh if (current_locale() if locale is None else locale) == "zh-Hans" and name_zh else name
+
+
+def skill_label(skill: Skill | None, locale: str | None = None) -> str:
+    """How a page or a message names ``skill`` (nothing for no skill)."""
+    return "" if skill is None else localized_skill_name(skill.name, skill.name_zh, locale)
 
 
 class User(IdMixin, Base):

@@ -1,21 +1,24 @@
-"""The people admin: coordinators invite and look after agents; admins manage staff, roles and API tokens."""
+"""The people admin: coordinators invite and look after agents; admins manage staff, roles and API tokens.
+
+The person page shows certifications, so it sits above accounts: ``backend.certifications.routes``.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.response import Redirect, Template
 
 from backend.accounts import service, tokens
-from backend.accounts.models import Role, Tier, User, UserStatus
-from backend.accounts.schemas import InvitationForm, TokenForm, UserEditForm
-from backend.core.errors import DomainError, Forbidden
+from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import Role, Tier, UserStatus
+from backend.accounts.schemas import InvitationForm, TokenForm
+from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.templating import page
-from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
-from backend.learning.service import certified_skill_codes
+from backend.core.web import AnyRequest, AppSettings, CurrentPrincipal, Db, FormBody, see_other
 
 
 class PeopleController(Controller):
@@ -26,7 +29,7 @@ class PeopleController(Controller):
     guards = [requires("coordinator")]
 
     @get("/", name="admin:dashboard")
-    async def dashboard(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def dashboard(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         users = await service.list_users(db, site_id=principal.site_id)
         counts = {role.value: sum(1 for u in users if u.role is role) for role in Role}
         invitations = await service.list_pending_invitations(db, site_id=principal.site_id)
@@ -34,7 +37,7 @@ class PeopleController(Controller):
 
     @get("/users", name="admin:users")
     async def users(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, role: str = "", status: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, role: str = "", status: str = ""
     ) -> Template:
         users = await service.list_users(
             db,
@@ -44,54 +47,20 @@ class PeopleController(Controller):
         )
         return page(request, "accounts/admin_users.html", {"users": users, "role": role, "status": status})
 
-    @get("/users/{user_id:int}", name="admin:user")
-    async def user(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int
-    ) -> Template:
-        user = await service.visible_user(db, principal, user_id)
-        return page(request, "accounts/admin_user.html", await user_context(db, user))
-
-    @post("/users/{user_id:int}", name="admin:user-save", status_code=200)
-    async def save_user(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        user_id: int,
-        data: Annotated[UserEditForm, FormBody],
-    ) -> Template:
-        user = await service.visible_user(db, principal, user_id)
-        try:
-            await service.update_user(
-                db,
-                user,
-                editor_role=principal.role,
-                role=Role(data.role) if data.role else None,
-                status=UserStatus(data.status),
-                tier=Tier(data.tier),
-                display_name=data.display_name,
-            )
-        except Forbidden:
-            raise
-        except DomainError as error:
-            context = await user_context(db, user, error=error)
-            return page(request, "accounts/admin_user.html", context, status_code=error.status_code)
-        return page(request, "accounts/admin_user.html", await user_context(db, user, saved=True))
-
     @get("/invitations", name="admin:invitations")
-    async def invitations(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def invitations(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return page(request, "accounts/admin_invitations.html", await invitation_context(db, principal))
 
     @post("/invitations", name="admin:invite", status_code=200)
     async def invite(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
+        current_user: CurrentUser,
         settings: AppSettings,
         data: Annotated[InvitationForm, FormBody],
     ) -> Template:
-        inviter = await service.get_user(db, principal.user_id)
         site = await service.get_site(db, principal.site_id)
         try:
             invitation, token = await service.invite_agent(
@@ -99,7 +68,7 @@ class PeopleController(Controller):
                 site=site,
                 email=data.email,
                 display_name=data.display_name,
-                invited_by=inviter,
+                invited_by=current_user,
                 valid_hours=settings.invitation_valid_hours,
                 tier=Tier(data.tier),
                 locale=data.locale,
@@ -125,11 +94,11 @@ class TokenAdminController(Controller):
     guards = [requires("admin")]
 
     @get("/", name="admin:tokens")
-    async def tokens(self, request: Request[Any, Any, Any], db: Db) -> Template:
+    async def tokens(self, request: AnyRequest, db: Db) -> Template:
         return page(request, "accounts/admin_tokens.html", await token_context(db))
 
     @post("/", name="admin:token-create", status_code=200)
-    async def create(self, request: Request[Any, Any, Any], db: Db, data: Annotated[TokenForm, FormBody]) -> Template:
+    async def create(self, request: AnyRequest, db: Db, data: Annotated[TokenForm, FormBody]) -> Template:
         try:
             owner = await service.find_user_by_email(db, data.email)
             if owner is None:
@@ -145,11 +114,6 @@ class TokenAdminController(Controller):
     async def revoke(self, db: Db, token_id: int) -> Redirect:
         await tokens.revoke_token(db, token_id=token_id)
         return see_other("/admin/tokens")
-
-
-async def user_context(db: Db, user: User, **extra: Any) -> dict[str, Any]:
-    skills = await certified_skill_codes(db, user_id=user.id)
-    return {"user": user, "skills": skills, "error": None, "saved": False, **extra}
 
 
 async def invitation_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from backend.accounts import service, sessions
 from backend.accounts.api import ApiController
 from backend.accounts.audit_routes import AuditController
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Invitation, User
 from backend.accounts.people_routes import PeopleController, TokenAdminController
 from backend.accounts.schemas import (
@@ -25,7 +26,7 @@ from backend.core.i18n import gettext as _
 from backend.core.i18n import set_locale
 from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
 from backend.core.templating import page
-from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, MaybePrincipal, see_other
+from backend.core.web import AnyRequest, AppSettings, Db, FormBody, MaybePrincipal, see_other
 
 ROLE_HOME = {"agent": "/app", "coordinator": "/admin", "finance": "/finance", "admin": "/admin"}
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -50,13 +51,11 @@ def session_cookie(secret: str, settings: AppSettings) -> Cookie:
     )
 
 
-def client_ip(request: Request[Any, Any, Any]) -> str:
+def client_ip(request: AnyRequest) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def sign_in(
-    request: Request[Any, Any, Any], db: Db, settings: AppSettings, user: User, target: str
-) -> Response[Any]:
+async def sign_in(request: AnyRequest, db: Db, settings: AppSettings, user: User, target: str) -> Response[Any]:
     """Issue a fresh session (ending any the browser brought) and send the user on."""
     secret = await sessions.start_session(
         db,
@@ -88,18 +87,14 @@ class SignInController(Controller):
         return see_other(ROLE_HOME[principal.role] if principal else "/login")
 
     @get("/login", name="accounts:login")
-    async def login_form(self, request: Request[Any, Any, Any], principal: MaybePrincipal, next: str = "") -> Any:
+    async def login_form(self, request: AnyRequest, principal: MaybePrincipal, next: str = "") -> Any:
         if principal is not None:
             return see_other(ROLE_HOME[principal.role])
         return page(request, "accounts/login.html", {"next": safe_next(next, ""), "email": "", "error": None})
 
     @post("/login", name="accounts:login-submit", status_code=303)
     async def login(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        settings: AppSettings,
-        data: Annotated[LoginForm, FormBody],
+        self, request: AnyRequest, db: Db, settings: AppSettings, data: Annotated[LoginForm, FormBody]
     ) -> Any:
         try:
             user = await sessions.authenticate(
@@ -114,7 +109,7 @@ class SignInController(Controller):
         return await sign_in(request, db, settings, user, data.next)
 
     @post("/logout", name="accounts:logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], db: Db) -> Redirect:
+    async def logout(self, request: AnyRequest, db: Db) -> Redirect:
         if secret := request.cookies.get(SESSION_COOKIE):
             await sessions.end_session(db, secret)
         response = see_other("/login")
@@ -122,14 +117,14 @@ class SignInController(Controller):
         return response
 
     @get("/invite/{token:str}", name="accounts:invitation")
-    async def invitation_form(self, request: Request[Any, Any, Any], db: Db, token: str) -> Template:
+    async def invitation_form(self, request: AnyRequest, db: Db, token: str) -> Template:
         invitation = await service.open_invitation(db, token)
         return invitation_page(request, invitation, token)
 
     @post("/invite/{token:str}", name="accounts:invitation-accept", status_code=303)
     async def accept_invitation(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         settings: AppSettings,
         token: str,
@@ -162,48 +157,43 @@ class AgentController(Controller):
     guards = [requires("agent")]
 
     @get("/", name="agent:home")
-    async def home(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
-        user = await service.get_user(db, principal.user_id)
-        return page(request, "accounts/agent_home.html", {"user": user, "tab": "home"})
+    async def home(self, request: AnyRequest, current_user: CurrentUser) -> Template:
+        return page(request, "accounts/agent_home.html", {"user": current_user, "tab": "home"})
 
     @get("/profile", name="agent:profile")
-    async def profile(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, saved: bool = False
-    ) -> Template:
-        user = await service.get_user(db, principal.user_id)
-        return page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": saved})
+    async def profile(self, request: AnyRequest, current_user: CurrentUser, saved: bool = False) -> Template:
+        return page(
+            request, "accounts/profile.html", {"user": current_user, "tab": "home", "error": None, "saved": saved}
+        )
 
     @post("/profile", name="agent:profile-save", status_code=200)
     async def save_profile(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[ProfileForm, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, data: Annotated[ProfileForm, FormBody]
     ) -> Template:
-        user = await service.get_user(db, principal.user_id)
-        language_changed = data.locale != user.locale
+        language_changed = data.locale != current_user.locale
         try:
-            await service.update_preferences(db, user, locale=data.locale, timezone=data.timezone)
+            await service.update_preferences(db, current_user, locale=data.locale, timezone=data.timezone)
         except DomainError as error:
-            context = {"user": user, "tab": "home", "error": error, "saved": False}
+            context = {"user": current_user, "tab": "home", "error": error, "saved": False}
             return page(request, "accounts/profile.html", context, status_code=error.status_code)
-        set_locale(user.locale)
-        response = page(request, "accounts/profile.html", {"user": user, "tab": "home", "error": None, "saved": True})
-        remember_locale(response, user.locale)
+        set_locale(current_user.locale)
+        response = page(
+            request, "accounts/profile.html", {"user": current_user, "tab": "home", "error": None, "saved": True}
+        )
+        remember_locale(response, current_user.locale)
         if language_changed:  # the whole page, tab bar included, must change language: reload it
             response.headers["HX-Redirect"] = "/app/profile?saved=1"
         return response
 
     @get("/{tab:str}", name="agent:tab")
-    async def coming_tab(self, request: Request[Any, Any, Any], tab: str) -> Template:
+    async def coming_tab(self, request: AnyRequest, tab: str) -> Template:
         if tab not in {"learn"}:
             raise NotFound("page")
         return page(request, "accounts/agent_tab_empty.html", {"tab": tab})
 
 
 def invitation_page(
-    request: Request[Any, Any, Any], invitation: Invitation, token: str, error: DomainError | None = None
+    request: AnyRequest, invitation: Invitation, token: str, error: DomainError | None = None
 ) -> Template:
     """The set-password form, in the language the coordinator chose unless the visitor picked one."""
     if LOCALE_COOKIE not in request.cookies:

@@ -9,6 +9,7 @@ import msgspec
 
 from backend.accounts.models import ApiToken, User
 from backend.core.money import parse_amount
+from backend.core.web import FormBody
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -23,6 +24,10 @@ class Form(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A form body; the CSRF field is accepted and ignored (the middleware has checked it)."""
 
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
+
+
+# A post whose body is only the CSRF field (a button): the action is in the URL.
+FormPost = Annotated[Form, FormBody]
 
 
 class LoginForm(Form):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +15,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, hash_secret, new_secret
+from backend.core.slots import known_time_zone
 
 LOCALES = ("en", "zh-Hans")
 MIN_PASSWORD_LENGTH = 10
@@ -57,10 +57,8 @@ def normalise_email(email: str) -> str:
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError(_("%(name)s is not a time zone (try Asia/Shanghai).", name=name), field=field) from None
+    if known_time_zone(name) is None:
+        raise DomainError(_("%(name)s is not a time zone (try Asia/Shanghai).", name=name), field=field)
     return name
 
 

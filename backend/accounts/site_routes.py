@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.response import Template
 
 from backend.accounts import service
@@ -13,7 +13,7 @@ from backend.accounts.site_settings import site_settings, update_site_settings
 from backend.core.errors import DomainError
 from backend.core.security import requires
 from backend.core.templating import page
-from backend.core.web import CurrentPrincipal, Db, FormBody
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody
 
 
 async def site_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:
@@ -31,12 +31,12 @@ class SiteController(Controller):
     include_in_schema = False
 
     @get("/", name="admin:site")
-    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def show(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return page(request, "accounts/admin_site.html", await site_context(db, principal))
 
     @post("/", name="admin:site-save", status_code=200, guards=[requires("admin")])
     async def save(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[SiteForm, FormBody]
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[SiteForm, FormBody]
     ) -> Template:
         site = await service.get_site(db, principal.site_id)
         try:
@@ -48,11 +48,7 @@ class SiteController(Controller):
 
     @post("/settings", name="admin:site-settings", status_code=200)
     async def save_settings(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[SiteSettingsForm, FormBody],
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[SiteSettingsForm, FormBody]
     ) -> Template:
         """Coordinators run the centre, so they tune its deadline, staffing targets and roster rules."""
         site = await service.get_site(db, principal.site_id)
@@ -85,7 +81,7 @@ class SiteController(Controller):
 
     @post("/skills", name="admin:skill-add", status_code=200, guards=[requires("admin")])
     async def add_skill(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[SkillForm, FormBody]
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[SkillForm, FormBody]
     ) -> Template:
         site = await service.get_site(db, principal.site_id)
         try:

@@ -12,8 +12,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site
+from backend.accounts.site_defaults import FAIRNESS_SPARE_COVER
 from backend.core.errors import DomainError
-from backend.roster.solver_types import FAIRNESS_SPARE_COVER
 
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]  # 0 = Monday
 Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]

@@ -1,7 +1,7 @@
 """Demo availability: the demo agents' personas turned into offered half-hours.
 
 Students offer evenings, parents school hours, retirees mornings and
-freelancers scattered blocks (``backend.demo.HABITS``); each agent skips some
+freelancers scattered blocks (``backend.accounts.demo.HABITS``); each agent skips some
 days, trims some windows, marks some blocks "if needed" and wants a weekly
 cap. The randomness is seeded per agent and week, so every run offers the
 same, and only weeks an agent has not answered yet are written.
@@ -15,7 +15,9 @@ import random
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.demo import DEMO_DOMAIN, HABITS, SEED, demo_agents
 from backend.accounts.models import Role, Site, User
+from backend.accounts.zones import user_zone
 from backend.availability import service
 from backend.availability.models import AvailabilityWeek, Preference
 from backend.core.slots import IsoWeek, local_slot
@@ -30,10 +32,8 @@ DEMO_EDITOR = "system"
 
 def persona_offers(persona: str, week: IsoWeek, user: User, rng: random.Random) -> tuple[service.Offers, float]:
     """A plausible week for one persona, and the cap the agent wants."""
-    from backend.demo import HABITS  # late: backend.demo calls this module, so a top-level import would cycle
-
     _share, windows, weekdays = HABITS[persona]
-    zone = service.agent_zone(user)
+    zone = user_zone(user)
     offers: service.Offers = {}
     for weekday in weekdays:
         if rng.random() < SKIP_DAY_CHANCE:
@@ -51,8 +51,6 @@ def persona_offers(persona: str, week: IsoWeek, user: User, rng: random.Random) 
 
 async def load_demo_availability(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
     """Offer availability for every demo agent this week and the next two; return how many weeks were written."""
-    from backend.demo import DEMO_DOMAIN, SEED, demo_agents  # late, as above
-
     personas = {str(agent["email"]): str(agent["persona"]) for agent in demo_agents()}
     agents = await session.scalars(
         select(User).where(User.site_id == site.id, User.role == Role.agent, User.email.in_(personas)).order_by(User.id)
@@ -60,7 +58,7 @@ async def load_demo_availability(session: AsyncSession, *, site: Site, now: dt.d
     written = 0
     for user in agents:
         answered = set(await session.scalars(select(AvailabilityWeek.week).where(AvailabilityWeek.user_id == user.id)))
-        current = IsoWeek.containing(now, service.agent_zone(user))
+        current = IsoWeek.containing(now, user_zone(user))
         for week in (current.shifted(n) for n in range(DEMO_WEEKS_AHEAD + 1)):
             if str(week) in answered:
                 continue

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, User
+from backend.accounts.zones import user_zone
 from backend.availability.models import AvailabilityTemplate, Preference
 from backend.availability.service import (
     Offers,
     WeekAnswer,
     WeekRules,
-    agent_zone,
     blocks_of,
     check_max_hours,
     ensure_writable,
@@ -245,7 +245,7 @@ async def save_template(session: AsyncSession, *, user: User, week: IsoWeek) -> 
     if template is None:
         template = AvailabilityTemplate(user_id=user.id)
         session.add(template)
-    template.blocks = template_blocks(answer.offers, week, agent_zone(user))
+    template.blocks = template_blocks(answer.offers, week, user_zone(user))
     template.max_hours, template.updated_at = answer.max_hours, utcnow()
     await session.flush()
     return template

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, User
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import user_zone
 from backend.availability import edits, service
 from backend.availability.models import Preference
 from backend.availability.schemas import GridForm
@@ -77,7 +78,7 @@ def read_state(
     """The view state from a query string or form, with sensible defaults for anything missing or odd."""
     chosen = service.parse_week(week) if week else service.default_week(user, site, now)
     if day is None or not 0 <= day <= 6:
-        today = now.astimezone(service.agent_zone(user)).date()
+        today = now.astimezone(user_zone(user)).date()
         day = today.weekday() if today in chosen.days() else 0
     return GridState(
         week=chosen,

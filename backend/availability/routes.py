@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, get, post, put
+from litestar import Controller, Router, get, post, put
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
+from backend.accounts.zones import user_zone
 from backend.availability import edits, grid, service
 from backend.availability.schemas import BlockBody, GridForm, WeekBody
 from backend.core.db import utcnow
@@ -18,7 +20,7 @@ from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, see_other
 
 PAGE = "availability/week.html"
 
@@ -28,7 +30,7 @@ def editor_of(principal: Principal) -> edits.Editor:
 
 
 async def show_grid(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     db: AsyncSession,
     principal: Principal,
     agent: User,
@@ -46,7 +48,7 @@ async def show_grid(
 
 
 async def edit_grid(
-    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal, agent: User, form: GridForm, base: str
+    request: AnyRequest, db: AsyncSession, principal: Principal, agent: User, form: GridForm, base: str
 ) -> Any:
     """Apply one edit; htmx gets the grid back, a plain form post is sent on to the grid's URL.
 
@@ -75,30 +77,30 @@ class AgentAvailabilityController(Controller):
     @get("/", name="availability:grid")
     async def show(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
+        current_user: CurrentUser,
         week: str = "",
         day: int | None = None,
         mode: str = "tap",
         brush: str = "preferred",
         anchor: str = "",
     ) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, agent.site_id)
-        state = grid.read_state(agent, site, utcnow(), week=week, day=day, mode=mode, brush=brush, anchor=anchor)
-        return await show_grid(request, db, principal, agent, state, self.path)
+        site = await accounts.get_site(db, current_user.site_id)
+        state = grid.read_state(current_user, site, utcnow(), week=week, day=day, mode=mode, brush=brush, anchor=anchor)
+        return await show_grid(request, db, principal, current_user, state, self.path)
 
     @post("/", name="availability:edit", status_code=200)
     async def edit(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
+        current_user: CurrentUser,
         data: Annotated[GridForm, FormBody],
     ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
-        return await edit_grid(request, db, principal, agent, data, self.path)
+        return await edit_grid(request, db, principal, current_user, data, self.path)
 
 
 class StaffAvailabilityController(Controller):
@@ -111,7 +113,7 @@ class StaffAvailabilityController(Controller):
     @get("/{user_id:int}", name="availability:agent-grid")
     async def show(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         user_id: int,
@@ -129,7 +131,7 @@ class StaffAvailabilityController(Controller):
     @post("/{user_id:int}", name="availability:agent-edit", status_code=200)
     async def edit(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         user_id: int,
@@ -141,7 +143,7 @@ class StaffAvailabilityController(Controller):
 
 def week_body(agent: User, answer: service.WeekAnswer) -> WeekBody:
     """The stored week in the agent's own offset, in the shape PUT takes."""
-    zone = service.agent_zone(agent)
+    zone = user_zone(agent)
     return WeekBody(
         week=str(answer.week),
         max_hours=answer.max_hours,
@@ -186,16 +188,16 @@ class AvailabilityApiController(Controller):
     tags = ["availability"]
 
     @get("/availability", name="api:availability", guards=[requires("agent")])
-    async def mine(self, db: Db, principal: CurrentPrincipal, week: str | None = None) -> WeekBody:
+    async def mine(self, db: Db, current_user: CurrentUser, week: str | None = None) -> WeekBody:
         """My week (default: the next week still open), blocks in my own UTC offset."""
-        return await read_week_body(db, await accounts.get_user(db, principal.user_id), week)
+        return await read_week_body(db, current_user, week)
 
     @put("/availability", name="api:availability-replace", guards=[requires("agent")])
     async def replace_mine(
-        self, db: Db, principal: CurrentPrincipal, data: WeekBody, week: str | None = None
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, data: WeekBody, week: str | None = None
     ) -> WeekBody:
         """Replace my week's future half-hours atomically; any refused block stores nothing (422 names it)."""
-        return await write_week_body(db, principal, await accounts.get_user(db, principal.user_id), week, data)
+        return await write_week_body(db, principal, current_user, week, data)
 
     @get("/agents/{user_id:int}/availability", name="api:agent-availability", guards=[requires("coordinator")])
     async def agents(self, db: Db, principal: CurrentPrincipal, user_id: int, week: str | None = None) -> WeekBody:

@@ -25,9 +25,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, User, UserStatus
+from backend.accounts.models import WEEK_EDITORS, Role, Site, User, UserStatus
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone, user_zone
 from backend.availability.models import AvailabilityWeek, OfferedSlot, Preference
+from backend.certifications.models import Certification
+from backend.certifications.service import certification_in_force
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
@@ -39,10 +42,6 @@ from backend.core.slots import (
     ranges_of,
     slot_of,
 )
-from backend.learning.models import Certification
-from backend.learning.service import certification_in_force
-
-STAFF_ROLES = frozenset({"coordinator", "admin", "system"})
 
 Offers = dict[int, Preference]
 BlockInput = tuple[dt.datetime, dt.datetime, str]
@@ -80,23 +79,19 @@ class WeekAnswer:
 
 
 def is_staff(editor_role: str) -> bool:
-    return editor_role in STAFF_ROLES
-
-
-def agent_zone(user: User) -> ZoneInfo:
-    return ZoneInfo(user.timezone)
+    return editor_role in WEEK_EDITORS
 
 
 def submission_deadline(week: IsoWeek, site: Site, settings: SiteSettings) -> dt.datetime:
     """When agents stop editing ``week``: the site's weekday and time in the week before, site time."""
     day = week.shifted(-1).monday + dt.timedelta(days=settings.availability_deadline_weekday)
     hour, minute = (int(part) for part in settings.availability_deadline_time.split(":"))
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZoneInfo(site.timezone))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=site_zone(site))
 
 
 def open_weeks(user: User, site: Site, now: dt.datetime) -> list[IsoWeek]:
     """The weeks an agent can look at and (deadlines allowing) answer: this week up to the horizon."""
-    current = IsoWeek.containing(now, agent_zone(user))
+    current = IsoWeek.containing(now, user_zone(user))
     return [current.shifted(n) for n in range(site_settings(site).availability_horizon_weeks + 1)]
 
 
@@ -129,7 +124,7 @@ def week_rules(*, user: User, site: Site, week: IsoWeek, now: dt.datetime, edito
             ),
             field="week",
         )
-    zone = agent_zone(user)
+    zone = user_zone(user)
     deadline = submission_deadline(week, site, site_settings(site))
     locked_reason = None
     if now >= deadline and not is_staff(editor_role):
@@ -180,7 +175,7 @@ async def agent_of_site(session: AsyncSession, *, user_id: int, site_id: int) ->
 
 
 async def read_week(session: AsyncSession, *, user: User, week: IsoWeek) -> WeekAnswer:
-    slots = week.slots(agent_zone(user))
+    slots = week.slots(user_zone(user))
     rows = await session.execute(
         select(OfferedSlot.slot, OfferedSlot.preference).where(
             OfferedSlot.user_id == user.id, OfferedSlot.slot >= slots.start, OfferedSlot.slot < slots.stop

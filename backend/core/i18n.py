@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -81,3 +84,32 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 
 
 _ = gettext
+
+
+def _babel_locale() -> str:
+    return current_locale().replace("-", "_")
+
+
+def day_label(day: dt.date, today: dt.date) -> str:
+    """A day heading a reader takes in at a glance: Today, Tomorrow, or a short weekday and date."""
+    relative = {0: gettext("Today"), 1: gettext("Tomorrow"), -1: gettext("Yesterday")}
+    if (label := relative.get((day - today).days)) is not None:
+        return label
+    return format_skeleton("MMMMEd", day, locale=_babel_locale())
+
+
+def moment_labeller(zone: ZoneInfo, today: dt.date) -> Callable[[dt.datetime], str]:
+    """Labels moments as a reader takes them in (Today 17:45, Tomorrow 06:00, or a short date); pages use it per row."""
+
+    def when(moment: dt.datetime) -> str:
+        local = moment.astimezone(zone)
+        return f"{day_label(local.date(), today)} {local.strftime('%H:%M')}"
+
+    return when
+
+
+def week_label(monday: dt.date, *, short: bool = False) -> str:
+    """A week named by its Monday: "Week of 30 Nov", or "11/30" where a table column is narrow."""
+    if short:
+        return format_skeleton("Md", monday, locale=_babel_locale())
+    return gettext("Week of %(day)s", day=format_skeleton("MMMd", monday, locale=_babel_locale()))

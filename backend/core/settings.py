@@ -13,11 +13,12 @@ import secrets
 import stat
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from backend.core.slots import known_time_zone
 
 ENV_PREFIX = "WEFT_"
 DEFAULT_DATA_DIR = "var"
@@ -95,7 +96,7 @@ def _env_name(field: str) -> str:
 def _raw_values(environ: dict[str, str]) -> dict[str, str]:
     known = {f.name for f in msgspec.structs.fields(Settings)}
     unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known)
-    ignored = {"WEFT_REQUIRE_POSTGRES", "WEFT_REQUIRE_BROWSER", "WEFT_TEST_POSTGRES_URL"}
+    ignored = {"WEFT_REQUIRE_POSTGRES", "WEFT_REQUIRE_BROWSER", "WEFT_TEST_POSTGRES_URL", "WEFT_TEST_CLOCK"}
     unknown = [k for k in unknown if k not in ignored]
     if unknown:
         raise SettingsError(f"{unknown[0]} is not a Weft setting (known: {', '.join(map(_env_name, sorted(known)))})")
@@ -133,10 +134,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"WEFT_DATABASE_URL is not a database URL: {exc}") from None
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         raise SettingsError("WEFT_DATABASE_URL must be a sqlite or postgresql URL")
-    try:
-        ZoneInfo(settings.site_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"WEFT_SITE_TIMEZONE {settings.site_timezone!r} is not an IANA time zone") from None
+    if known_time_zone(settings.site_timezone) is None:
+        raise SettingsError(f"WEFT_SITE_TIMEZONE {settings.site_timezone!r} is not an IANA time zone")
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError("WEFT_BASE_URL must start with http:// or https://")
     if settings.vapid_subject and not VAPID_SUBJECT.match(settings.vapid_subject):

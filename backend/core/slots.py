@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SLOT_SECONDS = 1800
 SLOT_MINUTES = SLOT_SECONDS // 60
@@ -50,6 +50,21 @@ def slot_at(moment: dt.datetime) -> Slot:
 
 def utc_start(slot: Slot) -> dt.datetime:
     return dt.datetime.fromtimestamp(slot * SLOT_SECONDS, dt.UTC)
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name`` (``Asia/Shanghai``): every site's and person's clock starts here."""
+    return ZoneInfo(name)
+
+
+def known_time_zone(name: str | None) -> ZoneInfo | None:
+    """The zone called ``name``, or None when it is empty or not an IANA name (to check input, or to fall back)."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def local_start(slot: Slot, zone: ZoneInfo) -> dt.datetime:

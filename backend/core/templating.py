@@ -71,6 +71,16 @@ def refused_status(request: Request[Any, Any, Any], error: DomainError | None) -
     return error.status_code if error is not None and not is_htmx(request) else 200
 
 
+def retarget(request: Request[Any, Any, Any], response: Template, selector: str) -> Template:
+    """Have htmx put the answer's ``selector`` in place of the page's, whatever the tap aimed at: a refusal (or a
+    row that has left its list) re-renders the whole list, not the one row."""
+    if is_htmx(request):
+        response.headers["HX-Retarget"] = selector
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.headers["HX-Reselect"] = selector
+    return response
+
+
 def page(
     request: Request[Any, Any, Any],
     template_name: str,

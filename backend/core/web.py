@@ -11,10 +11,11 @@ import contextvars
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from typing import Any, TypeVar, get_args
 from urllib.parse import quote
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders, UploadFile
 from litestar.di import NamedDependency, Provide
@@ -33,6 +34,7 @@ from backend.core.settings import Settings
 from backend.core.templating import is_htmx
 
 log = logging.getLogger("weft")
+Gettext = Callable[..., str]
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -111,6 +113,90 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSess
 def see_other(path: str) -> Redirect:
     """After a form post, send the browser on with a GET (POST/redirect/GET)."""
     return Redirect(path=path, status_code=303)
+
+
+async def act_on_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    act: Callable[[], Awaitable[object]],
+    *,
+    render: Callable[..., Awaitable[Response[Any]]],
+    then: str,
+    done: str = "",
+    refused_with: Mapping[str, Any] | None = None,
+    refusals: type[DomainError] = DomainError,
+    raised: Collection[int] = (),
+) -> Response[Any]:
+    """A page's form post, answered the way every page answers one.
+
+    ``act`` runs in a savepoint, so a refusal leaves nothing half-written and the page can still be read
+    back. A refusal is shown on the page, ``render(error=..., **refused_with)`` (``refused_with``: the form
+    as typed, or which button refused), which answers a plain post with the refusal's status and htmx
+    with 200 (htmx swaps only 2xx answers; see ``refused_status``). After success htmx gets
+    ``render(done=done)`` (``render()`` without ``done``) in place, and a plain post a 303 to ``then``.
+    A refusal whose status is in ``raised`` is not the page's to show (a 404 must not tell what exists): it
+    gets the plain error answer.
+    """
+    try:
+        async with db.begin_nested():
+            await act()
+    except refusals as error:
+        if error.status_code in raised:
+            raise
+        return await render(error=error, **(refused_with or {}))
+    if is_htmx(request):
+        return await (render(done=done) if done else render())
+    return see_other(then)
+
+
+class RefuseWith:
+    """Stands beside a form field's type, ``Annotated[int, RefuseWith(lambda _: _("Enter a whole number."))]``: the
+    words that refuse the field when its text is not that type (``invalid``) or is left blank while required
+    (``missing``, the same words unless given). Each is called with ``gettext`` when a refusal is made, so the
+    words are in the reader's language (msgspec evaluates a struct's annotations in the class's namespace,
+    where the module's own ``_`` is out of reach)."""
+
+    def __init__(self, invalid: Callable[[Gettext], str], *, missing: Callable[[Gettext], str] | None = None) -> None:
+        self.invalid = invalid
+        self.missing = missing or invalid
+
+
+def _refuse_with(annotation: Any) -> RefuseWith | None:
+    for part in get_args(annotation):
+        found = part if isinstance(part, RefuseWith) else _refuse_with(part)
+        if found is not None:
+            return found
+    return None
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def parse_fields(as_type: type[S], texts: msgspec.Struct | Mapping[str, str]) -> S:
+    """A form's (or a query's) text as the typed struct a service takes, each field converted by msgspec
+    under its ``Meta`` constraints.
+
+    A page keeps the text itself, so a refused form comes back as typed and the refusal is shown beside
+    its field: a field that does not convert is refused with a ``DomainError`` naming it, in its
+    ``RefuseWith``'s words (422, like a refused body). A blank field counts as left out, so the struct's
+    default applies.
+    """
+    given = msgspec.structs.asdict(texts) if isinstance(texts, msgspec.Struct) else texts
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(as_type):
+        refusal = _refuse_with(field.type)
+        if refusal is None:
+            raise TypeError(f"{as_type.__name__}.{field.name} needs a RefuseWith: what does its refusal say?")
+        text = str(given.get(field.name) or "").strip()
+        if not text:
+            if field.required:
+                raise DomainError(refusal.missing(_), field=field.name)
+            continue
+        try:
+            values[field.name] = msgspec.convert(text, field.type, strict=False)
+        except msgspec.ValidationError:
+            raise DomainError(refusal.invalid(_), field=field.name) from None
+    return as_type(**values)
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -213,6 +299,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 Db = NamedDependency[AsyncSession]
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+# Handlers take the request whatever its user, auth and state types: one spelling keeps their signatures short.
+AnyRequest = Request[Any, Any, Any]
 CurrentPrincipal = NamedDependency[Principal]
 MaybePrincipal = NamedDependency[Principal | None]
 AppSettings = NamedDependency[Settings]

@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill
+from backend.accounts.zones import site_zone
 from backend.core.slots import IsoWeek, local_start, utc_start
 from backend.demand.history import chunks_of, import_history
 from backend.demand.models import ContactInterval
-from backend.demand.service import public_holidays, site_zone
+from backend.demand.service import public_holidays
 
 DEMO_WEEKS = 8
 SEED = 20261122

@@ -11,21 +11,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, Router, get, post
+import msgspec
+from litestar import Controller, Response, Router, get, post
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import get_site, list_skills
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
-from backend.core.security import requires
+from backend.core.security import Principal, requires
 from backend.core.slots import IsoWeek, SlotError, utc_start
 from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, request_id_of, see_other, uploaded_file
+from backend.core.web import (
+    AnyRequest,
+    CurrentPrincipal,
+    Db,
+    FormBody,
+    parse_fields,
+    request_id_of,
+    see_other,
+    uploaded_file,
+)
 from backend.demand import service
 from backend.demand.chart import week_chart
+from backend.demand.erlang import Staffing
 from backend.demand.history import HistoryRejected, import_history
 from backend.demand.schemas import (
     DayScaleForm,
@@ -35,6 +49,9 @@ from backend.demand.schemas import (
     HistoryImportOut,
     HistoryProblemsOut,
     OverrideForm,
+    OverrideValues,
+    StaffingLoad,
+    StaffingValues,
 )
 
 HISTORY_MAX_BYTES = 2 * 1024**3  # the body streams, so the limit guards the disk and the clock, not memory
@@ -50,15 +67,6 @@ def parse_week(text: str, zone: Any) -> IsoWeek:
         raise DomainError(_("Give the week like 2026-W49."), field="week") from None
 
 
-def parse_contacts(text: str) -> float | None:
-    if not text.strip():
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise DomainError(_("contacts must be a number from 0 to %(max)d.", max=1_000_000), field="contacts") from None
-
-
 def week_url(skill: str, week: IsoWeek | str) -> str:
     return f"/admin/demand/week?skill={skill}&week={week}"
 
@@ -70,9 +78,7 @@ class DemandPagesController(Controller):
     include_in_schema = False
     guards = [requires("coordinator")]
 
-    async def _overview(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, **extra: Any
-    ) -> dict[str, Any]:
+    async def _overview(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, **extra: Any) -> dict[str, Any]:
         site = await get_site(db, principal.site_id)
         skills = await list_skills(db, site_id=site.id)
         backtests = {skill.code: await service.backtest_skill(db, site=site, skill=skill) for skill in skills}
@@ -80,7 +86,7 @@ class DemandPagesController(Controller):
             "skills": skills,
             "backtests": backtests,
             "imports": await service.recent_imports(db, site_id=site.id),
-            "next_week": parse_week("", service.site_zone(site)),
+            "next_week": parse_week("", site_zone(site)),
             "result": None,
             "rejected": None,
             "error": None,
@@ -88,11 +94,11 @@ class DemandPagesController(Controller):
         }
 
     @get("/", name="demand:overview")
-    async def overview(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def overview(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return page(request, "demand/overview.html", await self._overview(request, db, principal))
 
     @post("/", name="demand:import", status_code=200, request_max_body_size=HISTORY_MAX_BYTES)
-    async def upload(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def upload(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         """A multipart upload; problems are shown on the page (200 to htmx, which does not swap 4xx answers)."""
         try:
             result = await import_history(
@@ -108,14 +114,14 @@ class DemandPagesController(Controller):
 
     @get("/week", name="demand:week")
     async def week(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, skill: str = "", week: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, skill: str = "", week: str = ""
     ) -> Template:
         site = await get_site(db, principal.site_id)
         skills = await list_skills(db, site_id=site.id)
         if not skills:
             raise DomainError(_("The site has no skills yet."), field="skill")
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill or skills[0].code)
-        target = parse_week(week, service.site_zone(site))
+        target = parse_week(week, site_zone(site))
         plan, coverage = await service.week_coverage(db, site=site, skill=chosen, week=target)
         context = {
             "skills": skills,
@@ -130,13 +136,11 @@ class DemandPagesController(Controller):
         return page(request, "demand/week.html", context)
 
     @get("/slot", name="demand:slot")
-    async def slot(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, skill: str, slot: int
-    ) -> Template:
+    async def slot(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, skill: str, slot: int) -> Template:
         site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill)
         coverage, agents = await service.slot_coverage(db, site=site, skill=chosen, slot=slot)
-        week = IsoWeek.containing(utc_start(slot), service.site_zone(site))
+        week = IsoWeek.containing(utc_start(slot), site_zone(site))
         context = {"skill": chosen, "cell": coverage, "agents": agents, "week": week}
         return page(request, "demand/slot.html", context)
 
@@ -144,7 +148,7 @@ class DemandPagesController(Controller):
     async def override(self, db: Db, principal: CurrentPrincipal, data: Annotated[OverrideForm, FormBody]) -> Redirect:
         site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=data.skill)
-        contacts = parse_contacts(data.contacts)
+        contacts = parse_fields(OverrideValues, data).contacts
         await service.set_override(db, site=site, skill=chosen, slot=data.slot, contacts=contacts)
         return see_other(week_url(chosen.code, data.week))
 
@@ -166,7 +170,7 @@ class StaffingPageController(Controller):
     @get("/", name="demand:staffing")
     async def calculator(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         contacts: str = "",
@@ -179,12 +183,9 @@ class StaffingPageController(Controller):
         context.update(result=None, error=None)
         if contacts or aht:
             try:
+                load = parse_fields(StaffingValues, {"contacts": contacts, "aht": aht})
                 context["result"] = service.calculate_staffing(
-                    model=model,
-                    contacts=_number(contacts, "contacts"),
-                    aht=_number(aht, "aht"),
-                    interval=1800,
-                    settings=settings,
+                    model=model, contacts=load.contacts, aht=load.aht, interval=1800, settings=settings
                 )
             except DomainError as error:
                 context["error"] = error
@@ -192,11 +193,37 @@ class StaffingPageController(Controller):
         return page(request, "demand/staffing.html", context)
 
 
-def _number(text: str, field: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise DomainError(_("%(field)s must be a number.", field=field), field=field) from None
+def staffing_load(
+    contacts: float | None = None,
+    aht: float | None = None,
+    interval: float = 1800,
+    service_level: float | None = None,
+    answer_within: float | None = None,
+    shrinkage: float | None = None,
+    max_occupancy: float | None = None,
+) -> StaffingLoad:
+    """The staffing APIs' shared query parameters (a dependency, so Litestar reads, documents and refuses them
+    as it does a handler's own)."""
+    return StaffingLoad(
+        contacts=contacts,
+        aht=aht,
+        interval=interval,
+        service_level=service_level,
+        answer_within=answer_within,
+        shrinkage=shrinkage,
+        max_occupancy=max_occupancy,
+    )
+
+
+async def _staffing(
+    db: AsyncSession, principal: Principal, load: StaffingLoad, *, model: str, patience: float | None = None
+) -> Staffing:
+    """What the Erlang C and A APIs share: the load staffed by ``model``, at the site's targets unless the caller
+    gave others."""
+    site = await get_site(db, principal.site_id)
+    return service.calculate_staffing(
+        model=model, settings=site_settings(site), patience=patience, **msgspec.structs.asdict(load)
+    )
 
 
 class DemandApiController(Controller):
@@ -212,7 +239,7 @@ class DemandApiController(Controller):
         responses={422: ResponseSpec(HistoryProblemsOut, description="The file had problems; nothing was written.")},
     )
     async def import_history(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal
     ) -> Response[HistoryImportOut | HistoryProblemsOut]:
         """Import contact history (body: text/csv), all or nothing; re-imported intervals are replaced."""
         try:
@@ -228,66 +255,30 @@ class DemandApiController(Controller):
         """Per-slot forecast contacts, AHT and required agents for a skill's week (adjustments applied)."""
         site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill)
-        plan = await service.plan_week(db, site=site, skill=chosen, week=parse_week(week, service.site_zone(site)))
+        plan = await service.plan_week(db, site=site, skill=chosen, week=parse_week(week, site_zone(site)))
         return ForecastOut.of(plan)
 
-    @get("/staffing/erlang-c", name="api:erlang-c", guards=[requires("coordinator", "finance")])
-    async def erlang_c(
-        self,
-        db: Db,
-        principal: CurrentPrincipal,
-        contacts: float | None = None,
-        aht: float | None = None,
-        interval: float = 1800,
-        service_level: float | None = None,
-        answer_within: float | None = None,
-        shrinkage: float | None = None,
-        max_occupancy: float | None = None,
-    ) -> ErlangCOut:
+    @get(
+        "/staffing/erlang-c",
+        name="api:erlang-c",
+        guards=[requires("coordinator", "finance")],
+        dependencies={"load": Provide(staffing_load, sync_to_thread=False)},
+    )
+    async def erlang_c(self, db: Db, principal: CurrentPrincipal, load: StaffingLoad) -> ErlangCOut:
         """Agents (shrinkage included) for a load by Erlang C; omitted targets are the site's."""
-        site = await get_site(db, principal.site_id)
-        staffing = service.calculate_staffing(
-            model="erlang_c",
-            contacts=contacts,
-            aht=aht,
-            interval=interval,
-            settings=site_settings(site),
-            service_level=service_level,
-            answer_within=answer_within,
-            shrinkage=shrinkage,
-            max_occupancy=max_occupancy,
-        )
-        return ErlangCOut.of(staffing)
+        return ErlangCOut.of(await _staffing(db, principal, load, model="erlang_c"))
 
-    @get("/staffing/erlang-a", name="api:erlang-a", guards=[requires("coordinator", "finance")])
+    @get(
+        "/staffing/erlang-a",
+        name="api:erlang-a",
+        guards=[requires("coordinator", "finance")],
+        dependencies={"load": Provide(staffing_load, sync_to_thread=False)},
+    )
     async def erlang_a(
-        self,
-        db: Db,
-        principal: CurrentPrincipal,
-        contacts: float | None = None,
-        aht: float | None = None,
-        interval: float = 1800,
-        service_level: float | None = None,
-        answer_within: float | None = None,
-        shrinkage: float | None = None,
-        max_occupancy: float | None = None,
-        patience: float | None = None,
+        self, db: Db, principal: CurrentPrincipal, load: StaffingLoad, patience: float | None = None
     ) -> ErlangAOut:
         """As Erlang C, with callers abandoning after ``patience`` seconds on average (exact M/M/N+M)."""
-        site = await get_site(db, principal.site_id)
-        staffing = service.calculate_staffing(
-            model="erlang_a",
-            contacts=contacts,
-            aht=aht,
-            interval=interval,
-            settings=site_settings(site),
-            service_level=service_level,
-            answer_within=answer_within,
-            shrinkage=shrinkage,
-            max_occupancy=max_occupancy,
-            patience=patience,
-        )
-        return ErlangAOut.of(staffing)
+        return ErlangAOut.of(await _staffing(db, principal, load, model="erlang_a", patience=patience))
 
 
 router = Router(path="/", route_handlers=[DemandPagesController, StaffingPageController, DemandApiController])

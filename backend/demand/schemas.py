@@ -8,11 +8,17 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.web import RefuseWith
 from backend.demand.erlang import Staffing
 from backend.demand.history import HistoryRejected, ImportResult
-from backend.demand.service import WeekPlan
+from backend.demand.service import MAX_SLOT_CONTACTS, WeekPlan
 
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+SlotContacts = Annotated[
+    float, RefuseWith(lambda _: _("contacts must be a number from 0 to %(max)d.", max=int(MAX_SLOT_CONTACTS)))
+]
+Contacts = Annotated[float, RefuseWith(lambda _: _("%(field)s must be a number.", field="contacts"))]
+AhtSeconds = Annotated[float, RefuseWith(lambda _: _("%(field)s must be a number.", field="aht"))]
 
 
 class ErlangCOut(msgspec.Struct, kw_only=True):
@@ -128,8 +134,33 @@ class OverrideForm(Form):
     contacts: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 
+class OverrideValues(msgspec.Struct, kw_only=True):
+    """``OverrideForm.contacts`` as the service takes it (it checks the range); blank is None."""
+
+    contacts: SlotContacts | None = None
+
+
 class DayScaleForm(Form):
     skill: SkillCode
     week: Annotated[str, msgspec.Meta(max_length=10)]
     day: dt.date
     factor: Annotated[float, msgspec.Meta(gt=0, le=10)]
+
+
+class StaffingValues(msgspec.Struct, kw_only=True):
+    """The staffing calculator's load, as typed into its GET form."""
+
+    contacts: Contacts
+    aht: AhtSeconds
+
+
+class StaffingLoad(msgspec.Struct, kw_only=True):
+    """The staffing API's load and the targets a caller gives; a target left out (None) is the site's."""
+
+    contacts: float | None = None
+    aht: float | None = None
+    interval: float = 1800
+    service_level: float | None = None
+    answer_within: float | None = None
+    shrinkage: float | None = None
+    max_occupancy: float | None = None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone
 from backend.availability.service import agents_available_at, offered_by_slot
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
@@ -54,10 +55,6 @@ class WeekPlan:
     model: str
     slots: list[SlotPlan]
     day_factors: dict[dt.date, float]
-
-
-def site_zone(site: Site) -> ZoneInfo:
-    return ZoneInfo(site.timezone)
 
 
 def public_holidays(country: str, years: set[int]) -> set[dt.date]:

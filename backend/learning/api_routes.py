@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Response, Router, get, post
 
 from backend.accounts import service as accounts
+from backend.accounts.dependencies import CurrentUser
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.core.security import Principal, requires
-from backend.core.web import CurrentPrincipal, Db, json_error
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, json_error
 from backend.learning import courses, drills, quiz
 from backend.learning.models import CourseVersion
 from backend.learning.schemas import (
@@ -39,7 +40,7 @@ def _locale(principal: Principal) -> str:
     return principal.locale
 
 
-def refused_start(request: Request[Any, Any, Any], refused: quiz.AttemptRefused) -> Response[Any]:
+def refused_start(request: AnyRequest, refused: quiz.AttemptRefused) -> Response[Any]:
     gate = refused.gate
     return json_error(
         request,
@@ -59,23 +60,25 @@ class LearnApiController(Controller):
     guards = [requires("agent")]
 
     @get("/courses", name="api:courses")
-    async def list_courses(self, db: Db, principal: CurrentPrincipal) -> list[CourseOut]:
+    async def list_courses(self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser) -> list[CourseOut]:
         """Published courses of my site with where I stand: required and expiring first."""
-        agent = await accounts.get_user(db, principal.user_id)
-        listed = await quiz.courses_for_agent(db, agent=agent, now=utcnow())
+        listed = await quiz.courses_for_agent(db, agent=current_user, now=utcnow())
         return [CourseOut.of(item, _locale(principal)) for item in listed]
 
     @get("/courses/{course_id:int}", name="api:course")
-    async def course(self, db: Db, principal: CurrentPrincipal, course_id: int) -> CourseDetailOut:
+    async def course(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
+    ) -> CourseDetailOut:
         """A published course's lessons, its quiz rules and whether I may start the quiz now."""
-        agent = await accounts.get_user(db, principal.user_id)
         now = utcnow()
-        await courses.agent_course(db, agent=agent, course_id=course_id)
+        await courses.agent_course(db, agent=current_user, course_id=course_id)
         item = next(
-            item for item in await quiz.courses_for_agent(db, agent=agent, now=now) if item.course.id == course_id
+            item
+            for item in await quiz.courses_for_agent(db, agent=current_user, now=now)
+            if item.course.id == course_id
         )
         rules = item.content.quiz
-        gate = await quiz.attempt_gate(db, agent=agent, course_id=course_id, now=now)
+        gate = await quiz.attempt_gate(db, agent=current_user, course_id=course_id, now=now)
         return CourseDetailOut(
             course=CourseOut.of(item, _locale(principal)),
             lessons=[LessonOut.of(lesson, _locale(principal)) for lesson in item.content.lessons],
@@ -92,15 +95,14 @@ class LearnApiController(Controller):
 
     @post("/courses/{course_id:int}/attempts", name="api:attempt-start", status_code=201)
     async def start(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
     ) -> Response[Any]:
         """201 with a new attempt's questions (no correct flags), 200 resuming the one in progress;
         409 during the cooldown or past the daily limit (with ``next_start_at``)."""
-        agent = await accounts.get_user(db, principal.user_id)
         now = utcnow()
-        gate = await quiz.attempt_gate(db, agent=agent, course_id=course_id, now=now)
+        gate = await quiz.attempt_gate(db, agent=current_user, course_id=course_id, now=now)
         try:
-            attempt = await quiz.start_attempt(db, agent=agent, course_id=course_id, now=now)
+            attempt = await quiz.start_attempt(db, agent=current_user, course_id=course_id, now=now)
         except quiz.AttemptRefused as refused:
             return refused_start(request, refused)
         content = await quiz.attempt_content(db, attempt=attempt)
@@ -108,33 +110,39 @@ class LearnApiController(Controller):
         return Response(content=AttemptOut.of(attempt, content, _locale(principal)), status_code=status)
 
     @get("/attempts/{attempt_id:int}", name="api:attempt")
-    async def attempt(self, db: Db, principal: CurrentPrincipal, attempt_id: int) -> AttemptOut:
+    async def attempt(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: int
+    ) -> AttemptOut:
         """One of my attempts: questions while open, results with explanations once submitted."""
-        agent = await accounts.get_user(db, principal.user_id)
-        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+        attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         content = await quiz.attempt_content(db, attempt=attempt)
         return AttemptOut.of(attempt, content, _locale(principal))
 
     @post("/attempts/{attempt_id:int}/submit", name="api:attempt-submit", status_code=200)
-    async def submit(self, db: Db, principal: CurrentPrincipal, attempt_id: int, data: SubmitBody) -> AttemptOut:
+    async def submit(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: int, data: SubmitBody
+    ) -> AttemptOut:
         """Score my answers once: 422 naming a tampered or late answer (the attempt stays open), 409 if resubmitted."""
-        agent = await accounts.get_user(db, principal.user_id)
         answers = [(answer.question, list(answer.choices)) for answer in data.answers]
-        attempt = await quiz.submit_attempt(db, agent=agent, attempt_id=attempt_id, answers=answers, now=utcnow())
+        attempt = await quiz.submit_attempt(
+            db, agent=current_user, attempt_id=attempt_id, answers=answers, now=utcnow()
+        )
         content = await quiz.attempt_content(db, attempt=attempt)
         return AttemptOut.of(attempt, content, _locale(principal))
 
     @get("/drills", name="api:drills")
-    async def due(self, db: Db, principal: CurrentPrincipal) -> list[DrillQuestionOut]:
+    async def due(self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser) -> list[DrillQuestionOut]:
         """My drills due now, most overdue first (at most five)."""
-        agent = await accounts.get_user(db, principal.user_id)
-        due = await drills.due_drills(db, agent=agent, now=utcnow())
+        due = await drills.due_drills(db, agent=current_user, now=utcnow())
         return [DrillQuestionOut.of(drill, _locale(principal)) for drill in due]
 
     @post("/drills/{card_id:int}/answer", name="api:drill-answer", status_code=200)
-    async def answer(self, db: Db, principal: CurrentPrincipal, card_id: int, data: DrillAnswerBody) -> DrillOutcomeOut:
-        agent = await accounts.get_user(db, principal.user_id)
-        outcome = await drills.answer_drill(db, agent=agent, card_id=card_id, chosen=list(data.choices), now=utcnow())
+    async def answer(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, card_id: int, data: DrillAnswerBody
+    ) -> DrillOutcomeOut:
+        outcome = await drills.answer_drill(
+            db, agent=current_user, card_id=card_id, chosen=list(data.choices), now=utcnow()
+        )
         return DrillOutcomeOut.of(outcome, _locale(principal))
 
 
@@ -151,17 +159,16 @@ class CourseAdminApiController(Controller):
 
     @post("/", name="api:course-import", status_code=201)
     async def import_course(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, publish: bool = False
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, publish: bool = False
     ) -> NewCourseOut:
         """Import a course document (``weft-course/1`` JSON): a new course, or a new draft of the one with its code.
 
         ``?publish=true`` publishes it at once. A problem anywhere refuses it whole: 422 naming the path.
         """
         site = await accounts.get_site(db, principal.site_id)
-        author = await accounts.get_user(db, principal.user_id)
         now = utcnow()
         course = await courses.import_course(
-            db, site=site, raw=await request.body(), author=author, publish=publish, now=now
+            db, site=site, raw=await request.body(), author=current_user, publish=publish, now=now
         )
         version = await courses.current_version(db, course_id=course.id) if publish else None
         version = version or await courses.draft_version(db, course_id=course.id)
@@ -186,11 +193,12 @@ class CourseAdminApiController(Controller):
         )
 
     @post("/{course_id:int}/publish", name="api:course-publish", status_code=200)
-    async def publish(self, db: Db, principal: CurrentPrincipal, course_id: int) -> NewCourseOut:
+    async def publish(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
+    ) -> NewCourseOut:
         """Publish the draft: agents take it from now on, attempts in progress keep theirs; 409 without a draft."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)
-        by = await accounts.get_user(db, principal.user_id)
-        version = await courses.publish_course(db, course=course, by=by, now=utcnow())
+        version = await courses.publish_course(db, course=course, by=current_user, now=utcnow())
         return _new_course_out(course.id, course.code, version)
 
 

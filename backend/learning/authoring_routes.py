@@ -11,21 +11,24 @@ stay as they are. A course of another site is 404 on every address.
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Skill, User
+from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import Skill, User, skill_label
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.templating import page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, see_other
 from backend.learning import authoring, courses, stats
 from backend.learning.authoring_schemas import (
     MAX_CHOICES,
@@ -40,6 +43,9 @@ from backend.learning.models import Course, CourseVersion
 from backend.learning.render import markdown_html
 
 BASE = "/admin/courses"
+COURSE_PAGE = "learning/admin/course.html"
+LESSON_PAGE = "learning/admin/lesson.html"
+QUESTION_PAGE = "learning/admin/question.html"
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 NEW_COURSE_DEFAULTS = {
     "estimated_minutes": 6,
@@ -60,10 +66,6 @@ def course_url(course: Course, rest: str = "") -> str:
 
 def localize(text: Any) -> str:
     return courses.localized(text, current_locale())
-
-
-def skill_label(skill: Skill) -> str:
-    return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
 
 
 def certifies_options(skills: list[Skill]) -> list[tuple[str, str]]:
@@ -95,11 +97,10 @@ class Editing:
         self.doc: dict[str, Any] = dict(version.content)
 
     @classmethod
-    async def of(cls, db: AsyncSession, principal: Principal, course_id: int) -> Editing:
-        course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)
+    async def of(cls, db: AsyncSession, author: User, course_id: int) -> Editing:
+        course = await courses.course_of_site(db, site_id=author.site_id, course_id=course_id)
         version = await authoring.editable_version(db, course_id=course.id)
-        author = await accounts.get_user(db, principal.user_id)
-        return cls(course, version, author, await accounts.list_skills(db, site_id=principal.site_id))
+        return cls(course, version, author, await accounts.list_skills(db, site_id=author.site_id))
 
     async def save(self, db: AsyncSession, doc: dict[str, Any], field_of: authoring.FieldOf) -> CourseVersion:
         """Check ``doc`` and store it as the course's draft; all or nothing."""
@@ -142,11 +143,13 @@ class CourseAuthoringController(Controller):
         return common(rows=rows, skill_names=skills | {courses.ONBOARDING: _("Onboarding")}, **extra)
 
     @get("/", name="authoring:courses")
-    async def index(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def index(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return page(request, "learning/admin/courses.html", await self._list(db, principal))
 
     @post("/import", name="authoring:import", status_code=303, request_max_body_size=IMPORT_MAX_BYTES)
-    async def import_json(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Any:
+    async def import_json(
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser
+    ) -> Any:
         """A course from a JSON file or pasted text: a new course, or the next draft of the course with its code."""
         form = await request.form()
         upload, pasted = form.get("file"), str(form.get("json") or "")
@@ -157,10 +160,9 @@ class CourseAuthoringController(Controller):
             if not raw or not raw.strip():
                 raise DomainError(_("Choose a JSON file or paste the course."), field="file")
             site = await accounts.get_site(db, principal.site_id)
-            author = await accounts.get_user(db, principal.user_id)
             async with db.begin_nested():
                 course = await courses.import_course(
-                    db, site=site, raw=raw, author=author, publish=bool(form.get("publish"))
+                    db, site=site, raw=raw, author=current_user, publish=bool(form.get("publish"))
                 )
         except DomainError as error:
             context = await self._list(db, principal, import_error=error, pasted=pasted)
@@ -169,7 +171,7 @@ class CourseAuthoringController(Controller):
 
     def _new_page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         skills: list[Skill],
         values: dict[str, Any],
         error: DomainError | None = None,
@@ -178,25 +180,25 @@ class CourseAuthoringController(Controller):
         return page(request, "learning/admin/new.html", context, status_code=refused_status(request, error))
 
     @get("/new", name="authoring:new")
-    async def new(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def new(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         skills = await accounts.list_skills(db, site_id=principal.site_id)
         return self._new_page(request, skills, dict(NEW_COURSE_DEFAULTS))
 
     @post("/new", name="authoring:create", status_code=303)
     async def create(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
+        current_user: CurrentUser,
         data: Annotated[CreateCourseForm, FormBody],
     ) -> Any:
         skills = await accounts.list_skills(db, site_id=principal.site_id)
         try:
             content = authoring.validated(authoring.new_course(data), authoring.create_field)
             site = await accounts.get_site(db, principal.site_id)
-            author = await accounts.get_user(db, principal.user_id)
             async with db.begin_nested():
-                course = await courses.create_course(db, site=site, content=content, author=author)
+                course = await courses.create_course(db, site=site, content=content, author=current_user)
         except DomainError as error:
             values = authoring.form_values(data)
             return self._new_page(request, skills, values, error)
@@ -205,232 +207,220 @@ class CourseAuthoringController(Controller):
     # The editor -------------------------------------------------------------------------------
 
     @get("/{course_id:int}", name="authoring:course")
-    async def course(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
-    ) -> Template:
-        editing = await Editing.of(db, principal, course_id)
-        return page(request, "learning/admin/course.html", await editing.context(db))
+    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+        editing = await Editing.of(db, current_user, course_id)
+        return page(request, COURSE_PAGE, await editing.context(db))
 
     async def _refused(
-        self, request: Request[Any, Any, Any], db: AsyncSession, editing: Editing, error: DomainError, **extra: Any
+        self, request: AnyRequest, db: AsyncSession, editing: Editing, error: DomainError, **extra: Any
     ) -> Template:
         context = await editing.context(db, error=error, **extra)
-        return page(request, "learning/admin/course.html", context, status_code=refused_status(request, error))
+        return page(request, COURSE_PAGE, context, status_code=refused_status(request, error))
+
+    async def _item_page(
+        self,
+        request: AnyRequest,
+        editing: Editing,
+        template: str,
+        values: dict[str, Any],
+        error: DomainError | None = None,
+        **which: Any,
+    ) -> Template:
+        """A lesson's or a question's form; ``which`` names it (``number`` or ``key``, None for a new one)."""
+        context = common(course=editing.course, values=values, doc=editing.doc, error=error, **which)
+        return page(request, template, context, status_code=refused_status(request, error))
+
+    async def _edit(
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        editing: Editing,
+        change: Callable[[], Awaitable[object]],
+        anchor: str,
+        refused: Callable[[DomainError], Awaitable[Template]] | None = None,
+    ) -> Any:
+        """One change to the course, then back to its page at ``anchor``. The change saves in a savepoint, so a
+        refusal leaves nothing behind: it comes back on the form that made it (``refused``), else on the course's
+        page."""
+        try:
+            await change()
+        except DomainError as error:
+            return await (refused or partial(self._refused, request, db, editing))(error)
+        return see_other(course_url(editing.course, anchor))
 
     @post("/{course_id:int}/metadata", name="authoring:metadata", status_code=303)
     async def save_metadata(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         data: Annotated[MetadataForm, FormBody],
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
-        try:
-            doc = authoring.apply_metadata(editing.doc, data)
-            await editing.save(db, doc, authoring.metadata_field)
-        except DomainError as error:
-            values = authoring.form_values(data) | {"code": editing.course.code}
-            return await self._refused(request, db, editing, error, meta_error=error, meta=values)
-        return see_other(course_url(editing.course, "#metadata"))
+        editing = await Editing.of(db, current_user, course_id)
+        values = authoring.form_values(data) | {"code": editing.course.code}
+        return await self._edit(
+            request,
+            db,
+            editing,
+            lambda: editing.save(db, authoring.apply_metadata(editing.doc, data), authoring.metadata_field),
+            "#metadata",
+            lambda error: self._refused(request, db, editing, error, meta_error=error, meta=values),
+        )
 
     # Lessons
 
-    def _lesson_page(
-        self,
-        request: Request[Any, Any, Any],
-        editing: Editing,
-        values: dict[str, Any],
-        number: int | None,
-        error: DomainError | None = None,
-    ) -> Template:
-        context = common(course=editing.course, values=values, number=number, doc=editing.doc, error=error)
-        return page(request, "learning/admin/lesson.html", context, status_code=refused_status(request, error))
-
     @get("/{course_id:int}/lessons/new", name="authoring:lesson-new")
     async def new_lesson(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, kind: str = "text"
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, kind: str = "text"
     ) -> Template:
-        editing = await Editing.of(db, principal, course_id)
-        return self._lesson_page(request, editing, {"kind": kind if kind in authoring.LESSON_KINDS else "text"}, None)
+        editing = await Editing.of(db, current_user, course_id)
+        values = {"kind": kind if kind in authoring.LESSON_KINDS else "text"}
+        return await self._item_page(request, editing, LESSON_PAGE, values, number=None)
 
     @get("/{course_id:int}/lessons/{number:int}", name="authoring:lesson")
     async def lesson(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
     ) -> Template:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         lessons = editing.doc["lessons"]
         if not 1 <= number <= len(lessons):
             raise NotFound("lesson")
-        return self._lesson_page(request, editing, authoring.lesson_values(lessons[number - 1]), number)
+        values = authoring.lesson_values(lessons[number - 1])
+        return await self._item_page(request, editing, LESSON_PAGE, values, number=number)
 
     async def _save_lesson(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        principal: Principal,
-        course_id: int,
-        data: Any,
-        number: int | None,
+        self, request: AnyRequest, db: AsyncSession, author: User, course_id: int, data: Any, number: int | None
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, author, course_id)
         if number is not None and not 1 <= number <= len(editing.doc["lessons"]):
             raise NotFound("lesson")
         index = len(editing.doc["lessons"]) if number is None else number - 1
-        try:
-            lesson = authoring.lesson_of(data)
-            doc = authoring.with_lesson(editing.doc, lesson, None if number is None else index)
+
+        async def save() -> None:
+            doc = authoring.with_lesson(editing.doc, authoring.lesson_of(data), None if number is None else index)
             await editing.save(db, doc, authoring.lesson_field(index))
-        except DomainError as error:
-            values = authoring.form_values(data)
-            return self._lesson_page(request, editing, values, number, error)
-        return see_other(course_url(editing.course, f"#lesson-{index + 1}"))
+
+        values = authoring.form_values(data)
+        refused = partial(self._item_page, request, editing, LESSON_PAGE, values, number=number)
+        return await self._edit(request, db, editing, save, f"#lesson-{index + 1}", refused)
 
     @post("/{course_id:int}/lessons", name="authoring:lesson-add", status_code=303)
     async def add_lesson(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         data: Annotated[LessonForm, FormBody],
     ) -> Any:
-        return await self._save_lesson(request, db, principal, course_id, data, None)
+        return await self._save_lesson(request, db, current_user, course_id, data, None)
 
     @post("/{course_id:int}/lessons/{number:int}", name="authoring:lesson-save", status_code=303)
     async def save_lesson(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         number: int,
         data: Annotated[LessonForm, FormBody],
     ) -> Any:
-        return await self._save_lesson(request, db, principal, course_id, data, number)
+        return await self._save_lesson(request, db, current_user, course_id, data, number)
 
     @post("/{course_id:int}/lessons/{number:int}/delete", name="authoring:lesson-delete", status_code=303)
     async def delete_lesson(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         doc = authoring.without_lesson(editing.doc, number - 1)
-        try:
-            await editing.save(db, doc, no_field)
-        except DomainError as error:
-            return await self._refused(request, db, editing, error)
-        return see_other(course_url(editing.course, "#lessons"))
+        return await self._edit(request, db, editing, lambda: editing.save(db, doc, no_field), "#lessons")
 
     @post("/{course_id:int}/lessons/{number:int}/move", name="authoring:lesson-move", status_code=303)
     async def move_lesson(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         number: int,
         data: Annotated[MoveForm, FormBody],
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         await editing.save(db, authoring.moved_lesson(editing.doc, number - 1, data.direction), no_field)
         return see_other(course_url(editing.course, "#lessons"))
 
     # Questions
 
-    def _question_page(
-        self,
-        request: Request[Any, Any, Any],
-        editing: Editing,
-        values: dict[str, Any],
-        key: str | None,
-        error: DomainError | None = None,
-    ) -> Template:
-        context = common(course=editing.course, values=values, key=key, doc=editing.doc, error=error)
-        return page(request, "learning/admin/question.html", context, status_code=refused_status(request, error))
-
     @get("/{course_id:int}/questions/new", name="authoring:question-new")
-    async def new_question(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
-    ) -> Template:
-        editing = await Editing.of(db, principal, course_id)
-        return self._question_page(request, editing, {"kind": "single"}, None)
+    async def new_question(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+        editing = await Editing.of(db, current_user, course_id)
+        return await self._item_page(request, editing, QUESTION_PAGE, {"kind": "single"}, key=None)
 
     @get("/{course_id:int}/questions/{key:str}", name="authoring:question")
     async def question(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, key: str
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, key: str
     ) -> Template:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         bank = editing.doc["quiz"]["questions"]
         values = authoring.question_values(bank[authoring.question_index(editing.doc, key)])
-        return self._question_page(request, editing, values, key)
+        return await self._item_page(request, editing, QUESTION_PAGE, values, key=key)
 
     async def _save_question(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        principal: Principal,
-        course_id: int,
-        data: Any,
-        key: str | None,
+        self, request: AnyRequest, db: AsyncSession, author: User, course_id: int, data: Any, key: str | None
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, author, course_id)
         bank = editing.doc["quiz"]["questions"]
         if key is None:
             index, question_key = len(bank), authoring.next_key({q["id"] for q in bank}, "q")
         else:
             index, question_key = authoring.question_index(editing.doc, key), key
-        try:
+
+        async def save() -> None:
             question = authoring.question_of(data, key=question_key)
             await editing.save(db, authoring.with_question(editing.doc, question), authoring.question_field(index))
-        except DomainError as error:
-            values = authoring.form_values(data)
-            return self._question_page(request, editing, values, key, error)
-        return see_other(course_url(editing.course, f"#question-{question_key}"))
+
+        values = authoring.form_values(data)
+        refused = partial(self._item_page, request, editing, QUESTION_PAGE, values, key=key)
+        return await self._edit(request, db, editing, save, f"#question-{question_key}", refused)
 
     @post("/{course_id:int}/questions", name="authoring:question-add", status_code=303)
     async def add_question(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         data: Annotated[QuestionForm, FormBody],
     ) -> Any:
-        return await self._save_question(request, db, principal, course_id, data, None)
+        return await self._save_question(request, db, current_user, course_id, data, None)
 
     @post("/{course_id:int}/questions/{key:str}", name="authoring:question-save", status_code=303)
     async def save_question(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         key: str,
         data: Annotated[QuestionForm, FormBody],
     ) -> Any:
-        return await self._save_question(request, db, principal, course_id, data, key)
+        return await self._save_question(request, db, current_user, course_id, data, key)
 
     @post("/{course_id:int}/questions/{key:str}/delete", name="authoring:question-delete", status_code=303)
     async def delete_question(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, key: str
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, key: str
     ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         doc = authoring.without_question(editing.doc, key)
-        try:
-            await editing.save(db, doc, no_field)
-        except DomainError as error:
-            return await self._refused(request, db, editing, error)
-        return see_other(course_url(editing.course, "#questions"))
+        return await self._edit(request, db, editing, lambda: editing.save(db, doc, no_field), "#questions")
 
     # Preview, publish, export, statistics ----------------------------------------------------
 
     @get("/{course_id:int}/preview", name="authoring:preview")
-    async def preview(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
-    ) -> Template:
+    async def preview(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
         """The course as an agent's phone shows it: lessons in order, then one random draw of the quiz."""
-        editing = await Editing.of(db, principal, course_id)
+        editing = await Editing.of(db, current_user, course_id)
         content = courses.content_of(editing.version)
         context = common(
             course=editing.course,
@@ -449,16 +439,14 @@ class CourseAuthoringController(Controller):
         return page(request, "learning/admin/preview.html", context)
 
     @post("/{course_id:int}/publish", name="authoring:publish", status_code=303)
-    async def publish(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
-    ) -> Any:
-        editing = await Editing.of(db, principal, course_id)
-        try:
+    async def publish(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Any:
+        editing = await Editing.of(db, current_user, course_id)
+
+        async def publish() -> None:
             async with db.begin_nested():
                 await courses.publish_course(db, course=editing.course, by=editing.author)
-        except DomainError as error:
-            return await self._refused(request, db, editing, error)
-        return see_other(course_url(editing.course))
+
+        return await self._edit(request, db, editing, publish, "")
 
     @get("/{course_id:int}/export", name="authoring:export")
     async def export(
@@ -476,12 +464,7 @@ class CourseAuthoringController(Controller):
 
     @get("/{course_id:int}/stats", name="authoring:stats")
     async def statistics(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        course_id: int,
-        version: int | None = None,
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, course_id: int, version: int | None = None
     ) -> Template:
         """Each question's figures by its key, over every version (or the one asked for)."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)

@@ -8,24 +8,24 @@ the caller's to see is 404.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
-from litestar import Controller, Request, Router, delete, get, post, put
+from litestar import Controller, Router, delete, get, post, put
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import User
-from backend.accounts.schemas import Form
+from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import User, skill_label
+from backend.accounts.schemas import FormPost
+from backend.accounts.zones import user_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
-from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
+from backend.core.i18n import week_label
 from backend.core.security import requires
 from backend.core.slots import IsoWeek, SlotError
 from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, Db, FormBody, see_other
 from backend.learning import cases
 from backend.learning.case_models import Case, CaseStatus
 from backend.learning.case_schemas import CaseForm, CaseOut, CommentForm, UseForm, UseOut
@@ -40,22 +40,21 @@ LANGUAGES = {"en": "English", "zh-Hans": "中文"}
 NOTICES = {"created", "saved", "published", "unpublished", "deleted", "commented", "comment-deleted"}
 
 
-def week_label(week: str) -> str:
-    """``2026-W49`` as a reader takes it: "Week of 30 Nov"."""
+def case_week_label(week: str) -> str:
+    """A case's ``2026-W49`` as a reader takes it: "Week of 30 Nov" (the text itself if it is not a week)."""
     try:
-        monday = IsoWeek.parse(week).monday
+        return week_label(IsoWeek.parse(week).monday)
     except SlotError:
         return week
-    return _("Week of %(day)s", day=format_skeleton("MMMd", monday, locale=current_locale().replace("-", "_")))
 
 
 def _clock(user: User) -> Any:
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     return lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _shared(user: User) -> dict[str, Any]:
-    return {"user": user, "week_label": week_label, "languages": LANGUAGES, "clock": _clock(user)}
+    return {"user": user, "week_label": case_week_label, "languages": LANGUAGES, "clock": _clock(user)}
 
 
 # The agent's library ------------------------------------------------------------------------
@@ -70,27 +69,26 @@ class CaseLibraryController(Controller):
 
     @get("/", name="cases:library")
     async def library(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, q: str = "", view: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, q: str = "", view: str = ""
     ) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, agent.site_id)
+        site = await accounts.get_site(db, current_user.site_id)
         now = utcnow()
         query = q.strip()[: cases.QUERY_MAX_CHARS]
         context: dict[str, Any] = {
-            **_shared(agent),
+            **_shared(current_user),
             "tab": "learn",
             "q": query,
             "view": "best" if view == "best" else "",
             "rule": cases.best_applied_rule(),
             "searchable": bool(cases.search_words(query)),
             "results": await cases.search(db, site_id=site.id, query=query, now=now) if query else [],
-            "library": None if query else await cases.library(db, viewer=agent, site=site, now=now),
+            "library": None if query else await cases.library(db, viewer=current_user, site=site, now=now),
         }
         return page(request, LIBRARY_PAGE, context)
 
     async def _case_page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         agent: User,
         case_id: int,
@@ -117,62 +115,49 @@ class CaseLibraryController(Controller):
 
     @get("/{case_id:int}", name="cases:case")
     async def show(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, case_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, done: str = ""
     ) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        return await self._case_page(request, db, agent, case_id, done=done if done in NOTICES else "")
+        return await self._case_page(request, db, current_user, case_id, done=done if done in NOTICES else "")
 
     @post("/{case_id:int}/use", name="cases:use", status_code=200)
     async def use(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        case_id: int,
-        data: Annotated[UseForm, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: Annotated[UseForm, FormBody]
     ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
-        await cases.set_used(db, case_id=case_id, agent=agent, used=data.used == "1", now=utcnow())
+        await cases.set_used(db, case_id=case_id, agent=current_user, used=data.used == "1", now=utcnow())
         if is_htmx(request):
-            return await self._case_page(request, db, agent, case_id, template=USE_BUTTON)
+            return await self._case_page(request, db, current_user, case_id, template=USE_BUTTON)
         return see_other(f"{self.path}/{case_id}#use")
 
     @post("/{case_id:int}/comments", name="cases:comment", status_code=200)
     async def comment(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         case_id: int,
         data: Annotated[CommentForm, FormBody],
     ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
         template = COMMENTS if is_htmx(request) else CASE_PAGE
         try:
             async with db.begin_nested():
-                await cases.add_comment(db, case_id=case_id, author=agent, body=data.body, now=utcnow())
+                await cases.add_comment(db, case_id=case_id, author=current_user, body=data.body, now=utcnow())
         except DomainError as error:
             if error.status_code == 404:
                 raise
-            return await self._case_page(request, db, agent, case_id, error=error, body=data.body, template=template)
+            return await self._case_page(
+                request, db, current_user, case_id, error=error, body=data.body, template=template
+            )
         if is_htmx(request):
-            return await self._case_page(request, db, agent, case_id, done="commented", template=COMMENTS)
+            return await self._case_page(request, db, current_user, case_id, done="commented", template=COMMENTS)
         return see_other(f"{self.path}/{case_id}?done=commented#comments")
 
     @post("/{case_id:int}/comments/{comment_id:int}/delete", name="cases:comment-delete", status_code=200)
     async def delete_comment(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        case_id: int,
-        comment_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, comment_id: int, data: FormPost
     ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
-        await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=agent)
+        await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=current_user)
         if is_htmx(request):
-            return await self._case_page(request, db, agent, case_id, done="comment-deleted", template=COMMENTS)
+            return await self._case_page(request, db, current_user, case_id, done="comment-deleted", template=COMMENTS)
         return see_other(f"{self.path}/{case_id}?done=comment-deleted#comments")
 
 
@@ -188,7 +173,7 @@ class CaseAdminController(Controller):
 
     async def _form(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         staff: User,
         *,
@@ -202,7 +187,7 @@ class CaseAdminController(Controller):
             **_shared(staff),
             "case": case,
             "draft": draft,
-            "skills": [("", _("No particular skill"))] + [(s.code, cases.skill_label(s)) for s in skills],
+            "skills": [("", _("No particular skill"))] + [(s.code, skill_label(s)) for s in skills],
             "language_options": list(LANGUAGES.items()),
             "summary": await cases.summarise(db, case, utcnow()) if case is not None else None,
             "comments": await cases.comments(db, case_id=case.id, viewer=staff) if case is not None else [],
@@ -214,7 +199,7 @@ class CaseAdminController(Controller):
 
     async def _edit_page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         staff: User,
         case_id: int,
@@ -228,14 +213,11 @@ class CaseAdminController(Controller):
         return await self._form(request, db, staff, case=case, draft=draft, error=error, done=done)
 
     @get("/", name="cases:admin")
-    async def index(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, done: str = ""
-    ) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, staff.site_id)
+    async def index(self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "") -> Template:
+        site = await accounts.get_site(db, current_user.site_id)
         now = utcnow()
         context = {
-            **_shared(staff),
+            **_shared(current_user),
             "summaries": await cases.staff_list(db, site_id=site.id, now=now),
             "best": await cases.best_applied(db, site_id=site.id, now=now),
             "this_week": str(cases.current_week(site, now)),
@@ -245,112 +227,98 @@ class CaseAdminController(Controller):
         return page(request, ADMIN_LIST, context)
 
     @get("/new", name="cases:new")
-    async def new(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, staff.site_id)
-        return await self._form(request, db, staff, case=None, draft=cases.blank_draft(site, staff, utcnow()))
+    async def new(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
+        site = await accounts.get_site(db, current_user.site_id)
+        return await self._form(
+            request, db, current_user, case=None, draft=cases.blank_draft(site, current_user, utcnow())
+        )
 
     @post("/", name="cases:create", status_code=200)
     async def create(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[CaseForm, FormBody]
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, data: Annotated[CaseForm, FormBody]
     ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
         try:
             async with db.begin_nested():
                 case = await cases.create_case(
-                    db, author=staff, draft=data.draft(), publish=data.action == "publish", now=utcnow()
+                    db, author=current_user, draft=data.draft(), publish=data.action == "publish", now=utcnow()
                 )
         except DomainError as error:
-            return await self._form(request, db, staff, case=None, draft=data.draft(), error=error)
+            return await self._form(request, db, current_user, case=None, draft=data.draft(), error=error)
         done = "published" if case.status is CaseStatus.published else "created"
         return see_other(f"{self.path}/{case.id}?done={done}")
 
     @get("/{case_id:int}", name="cases:edit")
     async def edit(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, case_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, done: str = ""
     ) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        return await self._edit_page(request, db, staff, case_id, done=done if done in NOTICES else "")
+        return await self._edit_page(request, db, current_user, case_id, done=done if done in NOTICES else "")
 
     @post("/{case_id:int}", name="cases:update", status_code=200)
     async def update(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        case_id: int,
-        data: Annotated[CaseForm, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: Annotated[CaseForm, FormBody]
     ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
-        case = await cases.staff_case(db, case_id=case_id, site_id=staff.site_id)
+        case = await cases.staff_case(db, case_id=case_id, site_id=current_user.site_id)
         try:
             async with db.begin_nested():
                 await cases.update_case(
-                    db, case_id=case.id, staff=staff, draft=data.draft(), publish=data.action == "publish", now=utcnow()
+                    db,
+                    case_id=case.id,
+                    staff=current_user,
+                    draft=data.draft(),
+                    publish=data.action == "publish",
+                    now=utcnow(),
                 )
         except DomainError as error:
-            return await self._form(request, db, staff, case=case, draft=data.draft(), error=error)
+            return await self._form(request, db, current_user, case=case, draft=data.draft(), error=error)
         done = "published" if data.action == "publish" else "saved"
         return see_other(f"{self.path}/{case.id}?done={done}")
 
     @post("/{case_id:int}/publish", name="cases:publish", status_code=200)
-    async def publish(self, db: Db, principal: CurrentPrincipal, case_id: int, data: Annotated[Form, FormBody]) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
-        await cases.set_published(db, case_id=case_id, staff=staff, published=True, now=utcnow())
+    async def publish(self, db: Db, current_user: CurrentUser, case_id: int, data: FormPost) -> Any:
+        await cases.set_published(db, case_id=case_id, staff=current_user, published=True, now=utcnow())
         return see_other(f"{self.path}/{case_id}?done=published")
 
     @post("/{case_id:int}/unpublish", name="cases:unpublish", status_code=200)
-    async def unpublish(
-        self, db: Db, principal: CurrentPrincipal, case_id: int, data: Annotated[Form, FormBody]
-    ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
-        await cases.set_published(db, case_id=case_id, staff=staff, published=False, now=utcnow())
+    async def unpublish(self, db: Db, current_user: CurrentUser, case_id: int, data: FormPost) -> Any:
+        await cases.set_published(db, case_id=case_id, staff=current_user, published=False, now=utcnow())
         return see_other(f"{self.path}/{case_id}?done=unpublished")
 
     @post("/{case_id:int}/delete", name="cases:delete", status_code=200)
     async def delete_case(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        case_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: FormPost
     ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
         try:
             async with db.begin_nested():
-                await cases.delete_draft(db, case_id=case_id, staff=staff)
+                await cases.delete_draft(db, case_id=case_id, staff=current_user)
         except DomainError as error:
             if error.status_code == 404:
                 raise
-            return await self._edit_page(request, db, staff, case_id, error=error)
+            return await self._edit_page(request, db, current_user, case_id, error=error)
         return see_other(f"{self.path}/?done=deleted")
 
     @post("/{case_id:int}/comments", name="cases:admin-comment", status_code=200)
     async def comment(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         case_id: int,
         data: Annotated[CommentForm, FormBody],
     ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
         try:
             async with db.begin_nested():
-                await cases.add_comment(db, case_id=case_id, author=staff, body=data.body, now=utcnow())
+                await cases.add_comment(db, case_id=case_id, author=current_user, body=data.body, now=utcnow())
         except DomainError as error:
             if error.status_code == 404:
                 raise
-            return await self._edit_page(request, db, staff, case_id, error=error)
+            return await self._edit_page(request, db, current_user, case_id, error=error)
         return see_other(f"{self.path}/{case_id}?done=commented#comments")
 
     @post("/{case_id:int}/comments/{comment_id:int}/delete", name="cases:admin-comment-delete", status_code=200)
     async def delete_comment(
-        self, db: Db, principal: CurrentPrincipal, case_id: int, comment_id: int, data: Annotated[Form, FormBody]
+        self, db: Db, current_user: CurrentUser, case_id: int, comment_id: int, data: FormPost
     ) -> Any:
-        staff = await accounts.get_user(db, principal.user_id)
-        await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=staff)
+        await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=current_user)
         return see_other(f"{self.path}/{case_id}?done=comment-deleted#comments")
 
 
@@ -364,37 +332,33 @@ class CaseApiController(Controller):
     tags = ["cases"]
 
     @get("/", name="api:cases", guards=[requires("agent", "coordinator")])
-    async def list_cases(self, db: Db, principal: CurrentPrincipal, q: str = "") -> list[CaseOut]:
+    async def list_cases(self, db: Db, current_user: CurrentUser, q: str = "") -> list[CaseOut]:
         """Published cases, newest week first; with ``q``, those containing every word of it (see cases.py)."""
-        user = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, user.site_id)
+        site = await accounts.get_site(db, current_user.site_id)
         now = utcnow()
         if q.strip():
             found = await cases.search(db, site_id=site.id, query=q, now=now)
         else:
-            library = await cases.library(db, viewer=user, site=site, now=now)
+            library = await cases.library(db, viewer=current_user, site=site, now=now)
             found = library.this_week + library.earlier
         return [CaseOut.of(summary, summary.skill_code or None) for summary in found]
 
     @get("/{case_id:int}", name="api:case", guards=[requires("agent", "coordinator")])
-    async def get_case(self, db: Db, principal: CurrentPrincipal, case_id: int) -> CaseOut:
-        user = await accounts.get_user(db, principal.user_id)
-        case = await cases.visible_case(db, case_id=case_id, viewer=user, published_only=True)
+    async def get_case(self, db: Db, current_user: CurrentUser, case_id: int) -> CaseOut:
+        case = await cases.visible_case(db, case_id=case_id, viewer=current_user, published_only=True)
         summary = await cases.summarise(db, case, utcnow())
         return CaseOut.of(summary, summary.skill_code or None)
 
     @put("/{case_id:int}/use", name="api:case-use", guards=[requires("agent")], status_code=200)
-    async def mark_used(self, db: Db, principal: CurrentPrincipal, case_id: int) -> UseOut:
+    async def mark_used(self, db: Db, current_user: CurrentUser, case_id: int) -> UseOut:
         """Mark "I used this"; marking again changes nothing."""
-        agent = await accounts.get_user(db, principal.user_id)
-        state = await cases.set_used(db, case_id=case_id, agent=agent, used=True, now=utcnow())
+        state = await cases.set_used(db, case_id=case_id, agent=current_user, used=True, now=utcnow())
         return UseOut.of(case_id, state)
 
     @delete("/{case_id:int}/use", name="api:case-unuse", guards=[requires("agent")], status_code=200)
-    async def unmark_used(self, db: Db, principal: CurrentPrincipal, case_id: int) -> UseOut:
+    async def unmark_used(self, db: Db, current_user: CurrentUser, case_id: int) -> UseOut:
         """Take back "I used this"; taking it back again changes nothing."""
-        agent = await accounts.get_user(db, principal.user_id)
-        state = await cases.set_used(db, case_id=case_id, agent=agent, used=False, now=utcnow())
+        state = await cases.set_used(db, case_id=case_id, agent=current_user, used=False, now=utcnow())
         return UseOut.of(case_id, state)
 
 

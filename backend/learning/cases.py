@@ -17,15 +17,15 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Integer, Select, TextClause, and_, column, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import STAFF_ROLES, Site, Skill, User, skill_label
+from backend.accounts.zones import site_zone
 from backend.core.errors import Conflict, DomainError, NotFound
-from backend.core.i18n import LOCALES, current_locale
+from backend.core.i18n import LOCALES
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, SlotError
 from backend.learning.case_models import Case, CaseComment, CaseStatus, CaseUse, lines_of
@@ -40,7 +40,6 @@ QUERY_MAX_CHARS = 200
 RECENT_USE_DAYS = 28
 BEST_APPLIED_LIMIT = 10
 LIST_LIMIT = 50
-STAFF_ROLES = frozenset({Role.coordinator, Role.admin})
 CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
 WORD = re.compile(r"[^\W_]+")
 TRIGRAM_MIN_CHARS = 3
@@ -162,7 +161,7 @@ async def _checked(session: AsyncSession, site_id: int, draft: CaseDraft) -> dic
 
 
 def current_week(site: Site, now: dt.datetime) -> IsoWeek:
-    return IsoWeek.containing(now, ZoneInfo(site.timezone))
+    return IsoWeek.containing(now, site_zone(site))
 
 
 def blank_draft(site: Site, staff: User, now: dt.datetime) -> CaseDraft:
@@ -343,12 +342,6 @@ async def _summaries(session: AsyncSession, cases: Sequence[Case], now: dt.datet
         )
         for case in cases
     ]
-
-
-def skill_label(skill: Skill | None) -> str:
-    if skill is None:
-        return ""
-    return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
 
 
 async def skill_of(session: AsyncSession, case: Case) -> Skill | None:

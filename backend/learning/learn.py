@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Skill, User
+from backend.accounts.models import Skill, User, skill_label
+from backend.certifications.models import Certification
+from backend.certifications.service import certified_skill_codes
 from backend.core.errors import NotFound
 from backend.core.i18n import current_locale
 from backend.learning import courses, quiz
 from backend.learning.courses import ONBOARDING, localized
-from backend.learning.models import Certification, CoursePassCredit
-from backend.learning.service import certified_skill_codes
+from backend.learning.models import CoursePassCredit
 from backend.shifts import market
 from backend.shifts.allocation import Why
 
@@ -105,8 +106,7 @@ class Overview:
 
 
 def _skill_names(skills: list[Skill]) -> dict[str, str]:
-    chinese = current_locale() == "zh-Hans"
-    return {skill.code: (skill.name_zh if chinese and skill.name_zh else skill.name) for skill in skills}
+    return {skill.code: skill_label(skill) for skill in skills}
 
 
 def _card(item: quiz.AgentCourse, agent: User, held: set[str], names: dict[str, str]) -> CourseCard:

@@ -18,28 +18,28 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.response import Redirect, Template
 
-from backend.accounts import service as accounts
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
-from backend.accounts.schemas import Form
+from backend.accounts.schemas import FormPost
+from backend.accounts.zones import user_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.i18n import current_locale
+from backend.core.i18n import current_locale, day_label
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, Db, FormBody, parse_fields, see_other
 from backend.learning import courses, drills, learn, quiz, scoring
 from backend.learning.content import CourseContent, Lesson, Question, Text
 from backend.learning.courses import localized
 from backend.learning.models import Course, QuizAttempt
 from backend.learning.render import markdown_html
-from backend.shifts.views import day_label
+from backend.learning.schemas import ScenarioForm, ScenarioValues
 
 OVERVIEW_PAGE = "learning/learn.html"
 COURSE_PAGE = "learning/course.html"
@@ -53,16 +53,12 @@ DRILLS_SHOWN = 10
 CSRF_FIELD = "_csrf_token"
 
 
-class ScenarioForm(Form):
-    reply: str = ""
-
-
 # Shared context --------------------------------------------------------------------------------------
 
 
 def page_context(agent: User, **extra: Any) -> dict[str, Any]:
     """What every Learn page uses: the agent's clock and language, and the helpers that speak them."""
-    zone = ZoneInfo(agent.timezone)
+    zone = user_zone(agent)
     locale = current_locale()
     today = utcnow().astimezone(zone).date()
 
@@ -203,11 +199,10 @@ class LearnController(Controller):
     guards = [requires("agent")]
 
     @get("/", name="learn:overview")
-    async def overview(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
+    async def overview(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
         now = utcnow()
-        view = await learn.learn_overview(db, agent=agent, now=now)
-        due = await drills.due_drills(db, agent=agent, now=now, limit=DRILLS_SHOWN)
+        view = await learn.learn_overview(db, agent=current_user, now=now)
+        due = await drills.due_drills(db, agent=current_user, now=now, limit=DRILLS_SHOWN)
         groups = [
             ("required", _("Required"), view.required),
             ("unlocking", _("Unlock open shifts"), view.unlocking),
@@ -215,17 +210,18 @@ class LearnController(Controller):
             ("done", _("Done"), view.done),
             ("others", _("More courses"), view.others),
         ]
-        return page(request, OVERVIEW_PAGE, page_context(agent, overview=view, groups=groups, drills_due=len(due)))
+        return page(
+            request, OVERVIEW_PAGE, page_context(current_user, overview=view, groups=groups, drills_due=len(due))
+        )
 
     @get("/skills/{skill_code:str}", name="learn:for-skill")
-    async def for_skill(self, db: Db, principal: CurrentPrincipal, skill_code: str) -> Redirect:
+    async def for_skill(self, db: Db, current_user: CurrentUser, skill_code: str) -> Redirect:
         """The Open shifts page's "take the course that unlocks it": straight to that course when there is one."""
-        agent = await accounts.get_user(db, principal.user_id)
-        course_id = await learn.course_for_skill(db, agent=agent, skill_code=skill_code)
+        course_id = await learn.course_for_skill(db, agent=current_user, skill_code=skill_code)
         return see_other(f"{BASE}/courses/{course_id}" if course_id else BASE)
 
     async def _course(
-        self, request: Request[Any, Any, Any], db: Db, agent: User, course_id: int, *, status: int = 200, **extra: Any
+        self, request: AnyRequest, db: Db, agent: User, course_id: int, *, status: int = 200, **extra: Any
     ) -> Template:
         now = utcnow()
         card = await learn.course_card(db, agent=agent, course_id=course_id, now=now)
@@ -247,15 +243,12 @@ class LearnController(Controller):
         return page(request, COURSE_PAGE, context, status_code=status)
 
     @get("/courses/{course_id:int}", name="learn:course")
-    async def course(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int
-    ) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        return await self._course(request, db, agent, course_id)
+    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+        return await self._course(request, db, current_user, course_id)
 
     async def _lesson(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         agent: User,
         course_id: int,
@@ -280,26 +273,20 @@ class LearnController(Controller):
 
     @get("/courses/{course_id:int}/lessons/{number:int}", name="learn:lesson")
     async def lesson(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
     ) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        return await self._lesson(request, db, agent, course_id, number)
+        return await self._lesson(request, db, current_user, course_id, number)
 
     @post("/courses/{course_id:int}/lessons/{number:int}/done", name="learn:lesson-done", status_code=303)
     async def lesson_done(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        course_id: int,
-        number: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int, data: FormPost
     ) -> Any:
         """Mark a lesson read and go on: the next lesson, or after the last one the course page's quiz."""
-        agent = await accounts.get_user(db, principal.user_id)
-        course, content = await _course_content(db, agent, course_id)
+        course, content = await _course_content(db, current_user, course_id)
         _lesson_of(content, number)
-        await courses.record_lesson_done(db, agent=agent, course_id=course.id, lesson_index=number - 1, now=utcnow())
+        await courses.record_lesson_done(
+            db, agent=current_user, course_id=course.id, lesson_index=number - 1, now=utcnow()
+        )
         if number >= len(content.lessons):
             target = f"{BASE}/courses/{course.id}#quiz"
             if is_htmx(request):
@@ -307,7 +294,7 @@ class LearnController(Controller):
             return see_other(target)
         if not is_htmx(request):
             return see_other(lesson_url(course.id, number + 1))
-        response = await self._lesson(request, db, agent, course.id, number + 1)
+        response = await self._lesson(request, db, current_user, course.id, number + 1)
         response.status_code = 200
         response.headers["HX-Push-Url"] = lesson_url(course.id, number + 1)
         return response
@@ -315,54 +302,48 @@ class LearnController(Controller):
     @post("/courses/{course_id:int}/scenario/{number:int}", name="learn:scenario", status_code=200)
     async def scenario(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         course_id: int,
         number: int,
         data: Annotated[ScenarioForm, FormBody],
     ) -> Template:
         """The feedback on the reply the agent chose; nothing is recorded (the quiz is what counts)."""
-        agent = await accounts.get_user(db, principal.user_id)
         template = SCENARIO if is_htmx(request) else LESSON_PAGE
-        course, content = await _course_content(db, agent, course_id)
+        course, content = await _course_content(db, current_user, course_id)
         lesson = _lesson_of(content, number)
         if lesson.kind != "scenario":
             raise NotFound("scenario")
         try:
-            chosen = int(data.reply)
-            if not 0 <= chosen < len(lesson.replies):
-                raise ValueError
-        except ValueError:
-            error = DomainError(_("Choose one of the replies."), field="reply")
+            chosen = parse_fields(ScenarioValues, data).reply
+            if chosen >= len(lesson.replies):
+                raise DomainError(_("Choose one of the replies."), field="reply")
+        except DomainError as error:
             status = refused_status(request, error)
             return await self._lesson(
-                request, db, agent, course.id, number, status=status, template=template, error=error
+                request, db, current_user, course.id, number, status=status, template=template, error=error
             )
-        return await self._lesson(request, db, agent, course.id, number, template=template, chosen=chosen)
+        return await self._lesson(request, db, current_user, course.id, number, template=template, chosen=chosen)
 
     @post("/courses/{course_id:int}/attempts", name="learn:attempt-start", status_code=303)
     async def start(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        course_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, data: FormPost
     ) -> Any:
         """Start the quiz, or go back to the attempt already open; a cooldown or the daily limit says when (409)."""
-        agent = await accounts.get_user(db, principal.user_id)
-        course, _content = await _course_content(db, agent, course_id)
+        course, _content = await _course_content(db, current_user, course_id)
         try:
             async with db.begin_nested():
-                attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=utcnow())
+                attempt = await quiz.start_attempt(db, agent=current_user, course_id=course.id, now=utcnow())
         except DomainError as error:
-            return await self._course(request, db, agent, course.id, status=refused_status(request, error), error=error)
+            return await self._course(
+                request, db, current_user, course.id, status=refused_status(request, error), error=error
+            )
         return see_other(f"{BASE}/attempts/{attempt.id}")
 
     async def _quiz(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         agent: User,
         attempt: QuizAttempt,
@@ -391,22 +372,16 @@ class LearnController(Controller):
         return page(request, QUIZ_PAGE, context, status_code=status)
 
     @get("/attempts/{attempt_id:int}", name="learn:attempt")
-    async def attempt(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
-    ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
-        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+    async def attempt(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
+        attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is not None:
             return see_other(f"{BASE}/attempts/{attempt.id}/result")
-        return await self._quiz(request, db, agent, attempt)
+        return await self._quiz(request, db, current_user, attempt)
 
     @post("/attempts/{attempt_id:int}", name="learn:attempt-submit", status_code=303)
-    async def submit(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
-    ) -> Any:
+    async def submit(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
         """Score the answers; a refused form (not drawn, sent twice, too late) comes back 422 and nothing is saved."""
-        agent = await accounts.get_user(db, principal.user_id)
-        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+        attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is not None:
             return see_other(f"{BASE}/attempts/{attempt.id}/result")
         content = await quiz.attempt_content(db, attempt=attempt)
@@ -414,47 +389,43 @@ class LearnController(Controller):
         try:
             answers = form.checked()
             async with db.begin_nested():
-                await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=answers, now=utcnow())
+                await quiz.submit_attempt(db, agent=current_user, attempt_id=attempt.id, answers=answers, now=utcnow())
         except DomainError as error:
             await db.refresh(attempt)
             return await self._quiz(
-                request, db, agent, attempt, status=refused_status(request, error), error=error, form=form
+                request, db, current_user, attempt, status=refused_status(request, error), error=error, form=form
             )
         return see_other(f"{BASE}/attempts/{attempt.id}/result")
 
     @get("/attempts/{attempt_id:int}/result", name="learn:result")
-    async def result(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, attempt_id: int
-    ) -> Any:
-        agent = await accounts.get_user(db, principal.user_id)
-        attempt = await quiz.attempt_of(db, agent=agent, attempt_id=attempt_id)
+    async def result(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
+        attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is None:
             return see_other(f"{BASE}/attempts/{attempt.id}")
         now = utcnow()
         content = await quiz.attempt_content(db, attempt=attempt)
         certification = None
         if attempt.passed and content.certifies != courses.ONBOARDING:
-            certification = await learn.certification_for(db, agent=agent, skill_code=content.certifies)
+            certification = await learn.certification_for(db, agent=current_user, skill_code=content.certifies)
         context = page_context(
-            agent,
+            current_user,
             attempt=attempt,
             content=content,
             review=quiz.reviewed_questions(attempt, content),
             credit=await learn.pass_credit(db, attempt_id=attempt.id),
             certification=certification,
-            onboarded=agent.onboarded_at is not None,
-            gate=await quiz.attempt_gate(db, agent=agent, course_id=attempt.course_id, now=now),
+            onboarded=current_user.onboarded_at is not None,
+            gate=await quiz.attempt_gate(db, agent=current_user, course_id=attempt.course_id, now=now),
         )
         return page(request, RESULT_PAGE, context)
 
     @get("/drills", name="learn:drills")
-    async def drills_page(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        return await self._drills(request, db, agent)
+    async def drills_page(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
+        return await self._drills(request, db, current_user)
 
     async def _drills(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         agent: User,
         *,
@@ -480,12 +451,9 @@ class LearnController(Controller):
         return page(request, DRILLS_PAGE, context, status_code=status)
 
     @post("/drills/{card_id:int}", name="learn:drill-answer", status_code=200)
-    async def drill_answer(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, card_id: int
-    ) -> Template:
+    async def drill_answer(self, request: AnyRequest, db: Db, current_user: CurrentUser, card_id: int) -> Template:
         """Score one review and show the answer with the next card; another agent's card is 404."""
-        agent = await accounts.get_user(db, principal.user_id)
-        card = await drills.card_of(db, agent=agent, card_id=card_id)
+        card = await drills.card_of(db, agent=current_user, card_id=card_id)
         form = read_quiz_form((await request.form()).multi_items(), {})
         try:
             form.checked()
@@ -494,11 +462,13 @@ class LearnController(Controller):
                 raise DomainError(_("This form has no field %(name)s.", name=f"q:{stray}"[:60]), field="chosen")
             chosen = next((values for _key, values in form.answers), [])
             async with db.begin_nested():
-                answered = await drills.answer_drill(db, agent=agent, card_id=card.id, chosen=chosen, now=utcnow())
+                answered = await drills.answer_drill(
+                    db, agent=current_user, card_id=card.id, chosen=chosen, now=utcnow()
+                )
         except DomainError as error:
             status = refused_status(request, error)
-            return await self._drills(request, db, agent, status=status, error=error, form=form)
-        return await self._drills(request, db, agent, answered=answered)
+            return await self._drills(request, db, current_user, status=status, error=error, form=form)
+        return await self._drills(request, db, current_user, answered=answered)
 
 
 def _shown_drill(drill: drills.DueDrill) -> quiz.ShownQuestion:

@@ -1,13 +1,10 @@
-"""Learning: certifications, courses and their versions, progress, quiz attempts, drills, pass credits.
+"""Learning: courses and their versions, progress, quiz attempts, drills, pass credits.
 
-A certification is proof that an agent may work a skill, until it expires.
-It is granted by passing a course (``quiz.submit_attempt``) or by an admin's
-override (``weft user add --skills``); eligibility reads it.
-
-A course is a code on a site; what it teaches lives in its versions. A
-version's ``content`` is the whole course document (``content.CourseContent``
-as builtins) and is never edited once published: a course has at most one
-draft, and its current version is the newest published one. A quiz attempt
+Passing a course grants a certification (``backend.certifications``). A
+course is a code on a site; what it teaches lives in its versions. A version's
+``content`` is the whole course document (``content.CourseContent`` as
+builtins) and is never edited once published: a course has at most one draft,
+and its current version is the newest published one. A quiz attempt
 keeps the version it was drawn from and the questions and choice order it
 showed, so publishing a new version never disturbs an attempt in progress, and
 the server alone decides which answers it accepts.
@@ -23,19 +20,6 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
-
-
-class Certification(IdMixin, Base):
-    __tablename__ = "certifications"
-    __table_args__ = (UniqueConstraint("user_id", "skill_id"),)
-
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    skill_id: Mapped[int] = mapped_column(BigId, ForeignKey("skills.id", ondelete="CASCADE"))
-    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(String(32))
-    # When the agent was told this certification is about to expire; cleared when it is renewed.
-    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class VersionStatus(enum.StrEnum):

@@ -32,20 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import site_zone, user_zone
+from backend.certifications.models import Certification
+from backend.certifications.service import grant_certification, mark_onboarded
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, local_midnight
 from backend.learning import courses, drills, scoring
 from backend.learning.content import CourseContent, Question, Text
 from backend.learning.models import (
-    Certification,
     Course,
     CoursePassCredit,
     CourseProgress,
     CourseVersion,
     QuizAttempt,
 )
-from backend.learning.service import grant_certification, mark_onboarded
 
 GRACE_SECONDS = 30
 COURSE_SOURCE = "course"
@@ -111,7 +112,7 @@ async def attempt_gate(session: AsyncSession, *, agent: User, course_id: int, no
     quiz = courses.content_of(version).quiz
     site = await session.get(Site, agent.site_id)
     assert site is not None
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     attempts = await attempts_of(session, agent=agent, course_id=course.id)
     day_start, day_end = _site_day(now, zone)
     today = sum(1 for attempt in attempts if day_start <= attempt.started_at < day_end)
@@ -395,7 +396,7 @@ async def quiz_averages_by_week(
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("user")
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     this_week = IsoWeek.containing(now, zone)
     first = this_week.shifted(-(weeks - 1))
     since = local_midnight(first.monday, zone)

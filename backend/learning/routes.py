@@ -1,4 +1,4 @@
-"""The learning domain's web edge: the agent's Learn tab, course authoring, the case library and growth."""
+"""The learning domain's web edge: the agent's Learn tab, course authoring, and the case library."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from litestar import Router
 from backend.learning.api_routes import router as learning_api_router
 from backend.learning.authoring_routes import router as authoring_router
 from backend.learning.case_routes import router as case_router
-from backend.learning.growth_routes import router as growth_router
 from backend.learning.learn_routes import router as learn_router
 
-router = Router(
-    path="/", route_handlers=[learn_router, authoring_router, case_router, growth_router, learning_api_router]
-)
+router = Router(path="/", route_handlers=[learn_router, authoring_router, case_router, learning_api_router])

@@ -1,4 +1,4 @@
-"""What crosses the edge for courses, quizzes and drills in the JSON API.
+"""What crosses the edge for courses, quizzes and drills: the JSON API's shapes and the Learn tab's forms.
 
 Texts are given in the caller's language (else English, else the first one
 written). While an attempt is open nothing says which choice is correct; the
@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.accounts.schemas import Form
+from backend.core.web import RefuseWith
 from backend.learning import drills as drill_service
 from backend.learning import quiz as quiz_service
 from backend.learning.content import Key, Lesson, Question
@@ -282,3 +284,13 @@ class DrillOutcomeOut(msgspec.Struct, kw_only=True):
             mastered=outcome.mastered,
             next_due_at=outcome.next_due_at,
         )
+
+
+class ScenarioForm(Form):
+    reply: str = ""
+
+
+class ScenarioValues(msgspec.Struct, kw_only=True):
+    """The reply a scenario card's agent chose, by its place in the lesson's replies."""
+
+    reply: Annotated[int, msgspec.Meta(ge=0), RefuseWith(lambda _: _("Choose one of the replies."))]

@@ -8,9 +8,9 @@ token clients, since the JSON API never takes writes on a browser session.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Router, delete, get, post
+from litestar import Controller, Router, delete, get, post
 from litestar.params import Body
 from litestar.response import Template
 
@@ -18,8 +18,9 @@ from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, signed_in
 from backend.core.settings import Settings
+from backend.core.slots import known_time_zone
 from backend.core.templating import is_htmx, page
-from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, AppSettings, CurrentPrincipal, Db, FormBody, see_other
 from backend.notify import keys, service
 from backend.notify.models import Kind
 from backend.notify.schemas import (
@@ -50,10 +51,7 @@ def kind_labels() -> list[tuple[Kind, str]]:
 
 
 def zone_of(principal: Principal) -> ZoneInfo:
-    try:
-        return ZoneInfo(principal.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return known_time_zone(principal.timezone) or ZoneInfo("UTC")
 
 
 def tab_of(principal: Principal) -> str:
@@ -61,7 +59,7 @@ def tab_of(principal: Principal) -> str:
 
 
 async def save_subscription(
-    request: Request[Any, Any, Any], db: Any, principal: Principal, settings: Settings, data: SubscriptionBody
+    request: AnyRequest, db: Any, principal: Principal, settings: Settings, data: SubscriptionBody
 ) -> SubscriptionAnswer:
     service.check_subscription(
         endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth, allow_loopback_http=settings.is_local
@@ -84,24 +82,24 @@ class InboxController(Controller):
     include_in_schema = False
     guards = [signed_in]
 
-    async def _inbox(self, request: Request[Any, Any, Any], db: Db, principal: Principal) -> Template:
+    async def _inbox(self, request: AnyRequest, db: Db, principal: Principal) -> Template:
         notes = await service.inbox(db, user_id=principal.user_id)
         unread = await service.unread_count(db, user_id=principal.user_id)
         context = {"notes": notes, "unread": unread, "zone": zone_of(principal), "tab": tab_of(principal)}
         return page(request, INBOX, context)
 
     @get("/", name="notify:inbox")
-    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def show(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return await self._inbox(request, db, principal)
 
     @get("/badge", name="notify:badge")
-    async def badge(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def badge(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         """The header link's unread count, loaded by htmx after the page."""
         unread = await service.unread_count(db, user_id=principal.user_id)
         return Template(template_name="notify/_badge.html", context={"unread": unread})
 
     @post("/read-all", name="notify:read-all", status_code=200)
-    async def read_all(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Any:
+    async def read_all(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Any:
         await service.mark_all_read(db, user_id=principal.user_id)
         if is_htmx(request):
             return await self._inbox(request, db, principal)
@@ -115,14 +113,14 @@ class InboxController(Controller):
 
     @get("/settings", name="notify:settings")
     async def settings_page(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, saved: bool = False
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, saved: bool = False
     ) -> Template:
         chosen = await service.preferences(db, user_id=principal.user_id)
         return await self._settings(request, db, principal, chosen, saved=saved)
 
     async def _settings(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: Principal,
         chosen: service.Preferences,
@@ -144,11 +142,7 @@ class InboxController(Controller):
 
     @post("/settings", name="notify:settings-save", status_code=200)
     async def save_settings(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[PreferencesForm, FormBody],
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[PreferencesForm, FormBody]
     ) -> Any:
         push_kinds = {kind for kind in Kind if getattr(data, kind.value, "on") == "on"}
         try:
@@ -180,7 +174,7 @@ class PagePushController(Controller):
     @post("/", name="notify:page-subscribe", status_code=201)
     async def subscribe(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         settings: AppSettings,
@@ -207,12 +201,7 @@ class PushApiController(Controller):
 
     @post("/subscriptions", name="notify:api-subscribe", status_code=201)
     async def subscribe(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        settings: AppSettings,
-        data: SubscriptionBody,
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, settings: AppSettings, data: SubscriptionBody
     ) -> SubscriptionAnswer:
         """Keep a PushSubscription (``PushSubscription.toJSON()``) for the caller; upsert by endpoint."""
         return await save_subscription(request, db, principal, settings, data)

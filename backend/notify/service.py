@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,6 +16,7 @@ from backend.accounts.models import User
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.slots import known_time_zone
 from backend.notify import keys, policy, wakeup
 from backend.notify.models import Kind, Notification, NotificationPreference, PushMessage, PushStatus, PushSubscription
 
@@ -111,11 +112,9 @@ async def notify(
 
 
 async def _zone_of(session: AsyncSession, user_id: int) -> ZoneInfo:
+    """The user's zone; a message still goes out, in UTC, if the stored name is not a zone."""
     name = await session.scalar(select(User.timezone).where(User.id == user_id))
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return known_time_zone(name) or ZoneInfo("UTC")
 
 
 # The inbox

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Role, User
+from backend.accounts.models import PAY_ADJUSTERS, Role, User
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
@@ -28,7 +28,6 @@ from backend.pay.models import Dispute, DisputeStatus, PayPeriod, PeriodStatus, 
 COMMENT_MAX_CHARS = 1000
 REASON_MAX_CHARS = 300  # an adjustment's reason is kept with it (``Adjustment.reason``)
 RESOLVED_SHOWN = 20
-STAFF_ROLES = frozenset({Role.coordinator, Role.finance, Role.admin})
 EARNINGS_URL = "/app/earnings"
 
 
@@ -199,7 +198,7 @@ async def my_disputes(session: AsyncSession, *, agent: User) -> list[DisputeView
 
 
 def _ensure_staff(user: User) -> None:
-    if user.role not in STAFF_ROLES:
+    if user.role not in PAY_ADJUSTERS:
         raise Forbidden(_("Only a coordinator or finance resolves pay disputes."))
 
 

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Site, Skill, User
+from backend.accounts.models import Site, Skill, User, skill_label
+from backend.accounts.zones import site_zone, user_zone
 from backend.core.errors import NotFound
 from backend.core.i18n import current_locale, ngettext
 from backend.core.i18n import gettext as _
@@ -268,8 +269,7 @@ async def _skill_labels(session: AsyncSession, *, site_id: int, codes: set[str])
     if not codes:
         return {}
     rows = await session.scalars(select(Skill).where(Skill.site_id == site_id, Skill.code.in_(codes)))
-    zh = current_locale() == "zh-Hans"
-    return {skill.code: (skill.name_zh if zh and skill.name_zh else skill.name) for skill in rows}
+    return {skill.code: skill_label(skill) for skill in rows}
 
 
 async def _shift_labels(session: AsyncSession, *, shift_ids: set[int], zone: ZoneInfo) -> dict[int, str]:
@@ -317,7 +317,7 @@ async def _shown(
     disputed: set[str | int],
     quality: QualityFacts,
 ) -> list[ShownLine]:
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     skills = await _skill_labels(
         session, site_id=user.site_id, codes={line.skill_code for line, _r, _i in rows if line.skill_code}
     )
@@ -461,7 +461,7 @@ async def _summaries(
         query = query.where(PayPeriod.id == period_id)
     rows = [(period, settlement) for period, settlement in await session.execute(query)]
     paid = await _paid(session, user_id=user.id, period_ids=[period.id for period, _s in rows])
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     summaries = []
     for period, settlement in rows:
         amount, posted_at = paid.get(period.id, (0, None))

@@ -3,55 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.response import Template
 
-from backend.accounts import service as accounts
-from backend.accounts.models import User
-from backend.accounts.schemas import Form
+from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import PAY_ADJUSTERS, User
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.i18n import gettext as _
 from backend.core.money import parse_amount
 from backend.core.security import requires
-from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.templating import page, refused_status
+from backend.core.web import AnyRequest, Db, FormBody, act_on_page, parse_fields, see_other
 from backend.pay import disputes, earnings
 from backend.pay.earnings import date_text, day_text, hours_text, kind_label
+from backend.pay.schemas import AdjustForm, DisputedLine, DisputeForm, RejectForm
 
 EARNINGS_PAGE = "pay/earnings/earnings.html"
 STATEMENT_PAGE = "pay/earnings/statement.html"
 PRINT_PAGE = "pay/earnings/statement_print.html"
 DISPUTE_FORM = "pay/disputes/new.html"
 STAFF_PAGE = "pay/disputes/staff.html"
-Id = Annotated[str, msgspec.Meta(max_length=12)]
-
-
-class DisputeForm(Form):
-    period: Id
-    line: Id = ""
-    ref: Annotated[str, msgspec.Meta(max_length=earnings.REF_MAX_CHARS)] = ""
-    # Checked in the service (with a message naming it); the bound here only refuses absurd bodies.
-    comment: Annotated[str, msgspec.Meta(max_length=8 * disputes.COMMENT_MAX_CHARS)] = ""
-
-
-class AdjustForm(Form):
-    amount: Annotated[str, msgspec.Meta(max_length=14)] = ""
-    reason: Annotated[str, msgspec.Meta(max_length=4 * disputes.REASON_MAX_CHARS)] = ""
-
-
-class RejectForm(Form):
-    reason: Annotated[str, msgspec.Meta(max_length=4 * disputes.REASON_MAX_CHARS)] = ""
-
-
-def _id(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise DomainError(_("Choose a line from your earnings."), field=name) from None
 
 
 def helpers() -> dict[str, Any]:
@@ -72,16 +46,13 @@ class EarningsController(Controller):
     guards = [requires("agent")]
 
     @get("/", name="pay:earnings")
-    async def show(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, disputed: bool = False
-    ) -> Template:
-        user = await accounts.get_user(db, principal.user_id)
+    async def show(self, request: AnyRequest, db: Db, current_user: CurrentUser, disputed: bool = False) -> Template:
         context = {
             "tab": "earnings",
-            "user": user,
-            "accrued": await earnings.open_periods(db, user=user),
-            "statements": await earnings.statements(db, user=user),
-            "disputes": await disputes.my_disputes(db, agent=user),
+            "user": current_user,
+            "accrued": await earnings.open_periods(db, user=current_user),
+            "statements": await earnings.statements(db, user=current_user),
+            "disputes": await disputes.my_disputes(db, agent=current_user),
             "disputed": disputed,
             **helpers(),
         }
@@ -89,13 +60,12 @@ class EarningsController(Controller):
 
     @get("/periods/{period_id:int}", name="pay:statement")
     async def statement(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, period_id: int, print: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, period_id: int, print: str = ""
     ) -> Template:
-        user = await accounts.get_user(db, principal.user_id)
         context = {
             "tab": "earnings",
-            "user": user,
-            "statement": await earnings.statement(db, user=user, period_id=period_id),
+            "user": current_user,
+            "statement": await earnings.statement(db, user=current_user, period_id=period_id),
             "printing": bool(print),
             **helpers(),
         }
@@ -103,7 +73,7 @@ class EarningsController(Controller):
 
     async def _form(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Any,
         user: User,
         *,
@@ -113,12 +83,9 @@ class EarningsController(Controller):
         comment: str = "",
         error: DomainError | None = None,
     ) -> Template:
+        chosen = parse_fields(DisputedLine, {"period": period, "line": line})
         period_row, shown = await disputes.disputable_line(
-            db,
-            agent=user,
-            period_id=_id(period, "period"),
-            line_id=_id(line, "line") if line else None,
-            line_ref=ref,
+            db, agent=user, period_id=chosen.period, line_id=chosen.line, line_ref=ref
         )
         context = {
             "tab": "earnings",
@@ -135,37 +102,25 @@ class EarningsController(Controller):
 
     @get("/disputes/new", name="pay:dispute-form")
     async def dispute_form(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        period: str = "",
-        line: str = "",
-        ref: str = "",
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, period: str = "", line: str = "", ref: str = ""
     ) -> Template:
-        user = await accounts.get_user(db, principal.user_id)
         if not period:
             raise NotFound("line")
-        return await self._form(request, db, user, period=period, line=line, ref=ref)
+        return await self._form(request, db, current_user, period=period, line=line, ref=ref)
 
     @post("/disputes", name="pay:dispute-file", status_code=200)
     async def file(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[DisputeForm, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, data: Annotated[DisputeForm, FormBody]
     ) -> Any:
         """Question a line; a refusal re-renders the form with the comment kept (422 naming the field)."""
-        user = await accounts.get_user(db, principal.user_id)
-        period_id = _id(data.period, "period")
+        chosen = parse_fields(DisputedLine, data)
         try:
             async with db.begin_nested():
                 await disputes.file_dispute(
                     db,
-                    agent=user,
-                    period_id=period_id,
-                    line_id=_id(data.line, "line") if data.line else None,
+                    agent=current_user,
+                    period_id=chosen.period,
+                    line_id=chosen.line,
                     line_ref=data.ref,
                     comment=data.comment,
                     now=utcnow(),
@@ -174,7 +129,14 @@ class EarningsController(Controller):
             if error.status_code == 404:
                 raise
             return await self._form(
-                request, db, user, period=data.period, line=data.line, ref=data.ref, comment=data.comment, error=error
+                request,
+                db,
+                current_user,
+                period=data.period,
+                line=data.line,
+                ref=data.ref,
+                comment=data.comment,
+                error=error,
             )
         return see_other("/app/earnings?disputed=1#disputes")
 
@@ -184,11 +146,11 @@ class DisputeStaffController(Controller):
 
     path = "/admin/pay/disputes"
     include_in_schema = False
-    guards = [requires("coordinator", "finance")]
+    guards = [requires(*PAY_ADJUSTERS)]
 
     async def _page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Any,
         staff: User,
         *,
@@ -208,57 +170,56 @@ class DisputeStaffController(Controller):
         return page(request, STAFF_PAGE, context, status_code=refused_status(request, error))
 
     @get("/", name="pay:disputes-admin")
-    async def show(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, done: str = ""
-    ) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        return await self._page(request, db, staff, done=done if done in {"adjusted", "rejected"} else "")
+    async def show(self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "") -> Template:
+        return await self._page(request, db, current_user, done=done if done in {"adjusted", "rejected"} else "")
 
-    async def _resolve(
-        self, request: Request[Any, Any, Any], db: Any, staff_id: int, dispute_id: int, done: str, action: Any
-    ) -> Any:
-        staff = await accounts.get_user(db, staff_id)
-        try:
-            async with db.begin_nested():
-                await action(staff)
-        except DomainError as error:
-            if error.status_code == 404:
-                raise
-            return await self._page(request, db, staff, error=error, error_key=dispute_id)
-        if is_htmx(request):
-            return await self._page(request, db, staff, done=done)
-        return see_other(f"{self.path}?done={done}")
+    async def _resolve(self, request: AnyRequest, db: Any, staff: User, dispute_id: int, done: str, action: Any) -> Any:
+        """Adjust or reject: refused beside the dispute, or done (a dispute not the site's is Not found)."""
+        return await act_on_page(
+            request,
+            db,
+            action,
+            render=partial(self._page, request, db, staff),
+            done=done,
+            refused_with={"error_key": dispute_id},
+            then=f"{self.path}?done={done}",
+            raised={404},
+        )
 
     @post("/{dispute_id:int}/adjust", name="pay:dispute-adjust", status_code=200)
     async def adjust(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         dispute_id: int,
         data: Annotated[AdjustForm, FormBody],
     ) -> Any:
-        async def act(staff: User) -> None:
+        async def act() -> None:
             amount = parse_amount(data.amount, field="amount", allow_negative=True)
             await disputes.resolve_by_adjustment(
-                db, dispute_id=dispute_id, staff=staff, amount_minor=amount, reason=data.reason, now=utcnow()
+                db, dispute_id=dispute_id, staff=current_user, amount_minor=amount, reason=data.reason, now=utcnow()
             )
 
-        return await self._resolve(request, db, principal.user_id, dispute_id, "adjusted", act)
+        return await self._resolve(request, db, current_user, dispute_id, "adjusted", act)
 
     @post("/{dispute_id:int}/reject", name="pay:dispute-reject", status_code=200)
     async def reject(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         dispute_id: int,
         data: Annotated[RejectForm, FormBody],
     ) -> Any:
-        async def act(staff: User) -> None:
-            await disputes.reject(db, dispute_id=dispute_id, staff=staff, reason=data.reason, now=utcnow())
-
-        return await self._resolve(request, db, principal.user_id, dispute_id, "rejected", act)
+        return await self._resolve(
+            request,
+            db,
+            current_user,
+            dispute_id,
+            "rejected",
+            lambda: disputes.reject(db, dispute_id=dispute_id, staff=current_user, reason=data.reason, now=utcnow()),
+        )
 
 
 router = Router(path="/", route_handlers=[EarningsController, DisputeStaffController])

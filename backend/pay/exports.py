@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import xlsxwriter
 from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -557,8 +558,6 @@ def _xlsx_created(period: PayPeriod) -> dt.datetime:
 
 
 async def _write_xlsx(session: AsyncSession, *, period: PayPeriod, totals: Totals, path: str) -> None:
-    import xlsxwriter
-
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": os.path.dirname(path)})
     workbook.set_properties({"created": _xlsx_created(period), "title": f"Settlement {period.id}"})
     amount = workbook.add_format({"num_format": "0.00"})

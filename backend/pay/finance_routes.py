@@ -14,20 +14,19 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import service as accounts
-from backend.accounts.models import User
+from backend.accounts.dependencies import CurrentUser
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.templating import page, refused_status
-from backend.core.web import CurrentPrincipal, Db, database_of, see_other
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, database_of, see_other
 from backend.pay import exports, periods
 from backend.pay.models import PayPeriod, PeriodStatus, Settlement
 from backend.pay.schemas import PayPeriodOut
@@ -54,11 +53,11 @@ async def site_periods(session: AsyncSession, *, site_id: int) -> list[PayPeriod
     return list(rows)
 
 
-def export_name(request: Request[Any, Any, Any]) -> str:
+def export_name(request: AnyRequest) -> str:
     return EXPORT_NAMES[request.url.path.rsplit("/", 1)[-1]]
 
 
-async def stream_export(request: Request[Any, Any, Any], db: AsyncSession, period: PayPeriod, ext: str) -> Stream:
+async def stream_export(request: AnyRequest, db: AsyncSession, period: PayPeriod, ext: str) -> Stream:
     """Check what can refuse the export, then stream it from a session of its own."""
     exports.require_locked(period)
     await exports.reconciled_totals(db, period=period)
@@ -81,10 +80,6 @@ async def stream_export(request: Request[Any, Any, Any], db: AsyncSession, perio
     )
 
 
-async def acting_user(db: AsyncSession, principal: Principal) -> User:
-    return await accounts.get_user(db, principal.user_id)
-
-
 class FinanceController(Controller):
     """``/finance``: the periods, a period's settlements and its actions."""
 
@@ -93,7 +88,7 @@ class FinanceController(Controller):
     guards = [requires("finance")]
 
     @get("/", name="finance:home")
-    async def periods_page(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def periods_page(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         rows = await site_periods(db, site_id=principal.site_id)
         totals = await exports.totals_by_period(db, period_ids=[p.id for p in rows])
         context = {"periods": rows, "totals": totals}
@@ -102,7 +97,7 @@ class FinanceController(Controller):
     @get("/periods/{period_id:int}", name="finance:period")
     async def period_page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         period_id: int,
@@ -114,13 +109,12 @@ class FinanceController(Controller):
 
     @post("/periods/{period_id:int}/lock", name="finance:lock", status_code=303)
     async def lock(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, period_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
     ) -> Redirect | Template:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
-        user = await acting_user(db, principal)
         try:
             async with db.begin_nested():
-                await periods.lock_period(db, period_id=period.id, by=user, now=utcnow())
+                await periods.lock_period(db, period_id=period.id, by=current_user, now=utcnow())
         except DomainError as error:
             await db.refresh(period)
             return await render_period(request, db, principal, period, error=error)
@@ -128,15 +122,14 @@ class FinanceController(Controller):
 
     @post("/periods/{period_id:int}/paid", name="finance:paid", status_code=303)
     async def mark_paid(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, period_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
     ) -> Redirect | Template:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
-        user = await acting_user(db, principal)
         try:
             if period.status == PeriodStatus.open:
                 raise Conflict(_("Lock the period before marking it paid."))
             async with db.begin_nested():
-                await periods.mark_paid(db, period_id=period.id, by=user, now=utcnow())
+                await periods.mark_paid(db, period_id=period.id, by=current_user, now=utcnow())
         except DomainError as error:
             await db.refresh(period)
             return await render_period(request, db, principal, period, error=error)
@@ -146,15 +139,13 @@ class FinanceController(Controller):
         [f"/periods/{{period_id:int}}/{name}" for name in EXPORT_NAMES],
         name="finance:export",
     )
-    async def export(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, period_id: int
-    ) -> Stream:
+    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: int) -> Stream:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return await stream_export(request, db, period, export_name(request))
 
 
 async def render_period(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     db: AsyncSession,
     principal: Principal,
     period: PayPeriod,
@@ -214,18 +205,17 @@ class PayPeriodApi(Controller):
         return PayPeriodOut.of(period, await exports.settlement_totals(db, period_id=period.id))
 
     @post("/{period_id:int}/lock", name="api:pay-period-lock", status_code=200)
-    async def lock(self, db: Db, principal: CurrentPrincipal, period_id: int) -> PayPeriodOut:
+    async def lock(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
+    ) -> PayPeriodOut:
         """Lock the period (idempotent: a locked or paid period is answered as it is, 200 either way)."""
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         if period.status == PeriodStatus.open:
-            user = await acting_user(db, principal)
-            period = await periods.lock_period(db, period_id=period.id, by=user, now=utcnow())
+            period = await periods.lock_period(db, period_id=period.id, by=current_user, now=utcnow())
         return PayPeriodOut.of(period, await exports.settlement_totals(db, period_id=period.id))
 
     @get([f"/{{period_id:int}}/{name}" for name in EXPORT_NAMES], name="api:pay-period-export")
-    async def export(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, period_id: int
-    ) -> Stream:
+    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: int) -> Stream:
         """The settlement export of a locked period (409 while open): CSV, XLSX or JSON, streamed."""
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return await stream_export(request, db, period, export_name(request))

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import Site, Skill, User
 from backend.accounts.site_settings import site_settings
 from backend.core.db import utcnow
-from backend.core.slots import SLOT_MINUTES, local_day_slots, local_midnight, slot_of, utc_start
+from backend.core.slots import SLOT_MINUTES, local_day_slots, local_midnight, slot_of, time_zone, utc_start
 from backend.learning.models import CoursePassCredit
 from backend.pay.models import Adjustment, PayPeriod, RateCard
 from backend.pay.rates import Rates
@@ -59,7 +59,7 @@ class Window:
 
     @classmethod
     def of(cls, period: PayPeriod, timezone: str) -> Window:
-        zone = ZoneInfo(timezone)
+        zone = time_zone(timezone)
         count = (period.ends_on - period.starts_on).days
         days = [period.starts_on + dt.timedelta(days=n) for n in range(count)]
         bounds = [local_midnight(period.starts_on + dt.timedelta(days=n), zone) for n in range(count + 1)]

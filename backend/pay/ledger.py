@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -189,8 +189,6 @@ def _refuse() -> PostedIsFinal:
 
 def _period_change_allowed(session: Session, period: PayPeriod) -> bool:
     """A locked period may only be marked paid; a paid one never changes."""
-    from sqlalchemy import inspect
-
     state = inspect(period)
     changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
     if not changed:

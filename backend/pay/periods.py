@@ -42,20 +42,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, User
+from backend.accounts.models import FINANCE_ROLES, PAY_ADJUSTERS, Role, Site, User
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import local_midnight, utc_start
-from backend.demand.service import site_zone
-from backend.pay import gather, ledger
+from backend.pay import exports, gather, ledger
 from backend.pay.models import (
     Account,
     Adjustment,
@@ -77,8 +76,6 @@ LOCK_CHUNK = 500  # agents settled per round of inserts
 PAY_CHUNK = 2000
 REASON_MAX_CHARS = 300
 AMOUNT_LIMIT = 100_000_000
-LOCKERS = frozenset({Role.finance, Role.admin})
-ADJUSTERS = frozenset({Role.coordinator, Role.finance, Role.admin})
 US_1099_FLAG = "us_1099_nec"
 
 
@@ -177,8 +174,13 @@ async def period_for(session: AsyncSession, *, site: Site, day: dt.date) -> PayP
 
 
 async def ensure_periods(session: AsyncSession, *, site: Site, today: dt.date) -> list[PayPeriod]:
-    """Make sure the period containing ``today`` exists; every period of the site, the latest first."""
-    await period_for(session, site=site, day=today)
+    """Make sure the period containing ``today`` and the one before it exist; every period, the latest first.
+
+    The one before still waits for its lock: without it, a shift worked late on the last day of a week in
+    which nobody opened Earnings or the finance pages vanished from the agent's tab the next morning.
+    """
+    current = await period_for(session, site=site, day=today)
+    await period_for(session, site=site, day=current.starts_on - dt.timedelta(days=1))
     query = select(PayPeriod).where(PayPeriod.site_id == site.id).order_by(PayPeriod.starts_on.desc())
     return list(await session.scalars(query))
 
@@ -205,7 +207,7 @@ async def _reload(session: AsyncSession, period_id: int) -> PayPeriod:
 
 
 def _ensure_finance(user: User) -> None:
-    if user.role not in LOCKERS:
+    if user.role not in FINANCE_ROLES:
         raise Forbidden(_("Only finance locks and pays pay periods."))
 
 
@@ -217,7 +219,7 @@ def last_day(period: PayPeriod) -> dt.date:
 
 
 async def _check_lockable(session: AsyncSession, *, period: PayPeriod, site: Site, now: dt.datetime) -> None:
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     ends = local_midnight(period.ends_on, zone)
     if now < ends:
         message = _("This period runs until the end of %(day)s: lock it after that.", day=last_day(period).isoformat())
@@ -454,8 +456,6 @@ async def lock_period(session: AsyncSession, *, period_id: int, by: User, now: d
     if batch:
         await _write_settlements(session, period=period, settler=settler, batch=batch, by=by, now=now)
 
-    from backend.pay import exports  # the export module reads settlements; imported late to keep imports one-way
-
     checksum = await exports.settlement_checksum(session, period=period)
     await session.execute(
         update(PayPeriod)
@@ -533,7 +533,7 @@ async def add_adjustment(
     now: dt.datetime,
 ) -> Adjustment:
     """File a correction for an agent into the site's current open period, with its reason and author."""
-    if author.role not in ADJUSTERS or author.site_id != site.id:
+    if author.role not in PAY_ADJUSTERS or author.site_id != site.id:
         raise Forbidden(_("Only coordinators and finance adjust pay."))
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX_CHARS:

@@ -12,25 +12,26 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.schemas import Form
+from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import FINANCE_ROLES, skill_label
+from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.money import decimal_text, parse_amount
 from backend.core.security import Principal, requires
 from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, parse_fields, see_other
 from backend.pay import rate_cards
 from backend.pay.models import RateCard
 from backend.pay.periods import site_today
 from backend.pay.rates import Rates
-from backend.shifts.allocation import skill_label
+from backend.pay.schemas import CardDates, NewRateCardBody, QualityValues, RateCardOut, TaxIdForm
 
 RATES_PAGE = "pay/rates/rates.html"
 TAX_PAGE = "pay/rates/tax_profiles.html"
@@ -126,10 +127,7 @@ class CardDraft:
 
     def parsed(self) -> tuple[dt.date, dict[str, Any]]:
         """The effective date and the rates as ``Rates`` takes them; 422 naming the form's field or row."""
-        try:
-            effective_from = dt.date.fromisoformat(self.effective_from)
-        except ValueError:
-            raise DomainError(_("Enter a date such as 2026-03-02."), field="effective_from") from None
+        effective_from = parse_fields(CardDates, {"effective_from": self.effective_from}).effective_from
         base = {tier: parse_amount(self.base[tier], field=f"base_{tier}") for tier in rate_cards.TIERS}
         pieces = []
         for index, row in enumerate(self.pieces):
@@ -151,21 +149,19 @@ class CardDraft:
             "pieces": pieces,
             "urgent_bonus_minor": parse_amount(self.urgent_bonus or "0", field="urgent_bonus"),
         }
-        quality = (self.quality_min_csat, self.quality_percent, self.quality_min_ratings)
-        if any(quality):
+        quality = {
+            "quality_min_csat": self.quality_min_csat,
+            "quality_percent": self.quality_percent,
+            "quality_min_ratings": self.quality_min_ratings,
+        }
+        if any(quality.values()):
+            bonus = parse_fields(QualityValues, quality)
             rates["quality_bonus"] = {
-                "min_csat_average": _number(self.quality_min_csat, "quality_min_csat", float),
-                "percent_of_piece_pay": _number(self.quality_percent, "quality_percent", int),
-                "min_rated_contacts": _number(self.quality_min_ratings or "10", "quality_min_ratings", int),
+                "min_csat_average": bonus.quality_min_csat,
+                "percent_of_piece_pay": bonus.quality_percent,
+                "min_rated_contacts": bonus.quality_min_ratings,
             }
         return effective_from, rates
-
-
-def _number(text: str, name: str, kind: type) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        raise DomainError(_("Enter a number."), field=name) from None
 
 
 # The ``Rates`` paths a refusal names, as the form's fields.
@@ -222,7 +218,7 @@ class RatesController(Controller):
 
     async def _page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         principal: Principal,
         *,
@@ -253,7 +249,7 @@ class RatesController(Controller):
             "error": error,
             "saved": saved,
             "copied": copy and bool(cards) and error is None,
-            "can_edit": principal.role in ("finance", "admin"),
+            "can_edit": principal.role in FINANCE_ROLES,
             "amount": decimal_text,
             "skill_names": {skill.code: skill_label(skill) for skill in skills},
             "kinds": [("call", _("Call")), ("chat", _("Chat")), ("ticket", _("Ticket")), ("callback", _("Callback"))],
@@ -263,20 +259,19 @@ class RatesController(Controller):
 
     @get("/", name="pay:rates")
     async def show(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, copy: str = "", saved: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, copy: str = "", saved: str = ""
     ) -> Template:
         return await self._page(request, db, principal, copy=copy == "current", saved=saved)
 
     @post("/", name="pay:rate-create", status_code=200, guards=[requires("finance")])
-    async def create(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Any:
+    async def create(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser) -> Any:
         draft = CardDraft.of_form((await request.form()).multi_items())
         site = await accounts.get_site(db, principal.site_id)
         try:
             effective_from, rates = draft.parsed()
-            by = await accounts.get_user(db, principal.user_id)
             async with db.begin_nested():
                 card = await rate_cards.create_rate_card(
-                    db, site=site, effective_from=effective_from, rates=rates, by=by, today=site_today(site)
+                    db, site=site, effective_from=effective_from, rates=rates, by=current_user, today=site_today(site)
                 )
         except DomainError as error:
             error.field = form_field(error.field)
@@ -289,10 +284,6 @@ class RatesController(Controller):
 # Tax profiles -----------------------------------------------------------------------------------
 
 
-class TaxIdForm(Form):
-    last4: Annotated[str, msgspec.Meta(max_length=20)] = ""
-
-
 class TaxProfilesController(Controller):
     """Finance marks which agents have a taxpayer id on file (last four digits); US backup withholding reads it."""
 
@@ -302,7 +293,7 @@ class TaxProfilesController(Controller):
 
     async def _page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         principal: Principal,
         *,
@@ -321,11 +312,11 @@ class TaxProfilesController(Controller):
         return page(request, TAX_PAGE, context, status_code=refused_status(request, error))
 
     @get("/", name="pay:tax-profiles")
-    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, done: str = "") -> Any:
+    async def show(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, done: str = "") -> Any:
         return await self._page(request, db, principal, done=done if done in ("on_file", "cleared") else "")
 
     async def _set(
-        self, request: Request[Any, Any, Any], db: AsyncSession, principal: Principal, user_id: int, last4: str | None
+        self, request: AnyRequest, db: AsyncSession, principal: Principal, user_id: int, last4: str | None
     ) -> Any:
         try:
             async with db.begin_nested():
@@ -342,7 +333,7 @@ class TaxProfilesController(Controller):
     @post("/{user_id:int}", name="pay:tax-profile-set", status_code=200)
     async def mark(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         user_id: int,
@@ -352,50 +343,12 @@ class TaxProfilesController(Controller):
 
     @post("/{user_id:int}/clear", name="pay:tax-profile-clear", status_code=200)
     async def clear(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        user_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, user_id: int, data: FormPost
     ) -> Any:
         return await self._set(request, db, principal, user_id, None)
 
 
 # The JSON API -----------------------------------------------------------------------------------
-
-
-class NewRateCardBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """``effective_from``: today or later (site time). ``rates``: amounts in minor units of the site's currency:
-    ``{"base_hourly_minor": {"junior": 2800, "mid": 3200, "senior": 3800}, "pieces": [{"kind": "call",
-    "rate_minor": 60, "tier": null, "skill": null}], "urgent_bonus_minor": 3000, "quality_bonus":
-    {"min_csat_average": 4.5, "percent_of_piece_pay": 10, "min_rated_contacts": 10}}``."""
-
-    effective_from: dt.date
-    rates: dict[str, Any]
-
-
-class RateCardOut(msgspec.Struct, kw_only=True):
-    id: int
-    effective_from: dt.date
-    currency: str
-    status: str  # current, scheduled or superseded
-    rates: Rates
-    created_at: dt.datetime
-    created_by_id: int | None
-
-    @classmethod
-    def of(cls, view: CardView) -> RateCardOut:
-        card = view.card
-        return cls(
-            id=card.id,
-            effective_from=card.effective_from,
-            currency=card.currency,
-            status=view.status,
-            rates=view.rates,
-            created_at=card.created_at,
-            created_by_id=card.created_by_id,
-        )
 
 
 class RateCardApiController(Controller):
@@ -407,19 +360,26 @@ class RateCardApiController(Controller):
         """The site's rate cards, latest effective date first, each marked current, scheduled or superseded."""
         site = await accounts.get_site(db, principal.site_id)
         cards = card_views(await rate_cards.rate_cards_of(db, site_id=site.id), site_today(site))
-        return [RateCardOut.of(view) for view in cards]
+        return [RateCardOut.of(view.card, view.rates, view.status) for view in cards]
 
     @post("/", name="api:rate-card-create", guards=[requires("finance")], status_code=201)
-    async def create(self, db: Db, principal: CurrentPrincipal, data: NewRateCardBody) -> RateCardOut:
+    async def create(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, data: NewRateCardBody
+    ) -> RateCardOut:
         """A new card (201); 422 naming the field (``rates.pieces[2].rate_minor``), 409 when the date has one."""
         site = await accounts.get_site(db, principal.site_id)
         today = site_today(site)
-        by = await accounts.get_user(db, principal.user_id)
         card = await rate_cards.create_rate_card(
-            db, site=site, effective_from=data.effective_from, rates=data.rates, by=by, today=today, prefix="rates."
+            db,
+            site=site,
+            effective_from=data.effective_from,
+            rates=data.rates,
+            by=current_user,
+            today=today,
+            prefix="rates.",
         )
         status = "scheduled" if card.effective_from > today else "current"
-        return RateCardOut.of(CardView(card=card, rates=rate_cards.rates_of(card), status=status))
+        return RateCardOut.of(card, rate_cards.rates_of(card), status)
 
 
 router = Router(path="/", route_handlers=[RatesController, TaxProfilesController, RateCardApiController])

@@ -18,39 +18,23 @@ import queue as queue_module
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.managers import SyncManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
+from backend.accounts.service import get_site
 from backend.core.db import Actor, Database, act_as
 from backend.core.settings import Settings
 from backend.core.slots import IsoWeek
-from backend.roster import solver
-
-if TYPE_CHECKING:
-    from backend.roster.service import SolveOrder
+from backend.roster import service, solver
+from backend.roster.child import solve_in_child
+from backend.roster.service import SolveOrder
 
 log = logging.getLogger("weft.roster")
 POLL_SECONDS = 1.0
 SYSTEM_ACTOR = Actor(id=None, label="roster solver", role="system", reason="roster solve")
 
 ProgressListener = Callable[[solver.Progress], None]
-
-
-def solve_in_child(problem: bytes, settings: bytes, hint: bytes | None, progress: Any, cancel: Any) -> bytes:
-    """The child's whole job: decode, solve with progress and cancel wired in, encode."""
-
-    def report(update: solver.Progress) -> None:
-        progress.put(msgspec.msgpack.encode(update))
-
-    solution = solver.solve(
-        msgspec.msgpack.decode(problem, type=solver.Problem),
-        msgspec.msgpack.decode(settings, type=solver.SolverSettings),
-        msgspec.msgpack.decode(hint, type=solver.Solution) if hint else None,
-        on_progress=report,
-        should_stop=cancel.is_set,
-    )
-    return msgspec.msgpack.encode(solution)
 
 
 class SolveJobs:
@@ -99,8 +83,6 @@ class SolveJobs:
         hint: solver.Solution | None,
         listener: ProgressListener | None,
     ) -> None:
-        from backend.roster import service  # the service imports this module for its types
-
         pool, manager = self._ensure_pool()
         progress, cancel = manager.Queue(), manager.Event()
         loop = asyncio.get_running_loop()
@@ -169,9 +151,6 @@ async def solve_and_wait(
     listener: ProgressListener | None = None,
 ) -> int:
     """Queue a solve, run it in a child process and wait: the command line's and the demo's way in."""
-    from backend.accounts.service import get_site
-    from backend.roster import service
-
     async with database.session(write=True) as session:
         act_as(session, SYSTEM_ACTOR)
         site = await get_site(session, site_id)

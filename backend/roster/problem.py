@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Pool, Role, Site, Skill, User, UserStatus
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone
 from backend.availability.models import AvailabilityWeek, OfferedSlot, Preference
+from backend.certifications.service import skills_in_force
 from backend.core.slots import IsoWeek, local_day_slots
-from backend.demand.service import plan_week, site_zone
-from backend.learning.service import skills_in_force
+from backend.demand.service import plan_week
 from backend.roster import solver
 from backend.roster.models import Roster, RosterAssignment
-from backend.shifts.eligibility import AgentFacts, ShiftRules, stretches
+from backend.shifts.eligibility import AgentFacts, ShiftRules, shift_rules, stretches
 from backend.shifts.publish import claimed_seats
 
 
@@ -49,18 +50,6 @@ class WeekFacts:
 
     def skill_code(self, skill_id: int) -> str:
         return next(code for code, skill in self.skills.items() if skill.id == skill_id)
-
-
-def shift_rules(settings: SiteSettings) -> ShiftRules:
-    """The site's hours as slots; hours are whole or half by validation."""
-    return ShiftRules(
-        min_shift_slots=round(settings.min_shift_hours * 2),
-        max_shift_slots=round(settings.max_shift_hours * 2),
-        max_shifts_per_day=settings.max_shifts_per_day,
-        min_rest_slots=round(settings.min_rest_hours * 2),
-        weekly_cap_slots=math.floor(settings.max_weekly_hours * 2),
-        break_after_slots=round(settings.break_after_hours * 2) if settings.break_after_hours else None,
-    )
 
 
 def solver_rules(rules: ShiftRules, settings: SiteSettings) -> solver.SiteRules:

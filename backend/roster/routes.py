@@ -13,59 +13,34 @@ id is 404.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Site
-from backend.accounts.schemas import Form
+from backend.accounts.models import Site, skill_label
+from backend.accounts.zones import site_zone
 from backend.availability.service import parse_week
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.i18n import current_locale
 from backend.core.security import Principal, requires
 from backend.core.settings import Settings
 from backend.core.slots import IsoWeek, local_start
 from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
-from backend.demand.service import site_zone
+from backend.core.web import AnyRequest, AppSettings, CurrentPrincipal, Db, FormBody, see_other
 from backend.roster import service, views
 from backend.roster.jobs import SolveJobs, launch
 from backend.roster.models import Roster, RosterAssignment, RosterVersion, SolveRun
 from backend.roster.problem import week_facts
+from backend.roster.schemas import LineForm, LineOut, LockForm, RosterOut, RunOut, WeekForm
 
 PAGE = "roster/week.html"
 RUN_PAGE = "roster/run.html"
-WeekText = Annotated[str, msgspec.Meta(max_length=8)]
-Clock = Annotated[str, msgspec.Meta(max_length=5)]
-
-
-class WeekForm(Form):
-    week: WeekText = ""
-
-
-class LineForm(Form):
-    """A manual add or move: agent, skill, and a local day with wall-clock start and end."""
-
-    week: WeekText
-    agent: int
-    skill: Annotated[str, msgspec.Meta(max_length=40)]
-    day: Annotated[str, msgspec.Meta(max_length=10)]
-    start: Clock
-    end: Clock
-    locked: Annotated[str, msgspec.Meta(max_length=2)] = ""
-
-
-class LockForm(Form):
-    week: WeekText
-    locked: Annotated[str, msgspec.Meta(max_length=2)] = ""
 
 
 def week_url(week: IsoWeek | str, anchor: str = "") -> str:
@@ -75,10 +50,6 @@ def week_url(week: IsoWeek | str, anchor: str = "") -> str:
 def chosen_week(text: str, zone: ZoneInfo) -> IsoWeek:
     """The week asked for (422 naming ``week`` if it is not one), or next week in the site's time."""
     return parse_week(text) if text else IsoWeek.containing(utcnow(), zone).shifted(1)
-
-
-def skill_label(skill: Any) -> str:
-    return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
 
 
 async def start_launch(jobs: SolveJobs, order: service.SolveOrder, settings: Settings) -> None:
@@ -206,35 +177,27 @@ class RosterPagesController(Controller):
     guards = [requires("coordinator")]
 
     async def _show(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        place: Place,
-        error: DomainError,
-        scope: str,
-        **extra: Any,
+        self, request: AnyRequest, db: AsyncSession, place: Place, error: DomainError, scope: str, **extra: Any
     ) -> Template:
         if scope == "solve":
             extra["run_error"] = error
         context = await week_context(db, place, error=error, error_scope=scope, **extra)
         return page(request, PAGE, context, status_code=refused_status(request, error))
 
-    async def _done(self, request: Request[Any, Any, Any], db: AsyncSession, place: Place, anchor: str) -> Any:
+    async def _done(self, request: AnyRequest, db: AsyncSession, place: Place, anchor: str) -> Any:
         if is_htmx(request):
             return page(request, PAGE, await week_context(db, place))
         return see_other(week_url(place.week, anchor))
 
     @get("/", name="roster:week")
-    async def week(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, week: str = ""
-    ) -> Template:
+    async def week(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, week: str = "") -> Template:
         place = await Place.of(db, principal, week)
         return page(request, PAGE, await week_context(db, place))
 
     @post("/solve", name="roster:solve", status_code=303)
     async def solve(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         settings: AppSettings,
@@ -267,7 +230,7 @@ class RosterPagesController(Controller):
 
     @get("/runs/{run_id:int}", name="roster:run")
     async def run(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, run_id: int, week: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, run_id: int, week: str = ""
     ) -> Template:
         """The progress panel; it polls itself while the solve goes on, and reloads the page when it ends."""
         place = await Place.of(db, principal, week)
@@ -279,12 +242,7 @@ class RosterPagesController(Controller):
 
     @post("/runs/{run_id:int}/cancel", name="roster:cancel", status_code=303)
     async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        run_id: int,
-        data: Annotated[WeekForm, FormBody],
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, run_id: int, data: Annotated[WeekForm, FormBody]
     ) -> Any:
         place = await Place.of(db, principal, data.week)
         run = await place.run(db, run_id)
@@ -295,7 +253,7 @@ class RosterPagesController(Controller):
 
     @post("/lines", name="roster:add", status_code=303)
     async def add(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[LineForm, FormBody]
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[LineForm, FormBody]
     ) -> Any:
         place = await Place.of(db, principal, data.week)
         try:
@@ -308,7 +266,7 @@ class RosterPagesController(Controller):
     @post("/lines/{line_id:int}", name="roster:move", status_code=303)
     async def move(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         line_id: int,
@@ -327,7 +285,7 @@ class RosterPagesController(Controller):
     @post("/lines/{line_id:int}/remove", name="roster:remove", status_code=303)
     async def remove(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         line_id: int,
@@ -341,7 +299,7 @@ class RosterPagesController(Controller):
     @post("/lines/{line_id:int}/lock", name="roster:lock", status_code=303)
     async def lock(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
         line_id: int,
@@ -354,7 +312,7 @@ class RosterPagesController(Controller):
 
     @post("/publish", name="roster:publish", status_code=303)
     async def publish(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: Annotated[WeekForm, FormBody]
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[WeekForm, FormBody]
     ) -> Any:
         place = await Place.of(db, principal, data.week)
         try:
@@ -366,35 +324,6 @@ class RosterPagesController(Controller):
 
 
 # The JSON API -------------------------------------------------------------------
-
-
-class LineOut(msgspec.Struct):
-    id: int
-    agent_id: int
-    skill: str
-    start: dt.datetime
-    end: dt.datetime
-    locked: bool
-    source: str
-
-
-class RunOut(msgspec.Struct):
-    id: int
-    status: str
-    elapsed_seconds: float
-    time_limit_seconds: float
-    stage: str
-    under_coverage_slots: int | None
-    lower_bound_slots: int | None
-    cancel_requested: bool
-    error: str
-
-
-class RosterOut(msgspec.Struct):
-    week: str
-    published_version: int
-    lines: list[LineOut]
-    run: RunOut | None
 
 
 class RosterApiController(Controller):

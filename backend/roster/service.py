@@ -30,6 +30,7 @@ from backend.roster import solver
 from backend.roster.models import AssignmentSource, Roster, RosterAssignment, RosterVersion, SolveRun, SolveStatus
 from backend.roster.problem import WeekFacts, solver_problem, week_facts
 from backend.shifts.eligibility import Work, check_week
+from backend.shifts.publish import publish_week_shifts
 
 ACTIVE = (SolveStatus.queued, SolveStatus.running)
 
@@ -374,8 +375,6 @@ class Change(msgspec.Struct, frozen=True):
 
 async def publish(session: AsyncSession, *, site: Site, roster: Roster, published_by: int | None) -> RosterVersion:
     """Freeze the draft as the next version, make its shifts, and open shifts for what is still uncovered."""
-    from backend.shifts.publish import publish_week_shifts
-
     lines = [Line(a.user_id, a.skill_id, a.start_slot, a.end_slot) for a in await draft_lines(session, roster)]
     if await _solve_in_flight(session, roster):
         raise Conflict(_("Wait for the running solve to finish, or cancel it, before publishing."))

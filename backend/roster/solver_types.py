@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from backend.accounts.site_defaults import FAIRNESS_SPARE_COVER
+
 SLOTS_PER_DAY = 48
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
@@ -70,9 +72,6 @@ class FixedAssignment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     skill: str
     start_slot: int
     end_slot: int
-
-
-FAIRNESS_SPARE_COVER = 0.02
 
 
 class SiteRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -53,24 +53,21 @@ import datetime as dt
 import enum
 from collections import Counter
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus
+from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus, skill_label
 from backend.accounts.site_settings import SiteSettings
+from backend.accounts.zones import site_zone, user_zone
 from backend.availability import service as availability
 from backend.availability.models import OfferedSlot
+from backend.certifications.service import certified_skill_codes
 from backend.core.errors import Conflict, Forbidden, NotFound
-from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, local_day_slots, local_start, utc_start
-from backend.demand.service import site_zone
-from backend.learning.service import certified_skill_codes
-from backend.roster.problem import shift_rules
-from backend.shifts.eligibility import AgentFacts, Refusal, Rule, Work, check_week
+from backend.shifts.eligibility import AgentFacts, Refusal, Rule, Work, check_week, shift_rules
 from backend.shifts.models import Shift, ShiftSeat, ShiftWaitlist
 from backend.shifts.service import HeldShift, my_shifts
 
@@ -109,10 +106,6 @@ class ClaimRefused(Conflict):
     def __init__(self, reasons: list[Reason]) -> None:
         super().__init__(" ".join(reason.message for reason in reasons))
         self.reasons = reasons
-
-
-def skill_label(skill: Skill) -> str:
-    return skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name
 
 
 def opened_at(shift: Shift) -> dt.datetime:
@@ -240,7 +233,7 @@ class Context:
         return reasons
 
     def _explain(self, refusal: Refusal, held: list[HeldShift], skill: Skill) -> str:
-        zone = ZoneInfo(self.agent.timezone)
+        zone = user_zone(self.agent)
         if refusal.rule is Rule.not_certified:
             return _("Needs the %(skill)s certification.", skill=skill_label(skill))
         if refusal.rule is Rule.overlap:

@@ -25,17 +25,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User, UserStatus
+from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, UserStatus, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone, user_zone
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
-from backend.core.i18n import current_locale, speaking
 from backend.core.i18n import gettext as _
-from backend.core.slots import local_day_slots, local_start, slot_of, utc_start
+from backend.core.i18n import speaking
+from backend.core.slots import local_day_slots, local_start, slot_of, time_zone, utc_start
 from backend.notify.service import Kind, notify
 from backend.shifts.models import AppealStatus, Attendance, ReliabilityAppeal, Shift, ShiftSeat
 
@@ -47,7 +47,6 @@ APPEAL_MAX_CHARS = 1000
 APPEAL_ACCEPTED_REASON = "Appeal accepted"
 SCHEDULE_URL = "/app/shifts"
 SCHEDULE_DAYS = 8  # My schedule offers attendance buttons this far ahead (the longest confirm window is 7 days)
-STAFF_ROLES = frozenset({Role.coordinator, Role.admin})
 
 
 class WindowClosed(Conflict):
@@ -125,11 +124,11 @@ class SeatState:
 
 
 def _when(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(time_zone(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _clock(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+    return moment.astimezone(time_zone(timezone)).strftime("%H:%M")
 
 
 def _ensure_agent(user: User) -> None:
@@ -148,6 +147,11 @@ async def _settings_of(session: AsyncSession, site_id: int) -> SiteSettings:
     return site_settings(site)
 
 
+async def _windows_of(session: AsyncSession, shift: Shift) -> Windows:
+    """When the shift's confirm, start and no-show windows open and close, under its site's settings."""
+    return Windows.of(shift.start_slot, await _settings_of(session, shift.site_id))
+
+
 def _seat_states(rows: list[Any], settings: SiteSettings) -> list[SeatState]:
     return [
         SeatState(
@@ -155,7 +159,7 @@ def _seat_states(rows: list[Any], settings: SiteSettings) -> list[SeatState]:
             seat_id=seat.id,
             user_id=user.id,
             user_name=user.display_name,
-            skill_name=skill.name_zh if current_locale() == "zh-Hans" and skill.name_zh else skill.name,
+            skill_name=skill_label(skill),
             start_slot=shift.start_slot,
             end_slot=shift.end_slot,
             windows=Windows.of(shift.start_slot, settings),
@@ -188,38 +192,38 @@ def _state_query() -> Select[Any]:
 # Locating seats --------------------------------------------------------------------------
 
 
-async def _held_seat(session: AsyncSession, *, shift_id: int, agent: User) -> tuple[Shift, ShiftSeat]:
-    """The agent's live seat on a shift of their site, locked; anything else is 404 so ids cannot be probed."""
-    row = (
-        await session.execute(
-            select(Shift, ShiftSeat)
-            .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
-            .where(Shift.id == shift_id, Shift.site_id == agent.site_id, Shift.cancelled_at.is_(None))
-            .where(ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None))
-            .with_for_update(of=ShiftSeat)
-        )
-    ).first()
+def _seats_on(shift_id: int, site_id: int) -> Select[tuple[Shift, ShiftSeat]]:
+    """The seats on a shift of the site that is not cancelled; the callers narrow them to one person's."""
+    return (
+        select(Shift, ShiftSeat)
+        .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+        .where(Shift.id == shift_id, Shift.site_id == site_id, Shift.cancelled_at.is_(None))
+    )
+
+
+async def _locked_seat(session: AsyncSession, query: Select[tuple[Shift, ShiftSeat]]) -> tuple[Shift, ShiftSeat]:
+    """The seat ``query`` finds, locked; none is 404 so ids cannot be probed."""
+    row = (await session.execute(query.with_for_update(of=ShiftSeat))).first()
     if row is None:
         raise NotFound("shift")
     return row[0], row[1]
+
+
+async def _held_seat(session: AsyncSession, *, shift_id: int, agent: User) -> tuple[Shift, ShiftSeat]:
+    """The agent's live seat on a shift of their site."""
+    query = _seats_on(shift_id, agent.site_id).where(ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None))
+    return await _locked_seat(session, query)
 
 
 async def _staff_seat(session: AsyncSession, *, shift_id: int, user_id: int, staff: User) -> tuple[Shift, ShiftSeat]:
     """A seat on a shift of the coordinator's site: held, or given up after a no-show (cover may take it)."""
-    row = (
-        await session.execute(
-            select(Shift, ShiftSeat)
-            .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
-            .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
-            .where(Shift.id == shift_id, Shift.site_id == staff.site_id, Shift.cancelled_at.is_(None))
-            .where(ShiftSeat.user_id == user_id)
-            .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
-            .with_for_update(of=ShiftSeat)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("shift")
-    return row[0], row[1]
+    query = (
+        _seats_on(shift_id, staff.site_id)
+        .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
+        .where(ShiftSeat.user_id == user_id)
+        .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
+    )
+    return await _locked_seat(session, query)
 
 
 async def _existing(session: AsyncSession, seat: ShiftSeat) -> Attendance | None:
@@ -250,7 +254,7 @@ async def confirm_shift(session: AsyncSession, *, shift_id: int, agent: User, no
     found = await _existing(session, seat)
     if found is not None and found.confirmed_at is not None:
         return found
-    windows = Windows.of(shift.start_slot, await _settings_of(session, agent.site_id))
+    windows = await _windows_of(session, shift)
     if now < windows.confirm_opens:
         when = _when(windows.confirm_opens, agent.timezone)
         raise WindowClosed(_("You can confirm this shift from %(time)s.", time=when), at=windows.confirm_opens)
@@ -270,7 +274,7 @@ async def start_shift(session: AsyncSession, *, shift_id: int, agent: User, now:
     found = await _existing(session, seat)
     if found is not None and found.started_at is not None:
         return found
-    windows = Windows.of(shift.start_slot, await _settings_of(session, agent.site_id))
+    windows = await _windows_of(session, shift)
     if now < windows.start_opens:
         when = _when(windows.start_opens, agent.timezone)
         raise WindowClosed(_("You can start this shift from %(time)s.", time=when), at=windows.start_opens)
@@ -330,7 +334,7 @@ async def mark_no_show(
     if found is not None and found.started_at is not None:
         when = _when(found.started_at, coordinator.timezone)
         raise Conflict(_("They started this shift at %(time)s: not a no-show.", time=when))
-    windows = Windows.of(shift.start_slot, await _settings_of(session, coordinator.site_id))
+    windows = await _windows_of(session, shift)
     if now <= windows.start_closes:
         when = _when(windows.start_closes, coordinator.timezone)
         message = _("A no-show can be marked once the start window closes, at %(time)s.", time=when)
@@ -443,7 +447,7 @@ async def my_upcoming_seats(session: AsyncSession, *, agent: User, now: dt.datet
 
 async def day_board(session: AsyncSession, *, site: Site, day: dt.date) -> list[SeatState]:
     """Every seat on the site's shifts that start on a local day, by start then name, for the coordinator."""
-    span = local_day_slots(day, ZoneInfo(site.timezone))
+    span = local_day_slots(day, site_zone(site))
     query = (
         _state_query()
         .where(Shift.site_id == site.id, Shift.start_slot >= span.start, Shift.start_slot < span.stop)
@@ -599,7 +603,7 @@ async def send_reminders(session: AsyncSession, *, now: dt.datetime) -> int:
         seat = await session.get(ShiftSeat, reminder.seat_id)
         assert user is not None
         assert seat is not None
-        starts = local_start(reminder.start_slot, ZoneInfo(user.timezone))
+        starts = local_start(reminder.start_slot, user_zone(user))
         with speaking(user.locale):
             title = _("Confirm your shift at %(time)s: one tap on My schedule.", time=starts.strftime("%a %H:%M"))
         await notify(

@@ -37,21 +37,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus
+from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
+from backend.certifications.service import skills_in_force
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
 from backend.core.money import format_money
 from backend.core.slots import local_start, slot_of, utc_start
-from backend.learning.service import skills_in_force
 from backend.notify.service import Kind, notify
 from backend.shifts.allocation import (
     ClaimRefused,
@@ -62,7 +62,6 @@ from backend.shifts.allocation import (
     market_shift,
     pay_minor,
     seat_of,
-    skill_label,
     waiting_entry,
 )
 from backend.shifts.attendance import reliability_score
@@ -310,7 +309,7 @@ async def _tell(
     session: AsyncSession, *, user: User, request: CoverRequest, shift: Shift, skill: Skill, currency: str
 ) -> None:
     """The ask, in the agent's own language and time zone."""
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     with speaking(user.locale):
         when = local_start(shift.start_slot, zone).strftime("%a %H:%M")
         until = local_start(shift.end_slot, zone).strftime("%H:%M")

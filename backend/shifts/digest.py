@@ -19,14 +19,15 @@ from babel.dates import format_datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User, UserStatus
+from backend.accounts.models import Role, Site, Skill, User, UserStatus, skill_label
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
 from backend.core.i18n import current_locale, ngettext, speaking
 from backend.core.slots import local_start, slot_of
 from backend.notify.models import Notification
 from backend.notify.service import Kind, notify
-from backend.shifts.allocation import Context, skill_label
+from backend.shifts.allocation import Context
 from backend.shifts.models import Shift
 
 LOOKBACK = dt.timedelta(hours=24)  # a first digest mentions shifts opened for the agent within this
@@ -117,7 +118,7 @@ def _line(shift: Shift, skill: Skill, zone: ZoneInfo) -> str:
 
 
 async def _tell(session: AsyncSession, agent: User, fits: list[tuple[Shift, Skill]], now: dt.datetime) -> None:
-    zone = ZoneInfo(agent.timezone)
+    zone = user_zone(agent)
     with speaking(agent.locale):
         title = ngettext(
             "%(num)d new open shift fits your week.",

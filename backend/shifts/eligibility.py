@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from backend.accounts.site_settings import SiteSettings
 from backend.core.i18n import gettext as _
 
 
@@ -44,6 +46,18 @@ class ShiftRules(msgspec.Struct, frozen=True):
     weekly_cap_slots: int | None = None
     break_after_slots: int | None = None
     break_slots: int = 1
+
+
+def shift_rules(settings: SiteSettings) -> ShiftRules:
+    """The site's hours as slots; hours are whole or half by validation."""
+    return ShiftRules(
+        min_shift_slots=round(settings.min_shift_hours * 2),
+        max_shift_slots=round(settings.max_shift_hours * 2),
+        max_shifts_per_day=settings.max_shifts_per_day,
+        min_rest_slots=round(settings.min_rest_hours * 2),
+        weekly_cap_slots=math.floor(settings.max_weekly_hours * 2),
+        break_after_slots=round(settings.break_after_hours * 2) if settings.break_after_hours else None,
+    )
 
 
 class AgentFacts(msgspec.Struct, frozen=True):

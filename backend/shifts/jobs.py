@@ -1,28 +1,27 @@
 """The shifts' timed work: what would otherwise wait until somebody next taps that shift.
 
-The worker (``backend.worker``) runs ``run_due`` every round, in its own
-transaction, so a waitlist offer that lapsed at 03:00 passes to the next agent
-at 03:00 and not when the shift is next opened; a request window is drawn when
-it closes, the next cover wave goes out on time, the day-before reminders are
-sent, certifications about to lapse are reminded of, and the open-shift digests
-(about once a minute, see ``worker``).
+The worker (``backend.worker``) runs ``EVERY_ROUND`` every round and ``EVERY_MINUTE`` about once a
+minute, in its own transaction, so a waitlist offer that lapsed at 03:00 passes to the next agent
+at 03:00 and not when the shift is next opened; a request window is drawn when it closes, the next
+cover wave goes out on time, the day-before reminders are sent, and the open-shift digests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.slots import slot_of
-from backend.learning import growth
-from backend.learning.jobs import remind_expiring_certifications
 from backend.shifts import attendance, cover
 from backend.shifts.digest import send_open_shift_digests
 from backend.shifts.lottery import due_draws
 from backend.shifts.models import Shift, ShiftWaitlist
 from backend.shifts.waitlist import advance_waitlist
+
+Job = Callable[..., Awaitable[int]]  # job(session, *, now): do what is due at ``now``, answer how much
 
 
 async def pass_lapsed_offers(session: AsyncSession, *, now: dt.datetime) -> int:
@@ -40,18 +39,22 @@ async def pass_lapsed_offers(session: AsyncSession, *, now: dt.datetime) -> int:
     return offered
 
 
-async def run_due(session: AsyncSession, *, now: dt.datetime, digests: bool = True) -> dict[str, int]:
-    """Everything due at ``now``, by name, with how much each did (for the worker's log).
+async def send_cover_waves(session: AsyncSession, *, now: dt.datetime) -> int:
+    """Send every cover wave that is due; answers how many cover requests it touched."""
+    return len(await cover.due_waves(session, now=now))
 
-    ``digests`` scans for open-shift digests and tier promotions too; the worker asks for it about
-    once a minute (those scans read every agent's week, the rest is a few indexed queries).
-    """
-    done = {"waitlist offers passed on": await pass_lapsed_offers(session, now=now)}
-    done["request windows drawn"] = await due_draws(session, now=now)
-    done["cover waves sent"] = len(await cover.due_waves(session, now=now))
-    done["shift reminders sent"] = await attendance.send_reminders(session, now=now)
-    done["certification reminders sent"] = await remind_expiring_certifications(session, now=now)
-    if digests:
-        done["open-shift digests"] = await send_open_shift_digests(session, now=now)
-        done["promotion suggestions open"] = await growth.refresh_all_promotions(session, now=now)
-    return done
+
+# By name, for the worker's log. The once-a-minute scans read every agent's week; the rest is a few indexed queries.
+EVERY_ROUND: list[tuple[str, Job]] = [
+    ("waitlist offers passed on", pass_lapsed_offers),
+    ("request windows drawn", due_draws),
+    ("cover waves sent", send_cover_waves),
+    ("shift reminders sent", attendance.send_reminders),
+]
+EVERY_MINUTE: list[tuple[str, Job]] = [("open-shift digests", send_open_shift_digests)]
+
+
+async def run_due(session: AsyncSession, *, now: dt.datetime, digests: bool = True) -> dict[str, int]:
+    """The shifts' jobs due at ``now``, by name, with how much each did; ``digests`` adds the once-a-minute ones."""
+    jobs = [*EVERY_ROUND, *(EVERY_MINUTE if digests else [])]
+    return {name: await job(session, now=now) for name, job in jobs}

@@ -18,7 +18,6 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Exists, exists, select
 from sqlalchemy.exc import DBAPIError
@@ -27,11 +26,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.accounts.models import Role, Site, Skill, User
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import site_zone, user_zone
 from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
 from backend.core.slots import IsoWeek, local_start, utc_start
-from backend.demand.service import site_zone
 from backend.notify.service import Kind, notify
 from backend.shifts.allocation import (
     ClaimRefused,
@@ -272,7 +271,7 @@ async def _draw(session: AsyncSession, *, shift_id: int, now: dt.datetime) -> Dr
 
 async def _tell_outcome(session: AsyncSession, *, user: User, shift: Shift, won: bool) -> None:
     """Winners hear they hold the seat; everyone else, briefly, that they were not drawn."""
-    start = local_start(shift.start_slot, ZoneInfo(user.timezone)).strftime("%a %H:%M")
+    start = local_start(shift.start_slot, user_zone(user)).strftime("%a %H:%M")
     with speaking(user.locale):
         if won:
             title = _("You won a seat in the draw: the %(start)s shift is on your schedule.", start=start)

@@ -14,8 +14,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.accounts.models import Site, Skill, Tier, User
+from backend.accounts.models import Site, Skill, Tier, User, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import user_zone
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import hours, is_on_boundary, local_day_slots, local_start, slot_of, utc_start
@@ -33,7 +34,6 @@ from backend.shifts.allocation import (
     market_shift,
     pay_minor,
     seat_of,
-    skill_label,
     take_seat,
     waiting_entry,
 )
@@ -175,7 +175,7 @@ async def open_shifts_for(
     reserved = await live_offers(session, ids, now, excluding=agent.id)
     requests = await lottery.requests_of(session, shift_ids=ids, user_id=agent.id)
     grace = dt.timedelta(minutes=settings.claim_grace_minutes)
-    zone = ZoneInfo(agent.timezone)
+    zone = user_zone(agent)
     listed: list[OpenShift] = []
     for shift, shift_skill in rows:
         seat, wait = seats.get(shift.id), waits.get(shift.id)
@@ -210,7 +210,7 @@ async def open_shifts_for(
         listed.append(item)
     skills = [(s.code, skill_label(s)) for s in await session.scalars(select(Skill).where(Skill.site_id == site.id))]
     first = await context.week_of(slot_of(now))
-    return Market(listed, settings, agent.tier, first.moved_up, ZoneInfo(agent.timezone), skills)
+    return Market(listed, settings, agent.tier, first.moved_up, user_zone(agent), skills)
 
 
 async def _reasons(
@@ -225,7 +225,7 @@ async def _reasons(
         reasons.append(Reason(Why.offered_to_other, _("The free seat is offered to someone on the waitlist.")))
     opens = await context.opens_at(shift)
     if now < opens and not mine:
-        clock = opens.astimezone(ZoneInfo(context.agent.timezone)).strftime("%H:%M")
+        clock = opens.astimezone(user_zone(context.agent)).strftime("%H:%M")
         reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
     return reasons
 
@@ -283,7 +283,7 @@ async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.d
         reasons.append(full_reason())  # say all of it: the fix differs
     opens = await context.opens_at(shift)
     if now < opens and not offered_to_me:
-        clock = opens.astimezone(ZoneInfo(agent.timezone)).strftime("%H:%M")
+        clock = opens.astimezone(user_zone(agent)).strftime("%H:%M")
         reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
     if reasons:
         raise ClaimRefused(reasons)
@@ -326,7 +326,7 @@ async def undo_claim(session: AsyncSession, *, shift_id: int, agent: User, now: 
     settings = site_settings(site)
     until = seat.taken_at + dt.timedelta(minutes=settings.claim_grace_minutes)
     if now > until or utc_start(shift.start_slot) <= now:
-        clock = until.astimezone(ZoneInfo(agent.timezone)).strftime("%H:%M")
+        clock = until.astimezone(user_zone(agent)).strftime("%H:%M")
         raise Conflict(_("The free undo ended at %(time)s. Release the shift instead.", time=clock))
     await session.delete(seat)
     await _seat_back(session, shift)

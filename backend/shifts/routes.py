@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.response import Template
 
 from backend.accounts import service as accounts
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
-from backend.accounts.schemas import Form
+from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.i18n import set_locale
+from backend.core.i18n import day_label, set_locale
 from backend.core.security import requires
 from backend.core.settings import Settings
 from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import AppSettings, CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, AppSettings, Db, see_other
 from backend.shifts import calendar, market, service
 from backend.shifts.attendance_routes import (
     AttendanceAdminController,
@@ -29,10 +30,8 @@ from backend.shifts.attendance_routes import (
     schedule_context,
 )
 from backend.shifts.cover_routes import CoverAgentController, CoverApiController, CoverStaffController
-from backend.shifts.handover_routes import router as handover_router
 from backend.shifts.market_routes import MarketApiController, OpenShiftsController, StaffShiftsController
 from backend.shifts.swap_routes import SwapAdminController, SwapApiController, SwapPagesController
-from backend.shifts.views import day_label
 
 PAGE = "shifts/mine.html"
 FEED_PATH = "/calendar"
@@ -54,7 +53,7 @@ class FeedAddress:
 
 
 async def schedule_page(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     db: Db,
     user: User,
     *,
@@ -92,68 +91,43 @@ class ScheduleController(Controller):
 
     @get("/", name="shifts:mine")
     async def show(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        revoked: bool = False,
-        released: bool = False,
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, revoked: bool = False, released: bool = False
     ) -> Template:
-        user = await accounts.get_user(db, principal.user_id)
-        return await schedule_page(request, db, user, revoked=revoked, released=released)
+        return await schedule_page(request, db, current_user, revoked=revoked, released=released)
 
     @post("/{shift_id:int}/release", name="shifts:release", status_code=200)
     async def release(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        shift_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost
     ) -> Any:
         """Give a shift back before the cutoff; the schedule shows the refusal after it (409 without htmx)."""
-        user = await accounts.get_user(db, principal.user_id)
         try:
             async with db.begin_nested():
-                await market.release_shift(db, shift_id=shift_id, agent=user, now=utcnow())
+                await market.release_shift(db, shift_id=shift_id, agent=current_user, now=utcnow())
         except DomainError as error:
-            return await schedule_page(request, db, user, error=error)
+            return await schedule_page(request, db, current_user, error=error)
         if is_htmx(request):
-            return await schedule_page(request, db, user, released=True)
+            return await schedule_page(request, db, current_user, released=True)
         return see_other("/app/shifts?released=1")
 
     @post("/calendar", name="shifts:calendar-subscribe", status_code=200)
     async def subscribe(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        settings: AppSettings,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, settings: AppSettings, data: FormPost
     ) -> Template:
         """Make (or replace) the feed address and show it this once.
 
         The page is the answer, not a redirect: only the hash is kept, so a redirect would have to
         carry the secret in its URL (and into the browser's history).
         """
-        user = await accounts.get_user(db, principal.user_id)
-        secret = await service.calendar_feed_url_secret(db, user)
-        response = await schedule_page(request, db, user, new_feed=FeedAddress.of(settings, secret))
+        secret = await service.calendar_feed_url_secret(db, current_user)
+        response = await schedule_page(request, db, current_user, new_feed=FeedAddress.of(settings, secret))
         response.headers["Cache-Control"] = "no-store"
         return response
 
     @post("/calendar/revoke", name="shifts:calendar-revoke", status_code=200)
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[Form, FormBody],
-    ) -> Any:
-        user = await accounts.get_user(db, principal.user_id)
-        await service.revoke_calendar_feed(db, user)
+    async def revoke(self, request: AnyRequest, db: Db, current_user: CurrentUser, data: FormPost) -> Any:
+        await service.revoke_calendar_feed(db, current_user)
         if is_htmx(request):
-            return await schedule_page(request, db, user, revoked=True)
+            return await schedule_page(request, db, current_user, revoked=True)
         return see_other("/app/shifts?revoked=1")
 
 
@@ -188,7 +162,6 @@ class CalendarFeedController(Controller):
 router = Router(
     path="/",
     route_handlers=[
-        handover_router,
         ScheduleController,
         OpenShiftsController,
         StaffShiftsController,

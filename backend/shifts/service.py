@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Skill, User
+from backend.accounts.models import Skill, User, localized_skill_name
+from backend.accounts.zones import user_zone
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.core.security import hash_secret, new_secret
@@ -38,7 +39,7 @@ class HeldShift:
 
     def skill_label(self, locale: str) -> str:
         """The skill's name in ``locale``, falling back to English when no Chinese name was given."""
-        return self.skill_name_zh if locale == "zh-Hans" and self.skill_name_zh else self.skill_name
+        return localized_skill_name(self.skill_name, self.skill_name_zh, locale)
 
     @property
     def hours(self) -> float:
@@ -126,7 +127,7 @@ async def upcoming_and_past(session: AsyncSession, *, user: User, now: dt.dateti
     The shift under way is marked ``is_now`` and the first one not yet begun ``is_next``. A shift
     that crosses midnight belongs to the day it starts on.
     """
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     today = now.astimezone(zone).date()
     past_start = local_day_slots(today - dt.timedelta(days=PAST_DAYS), zone).start
     held = await my_shifts(session, user_id=user.id, since_slot=past_start)

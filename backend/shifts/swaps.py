@@ -30,13 +30,14 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone, user_zone
+from backend.certifications.service import skills_in_force
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import current_locale, speaking
 from backend.core.i18n import gettext as _
 from backend.core.slots import hours, local_start, slot_of, utc_start
-from backend.learning.service import skills_in_force
 from backend.notify.service import Kind, notify
 from backend.shifts import attendance
 from backend.shifts.allocation import (
@@ -48,7 +49,6 @@ from backend.shifts.allocation import (
     ensure_not_started,
     lock_agent,
     market_shift,
-    skill_label,
     waiting_entry,
 )
 from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, SwapStatus
@@ -275,7 +275,7 @@ async def _tell(session: AsyncSession, user_id: int | None, swap: ShiftSwap, tit
     shift = await session.get(Shift, swap.shift_id)
     if user is None or shift is None:
         return
-    when = local_start(shift.start_slot, ZoneInfo(user.timezone))
+    when = local_start(shift.start_slot, user_zone(user))
     with speaking(user.locale):
         day = format_skeleton("MMMEd", when, locale=current_locale().replace("-", "_"))
         text = title(f"{day} {when:%H:%M}")
@@ -437,7 +437,7 @@ async def cancel_swap(session: AsyncSession, *, swap_id: int, agent: User, now: 
 
 async def decline_swap(session: AsyncSession, *, swap_id: int, user: User, now: dt.datetime) -> ShiftSwap:
     """Say no: the named agent to an offer, or a coordinator to an accepted swap waiting for approval."""
-    if user.role in (Role.coordinator, Role.admin):
+    if user.role in STAFF_ROLES:
         return await _decide(session, swap_id=swap_id, coordinator=user, approve=False, now=now)
     ensure_agent(user)
     async with session.begin_nested():
@@ -477,7 +477,7 @@ async def approve_swap(session: AsyncSession, *, swap_id: int, coordinator: User
 async def _decide(
     session: AsyncSession, *, swap_id: int, coordinator: User, approve: bool, now: dt.datetime
 ) -> ShiftSwap:
-    if coordinator.role not in (Role.coordinator, Role.admin):
+    if coordinator.role not in STAFF_ROLES:
         raise Forbidden(_("Only coordinators approve swaps."))
     async with session.begin_nested():
         swap = await _visible_swap(session, swap_id, coordinator)
@@ -614,7 +614,7 @@ async def swaps_for(session: AsyncSession, *, agent: User, now: dt.datetime) -> 
             .order_by(Shift.start_slot, ShiftSwap.id)
         )
     )
-    views = await _views(session, rows, zone=ZoneInfo(agent.timezone), now=now)
+    views = await _views(session, rows, zone=user_zone(agent), now=now)
     context = Context(session, agent, site, settings)
     to_me: list[SwapView] = []
     mine: list[SwapView] = []
@@ -654,7 +654,7 @@ async def waiting_for_approval(session: AsyncSession, *, site: Site, now: dt.dat
             .order_by(Shift.start_slot, ShiftSwap.id)
         )
     )
-    views = await _views(session, rows, zone=ZoneInfo(site.timezone), now=now)
+    views = await _views(session, rows, zone=site_zone(site), now=now)
     return [views[swap.id] for swap in rows if views[swap.id].waiting_approval]
 
 

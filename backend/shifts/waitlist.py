@@ -9,13 +9,13 @@ shift (a release, an undo, a claim, a join).
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import user_zone
 from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
@@ -132,7 +132,7 @@ async def offer_free_seats(session: AsyncSession, *, shift: Shift, site: Site, n
 
 async def _tell_offer(session: AsyncSession, *, user: User, shift: Shift, until: dt.datetime) -> None:
     """The offer's notification, worded in the agent's own language and time zone."""
-    zone = ZoneInfo(user.timezone)
+    zone = user_zone(user)
     with speaking(user.locale):
         title = _(
             "A seat on your waitlisted shift (%(start)s) is yours to claim until %(until)s.",

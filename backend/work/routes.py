@@ -11,20 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, Router, get, post, put
+from litestar import Controller, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
 from backend.accounts.service import get_site
+from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
-from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.slots import local_midnight
 from backend.core.templating import is_htmx, page
-from backend.core.web import CurrentPrincipal, Db, FormBody, json_error, see_other, uploaded_file
+from backend.core.web import (
+    AnyRequest,
+    CurrentPrincipal,
+    Db,
+    FormBody,
+    json_error,
+    parse_fields,
+    see_other,
+    uploaded_file,
+)
 from backend.work import service
 from backend.work.csv_import import COLUMNS, SAMPLE_CSV, import_work_csv
 from backend.work.schemas import (
@@ -33,6 +41,8 @@ from backend.work.schemas import (
     ExternalAgentOut,
     ExternalAgentsIn,
     ExternalAgentsOut,
+    ExternalAgentValues,
+    RecordsQuery,
     WorkBatchIn,
     WorkBatchOut,
     WorkProblemsOut,
@@ -44,28 +54,11 @@ AGENTS_PAGE = "work/agents.html"
 UPLOAD_MAX_BYTES = 2 * 1024**3  # the body streams, so the limit guards the disk and the clock, not memory
 
 
-def parse_day(text: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(_("Give the day like 2026-12-01."), field="day") from None
-
-
-def parse_agent(text: str) -> int | None:
-    if not text:
-        return None
-    if not text.isdigit():
-        raise DomainError(_("Choose an agent from the list."), field="agent")
-    return int(text)
-
-
 async def agent_options(db: Any, *, site_id: int) -> list[tuple[str, str]]:
     return [(str(agent.id), agent.display_name) for agent in await service.site_agents(db, site_id=site_id)]
 
 
-def problems_out(request: Request[Any, Any, Any], rejected: WorkRejected) -> Response[Any]:
+def problems_out(request: AnyRequest, rejected: WorkRejected) -> Response[Any]:
     """422 with the usual error body plus every problem (``records[i].field``) and their count."""
     problems = [{"field": problem.field, "message": problem.message} for problem in rejected.problems]
     return json_error(
@@ -93,7 +86,7 @@ class WorkPagesController(Controller):
         self, db: Any, principal: Principal, *, agent: str = "", day: str = "", **extra: Any
     ) -> dict[str, Any]:
         site = await get_site(db, principal.site_id)
-        zone = ZoneInfo(site.timezone)
+        zone = site_zone(site)
         context: dict[str, Any] = {
             "zone": zone,
             "columns": COLUMNS,
@@ -106,26 +99,26 @@ class WorkPagesController(Controller):
             **extra,
         }
         try:
-            chosen_day, chosen_agent = parse_day(day), parse_agent(agent)
+            chosen = parse_fields(RecordsQuery, {"day": day, "agent": agent})
         except DomainError as error:
             context["error"] = error
-            chosen_day, chosen_agent = None, None
-        start = local_midnight(chosen_day, zone) if chosen_day else None
-        end = local_midnight(chosen_day + dt.timedelta(days=1), zone) if chosen_day else None
+            chosen = RecordsQuery()
+        start = local_midnight(chosen.day, zone) if chosen.day else None
+        end = local_midnight(chosen.day + dt.timedelta(days=1), zone) if chosen.day else None
         context["records"] = await service.recent_records(
-            db, site_id=site.id, user_id=chosen_agent, start=start, end=end
+            db, site_id=site.id, user_id=chosen.agent, start=start, end=end
         )
         return context
 
     @get("/", name="work:records")
     async def records(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, agent: str = "", day: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, agent: str = "", day: str = ""
     ) -> Template:
         context = await self._records_context(db, principal, agent=agent, day=day)
         return page(request, RECORDS_PAGE, context, status_code=422 if context["error"] else 200)
 
     @post("/", name="work:import", status_code=200, request_max_body_size=UPLOAD_MAX_BYTES)
-    async def upload(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def upload(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         """A multipart upload; problems are shown on the page (422, or 200 to htmx, which does not swap 4xx)."""
         site = await get_site(db, principal.site_id)
         refused: dict[str, Any] = {}
@@ -149,7 +142,7 @@ class WorkPagesController(Controller):
         )
 
     async def _agents_page(
-        self, request: Request[Any, Any, Any], db: Any, principal: Principal, *, status: int = 200, **extra: Any
+        self, request: AnyRequest, db: Any, principal: Principal, *, status: int = 200, **extra: Any
     ) -> Template:
         context: dict[str, Any] = {
             "mappings": await service.external_agents(db, site_id=principal.site_id),
@@ -162,21 +155,15 @@ class WorkPagesController(Controller):
         return page(request, AGENTS_PAGE, context, status_code=status)
 
     @get("/agents", name="work:agents")
-    async def agents(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
+    async def agents(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return await self._agents_page(request, db, principal)
 
     @post("/agents", name="work:agents-map", status_code=303)
     async def map_agent(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        data: Annotated[ExternalAgentForm, FormBody],
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[ExternalAgentForm, FormBody]
     ) -> Redirect | Template:
         try:
-            agent_id = int(data.agent_id) if data.agent_id.isdigit() else 0
-            if not agent_id:
-                raise DomainError(_("Choose an agent from the list."), field="agent_id")
+            agent_id = parse_fields(ExternalAgentValues, data).agent_id
             async with db.begin_nested():
                 await service.map_external_agents(
                     db,
@@ -213,7 +200,7 @@ class WorkApiController(Controller):
         },
     )
     async def ingest(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: WorkBatchIn
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: WorkBatchIn
     ) -> Response[Any]:
         """Store a batch of up to 5,000 work records from one source, all or nothing.
 
@@ -230,7 +217,7 @@ class WorkApiController(Controller):
 
     @put("/external-agents", name="api:external-agents", guards=[requires("coordinator")], status_code=200)
     async def map_agents(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, data: ExternalAgentsIn
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: ExternalAgentsIn
     ) -> Response[Any]:
         """Map a source's agent ids to our agent ids (all or nothing); an existing mapping is moved."""
         pairs = [(item.external_agent_id, item.agent_id) for item in data.agents]

@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.web import RefuseWith
 from backend.work.models import WorkKind
 
 MAX_BATCH_RECORDS = 5_000
@@ -24,6 +25,8 @@ Source = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=SOURCE
 ExternalId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 AgentId = Annotated[int, msgspec.Meta(ge=1)]
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+ListedAgent = Annotated[int, RefuseWith(lambda _: _("Choose an agent from the list."))]
+RecordsDay = Annotated[dt.date, RefuseWith(lambda _: _("Give the day like 2026-12-01."))]
 
 
 class RecordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -102,3 +105,16 @@ class ExternalAgentForm(Form):
     source: Annotated[str, msgspec.Meta(max_length=40)] = ""
     external_agent_id: Annotated[str, msgspec.Meta(max_length=100)] = ""
     agent_id: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
+class ExternalAgentValues(msgspec.Struct, kw_only=True):
+    """``ExternalAgentForm.agent_id`` as the service takes it: one of our agents, chosen from the list."""
+
+    agent_id: Annotated[ListedAgent, msgspec.Meta(ge=1)]
+
+
+class RecordsQuery(msgspec.Struct, kw_only=True):
+    """The record list's filter; blank is every day, every agent."""
+
+    day: RecordsDay | None = None
+    agent: Annotated[ListedAgent, msgspec.Meta(ge=0)] | None = None

@@ -46,10 +46,10 @@ from sqlalchemy import func, select
 from backend.accounts import service as accounts
 from backend.accounts import tokens
 from backend.accounts.models import Role, Tier
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 from backend.core.db import Database
 from backend.core.migrate import migrate
 from backend.core.slots import slot_of
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 from backend.shifts.models import Shift, ShiftSeat
 from tests.conftest import drop_postgres_database, fresh_postgres_database
 

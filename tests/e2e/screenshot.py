@@ -16,7 +16,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from backend.demo import DEMO_DOMAIN, DEMO_PASSWORD
+from backend.accounts.demo import DEMO_DOMAIN
+from backend.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, PHONE, LiveServer, e2e_settings, free_port, launch_chromium, prepare_database
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "web" / "static" / "screenshots" / "agent-home.png"

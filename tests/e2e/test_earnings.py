@@ -18,11 +18,11 @@ from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of, utc_start
 from backend.pay import periods
 from backend.pay.models import PeriodStatus, RateCard
-from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
 from backend.work.models import WorkKind, WorkRecord
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
+from tests.factories import a_held_shift, a_rate_card
 
 pytestmark = pytest.mark.browser
 
@@ -41,23 +41,13 @@ async def _seed(session: Any, email: str) -> None:
     skill = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == "general"))
     assert skill is not None
     if await session.scalar(select(RateCard.id).where(RateCard.site_id == site.id).limit(1)) is None:
-        session.add(RateCard(site_id=site.id, effective_from=dt.date(2020, 1, 1), currency="CNY", rates=RATES))
-        await session.flush()
+        await a_rate_card(session, site, RATES, effective_from=dt.date(2020, 1, 1))
     now = utcnow()
 
     async def work(end_slot: int, at: dt.datetime, tag: str) -> None:
-        shift = Shift(
-            site_id=site.id,
-            skill_id=skill.id,
-            start_slot=end_slot - 3,
-            end_slot=end_slot,
-            seats=1,
-            taken=1,
-            origin=ShiftOrigin.manual,
+        await a_held_shift(
+            session, user, utc_start(end_slot - 3), slots=3, skill=skill, taken_at=utc_start(end_slot - 200)
         )
-        session.add(shift)
-        await session.flush()
-        session.add(ShiftSeat(shift_id=shift.id, user_id=user.id, taken_at=utc_start(end_slot - 200)))
         for n in range(12):
             session.add(
                 WorkRecord(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from backend.accounts.models import Role, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of
-from backend.shifts.handover_models import HandoverKind, HandoverNote
+from backend.handover.models import HandoverKind, HandoverNote
 from backend.shifts.models import Shift
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url, give_shifts

@@ -20,10 +20,10 @@ from backend.core.db import Database, act_as, utcnow
 from backend.demo import COORDINATOR_EMAIL
 from backend.learning.courses import import_course
 from backend.learning.models import Course
-from backend.shifts.market import create_open_shift
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
+from tests.factories import an_open_shift
 
 pytestmark = pytest.mark.browser
 
@@ -132,15 +132,8 @@ def a_billing_shift(database_url: str, days_ahead: int) -> int:
         zone = ZoneInfo(site.timezone)
         day = utcnow().astimezone(zone).date() + dt.timedelta(days=days_ahead)
         start = dt.datetime.combine(day, dt.time(3), tzinfo=zone)
-        shift = await create_open_shift(
-            session,
-            site=site,
-            skill="billing",
-            start=start,
-            end=start + dt.timedelta(hours=3),
-            seats=2,
-            now=utcnow() - dt.timedelta(hours=1),
-        )
+        an_hour_ago = utcnow() - dt.timedelta(hours=1)
+        shift = await an_open_shift(session, site, start=start, seats=2, now=an_hour_ago, opened_minutes_ago=0)
         return int(shift.id)
 
     return int(run(database_url, work))

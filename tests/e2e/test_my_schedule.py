@@ -12,12 +12,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from backend.accounts.models import Skill, User
+from backend.accounts.models import User
 from backend.core.db import Database, act_as, utcnow
-from backend.core.slots import slot_of
-from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
+from backend.core.slots import slot_of, utc_start
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
+from tests.factories import a_held_shift
 
 pytestmark = pytest.mark.browser
 
@@ -39,23 +39,8 @@ def give_shifts(database_url: str, email: str, starts: list[int], slots: int = 4
                 act_as(session, E2E_ACTOR)
                 user = await session.scalar(select(User).where(User.email == email))
                 assert user is not None
-                skill = await session.scalar(
-                    select(Skill).where(Skill.site_id == user.site_id, Skill.code == "general")
-                )
-                assert skill is not None
                 for start in starts:
-                    shift = Shift(
-                        site_id=user.site_id,
-                        skill_id=skill.id,
-                        start_slot=start,
-                        end_slot=start + slots,
-                        seats=1,
-                        taken=1,
-                        origin=ShiftOrigin.manual,
-                    )
-                    session.add(shift)
-                    await session.flush()
-                    session.add(ShiftSeat(shift_id=shift.id, user_id=user.id))
+                    await a_held_shift(session, user, utc_start(start), slots=slots, skill="general")
         finally:
             await database.dispose()
 

@@ -15,15 +15,15 @@ from sqlalchemy import select
 
 from backend.accounts.models import Site
 from backend.core.db import Database, act_as, utcnow
-from backend.shifts.market import create_open_shift
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
+from tests.factories import an_open_shift
 
 pytestmark = pytest.mark.browser
 
 
-def an_open_shift(database_url: str, days_ahead: int) -> int:
+def seed_open_shift(database_url: str, days_ahead: int) -> int:
     """A general shift at 03:00 site time ``days_ahead`` days out (clashing with nothing), opened an hour ago."""
 
     async def seed() -> int:
@@ -36,15 +36,9 @@ def an_open_shift(database_url: str, days_ahead: int) -> int:
                 zone = ZoneInfo(site.timezone)
                 day = utcnow().astimezone(zone).date() + dt.timedelta(days=days_ahead)
                 start = dt.datetime.combine(day, dt.time(3), tzinfo=zone)
-                shift = await create_open_shift(
-                    session,
-                    site=site,
-                    skill="general",
-                    start=start,
-                    end=start + dt.timedelta(hours=4),
-                    seats=3,
-                    bonus_minor=0,
-                    now=utcnow() - dt.timedelta(hours=1),
+                an_hour_ago = utcnow() - dt.timedelta(hours=1)
+                shift = await an_open_shift(
+                    session, site, "general", start=start, hours=4, seats=3, now=an_hour_ago, opened_minutes_ago=0
                 )
                 return shift.id
         finally:
@@ -58,7 +52,7 @@ def test_agent_claims_an_open_shift_in_one_tap_and_undoes_it(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     del live_server  # started first, so its database exists
-    shift_id = an_open_shift(e2e_database_url(tmp_path_factory), days_ahead=9)
+    shift_id = seed_open_shift(e2e_database_url(tmp_path_factory), days_ahead=9)
     agent = next(a for a in english_agents() if "general" in a["skills"] and a["tier"] == "senior")
 
     sign_in(phone, str(agent["email"]))
@@ -86,7 +80,7 @@ def test_open_shifts_read_in_chinese_on_a_phone(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     del live_server
-    shift_id = an_open_shift(e2e_database_url(tmp_path_factory), days_ahead=10)
+    shift_id = seed_open_shift(e2e_database_url(tmp_path_factory), days_ahead=10)
     sign_in(phone, "agent01@weft.demo")  # the sign-in page is English; agent01 chose Chinese
     phone.goto("/app/shifts/open")
     expect(phone.get_by_role("heading", level=1)).to_have_text(zh("Open shifts"))

@@ -13,7 +13,8 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
-from backend.demo import DEMO_DOMAIN, DEMO_PASSWORD, demo_agents
+from backend.accounts.demo import DEMO_DOMAIN, demo_agents
+from backend.demo import DEMO_PASSWORD
 from tests.e2e.conftest import MIN_TAP, PHONE, Phone, assert_clean_console
 
 pytestmark = pytest.mark.browser

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import Role, Site
 from backend.accounts.site_settings import update_site_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -23,8 +22,9 @@ from backend.shifts import attendance
 from backend.shifts import service as shifts_service
 from backend.shifts.attendance import WindowClosed
 from backend.shifts.attendance_routes import rule_text, schedule_context
-from backend.shifts.models import AppealStatus, Attendance, Shift, ShiftOrigin, ShiftSeat
-from tests.conftest import Factory, login, post_form
+from backend.shifts.models import AppealStatus, Attendance, ShiftSeat
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_held_shift, bearer
 
 HTMX = {"hx-request": "true"}
 MINUTE = dt.timedelta(minutes=1)
@@ -33,47 +33,9 @@ SECOND = dt.timedelta(seconds=1)
 START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
-async def a_skill(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
-
-
-async def a_held_shift(
-    db: AsyncSession, agent: User, start: dt.datetime, *, slots: int = 4, released: bool = False
-) -> Shift:
-    """A shift ``agent`` holds, claimed three days before it starts."""
-    skill = await a_skill(db, await accounts.get_site(db, agent.site_id))
-    shift = Shift(
-        site_id=agent.site_id,
-        skill_id=skill.id,
-        start_slot=slot_of(start),
-        end_slot=slot_of(start) + slots,
-        seats=1,
-        taken=0 if released else 1,
-        origin=ShiftOrigin.manual,
-    )
-    db.add(shift)
-    await db.flush()
-    db.add(
-        ShiftSeat(
-            shift_id=shift.id,
-            user_id=agent.id,
-            taken_at=start - dt.timedelta(days=3),
-            released_at=start if released else None,
-        )
-    )
-    await db.commit()
-    return shift
-
-
 def slot_start(offset_slots: int) -> dt.datetime:
     """The start of the slot ``offset_slots`` from the current one."""
     return utc_start(slot_of(utcnow()) + offset_slots)
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def zh(message: str, **variables: object) -> str:
@@ -144,7 +106,7 @@ async def test_a_longer_window_from_the_site_settings_applies(db: AsyncSession, 
 async def test_only_my_live_seat_can_be_confirmed(db: AsyncSession, site: Site, people: Factory) -> None:
     agent, other = await people.make(Role.agent), await people.make(Role.agent)
     theirs = await a_held_shift(db, other, START)
-    released = await a_held_shift(db, agent, START + dt.timedelta(days=1), released=True)
+    released = await a_held_shift(db, agent, START + dt.timedelta(days=1), released_at=START + dt.timedelta(days=1))
     now = START - dt.timedelta(hours=1)
     for shift_id in (theirs.id, released.id, 99_999_999):
         with pytest.raises(NotFound):
@@ -320,7 +282,7 @@ async def test_the_score_follows_the_published_rule(db: AsyncSession, people: Fa
     await attendance.mark_no_show(db, shift_id=missed.id, user_id=agent.id, coordinator=coordinator, now=now)
     old = await a_held_shift(db, agent, now - dt.timedelta(days=61))  # too old to count
     await attendance.mark_no_show(db, shift_id=old.id, user_id=agent.id, coordinator=coordinator, now=now)
-    await a_held_shift(db, agent, START + 4 * day, released=True)  # given back: not theirs
+    await a_held_shift(db, agent, START + 4 * day, released_at=START + 4 * day)  # given back: not theirs
     await a_held_shift(db, agent, now - dt.timedelta(minutes=30))  # under way: counts once over
     await a_held_shift(db, agent, now + day)  # not yet worked
 

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
 from backend.accounts.models import AuditEntry, Role, Site, User
 from backend.accounts.site_settings import update_site_settings
 from backend.availability.models import AvailabilityWeek, OfferedSlot
 from backend.core.db import utcnow
 from backend.core.slots import IsoWeek
-from tests.conftest import Factory, login
+from tests.conftest import login
+from tests.factories import Factory, bearer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -48,12 +48,6 @@ def a_week(week: IsoWeek, max_hours: float | None = 12) -> dict[str, Any]:
             block(week, 4, "18:00", "20:00"),
         ],
     }
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def stored_slots(db: AsyncSession, user: User) -> int:

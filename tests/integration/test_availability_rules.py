@@ -10,15 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
+from backend.accounts.demo import demo_agents
 from backend.accounts.models import Role, Site, User, UserStatus
 from backend.availability import edits, service
 from backend.availability.demo import load_demo_availability
 from backend.availability.models import AvailabilityWeek, OfferedSlot, Preference
+from backend.certifications.service import grant_certification
 from backend.core.errors import DomainError
 from backend.core.slots import IsoWeek, local_slot, local_start
-from backend.demo import demo_agents
-from backend.learning.service import grant_certification
 from tests.conftest import Factory
+from tests.factories import a_skill
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -182,7 +183,7 @@ async def test_the_template_is_saved_in_wall_clock_time_and_applied_to_a_later_w
 async def test_offered_counts_per_slot_only_count_certified_active_agents_of_the_site(
     db: AsyncSession, people: Factory, site: Site
 ) -> None:
-    billing = await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    billing = await a_skill(db, site)
     now = local(2026, 11, 23, 9)
     evening = [(local(2026, 12, 1, 18), local(2026, 12, 1, 20), "preferred")]
     late = [(local(2026, 12, 1, 19), local(2026, 12, 1, 21), "if_needed")]

@@ -13,13 +13,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
 from backend.accounts.models import Role, Site, User
 from backend.core.db import utcnow
 from backend.core.i18n import gettext, speaking
 from backend.learning import cases
 from backend.learning.case_models import Case, CaseComment, CaseStatus, CaseUse
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_skill, bearer
 
 HTMX = {"hx-request": "true"}
 
@@ -88,7 +88,7 @@ async def case_count(db: AsyncSession) -> int:
 async def test_a_coordinator_publishes_a_case_from_the_template_and_agents_read_it(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    await a_skill(db, site)
     coordinator = await people.make(Role.coordinator)
     agent = await people.make(Role.agent)
     await signed_in(client, coordinator)
@@ -420,10 +420,8 @@ async def test_i_used_this_counts_each_agent_once_and_undoes_on_a_second_tap(
     assert await db.scalar(select(func.count()).where(CaseUse.case_id == case.id)) == 1
 
     other = await people.make(Role.agent)
-    _token, secret = await tokens.create_token(db, user=other, name="test")
-    await db.commit()
     client.cookies.clear()
-    client.headers["Authorization"] = f"Bearer {secret}"
+    client.headers.update(await bearer(db, other))
     shown = await client.put(f"/api/v1/cases/{case.id}/use")
     assert shown.status_code == 200
     assert shown.json() == {"case_id": case.id, "used": True, "count": 2}

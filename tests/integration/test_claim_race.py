@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Tier, User
+from backend.accounts.zones import site_zone
+from backend.certifications.service import grant_certification
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.migrate import migrate
-from backend.demand.service import site_zone
-from backend.learning.service import grant_certification
 from backend.shifts import allocation, market
 from backend.shifts.models import Shift, ShiftSeat
 

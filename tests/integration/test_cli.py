@@ -10,18 +10,19 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from backend.accounts import service
+from backend.accounts.demo import AGENT_COUNT
 from backend.accounts.models import AuditEntry, Role, User
 from backend.accounts.sessions import authenticate
 from backend.accounts.tokens import resolve_token
+from backend.certifications.service import certified_skill_codes
 from backend.cli import main
 from backend.core.db import Database, utcnow
 from backend.core.settings import load_settings
-from backend.demo import AGENT_COUNT, DEMO_PASSWORD
+from backend.demo import DEMO_PASSWORD
+from backend.handover import service as handover
+from backend.handover.models import HandoverKind
 from backend.learning import cases
 from backend.learning.case_models import CaseComment, CaseUse
-from backend.learning.service import certified_skill_codes
-from backend.shifts import handover
-from backend.shifts.handover_models import HandoverKind
 from tests.conftest import table_names
 
 SECRET = "cli-test-secret-" + "k" * 32

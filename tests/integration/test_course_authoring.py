@@ -20,7 +20,8 @@ from backend.learning import authoring, courses
 from backend.learning.authoring_schemas import LessonForm, MetadataForm, QuestionForm
 from backend.learning.content import CourseContent, Lesson
 from backend.learning.models import Course, CourseVersion, QuizAttempt, VersionStatus
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_course, a_skill
 
 HTMX = {"hx-request": "true"}
 
@@ -90,7 +91,7 @@ def question_form(**changes: str) -> dict[str, str]:
 
 
 async def a_coordinator(db: AsyncSession, site: Site, people: Factory, client: httpx.AsyncClient) -> User:
-    await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    await a_skill(db, site)
     coordinator = await people.make(Role.coordinator)
     await db.commit()
     assert (await login(client, coordinator.email)).status_code == 303
@@ -435,35 +436,31 @@ def authoring_urls(course_id: int) -> list[tuple[str, str]]:
     ]
 
 
-async def a_course(db: AsyncSession, site: Site, author: User, code: str = "basics") -> Course:
-    document = msgspec.json.encode(
-        {
-            "code": code,
-            "title": {"en": "Basics"},
-            "summary": {"en": "The basics."},
-            "estimated_minutes": 5,
-            "certifies": "onboarding",
-            "lessons": [{"kind": "text", "title": {"en": "One"}, "body": {"en": "Text"}}],
-            "quiz": {
-                "draw": 1,
-                "questions": [
-                    {
-                        "id": "q1",
-                        "kind": "true_false",
-                        "prompt": {"en": "True?"},
-                        "choices": [
-                            {"id": "t", "text": {"en": "True"}, "correct": True},
-                            {"id": "f", "text": {"en": "False"}},
-                        ],
-                        "explanation": {"en": "It is."},
-                    }
-                ],
-            },
-        }
-    )
-    course = await courses.import_course(db, site=site, raw=document, author=author, publish=True)
-    await db.commit()
-    return course
+def basics_course(code: str = "basics") -> dict[str, Any]:
+    """A one-lesson onboarding course with a single true-or-false question."""
+    return {
+        "code": code,
+        "title": {"en": "Basics"},
+        "summary": {"en": "The basics."},
+        "estimated_minutes": 5,
+        "certifies": "onboarding",
+        "lessons": [{"kind": "text", "title": {"en": "One"}, "body": {"en": "Text"}}],
+        "quiz": {
+            "draw": 1,
+            "questions": [
+                {
+                    "id": "q1",
+                    "kind": "true_false",
+                    "prompt": {"en": "True?"},
+                    "choices": [
+                        {"id": "t", "text": {"en": "True"}, "correct": True},
+                        {"id": "f", "text": {"en": "False"}},
+                    ],
+                    "explanation": {"en": "It is."},
+                }
+            ],
+        },
+    }
 
 
 @pytest.mark.parametrize("role", [Role.agent, Role.finance])
@@ -471,7 +468,7 @@ async def test_agents_and_finance_are_refused_every_authoring_address(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory, role: Role
 ) -> None:
     author = await people.make(Role.coordinator)
-    course = await a_course(db, site, author)
+    course = await a_course(db, site, basics_course(), author=author)
     user = await people.make(role)
     assert (await login(client, user.email)).status_code == 303
     for method, url in authoring_urls(course.id):
@@ -488,7 +485,9 @@ async def test_a_course_of_another_site_is_not_found(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     other = await accounts.ensure_site(db, name="Other Centre", timezone="Europe/Berlin", country="DE")
-    theirs = await a_course(db, other, await people.make(Role.coordinator, site=other), code="theirs")
+    theirs = await a_course(
+        db, other, basics_course(code="theirs"), author=await people.make(Role.coordinator, site=other)
+    )
     await a_coordinator(db, site, people, client)
     for method, url in authoring_urls(theirs.id)[4:]:
         if method == "GET":
@@ -580,7 +579,7 @@ async def test_every_authoring_page_opens_for_a_coordinator_in_both_languages(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     coordinator = await a_coordinator(db, site, people, client)
-    course = await a_course(db, site, coordinator)
+    course = await a_course(db, site, basics_course(), author=coordinator)
     base = f"/admin/courses/{course.id}"
     pages = [url for method, url in authoring_urls(course.id) if method == "GET"]
     pages += [f"{base}/lessons/new?kind=video", f"{base}/lessons/new?kind=scenario", f"{base}/stats?version=1"]

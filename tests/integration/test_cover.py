@@ -11,18 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
 from backend.accounts.models import Role, Site, Skill, Tier, User
 from backend.accounts.site_settings import update_site_settings
 from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError
 from backend.core.slots import slot_of, utc_start
-from backend.learning.service import grant_certification, mark_onboarded
 from backend.notify.models import Kind, Notification
 from backend.shifts import cover, market
 from backend.shifts.models import CoverCandidate, CoverReason, CoverRequest, CoverStatus, Shift, ShiftSeat
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_skill, an_agent, an_open_shift, bearer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = utcnow()
@@ -36,35 +35,12 @@ def at(days: int, clock: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
 
 
-async def a_skill(db: AsyncSession, site: Site, code: str = "billing") -> Skill:
-    return await accounts.ensure_skill(db, site=site, code=code, name=code.title())
-
-
-async def an_agent(db: AsyncSession, people: Factory, skill: Skill | None, *, tier: Tier = Tier.junior) -> User:
-    agent = await people.make(Role.agent, tier=tier)
-    await mark_onboarded(db, user=agent)
-    if skill is not None:
-        await grant_certification(db, user=agent, skill=skill, source="test")
-    await db.flush()
-    return agent
-
-
-async def a_shift(db: AsyncSession, site: Site, skill: Skill, *, start: dt.datetime, seats: int = 1) -> Shift:
-    """A 3-hour open shift whose every tier window has passed."""
-    shift = await market.create_open_shift(
-        db, site=site, skill=skill.code, start=start, end=start + dt.timedelta(hours=3), seats=seats, now=NOW
-    )
-    shift.opened_at = NOW - dt.timedelta(hours=1)
-    await db.flush()
-    return shift
-
-
-async def a_held_shift(
+async def a_shift_and_its_holder(
     db: AsyncSession, site: Site, skill: Skill, people: Factory, *, days: int = 5
 ) -> tuple[Shift, User]:
-    """A one-seat shift and the agent holding it (the one who will not come)."""
-    shift = await a_shift(db, site, skill, start=at(days, "18:00"))
-    holder = await an_agent(db, people, skill, tier=Tier.senior)
+    """A one-seat shift and the senior agent holding it (the one who will not come)."""
+    shift = await an_open_shift(db, site, skill, start=at(days, "18:00"), seats=1, now=NOW)
+    holder = await an_agent(people, skills=[skill], tier=Tier.senior)
     await market.claim_shift(db, shift_id=shift.id, agent=holder, now=NOW)
     return shift, holder
 
@@ -112,21 +88,21 @@ async def test_candidates_are_ranked_offered_first_then_hours_below_cap_then_rel
     db: AsyncSession, site: Site, people: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    offered = await an_agent(db, people, skill, tier=Tier.junior)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    offered = await an_agent(people, skills=[skill], tier=Tier.junior)
     db.add_all(
         OfferedSlot(user_id=offered.id, slot=t, preference=Preference.if_needed)
         for t in range(shift.start_slot, shift.end_slot)
     )
-    free_junior = await an_agent(db, people, skill, tier=Tier.junior)
-    free_senior = await an_agent(db, people, skill, tier=Tier.senior)
-    unreliable_senior = await an_agent(db, people, skill, tier=Tier.senior)
-    busy_senior = await an_agent(db, people, skill, tier=Tier.senior)
-    other = await a_shift(db, site, skill, start=same_week_day_before(at(5, "18:00")))
+    free_junior = await an_agent(people, skills=[skill], tier=Tier.junior)
+    free_senior = await an_agent(people, skills=[skill], tier=Tier.senior)
+    unreliable_senior = await an_agent(people, skills=[skill], tier=Tier.senior)
+    busy_senior = await an_agent(people, skills=[skill], tier=Tier.senior)
+    other = await an_open_shift(db, site, skill, start=same_week_day_before(at(5, "18:00")), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=other.id, agent=busy_senior, now=NOW)
-    uncertified = await an_agent(db, people, None, tier=Tier.senior)
-    clashing = await an_agent(db, people, skill, tier=Tier.senior)
-    overlap = await a_shift(db, site, skill, start=at(5, "17:00"))
+    uncertified = await an_agent(people, tier=Tier.senior)
+    clashing = await an_agent(people, skills=[skill], tier=Tier.senior)
+    overlap = await an_open_shift(db, site, skill, start=at(5, "17:00"), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=overlap.id, agent=clashing, now=NOW)
     scores = {unreliable_senior.id: 0.6}
 
@@ -163,8 +139,8 @@ async def test_waves_ask_the_next_agents_in_rank_order_until_nobody_is_left(
 ) -> None:
     await update_site_settings(db, site, cover_wave_size=2, cover_wave_minutes=10)
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    agents = [await an_agent(db, people, skill) for _ in range(5)]
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    agents = [await an_agent(people, skills=[skill]) for _ in range(5)]
     ids = [agent.id for agent in agents]
 
     request = await no_show(db, site, shift, holder)
@@ -193,8 +169,8 @@ async def test_a_request_expires_when_its_shift_is_over_and_closes_when_the_seat
 ) -> None:
     await update_site_settings(db, site, cover_wave_size=1)
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    late, taker = await an_agent(db, people, skill), await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    late, taker = await an_agent(people, skills=[skill]), await an_agent(people, skills=[skill])
     request = await no_show(db, site, shift, holder)
     assert await asked_ids(db, request) == [late.id]
 
@@ -203,7 +179,7 @@ async def test_a_request_expires_when_its_shift_is_over_and_closes_when_the_seat
     await db.refresh(request)
     assert (request.status, request.covered_by_id) == (CoverStatus.covered, None)
 
-    other, other_holder = await a_held_shift(db, site, skill, people, days=6)
+    other, other_holder = await a_shift_and_its_holder(db, site, skill, people, days=6)
     expiring = await no_show(db, site, other, other_holder)
     await cover.due_waves(db, now=utc_start(other.end_slot))
     await db.refresh(expiring)
@@ -217,8 +193,8 @@ async def test_a_no_show_frees_the_seat_and_an_emergency_adds_one_that_cancellin
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    await an_agent(people, skills=[skill])
 
     request = await no_show(db, site, shift, holder)
     assert (shift.seats, shift.taken) == (1, 0)
@@ -255,9 +231,9 @@ async def test_a_bad_cover_request_is_refused_naming_the_field(
     db: AsyncSession, site: Site, people: Factory, change: dict[str, object], field: str
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
     if change.get("absent_user_id") == "stranger":
-        change = {"absent_user_id": (await an_agent(db, people, skill)).id}
+        change = {"absent_user_id": (await an_agent(people, skills=[skill])).id}
     values: dict[str, object] = {
         "absent_user_id": holder.id,
         "reason": CoverReason.no_show,
@@ -275,8 +251,8 @@ async def test_a_release_after_the_cutoff_becomes_a_cover_request(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people, days=1)
-    asked = await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people, days=1)
+    asked = await an_agent(people, skills=[skill])
     late = utc_start(shift.start_slot) - dt.timedelta(hours=2)
 
     await market.release_shift(db, shift_id=shift.id, agent=holder, now=late)
@@ -299,8 +275,8 @@ async def test_the_first_acceptance_wins_the_seat_and_its_bonus_and_the_second_g
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    first, second = await an_agent(db, people, skill), await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    first, second = await an_agent(people, skills=[skill]), await an_agent(people, skills=[skill])
     request = await no_show(db, site, shift, holder, bonus_minor=2000)
     assert shift.bonus_minor == 0, "the bonus is recorded when someone covers"
 
@@ -330,8 +306,8 @@ async def test_only_an_asked_agent_of_the_site_can_accept_and_a_shift_under_way_
 ) -> None:
     await update_site_settings(db, site, cover_wave_size=1)
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    asked, later = await an_agent(db, people, skill), await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    asked, later = await an_agent(people, skills=[skill]), await an_agent(people, skills=[skill])
     request = await no_show(db, site, shift, holder)
     elsewhere = await accounts.ensure_site(db, name="Elsewhere", timezone="Asia/Shanghai", country="CN")
     stranger = await people.make(Role.agent, site=elsewhere)
@@ -350,18 +326,12 @@ async def test_only_an_asked_agent_of_the_site_can_accept_and_a_shift_under_way_
 # The pages and the API ---------------------------------------------------------------------------
 
 
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def test_a_coordinator_raises_cover_by_api_and_the_asked_agent_accepts_it(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    first, second = await an_agent(db, people, skill), await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    first, second = await an_agent(people, skills=[skill]), await an_agent(people, skills=[skill])
     coordinator = await people.make(Role.coordinator)
     await db.commit()
     staff = await bearer(db, coordinator)
@@ -405,7 +375,7 @@ async def test_bad_cover_requests_are_422_naming_the_field(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory, body: dict[str, object], field: str
 ) -> None:
     skill = await a_skill(db, site)
-    shift = await a_shift(db, site, skill, start=at(5, "18:00"))
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=1, now=NOW)
     coordinator = await people.make(Role.coordinator)
     response = await client.post(f"/api/v1/shifts/{shift.id}/cover", json=body, headers=await bearer(db, coordinator))
     assert response.status_code == 422, response.text
@@ -418,7 +388,7 @@ async def test_finance_and_agents_cannot_raise_cover_and_another_sites_request_i
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
     body = {"absent_user": holder.id, "reason": "no_show", "bonus_minor": 0}
     for role in (Role.finance, Role.agent):
         refused = await client.post(
@@ -443,8 +413,8 @@ async def test_the_agent_page_offers_one_tap_cover_and_the_coordinator_page_expl
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    agent = await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    agent = await an_agent(people, skills=[skill])
     coordinator = await people.make(Role.coordinator)
     request = await no_show(db, site, shift, holder, bonus_minor=1500)
     await db.commit()
@@ -470,7 +440,8 @@ async def test_the_agent_page_offers_one_tap_cover_and_the_coordinator_page_expl
     assert "How candidates are ranked" in staff_page.text
     assert agent.display_name in staff_page.text
 
-    other, other_holder = await a_held_shift(db, site, skill, people, days=1)  # starts within two days: on the form
+    # starts within two days: on the form
+    other, other_holder = await a_shift_and_its_holder(db, site, skill, people, days=1)
     await db.commit()
     raised = await post_form(
         client,
@@ -492,8 +463,8 @@ async def test_the_coordinator_sends_the_next_wave_now_and_cancels_and_an_agent_
 ) -> None:
     await update_site_settings(db, site, cover_wave_size=1)
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people)
-    first, second = await an_agent(db, people, skill), await an_agent(db, people, skill)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people)
+    first, second = await an_agent(people, skills=[skill]), await an_agent(people, skills=[skill])
     coordinator = await people.make(Role.coordinator)
     request = await no_show(db, site, shift, holder)
     await db.commit()
@@ -522,7 +493,7 @@ async def test_an_agent_releasing_after_the_cutoff_by_api_raises_a_cover_request
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift, holder = await a_held_shift(db, site, skill, people, days=1)
+    shift, holder = await a_shift_and_its_holder(db, site, skill, people, days=1)
     shift.start_slot = slot_of(utcnow()) + 4  # two hours ahead: well past the 24-hour cutoff
     shift.end_slot = shift.start_slot + 6
     await db.commit()

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import AuditEntry, Role, Site, Skill, User
-from backend.accounts.tokens import create_token
+from backend.accounts.models import AuditEntry, Role, Site, Skill
+from backend.accounts.zones import site_zone
 from backend.availability.models import OfferedSlot, Preference
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification
 from backend.core.slots import IsoWeek, local_slot
 from backend.demand import history
 from backend.demand.demo import load_demo_history
 from backend.demand.models import ContactInterval, DayScale, ForecastOverride
-from backend.demand.service import site_zone
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, bearer
 
 HEADER = "interval_start,skill,offered,handled,aht_seconds,abandoned\n"
 NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)  # a Sunday: the current week is 2026-W47
@@ -33,12 +33,6 @@ async def skills(db: AsyncSession, site: Site) -> dict[str, Skill]:
         made[code] = await accounts.ensure_skill(db, site=site, code=code, name=code.title())
     await db.commit()
     return made
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}", "Content-Type": "text/csv"}
 
 
 async def stored_rows(db: AsyncSession, site: Site) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
+import time_machine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
@@ -13,10 +14,10 @@ from backend.accounts.models import Role, Site, Skill, User
 from backend.core.money import format_money
 from backend.core.slots import slot_of
 from backend.pay import earnings, periods
-from backend.pay.models import PayPeriod, RateCard
-from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
+from backend.pay.models import PayPeriod
 from backend.work.models import WorkKind, WorkRecord
-from tests.conftest import Factory, login
+from tests.conftest import login
+from tests.factories import Factory, a_held_shift, a_rate_card, a_skill
 
 # Tuesday 3 November 2026 in Shanghai; its weekly period runs Monday 2 to Sunday 8 November.
 DAY = dt.date(2026, 11, 3)
@@ -31,43 +32,7 @@ RATES = {
     ],
     "quality_bonus": {"min_csat_average": 4.5, "percent_of_piece_pay": 10, "min_rated_contacts": 10},
 }
-
-
-async def a_rate_card(db: AsyncSession, site: Site) -> RateCard:
-    card = RateCard(site_id=site.id, effective_from=dt.date(2026, 1, 1), currency="CNY", rates=RATES)
-    db.add(card)
-    await db.flush()
-    return card
-
-
-async def billing(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
-
-
-async def a_shift(
-    db: AsyncSession, agent: User, start: dt.datetime, *, slots: int, no_show: bool = False, bonus_minor: int = 0
-) -> Shift:
-    """A shift ``agent`` held from ``start`` for ``slots`` half-hours; a no-show if asked."""
-    skill = await billing(db, await accounts.get_site(db, agent.site_id))
-    shift = Shift(
-        site_id=agent.site_id,
-        skill_id=skill.id,
-        start_slot=slot_of(start),
-        end_slot=slot_of(start) + slots,
-        seats=1,
-        taken=1,
-        origin=ShiftOrigin.manual,
-        bonus_minor=bonus_minor,
-    )
-    db.add(shift)
-    await db.flush()
-    seat = ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=start - dt.timedelta(days=3))
-    db.add(seat)
-    await db.flush()
-    if no_show:
-        db.add(Attendance(seat_id=seat.id, no_show_at=start + dt.timedelta(minutes=20)))
-    await db.flush()
-    return shift
+RATES_FROM = dt.date(2026, 1, 1)
 
 
 async def records(
@@ -100,11 +65,12 @@ async def records(
 
 async def a_worked_week(db: AsyncSession, site: Site, agent: User, *, day: dt.date = DAY) -> None:
     """4.5 h worked, 12 billing calls (10 rated 5), 5 chats the next day, and a no-show shift that day."""
-    await a_rate_card(db, site)
-    skill = await billing(db, site)
+    await a_rate_card(db, site, RATES, effective_from=RATES_FROM)
+    skill = await a_skill(db, site)
     morning = dt.datetime.combine(day, dt.time(1, 0), UTC)  # 09:00 in Shanghai
-    await a_shift(db, agent, morning, slots=9)
-    await a_shift(db, agent, morning + dt.timedelta(days=1), slots=8, no_show=True)
+    await a_held_shift(db, agent, morning, slots=9)
+    next_morning = morning + dt.timedelta(days=1)
+    await a_held_shift(db, agent, next_morning, slots=8, no_show_at=next_morning + dt.timedelta(minutes=20))
     await records(db, agent, morning + dt.timedelta(hours=5), WorkKind.call, 10, skill=skill, csat=5)
     await records(db, agent, morning + dt.timedelta(hours=6), WorkKind.call, 2, skill=skill, prefix="unrated")
     await records(db, agent, morning + dt.timedelta(days=1, hours=2), WorkKind.chat, 5)
@@ -160,9 +126,9 @@ async def test_the_earnings_tab_shows_live_lines_in_english_and_chinese(
 ) -> None:
     agent = await people.make(Role.agent)
     now = dt.datetime.now(UTC)
-    await a_rate_card(db, site)
-    skill = await billing(db, site)
-    await a_shift(db, agent, dt.datetime.fromtimestamp((slot_of(now) - 11) * 1800, UTC), slots=9)
+    await a_rate_card(db, site, RATES, effective_from=RATES_FROM)
+    skill = await a_skill(db, site)
+    await a_held_shift(db, agent, dt.datetime.fromtimestamp((slot_of(now) - 11) * 1800, UTC), slots=9)
     await records(db, agent, now - dt.timedelta(minutes=5), WorkKind.call, 12, skill=skill)
     await db.commit()
 
@@ -181,6 +147,27 @@ async def test_the_earnings_tab_shows_live_lines_in_english_and_chinese(
     assert chinese.status_code == 200
     assert '<html lang="zh-Hans">' in chinese.text
     assert "CNY 135.00" in chinese.text
+
+
+async def test_last_nights_shift_stays_on_the_tab_the_morning_after_a_week_nobody_opened(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    site: Site,
+    people: Factory,
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    """Found by the moved clock: Sunday evening's shift belongs to a week whose period nobody had made yet."""
+    time_machine.move_to(dt.datetime(2026, 11, 8, 16, 30, tzinfo=UTC), tick=True)  # Monday 9 Nov, 00:30 in Shanghai
+    agent = await people.make(Role.agent)
+    await a_rate_card(db, site, RATES, effective_from=RATES_FROM)
+    await a_skill(db, site)
+    await a_held_shift(db, agent, dt.datetime(2026, 11, 8, 10, 30, tzinfo=UTC), slots=9)  # Sunday 18:30-23:00
+    await db.commit()
+
+    await login(client, agent.email)
+    page = await client.get("/app/earnings")
+    assert page.status_code == 200
+    assert "4.5 h × CNY 30.00/h = CNY 135.00" in page.text
 
 
 async def test_staff_are_refused_the_earnings_tab(client: httpx.AsyncClient, people: Factory) -> None:

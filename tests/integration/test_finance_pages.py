@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import service, tokens
+from backend.accounts import service
 from backend.accounts.models import Role, Site, User
 from backend.pay import exports, periods
 from backend.pay.models import (
@@ -28,7 +28,8 @@ from backend.pay.models import (
 )
 from backend.pay.rates import PieceRate, Rates
 from backend.work.models import WorkKind, WorkRecord
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, bearer
 from tests.integration.test_pay_exports import locked_period
 
 PAST_DAY = dt.date(2026, 10, 6)
@@ -37,12 +38,6 @@ PAST_DAY = dt.date(2026, 10, 6)
 @pytest.fixture
 async def finance(people: Factory) -> User:
     return await people.make(Role.finance)
-
-
-async def bearer(db: AsyncSession, user: User, role: Role | None = None) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="script", role=role)
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def worked_period(db: AsyncSession, site: Site, people: Factory) -> tuple[PayPeriod, list[User]]:

@@ -12,20 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import AuditEntry, Role, Site, Skill, Tier, User
+from backend.accounts.models import AuditEntry, Role, Site, Tier, User
 from backend.accounts.site_settings import site_settings, update_site_settings
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound
 from backend.core.slots import slot_of, utc_start
-from backend.learning import growth
-from backend.learning.growth_models import PromotionDecision, PromotionSuggestion
+from backend.growth import service as growth
+from backend.growth.models import PromotionDecision, PromotionSuggestion
 from backend.learning.models import Course, CourseVersion, QuizAttempt, VersionStatus
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification, mark_onboarded
 from backend.shifts import attendance, market
 from backend.shifts.allocation import ClaimRefused, Why
-from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
+from backend.shifts.models import Shift
 from backend.work.models import WorkKind, WorkRecord
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_held_shift, a_skill, an_open_shift
 
 HTMX = {"hx-request": "true"}
 # A Thursday noon in Shanghai; its ISO week (2026-W50) starts Monday 7 December.
@@ -37,30 +38,10 @@ LAST_MONDAY = THIS_MONDAY - dt.timedelta(days=7)
 # The world a test needs -----------------------------------------------------------------------
 
 
-async def a_skill(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
-
-
-async def a_worked_shift(
-    db: AsyncSession, agent: User, start: dt.datetime, *, slots: int = 4, confirmed: bool = True
-) -> Shift:
+async def a_worked_shift(db: AsyncSession, agent: User, start: dt.datetime, *, slots: int = 4) -> Shift:
     """A shift ``agent`` held from three days before it, confirmed (through attendance) an hour before it."""
-    skill = await a_skill(db, await accounts.get_site(db, agent.site_id))
-    shift = Shift(
-        site_id=agent.site_id,
-        skill_id=skill.id,
-        start_slot=slot_of(start),
-        end_slot=slot_of(start) + slots,
-        seats=1,
-        taken=1,
-        origin=ShiftOrigin.manual,
-    )
-    db.add(shift)
-    await db.flush()
-    db.add(ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=start - dt.timedelta(days=3)))
-    await db.flush()
-    if confirmed:
-        await attendance.confirm_shift(db, shift_id=shift.id, agent=agent, now=start - dt.timedelta(hours=1))
+    shift = await a_held_shift(db, agent, start, slots=slots)
+    await attendance.confirm_shift(db, shift_id=shift.id, agent=agent, now=start - dt.timedelta(hours=1))
     await db.commit()
     return shift
 
@@ -154,7 +135,7 @@ async def test_the_matrix_counts_two_weeks_of_shifts_a_no_show_and_quizzes(
         [(LAST_MONDAY + dt.timedelta(days=2), 60.0), (THIS_MONDAY, 90.0), (THIS_MONDAY + dt.timedelta(days=1), 80.0)],
     )
     billing = await a_skill(db, site)
-    refunds = await accounts.ensure_skill(db, site=site, code="refunds", name="Refunds")
+    refunds = await a_skill(db, site, "refunds")
     await grant_certification(
         db, user=agent, skill=billing, source=ADMIN_OVERRIDE, expires_at=NOW + dt.timedelta(days=100)
     )
@@ -379,10 +360,7 @@ async def test_approving_moves_the_agent_up_and_their_claim_window_follows(
     await mark_onboarded(db, user=agent)
     opened = utcnow()
     start = utc_start(slot_of(opened) + 96)  # in two days
-    shift = await market.create_open_shift(
-        db, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=2), seats=1, now=opened
-    )
-    await db.commit()
+    shift = await an_open_shift(db, site, start=start, hours=2, seats=1, now=opened, opened_minutes_ago=0)
     fifteen_minutes_in = opened + dt.timedelta(minutes=15)  # mid's window (10) is open, junior's (20) is not
     with pytest.raises(ClaimRefused) as refused:
         await market.claim_shift(db, shift_id=shift.id, agent=agent, now=fifteen_minutes_in)

@@ -11,17 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import update_site_settings
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext, speaking
 from backend.core.slots import slot_of, utc_start
-from backend.shifts import handover
-from backend.shifts.handover_models import HandoverAck, HandoverKind, HandoverNote
-from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
-from tests.conftest import Factory, login, post_form
+from backend.handover import service as handover
+from backend.handover.models import HandoverAck, HandoverKind, HandoverNote
+from backend.shifts.models import Shift
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_held_shift, a_skill, bearer
 
 HTMX = {"hx-request": "true"}
 MINUTE = dt.timedelta(minutes=1)
@@ -31,41 +31,8 @@ START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
-async def a_skill(db: AsyncSession, site: Site, code: str = "billing") -> Skill:
-    names = {"billing": ("Billing", "账单"), "tech": ("Technical support", "技术支持")}
-    name, name_zh = names[code]
-    return await accounts.ensure_skill(db, site=site, code=code, name=name, name_zh=name_zh)
-
-
-async def a_held_shift(
-    db: AsyncSession, agent: User, start: dt.datetime, *, slots: int = 4, skill: str = "billing"
-) -> Shift:
-    """A shift ``agent`` holds, claimed three days before it starts."""
-    found = await a_skill(db, await accounts.get_site(db, agent.site_id), skill)
-    shift = Shift(
-        site_id=agent.site_id,
-        skill_id=found.id,
-        start_slot=slot_of(start),
-        end_slot=slot_of(start) + slots,
-        seats=1,
-        taken=1,
-        origin=ShiftOrigin.manual,
-    )
-    db.add(shift)
-    await db.flush()
-    db.add(ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=start - dt.timedelta(days=3)))
-    await db.commit()
-    return shift
-
-
 def slot_start(offset_slots: int) -> dt.datetime:
     return utc_start(slot_of(utcnow()) + offset_slots)
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def note_count(db: AsyncSession) -> int:
@@ -318,12 +285,24 @@ async def test_my_schedule_shows_the_notes_and_takes_one_acknowledge_tap(
 
     schedule = await client.get("/app/shifts")
     assert schedule.status_code == 200
-    assert f'id="handover-{shift.id}"' in schedule.text
+    assert f'<div id="handover-{shift.id}"></div>' in schedule.text  # shifts only leaves the place
+    assert schedule.text.count('hx-get="/app/handover/schedule"') == 1  # one request for every shift
+    assert 'href="/app/handover/schedule"' in schedule.text  # without JavaScript, a link to the notes
+    notes = await client.get("/app/handover/schedule", headers=HTMX)  # as htmx loads them
+    assert notes.status_code == 200
+    assert "<html" not in notes.text
+    assert f'id="handover-{shift.id}"' in notes.text
+    assert 'hx-swap-oob="true"' in notes.text
     with speaking(locale):
-        assert gettext("Handover notes: %(count)s", count=2) in schedule.text
-        assert gettext("Acknowledge") in schedule.text
-        assert gettext("Warning") in schedule.text
-    assert schedule.text.index("Refund tool down") < schedule.text.index("Ticket 4411 is half done")
+        assert gettext("Handover notes: %(count)s", count=2) in notes.text
+        assert gettext("Acknowledge") in notes.text
+        assert gettext("Warning") in notes.text
+    assert notes.text.index("Refund tool down") < notes.text.index("Ticket 4411 is half done")
+    plain = await client.get("/app/handover/schedule")
+    assert plain.status_code == 200
+    assert "<html" in plain.text
+    assert "Refund tool down" in plain.text
+    assert "hx-swap-oob" not in plain.text
 
     acked = await client.post(
         f"/app/shifts/{shift.id}/handover/ack", headers={**HTMX, "x-csrftoken": client.cookies["weft_csrf"]}
@@ -360,12 +339,41 @@ async def test_start_shift_answers_with_the_unacknowledged_notes(
     assert started.status_code == 200
     piece = started.text[started.text.index(f'id="attendance-{shift.id}"') :]
     assert "Started at" in piece
-    assert "Refund tool down" in piece
-    assert 'role="alert"' in piece[piece.index(f'id="handover-{shift.id}"') :]
-    assert f'action="/app/shifts/{shift.id}/handover/ack"' in piece
+    assert f'hx-get="/app/handover/shifts/{shift.id}"' in piece[piece.index(f'id="handover-{shift.id}"') :]
+    notes = await client.get(f"/app/handover/shifts/{shift.id}", headers=HTMX)  # as htmx loads them
+    assert notes.status_code == 200
+    assert "<html" not in notes.text
+    assert "Refund tool down" in notes.text
+    assert 'role="alert"' in notes.text[notes.text.index(f'id="handover-{shift.id}"') :]
+    assert f'action="/app/shifts/{shift.id}/handover/ack"' in notes.text
+    assert "hx-swap-oob" not in notes.text  # swapped in place of its own placeholder
 
     plain = await client.get(f"/app/shifts/{shift.id}/attendance?done=started")
-    assert "Refund tool down" in plain.text
+    assert f'href="/app/handover/shifts/{shift.id}"' in plain.text  # without JavaScript, a link to the notes
+    assert "Refund tool down" in (await client.get(f"/app/handover/shifts/{shift.id}")).text
+
+
+async def test_the_handover_fragments_answer_only_for_the_agents_own_current_shifts(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory
+) -> None:
+    agent, other = await people.make(Role.agent), await people.make(Role.agent)
+    tomorrow = await a_held_shift(db, agent, slot_start(48))  # not yet time for its notes
+    theirs = await a_held_shift(db, other, slot_start(1))
+    await handover.write_on_shift(
+        db, shift_id=tomorrow.id, staff=await people.make(Role.coordinator), kind="warning", body="Later", now=utcnow()
+    )
+    await db.commit()
+    assert (await login(client, agent.email)).status_code == 303
+
+    nothing = await client.get("/app/handover/schedule", headers=HTMX)
+    assert nothing.status_code == 200
+    assert nothing.text.strip() == ""
+    not_yet = await client.get(f"/app/handover/shifts/{tomorrow.id}", headers=HTMX)
+    assert not_yet.status_code == 200
+    assert not_yet.text.strip() == ""
+    assert (await client.get(f"/app/handover/shifts/{theirs.id}", headers=HTMX)).status_code == 404
+    assert (await client.get(f"/app/handover/shifts/{theirs.id}")).status_code == 404
+    assert (await client.get("/app/handover/shifts/999999", headers=HTMX)).status_code == 404
 
 
 async def test_an_agent_leaves_a_note_for_the_next_shift_from_my_schedule(
@@ -378,9 +386,11 @@ async def test_an_agent_leaves_a_note_for_the_next_shift_from_my_schedule(
     assert (await login(client, agent.email)).status_code == 303
 
     schedule = await client.get("/app/shifts")
-    assert "Leave a note for the next shift" in schedule.text
-    assert f'action="/app/shifts/{working.id}/handover/notes"' in schedule.text
-    assert f'action="/app/shifts/{upcoming.id}/handover/notes"' not in schedule.text
+    assert 'hx-get="/app/handover/schedule"' in schedule.text
+    notes = await client.get("/app/handover/schedule", headers=HTMX)  # as htmx loads them into My schedule
+    assert "Leave a note for the next shift" in notes.text
+    assert f'action="/app/shifts/{working.id}/handover/notes"' in notes.text
+    assert f'action="/app/shifts/{upcoming.id}/handover/notes"' not in notes.text
 
     empty = await post_form(client, f"/app/shifts/{working.id}/handover/notes", {"kind": "warning", "body": "  "})
     assert empty.status_code == 422

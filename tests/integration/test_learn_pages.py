@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from typing import Any
 
@@ -13,22 +12,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Role, Site, Skill, Tier, User
+from backend.accounts.models import Role, Site, Tier
 from backend.accounts.site_settings import update_site_settings
+from backend.certifications.service import grant_certification
 from backend.core.db import utcnow
-from backend.learning import courses
 from backend.learning.models import Course, CourseProgress, DrillCard, QuizAttempt
 from backend.learning.render import markdown_html
-from backend.learning.service import grant_certification, mark_onboarded
-from backend.shifts import market
 from backend.shifts.models import Shift
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_course, a_skill, an_agent, an_open_shift, text
 
 HTMX = {"hx-request": "true"}
-
-
-def text(en: str, zh: str | None = None) -> dict[str, str]:
-    return {"en": en, "zh-Hans": zh} if zh else {"en": en}
 
 
 def a_choice(key: str, words: str, correct: bool = False) -> dict[str, Any]:
@@ -94,30 +88,6 @@ RIGHT = {
 }
 
 
-async def a_course(db: AsyncSession, site: Site, *, code: str, certifies: str, title: str, **options: Any) -> Course:
-    author = await db.scalar(select(User).where(User.site_id == site.id, User.role == Role.coordinator))
-    if author is None:
-        author = await accounts.create_user(
-            db, site=site, email=f"author-{site.id}@example.com", display_name="Author", role=Role.coordinator
-        )
-    raw = json.dumps(course_doc(code, certifies, title=title, **options))
-    course = await courses.import_course(db, site=site, raw=raw, author=author, publish=True)
-    await db.commit()
-    return course
-
-
-async def skill(db: AsyncSession, site: Site, code: str = "billing") -> Skill:
-    return await accounts.ensure_skill(db, site=site, code=code, name=code.title(), name_zh="账单")
-
-
-async def an_agent(db: AsyncSession, people: Factory, *, onboarded: bool = True, **fields: Any) -> User:
-    agent = await people.make(Role.agent, tier=Tier.senior, **fields)
-    if onboarded:
-        await mark_onboarded(db, user=agent)
-    await db.commit()
-    return agent
-
-
 def form_answers(page: str, answers: dict[str, list[str]]) -> dict[str, Any]:
     """The quiz form filled in with ``answers`` for the questions the page shows (ordering as positions)."""
     data: dict[str, Any] = {}
@@ -151,15 +121,15 @@ async def start_quiz(client: httpx.AsyncClient, course: Course) -> tuple[int, st
 async def test_required_and_expiring_courses_come_first(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site, "billing")
-    await skill(db, site, "tech")
-    await skill(db, site, "sales")
-    other = await a_course(db, site, code="aaa-other", certifies="sales", title="Alpha Sales")
-    progress = await a_course(db, site, code="bbb-tech", certifies="tech", title="Bravo Tech")
-    expiring = await a_course(db, site, code="ccc-billing", certifies="billing", title="Charlie Billing")
-    onboarding = await a_course(db, site, code="ddd-onboarding", certifies="onboarding", title="Delta Onboarding")
-    agent = await an_agent(db, people, onboarded=False)
-    billing = await skill(db, site, "billing")
+    await a_skill(db, site, "billing")
+    await a_skill(db, site, "tech")
+    await a_skill(db, site, "sales")
+    other = await a_course(db, site, course_doc("aaa-other", "sales", title="Alpha Sales"))
+    progress = await a_course(db, site, course_doc("bbb-tech", "tech", title="Bravo Tech"))
+    expiring = await a_course(db, site, course_doc("ccc-billing", "billing", title="Charlie Billing"))
+    onboarding = await a_course(db, site, course_doc("ddd-onboarding", "onboarding", title="Delta Onboarding"))
+    agent = await an_agent(people, tier=Tier.senior, onboarded=False)
+    billing = await a_skill(db, site, "billing")
     await grant_certification(db, user=agent, skill=billing, source="test", expires_at=utcnow() + dt.timedelta(days=5))
     await db.commit()
     assert (await login(client, agent.email)).status_code == 303
@@ -182,17 +152,13 @@ async def test_required_and_expiring_courses_come_first(
 async def test_a_course_that_unlocks_an_open_shift_names_the_shift(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site, "billing")
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101", minutes=6)
+    await a_skill(db, site, "billing")
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101", minutes=6))
     zone = dt.timezone(dt.timedelta(hours=8))
     day = (utcnow() + dt.timedelta(days=4)).astimezone(zone).date()
     start = dt.datetime.combine(day, dt.time(18), tzinfo=zone)
-    shift = await market.create_open_shift(
-        db, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=3), seats=2, now=utcnow()
-    )
-    shift.opened_at = utcnow() - dt.timedelta(hours=1)
-    await db.commit()
-    agent = await an_agent(db, people)
+    shift = await an_open_shift(db, site, start=start, seats=2, now=utcnow())
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
 
     shifts_page = await client.get("/app/shifts/open")
@@ -214,8 +180,8 @@ async def test_a_course_that_unlocks_an_open_shift_names_the_shift(
 async def test_the_learn_pages_are_for_agents_only(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
     for role in (Role.coordinator, Role.finance):
         staff = await people.make(role)
         client.cookies.clear()
@@ -228,12 +194,12 @@ async def test_the_learn_pages_are_for_agents_only(
 async def test_another_sites_course_and_another_agents_attempt_are_not_found(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
     elsewhere = await accounts.ensure_site(db, name="Elsewhere", timezone="Asia/Shanghai", country="CN")
-    await skill(db, elsewhere)
-    foreign = await a_course(db, elsewhere, code="billing-101", certifies="billing", title="Foreign Billing")
-    owner = await an_agent(db, people)
+    await a_skill(db, elsewhere)
+    foreign = await a_course(db, elsewhere, course_doc("billing-101", "billing", title="Foreign Billing"))
+    owner = await an_agent(people, tier=Tier.senior)
     await login(client, owner.email)
     attempt_id, _page = await start_quiz(client, course)
     for path in (f"/app/learn/courses/{foreign.id}", f"/app/learn/courses/{foreign.id}/lessons/1"):
@@ -241,7 +207,7 @@ async def test_another_sites_course_and_another_agents_attempt_are_not_found(
     assert (await post_form(client, f"/app/learn/courses/{foreign.id}/attempts", {})).status_code == 404
 
     client.cookies.clear()
-    other = await an_agent(db, people)
+    other = await an_agent(people, tier=Tier.senior)
     await login(client, other.email)
     for path in (f"/app/learn/attempts/{attempt_id}", f"/app/learn/attempts/{attempt_id}/result"):
         assert (await client.get(path)).status_code == 404, path
@@ -259,9 +225,9 @@ async def test_another_sites_course_and_another_agents_attempt_are_not_found(
 async def test_lessons_step_forward_and_the_course_resumes_where_the_agent_left_off(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     base = f"/app/learn/courses/{course.id}"
 
@@ -303,9 +269,9 @@ async def post_form_htmx(client: httpx.AsyncClient, path: str, data: dict[str, s
 async def test_a_scenario_card_gives_feedback_on_the_chosen_reply(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     path = f"/app/learn/courses/{course.id}/scenario/3"
     await client.get(f"/app/learn/courses/{course.id}/lessons/3")
@@ -330,9 +296,9 @@ async def test_a_scenario_card_gives_feedback_on_the_chosen_reply(
 async def test_a_course_reads_in_chinese(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people, locale="zh-Hans")
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior, locale="zh-Hans")
     await login(client, agent.email)
     overview = await client.get(f"/app/learn/courses/{course.id}")
     assert 'lang="zh-Hans"' in overview.text
@@ -349,9 +315,9 @@ async def test_a_course_reads_in_chinese(
 async def test_the_quiz_page_shows_no_answers_before_submission(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     attempt_id, page = await start_quiz(client, course)
     attempt = await db.get(QuizAttempt, attempt_id)
@@ -375,9 +341,9 @@ async def test_the_quiz_page_shows_no_answers_before_submission(
 async def test_tampered_answers_are_refused_at_the_field_and_nothing_is_saved(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101", draw=2)
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101", draw=2))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     attempt_id, page = await start_quiz(client, course)
     shown = drawn_keys(page)
@@ -416,9 +382,9 @@ async def test_tampered_answers_are_refused_at_the_field_and_nothing_is_saved(
 async def test_an_ordering_answer_needs_each_position_once(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     attempt_id, page = await start_quiz(client, course)
     answers = form_answers(page, RIGHT)
@@ -433,11 +399,11 @@ async def test_an_ordering_answer_needs_each_position_once(
 async def test_passing_shows_explanations_the_certificate_and_the_pay(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
+    await a_skill(db, site)
     await update_site_settings(db, site, course_pass_pay_minor=2000, certification_valid_days=180)
     await db.commit()
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     attempt_id, page = await start_quiz(client, course)
     shown = drawn_keys(page)
@@ -464,9 +430,9 @@ async def test_passing_shows_explanations_the_certificate_and_the_pay(
 async def test_failing_shows_the_right_answers_and_when_to_try_again_then_drills_bring_them_back(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await skill(db, site)
-    course = await a_course(db, site, code="billing-101", certifies="billing", title="Billing 101")
-    agent = await an_agent(db, people)
+    await a_skill(db, site)
+    course = await a_course(db, site, course_doc("billing-101", "billing", title="Billing 101"))
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     attempt_id, page = await start_quiz(client, course)
     wrong = {"refund": ["d90"], "needed": ["pin"], "aloud": ["t"], "steps": ["close", "solve", "verify", "greet"]}
@@ -500,7 +466,7 @@ async def test_failing_shows_the_right_answers_and_when_to_try_again_then_drills
     assert "3 questions to review" in answered.text
 
     client.cookies.clear()
-    await login(client, (await an_agent(db, people)).email)
+    await login(client, (await an_agent(people, tier=Tier.senior)).email)
     assert (await post_form(client, f"/app/learn/drills/{card.id}", {})).status_code == 404
 
 

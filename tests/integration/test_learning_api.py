@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
 from backend.accounts.models import Role, Site, User
 from backend.app import create_app
 from backend.core.db import Database
@@ -21,7 +20,7 @@ from backend.core.settings import Settings
 from backend.learning import api_routes, courses
 from backend.learning.models import DrillCard, QuizAttempt
 from tests.conftest import Factory
-from tests.unit.test_course_content import sample_course
+from tests.factories import a_skill, bearer, sample_course
 
 API = "/api/v1"
 CORRECT_ANSWERS = {
@@ -39,12 +38,6 @@ def app(settings: Settings, database: Database) -> Any:
     except NoRouteMatchFoundException:
         application.register(api_routes.router)
     return application
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ async def import_course(
 
 @pytest.fixture
 async def course_id(db: AsyncSession, site: Site, client: httpx.AsyncClient, staff: User) -> int:
-    await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    await a_skill(db, site)
     await db.commit()
     response = await import_course(client, await bearer(db, staff), sample_course())
     assert response.status_code == 201, response.text

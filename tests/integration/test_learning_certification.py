@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import update_site_settings
-from backend.learning import jobs, quiz
-from backend.learning.models import Certification, Course
-from backend.learning.service import ADMIN_OVERRIDE, certified_skill_codes, grant_certification, skills_in_force
+from backend.certifications import jobs
+from backend.certifications.models import Certification
+from backend.certifications.service import ADMIN_OVERRIDE, certified_skill_codes, grant_certification, skills_in_force
+from backend.learning import quiz
+from backend.learning.models import Course
 from backend.notify.models import Kind, Notification
-from tests.conftest import Factory
-from tests.integration.test_learning_quiz import NOW, a_course, right_answers, wrong_answers
+from tests.factories import Factory, a_course, sample_course
+from tests.integration.test_learning_quiz import NOW, PUBLISHED, right_answers, wrong_answers
 
 DAY = dt.timedelta(days=1)
 
@@ -48,7 +50,7 @@ async def test_passing_grants_the_skill_with_the_sites_expiry(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
     await update_site_settings(db, site, certification_valid_days=90)
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     assert await certified_skill_codes(db, user_id=agent.id, now=NOW) == []
     assert not await take(db, agent, course, now=NOW, good=False)
     assert await certification(db, agent) is None
@@ -63,7 +65,7 @@ async def test_an_expired_certification_no_longer_counts(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
     await update_site_settings(db, site, certification_valid_days=30)
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     await take(db, agent, course, now=NOW)
     expiry = NOW + 30 * DAY
     assert await certified_skill_codes(db, user_id=agent.id, now=expiry - dt.timedelta(seconds=1)) == ["billing"]
@@ -76,8 +78,12 @@ async def test_an_expired_certification_no_longer_counts(
 async def test_onboarding_is_set_only_when_every_onboarding_course_is_passed(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    service_basics = await a_course(db, site, staff, code="service-basics", certifies="onboarding")
-    privacy = await a_course(db, site, staff, code="privacy", certifies="onboarding")
+    service_basics = await a_course(
+        db, site, sample_course(code="service-basics", certifies="onboarding"), author=staff, now=PUBLISHED
+    )
+    privacy = await a_course(
+        db, site, sample_course(code="privacy", certifies="onboarding"), author=staff, now=PUBLISHED
+    )
     await take(db, agent, service_basics, now=NOW)
     await db.refresh(agent)
     assert agent.onboarded_at is None
@@ -93,7 +99,7 @@ async def test_the_reminder_goes_once_before_expiry_and_again_after_renewal(
 ) -> None:
     await update_site_settings(db, site, certification_valid_days=60, certification_reminder_days=14)
     agent = await people.make(Role.agent, locale="zh-Hans")
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     await take(db, agent, course, now=NOW)
     expiry = NOW + 60 * DAY
     assert await jobs.remind_expiring_certifications(db, now=expiry - 15 * DAY) == 0

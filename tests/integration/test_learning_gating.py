@@ -7,17 +7,17 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, User
+from backend.accounts.models import Role, Site, Tier, User
+from backend.accounts.zones import site_zone
+from backend.certifications.models import Certification
 from backend.core.slots import IsoWeek, utc_start
-from backend.demand.service import site_zone
-from backend.learning.models import Certification
 from backend.roster.problem import week_facts
 from backend.shifts import market
 from backend.shifts.models import Shift
-from tests.conftest import Factory
+from tests.factories import Factory, a_course, a_skill, an_agent, an_open_shift, sample_course
 from tests.integration.test_learning_certification import take
-from tests.integration.test_learning_quiz import a_course
-from tests.integration.test_market_claims import NOW, a_skill, an_agent, an_open_shift, at, refusal_codes
+from tests.integration.test_learning_quiz import PUBLISHED
+from tests.integration.test_market_claims import NOW, at, refusal_codes
 
 
 async def solver_sees(db: AsyncSession, site: Site, agent: User, shift: Shift) -> frozenset[str] | None:
@@ -34,10 +34,12 @@ async def test_passing_onboarding_then_the_skill_course_opens_the_claim_and_the_
 ) -> None:
     staff = await people.make(Role.coordinator)
     billing = await a_skill(db, site)
-    onboarding = await a_course(db, site, staff, code="service-basics", certifies="onboarding")
-    billing_course = await a_course(db, site, staff)
-    agent = await an_agent(db, people, None, onboarded=False)
-    shift = await an_open_shift(db, site, billing, start=at(3, "18:00"))
+    onboarding = await a_course(
+        db, site, sample_course(code="service-basics", certifies="onboarding"), author=staff, now=PUBLISHED
+    )
+    billing_course = await a_course(db, site, author=staff, now=PUBLISHED)
+    agent = await an_agent(people, tier=Tier.senior, onboarded=False)
+    shift = await an_open_shift(db, site, billing, start=at(3, "18:00"), now=NOW)
 
     assert set(await refusal_codes(db, shift, agent)) == {"not_onboarded", "not_certified"}
     assert await solver_sees(db, site, agent, shift) is None
@@ -58,9 +60,9 @@ async def test_an_expired_certification_closes_the_claim_and_the_roster_again(
 ) -> None:
     staff = await people.make(Role.coordinator)
     billing = await a_skill(db, site)
-    billing_course = await a_course(db, site, staff)
-    agent = await an_agent(db, people, None)
-    shift = await an_open_shift(db, site, billing, start=at(4, "09:00"))
+    billing_course = await a_course(db, site, author=staff, now=PUBLISHED)
+    agent = await an_agent(people, tier=Tier.senior)
+    shift = await an_open_shift(db, site, billing, start=at(4, "09:00"), now=NOW)
     assert await take(db, agent, billing_course, now=NOW)
     held = await db.scalar(select(Certification).where(Certification.user_id == agent.id))
     assert held is not None

@@ -17,31 +17,13 @@ from backend.accounts.site_settings import update_site_settings
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.learning import courses, drills, quiz, scoring
 from backend.learning.content import CourseContent
-from backend.learning.models import Course, CoursePassCredit, DrillCard, QuizAttempt, VersionStatus
-from tests.conftest import Factory
-from tests.unit.test_course_content import sample_course
+from backend.learning.models import CoursePassCredit, DrillCard, QuizAttempt, VersionStatus
+from tests.factories import Factory, a_course, sample_course
 
 # 2026-12-01 10:00 UTC is 18:00 in Asia/Shanghai (the test site): the site's day ends at 16:00 UTC.
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
-
-
-async def a_course(
-    db: AsyncSession,
-    site: Site,
-    author: User,
-    *,
-    code: str = "billing-basics",
-    certifies: str = "billing",
-    **quiz_: Any,
-) -> Course:
-    """A published course certifying ``certifies`` (the skill is made if needed)."""
-    if certifies != courses.ONBOARDING:
-        await accounts.ensure_skill(db, site=site, code=certifies, name=certifies.title(), name_zh="技能")
-    raw = json.dumps(sample_course(code=code, certifies=certifies, **quiz_))
-    course = await courses.import_course(db, site=site, raw=raw, author=author, publish=True, now=NOW - 60 * MINUTE)
-    await db.commit()
-    return course
+PUBLISHED = NOW - 60 * MINUTE  # when the tests' courses went live
 
 
 def right_answers(attempt: QuizAttempt, content: CourseContent) -> dict[str, list[str]]:
@@ -76,7 +58,7 @@ async def agent(people: Factory) -> User:
 async def test_an_attempt_draws_n_of_the_bank_with_choices_shuffled(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW, rng=random.Random(7))
     keys = [item["question"] for item in attempt.drawn]
     assert len(keys) == 4
@@ -97,7 +79,7 @@ async def test_an_attempt_draws_n_of_the_bank_with_choices_shuffled(
 
 
 async def test_an_open_attempt_is_resumed_not_redrawn(db: AsyncSession, site: Site, staff: User, agent: User) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     first = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     again = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW + 5 * MINUTE)
     assert again.id == first.id
@@ -117,7 +99,7 @@ async def test_an_open_attempt_is_resumed_not_redrawn(db: AsyncSession, site: Si
 async def test_tampered_submissions_are_refused_and_the_attempt_stays_open(
     db: AsyncSession, site: Site, staff: User, agent: User, tamper: Any, field: str
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW, rng=random.Random(1))
     content = await quiz.attempt_content(db, attempt=attempt)
     answers = list(right_answers(attempt, content).items())
@@ -139,7 +121,7 @@ async def test_tampered_submissions_are_refused_and_the_attempt_stays_open(
 async def test_an_ordering_that_is_not_a_permutation_is_refused(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, draw=6)
+    course = await a_course(db, site, sample_course(draw=6), author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     for broken in (["greet", "verify", "solve"], ["greet", "greet", "solve", "close"]):
         with pytest.raises(DomainError) as refused:
@@ -153,7 +135,7 @@ async def test_an_ordering_that_is_not_a_permutation_is_refused(
 
 
 async def test_after_the_time_limit_is_refused_with_422(db: AsyncSession, site: Site, staff: User, agent: User) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     late = attempt.deadline_at + dt.timedelta(seconds=quiz.GRACE_SECONDS + 1)
@@ -172,7 +154,7 @@ async def test_after_the_time_limit_is_refused_with_422(db: AsyncSession, site: 
 
 
 async def test_a_second_submit_is_a_409(db: AsyncSession, site: Site, staff: User, agent: User) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=right_answers(attempt, content), now=NOW)
@@ -185,7 +167,7 @@ async def test_a_second_submit_is_a_409(db: AsyncSession, site: Site, staff: Use
 async def test_unanswered_questions_score_zero_and_results_explain(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     first, *_rest = attempt.drawn
@@ -202,7 +184,9 @@ async def test_unanswered_questions_score_zero_and_results_explain(
 async def test_cooldown_after_a_failure_then_the_daily_limit(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, cooldown_minutes=30, attempts_per_day=2)
+    course = await a_course(
+        db, site, sample_course(cooldown_minutes=30, attempts_per_day=2), author=staff, now=PUBLISHED
+    )
     first = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=first)
     await quiz.submit_attempt(db, agent=agent, attempt_id=first.id, answers=wrong_answers(first, content), now=NOW)
@@ -229,7 +213,7 @@ async def test_cooldown_after_a_failure_then_the_daily_limit(
 async def test_an_abandoned_attempt_counts_as_a_failure_from_its_deadline(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, cooldown_minutes=30)
+    course = await a_course(db, site, sample_course(cooldown_minutes=30), author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     gate = await quiz.attempt_gate(db, agent=agent, course_id=course.id, now=attempt.deadline_at + MINUTE)
     assert (gate.reason, gate.next_start_at) == ("cooldown", attempt.deadline_at + 30 * MINUTE)
@@ -245,7 +229,7 @@ async def test_an_unpublished_or_archived_course_takes_no_attempts(
     with pytest.raises(quiz.AttemptRefused) as refused:
         await quiz.start_attempt(db, agent=agent, course_id=draft_only.id, now=NOW)
     assert refused.value.gate.reason == "unpublished"
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     await courses.archive_course(db, course=course, now=NOW)
     with pytest.raises(quiz.AttemptRefused) as refused:
         await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
@@ -255,7 +239,7 @@ async def test_an_unpublished_or_archived_course_takes_no_attempts(
 async def test_a_version_published_mid_attempt_does_not_disturb_it(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, draw=6)
+    course = await a_course(db, site, sample_course(draw=6), author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     old = await quiz.attempt_content(db, attempt=attempt)
     changed = sample_course(draw=2)
@@ -281,7 +265,7 @@ async def test_a_version_published_mid_attempt_does_not_disturb_it(
 async def test_wrong_answers_become_drills_and_come_back_until_mastered(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, draw=6)
+    course = await a_course(db, site, sample_course(draw=6), author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     answers = right_answers(attempt, content)
@@ -314,7 +298,7 @@ async def test_wrong_answers_become_drills_and_come_back_until_mastered(
 async def test_a_drill_whose_question_left_the_course_retires(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff, draw=6)
+    course = await a_course(db, site, sample_course(draw=6), author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=wrong_answers(attempt, content), now=NOW)
@@ -332,7 +316,7 @@ async def test_another_agents_attempt_and_drill_are_not_found(
     db: AsyncSession, site: Site, staff: User, agent: User, people: Factory
 ) -> None:
     other = await people.make(Role.agent)
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     with pytest.raises(NotFound):
@@ -349,7 +333,7 @@ async def test_another_agents_attempt_and_drill_are_not_found(
 async def test_a_course_of_another_site_is_not_found(
     db: AsyncSession, site: Site, staff: User, people: Factory
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     elsewhere = await accounts.ensure_site(db, name="Elsewhere", timezone="Europe/London", country="GB")
     stranger = await people.make(Role.agent, site=elsewhere)
     with pytest.raises(NotFound):
@@ -360,7 +344,7 @@ async def test_pay_credit_is_recorded_once_the_first_time_a_course_is_passed(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
     await update_site_settings(db, site, course_pass_pay_minor=500, currency="CNY")
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     when = NOW
     for _round in range(2):
         attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=when)
@@ -375,7 +359,7 @@ async def test_pay_credit_is_recorded_once_the_first_time_a_course_is_passed(
 
 
 async def test_no_pay_credit_when_the_site_pays_nothing(db: AsyncSession, site: Site, staff: User, agent: User) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
     content = await quiz.attempt_content(db, attempt=attempt)
     await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=right_answers(attempt, content), now=NOW)
@@ -384,7 +368,9 @@ async def test_no_pay_credit_when_the_site_pays_nothing(db: AsyncSession, site: 
 
 
 async def test_quiz_averages_overall_and_by_week(db: AsyncSession, site: Site, staff: User, agent: User) -> None:
-    course = await a_course(db, site, staff, cooldown_minutes=0, attempts_per_day=5)
+    course = await a_course(
+        db, site, sample_course(cooldown_minutes=0, attempts_per_day=5), author=staff, now=PUBLISHED
+    )
     week_ago = NOW - dt.timedelta(days=7)
     for when, good in ((week_ago, True), (NOW, False)):
         attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=when)
@@ -400,7 +386,7 @@ async def test_quiz_averages_overall_and_by_week(db: AsyncSession, site: Site, s
 async def test_course_codes_are_unique_and_fixed_and_publishing_needs_a_draft(
     db: AsyncSession, site: Site, staff: User
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     content = courses.parse_course(json.dumps(sample_course()))
     with pytest.raises(DomainError) as refused:
         await courses.create_course(db, site=site, content=content, author=staff)
@@ -421,7 +407,7 @@ async def test_course_codes_are_unique_and_fixed_and_publishing_needs_a_draft(
 async def test_lesson_progress_moves_forward_and_shows_on_the_course_list(
     db: AsyncSession, site: Site, staff: User, agent: User
 ) -> None:
-    course = await a_course(db, site, staff)
+    course = await a_course(db, site, author=staff, now=PUBLISHED)
     [before] = await quiz.courses_for_agent(db, agent=agent, now=NOW)
     assert (before.status, before.lessons_done, before.lessons_total) == ("not_started", 0, 3)
     await courses.record_lesson_done(db, agent=agent, course_id=course.id, lesson_index=1, now=NOW)

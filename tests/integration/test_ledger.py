@@ -31,8 +31,8 @@ from backend.pay.models import (
     Settlement,
     SettlementLine,
 )
-from tests.conftest import Factory
-from tests.integration.test_pay_lock import AFTER, MONDAY, rate_card, records, worked_shift
+from tests.factories import Factory, a_rate_card
+from tests.integration.test_pay_lock import AFTER, MONDAY, RATES, records, worked_shift
 
 TIERS = [Tier.junior, Tier.mid, Tier.senior]
 
@@ -132,7 +132,7 @@ async def test_ledger_invariants_hold_in_random_worlds(db: AsyncSession, plan: d
     await update_site_settings(db, site, withholding_policy=plan["policy"])
     people = Factory(db=db, site=site)
     if plan["card"]:
-        await rate_card(db, site)
+        await a_rate_card(db, site, RATES, effective_from=MONDAY)
     finance = await people.make(Role.finance)
     period = await periods.period_for(db, site=site, day=MONDAY)
     agents = []

@@ -21,8 +21,8 @@ from backend.roster.models import Roster, RosterVersion
 from backend.shifts import allocation, jobs, lottery, market, publish
 from backend.shifts.models import Attendance, ClaimRequest, Shift, ShiftOrigin, ShiftSeat
 from tests.conftest import BASE_URL, Factory, login
-from tests.integration.test_market_claims import NOW, SHANGHAI, a_skill, an_agent, an_open_shift, at, seats_held, taken
-from tests.integration.test_market_pages import bearer
+from tests.factories import a_skill, an_agent, an_open_shift, bearer
+from tests.integration.test_market_claims import NOW, SHANGHAI, at, seats_held, taken
 
 HTMX = {"hx-request": "true"}
 WINDOW_MINUTES = 10
@@ -34,7 +34,7 @@ async def lottery_on(db: AsyncSession, site: Site, minutes: int = WINDOW_MINUTES
 
 async def a_lottery_shift(db: AsyncSession, site: Site, skill: Skill, *, seats: int, start: str = "18:00") -> Shift:
     """An open shift whose request window runs from NOW to NOW + WINDOW_MINUTES (every tier's window is open)."""
-    shift = await an_open_shift(db, site, skill, start=at(5, start), seats=seats)
+    shift = await an_open_shift(db, site, skill, start=at(5, start), seats=seats, now=NOW)
     assert shift.requests_close_at == NOW + dt.timedelta(minutes=WINDOW_MINUTES)
     return shift
 
@@ -51,7 +51,7 @@ async def requests_on(db: AsyncSession, shift: Shift) -> list[ClaimRequest]:
 
 
 async def requesters(db: AsyncSession, people: Factory, skill: Skill, shift: Shift, count: int) -> list[User]:
-    agents = [await an_agent(db, people, skill) for _ in range(count)]
+    agents = [await an_agent(people, skills=[skill], tier=Tier.senior) for _ in range(count)]
     for agent in agents:
         assert isinstance(await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW), lottery.Requested)
     return agents
@@ -65,7 +65,7 @@ async def test_during_the_window_a_claim_is_a_request_and_a_double_tap_is_one(
 ) -> None:
     await lottery_on(db, site)
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     shift = await a_lottery_shift(db, site, skill, seats=2)
 
     first = await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
@@ -92,8 +92,8 @@ async def test_during_the_window_a_claim_is_a_request_and_a_double_tap_is_one(
 async def test_a_junior_cannot_request_before_their_window_opens(db: AsyncSession, site: Site, people: Factory) -> None:
     await lottery_on(db, site, minutes=30)  # junior's window opens 20 minutes after the shift does
     skill = await a_skill(db, site)
-    junior = await an_agent(db, people, skill, tier=Tier.junior)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2, opened_minutes_ago=0)
+    junior = await an_agent(people, skills=[skill], tier=Tier.junior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2, opened_minutes_ago=0, now=NOW)
 
     with pytest.raises(allocation.ClaimRefused) as refused:
         await market.claim_shift(db, shift_id=shift.id, agent=junior, now=NOW + dt.timedelta(minutes=5))
@@ -106,8 +106,8 @@ async def test_a_junior_cannot_request_before_their_window_opens(db: AsyncSessio
 
 async def test_with_the_window_off_a_claim_is_first_come(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2, now=NOW)
 
     claim = await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
 
@@ -122,9 +122,9 @@ async def test_with_the_window_off_a_claim_is_first_come(db: AsyncSession, site:
 async def test_every_way_a_shift_opens_starts_a_request_window(db: AsyncSession, site: Site, people: Factory) -> None:
     await lottery_on(db, site)
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     closes = NOW + dt.timedelta(minutes=WINDOW_MINUTES)
-    made = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    made = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     roster = Roster(site_id=site.id, week="2099-W01")
     db.add(roster)
     await db.flush()
@@ -188,7 +188,12 @@ async def test_the_draw_gives_exactly_the_free_seats_tells_everyone_and_then_is_
     assert await lottery.draw(db, shift_id=shift.id, now=after_close(shift)) is None  # drawn once
 
     with pytest.raises(allocation.ClaimRefused):  # full: first come again, and nothing is left
-        await market.claim_shift(db, shift_id=shift.id, agent=await an_agent(db, people, skill), now=after_close(shift))
+        await market.claim_shift(
+            db,
+            shift_id=shift.id,
+            agent=await an_agent(people, skills=[skill], tier=Tier.senior),
+            now=after_close(shift),
+        )
 
 
 async def test_fewer_requesters_than_seats_all_win_and_the_rest_is_first_come(
@@ -203,7 +208,7 @@ async def test_fewer_requesters_than_seats_all_win_and_the_rest_is_first_come(
 
     assert result is not None
     assert sorted(result.winners) == sorted(a.id for a in agents)
-    late = await an_agent(db, people, skill)
+    late = await an_agent(people, skills=[skill], tier=Tier.senior)
     claim = await market.claim_shift(db, shift_id=shift.id, agent=late, now=after_close(shift))
     assert isinstance(claim, market.Claim)
     assert claim.created
@@ -217,7 +222,7 @@ async def test_a_claim_after_the_close_draws_first_so_nobody_overtakes_the_reque
     skill = await a_skill(db, site)
     shift = await a_lottery_shift(db, site, skill, seats=1)
     (requester,) = await requesters(db, people, skill, shift, 1)
-    quick = await an_agent(db, people, skill)
+    quick = await an_agent(people, skills=[skill], tier=Tier.senior)
 
     with pytest.raises(allocation.ClaimRefused):
         await market.claim_shift(db, shift_id=shift.id, agent=quick, now=after_close(shift))
@@ -234,7 +239,7 @@ async def test_a_requester_no_longer_eligible_at_the_draw_is_skipped(
     skill = await a_skill(db, site)
     shift = await a_lottery_shift(db, site, skill, seats=2)
     busy, other = await requesters(db, people, skill, shift, 2)
-    clashing = await an_open_shift(db, site, skill, start=at(5, "19:00"), seats=1)
+    clashing = await an_open_shift(db, site, skill, start=at(5, "19:00"), seats=1, now=NOW)
     clashing.requests_close_at = None  # first come
     await market.claim_shift(db, shift_id=clashing.id, agent=busy, now=NOW)
 
@@ -258,15 +263,16 @@ async def test_a_bigger_fair_share_deficit_weighs_more_and_wins_more_often(
     await lottery_on(db, site)
     skill = await a_skill(db, site)
     day = at(5, "00:00").date()
-    idle = await an_agent(db, people, skill)  # offered 4 hours, holds none: deficit 1
-    busy = await an_agent(db, people, skill)  # offered 4 hours, holds them: the site's share is 0.5
-    newcomer = await an_agent(db, people, skill)  # offered nothing: deficit 0
+    idle = await an_agent(people, skills=[skill], tier=Tier.senior)  # offered 4 hours, holds none: deficit 1
+    # offered 4 hours, holds them: the site's share is 0.5
+    busy = await an_agent(people, skills=[skill], tier=Tier.senior)
+    newcomer = await an_agent(people, skills=[skill], tier=Tier.senior)  # offered nothing: deficit 0
     for agent in (idle, busy):
         start = local_slot(day, 8, 0, SHANGHAI)
         db.add_all(
             OfferedSlot(user_id=agent.id, slot=t, preference=Preference.preferred) for t in range(start, start + 8)
         )
-    held = await an_open_shift(db, site, skill, start=at(5, "08:00"), hours=4, seats=1)
+    held = await an_open_shift(db, site, skill, start=at(5, "08:00"), hours=4, seats=1, now=NOW)
     held.requests_close_at = None
     await market.claim_shift(db, shift_id=held.id, agent=busy, now=NOW)
     shift = await a_lottery_shift(db, site, skill, seats=1)
@@ -354,12 +360,8 @@ async def test_the_api_answers_202_during_the_window_and_withdraws(
 ) -> None:
     await lottery_on(db, site)
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    start = at(5, "18:00")
-    shift = await market.create_open_shift(
-        db, site=site, skill=skill.code, start=start, end=start + dt.timedelta(hours=3), seats=2, now=utcnow()
-    )
-    await db.commit()
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2, now=utcnow(), opened_minutes_ago=0)
     headers = await bearer(db, agent)
 
     answer = await client.post(f"/api/v1/shifts/{shift.id}/claim", headers=headers)
@@ -385,13 +387,9 @@ async def test_the_pages_offer_a_request_show_it_and_publish_the_lottery_rules(
 ) -> None:
     await lottery_on(db, site)
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     coordinator = await people.make(Role.coordinator)
-    start = at(5, "18:00")
-    shift = await market.create_open_shift(
-        db, site=site, skill=skill.code, start=start, end=start + dt.timedelta(hours=3), seats=2, now=utcnow()
-    )
-    await db.commit()
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=2, now=utcnow(), opened_minutes_ago=0)
     assert (await login(client, agent.email)).status_code == 303
 
     page = await client.get("/app/shifts/open")

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Tier, User
 from backend.accounts.site_settings import update_site_settings
+from backend.accounts.zones import site_zone
+from backend.certifications.service import grant_certification
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.migrate import migrate
-from backend.demand.service import site_zone
-from backend.learning.service import grant_certification
 from backend.notify.models import Notification
 from backend.shifts import jobs, lottery, market
 from backend.shifts.models import ClaimRequest, Shift, ShiftSeat

@@ -10,16 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Role, Site, Skill, Tier, User
+from backend.accounts.models import Role, Site, Tier, User
 from backend.accounts.site_settings import update_site_settings
 from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError
 from backend.core.slots import local_slot, utc_start
-from backend.learning.service import grant_certification, mark_onboarded
 from backend.shifts import allocation, market, waitlist
 from backend.shifts.models import CoverReason, CoverRequest, Shift, ShiftSeat, ShiftWaitlist
-from tests.conftest import Factory
+from tests.factories import Factory, a_skill, an_agent, an_open_shift
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = utcnow()
@@ -30,49 +29,6 @@ def at(days: int, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     day = NOW.astimezone(SHANGHAI).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
-
-
-async def a_skill(db: AsyncSession, site: Site, code: str = "billing") -> Skill:
-    return await accounts.ensure_skill(db, site=site, code=code, name=code.title())
-
-
-async def an_agent(
-    db: AsyncSession, people: Factory, skill: Skill | None, *, tier: Tier = Tier.senior, onboarded: bool = True
-) -> User:
-    agent = await people.make(Role.agent, tier=tier)
-    if onboarded:
-        await mark_onboarded(db, user=agent)
-    if skill is not None:
-        await grant_certification(db, user=agent, skill=skill, source="test")
-    await db.flush()
-    return agent
-
-
-async def an_open_shift(
-    db: AsyncSession,
-    site: Site,
-    skill: Skill,
-    *,
-    start: dt.datetime,
-    hours: float = 3,
-    seats: int = 5,
-    opened_minutes_ago: int = 60,
-    bonus_minor: int = 0,
-) -> Shift:
-    """A hand-made open shift that opened ``opened_minutes_ago`` (every tier's window passed by default)."""
-    shift = await market.create_open_shift(
-        db,
-        site=site,
-        skill=skill.code,
-        start=start,
-        end=start + dt.timedelta(hours=hours),
-        seats=seats,
-        bonus_minor=bonus_minor,
-        now=NOW,
-    )
-    shift.opened_at = NOW - dt.timedelta(minutes=opened_minutes_ago)
-    await db.flush()
-    return shift
 
 
 async def seats_held(db: AsyncSession, shift: Shift) -> int:
@@ -100,8 +56,8 @@ async def test_a_claim_takes_one_seat_and_a_double_tap_is_the_same_claim(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
 
     first = await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
     again = await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW + dt.timedelta(seconds=1))
@@ -115,10 +71,12 @@ async def test_a_claim_takes_one_seat_and_a_double_tap_is_the_same_claim(
 
 async def test_claim_on_full_shift_is_refused(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=1)
-    await market.claim_shift(db, shift_id=shift.id, agent=await an_agent(db, people, skill), now=NOW)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), seats=1, now=NOW)
+    await market.claim_shift(
+        db, shift_id=shift.id, agent=await an_agent(people, skills=[skill], tier=Tier.senior), now=NOW
+    )
 
-    assert await refusal_codes(db, shift, await an_agent(db, people, skill)) == ["full"]
+    assert await refusal_codes(db, shift, await an_agent(people, skills=[skill], tier=Tier.senior)) == ["full"]
     assert await taken(db, shift) == 1
 
 
@@ -126,10 +84,10 @@ async def test_overlapping_shift_is_refused_naming_the_clash_and_back_to_back_is
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    morning = await an_open_shift(db, site, skill, start=at(5, "09:00"))
-    clashing = await an_open_shift(db, site, skill, start=at(5, "11:00"))
-    following = await an_open_shift(db, site, skill, start=at(5, "12:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    morning = await an_open_shift(db, site, skill, start=at(5, "09:00"), now=NOW)
+    clashing = await an_open_shift(db, site, skill, start=at(5, "11:00"), now=NOW)
+    following = await an_open_shift(db, site, skill, start=at(5, "12:00"), now=NOW)
     await market.claim_shift(db, shift_id=morning.id, agent=agent, now=NOW)
 
     with pytest.raises(allocation.ClaimRefused) as refused:
@@ -146,9 +104,9 @@ async def test_the_weekly_cap_refuses_a_claim_that_would_go_over_it(
 ) -> None:
     await update_site_settings(db, site, max_weekly_hours=5.0, min_rest_hours=0.0, max_shifts_per_day=4)
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    first = await an_open_shift(db, site, skill, start=at(7, "09:00"), hours=3)
-    second = await an_open_shift(db, site, skill, start=at(7, "14:00"), hours=3)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    first = await an_open_shift(db, site, skill, start=at(7, "09:00"), hours=3, now=NOW)
+    second = await an_open_shift(db, site, skill, start=at(7, "14:00"), hours=3, now=NOW)
     await market.claim_shift(db, shift_id=first.id, agent=agent, now=NOW)
 
     assert await refusal_codes(db, second, agent) == ["weekly_cap"]
@@ -158,8 +116,8 @@ async def test_uncertified_and_not_onboarded_agents_are_refused_with_those_reaso
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
-    newcomer = await an_agent(db, people, None, onboarded=False)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
+    newcomer = await an_agent(people, tier=Tier.senior, onboarded=False)
 
     assert sorted(await refusal_codes(db, shift, newcomer)) == ["not_certified", "not_onboarded"]
 
@@ -168,22 +126,23 @@ async def test_rest_between_sunday_night_and_monday_morning_is_kept_across_the_w
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     today = NOW.astimezone(SHANGHAI).date()
     sunday = (7 - today.isoweekday()) % 7 or 7  # days to the next Sunday, at least one day ahead
-    evening = await an_open_shift(db, site, skill, start=at(sunday, "18:00"), hours=4)  # ends 22:00 Sunday
+    evening = await an_open_shift(db, site, skill, start=at(sunday, "18:00"), hours=4, now=NOW)  # ends 22:00 Sunday
     await market.claim_shift(db, shift_id=evening.id, agent=agent, now=NOW)
 
-    early = await an_open_shift(db, site, skill, start=at(sunday + 1, "06:00"), hours=4)  # 8 h later, next week
+    # 8 h later, next week
+    early = await an_open_shift(db, site, skill, start=at(sunday + 1, "06:00"), hours=4, now=NOW)
     assert await refusal_codes(db, early, agent) == ["rest"]
-    later = await an_open_shift(db, site, skill, start=at(sunday + 1, "09:00"), hours=4)  # 11 h later
+    later = await an_open_shift(db, site, skill, start=at(sunday + 1, "09:00"), hours=4, now=NOW)  # 11 h later
     assert (await market.claim_shift(db, shift_id=later.id, agent=agent, now=NOW)).created
 
 
 async def test_a_claim_outside_the_offered_hours_is_allowed(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     db.add(
         OfferedSlot(
             user_id=agent.id, slot=local_slot(at(5, "09:00").date(), 9, 0, SHANGHAI), preference=Preference.preferred
@@ -196,8 +155,8 @@ async def test_a_claim_outside_the_offered_hours_is_allowed(db: AsyncSession, si
 
 async def test_a_started_or_foreign_shift_cannot_be_claimed(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     with pytest.raises(Conflict, match="already started"):
         await market.claim_shift(db, shift_id=shift.id, agent=agent, now=utc_start(shift.start_slot))
     elsewhere = await accounts.ensure_site(db, name="Elsewhere", timezone="Asia/Shanghai", country="CN")
@@ -214,10 +173,10 @@ async def test_a_junior_is_refused_before_their_window_with_the_time_it_opens_an
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    senior = await an_agent(db, people, skill, tier=Tier.senior)
-    junior = await an_agent(db, people, skill, tier=Tier.junior)
+    senior = await an_agent(people, skills=[skill], tier=Tier.senior)
+    junior = await an_agent(people, skills=[skill], tier=Tier.junior)
     opened = at(0, "10:00").astimezone(dt.UTC)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     shift.opened_at = opened
     await db.flush()
     now = opened + dt.timedelta(minutes=1)
@@ -235,18 +194,18 @@ async def test_a_junior_below_their_fair_share_moves_up_to_the_mid_window(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    busy = await an_agent(db, people, skill, tier=Tier.senior)
-    idle = await an_agent(db, people, skill, tier=Tier.junior)
+    busy = await an_agent(people, skills=[skill], tier=Tier.senior)
+    idle = await an_agent(people, skills=[skill], tier=Tier.junior)
     day = at(5, "00:00").date()
     for agent in (busy, idle):
         start = local_slot(day, 8, 0, SHANGHAI)
         db.add_all(
             OfferedSlot(user_id=agent.id, slot=t, preference=Preference.preferred) for t in range(start, start + 8)
         )
-    held = await an_open_shift(db, site, skill, start=at(5, "08:00"), hours=4, seats=1)
+    held = await an_open_shift(db, site, skill, start=at(5, "08:00"), hours=4, seats=1, now=NOW)
     await market.claim_shift(db, shift_id=held.id, agent=busy, now=NOW)
     opened = NOW - dt.timedelta(minutes=12)  # mid opens after 10 minutes, junior after 20
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     shift.opened_at = opened
     await db.flush()
 
@@ -255,7 +214,7 @@ async def test_a_junior_below_their_fair_share_moves_up_to_the_mid_window(
     assert listed.moved_up
     assert listed.can_claim, listed.reasons
     assert (await market.claim_shift(db, shift_id=shift.id, agent=idle, now=NOW)).created
-    late_junior = await an_agent(db, people, skill, tier=Tier.junior)  # offered nothing: no move up
+    late_junior = await an_agent(people, skills=[skill], tier=Tier.junior)  # offered nothing: no move up
     assert await refusal_codes(db, shift, late_junior) == ["window"]
 
 
@@ -266,8 +225,8 @@ async def test_undo_within_the_grace_window_gives_the_seat_back_and_later_it_is_
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
     await market.undo_claim(db, shift_id=shift.id, agent=agent, now=NOW + dt.timedelta(minutes=4))
     assert await taken(db, shift) == 0
@@ -283,8 +242,8 @@ async def test_release_before_the_cutoff_reopens_the_seat_and_after_it_asks_for_
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    agent = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(5, "18:00"), now=NOW)
     await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
     start = utc_start(shift.start_slot)
 
@@ -308,17 +267,18 @@ async def test_a_released_seat_is_offered_to_the_first_eligible_waiting_agent_al
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    holder = await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1)
+    holder = await an_agent(people, skills=[skill], tier=Tier.senior)
+    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=shift.id, agent=holder, now=NOW)
-    clashing = await an_agent(db, people, skill)
-    first = await an_agent(db, people, skill)
-    second = await an_agent(db, people, skill)
-    outsider = await an_agent(db, people, skill)
+    clashing = await an_agent(people, skills=[skill], tier=Tier.senior)
+    first = await an_agent(people, skills=[skill], tier=Tier.senior)
+    second = await an_agent(people, skills=[skill], tier=Tier.senior)
+    outsider = await an_agent(people, skills=[skill], tier=Tier.senior)
     assert await waitlist.join_waitlist(db, shift_id=shift.id, agent=clashing, now=NOW) == 1
     assert await waitlist.join_waitlist(db, shift_id=shift.id, agent=first, now=NOW + dt.timedelta(seconds=1)) == 2
     assert await waitlist.join_waitlist(db, shift_id=shift.id, agent=second, now=NOW + dt.timedelta(seconds=2)) == 3
-    other = await an_open_shift(db, site, skill, start=at(6, "17:00"), seats=1)  # the first in line now clashes
+    # the first in line now clashes
+    other = await an_open_shift(db, site, skill, start=at(6, "17:00"), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=other.id, agent=clashing, now=NOW)
 
     released = NOW + dt.timedelta(minutes=1)
@@ -343,8 +303,11 @@ async def test_a_released_seat_is_offered_to_the_first_eligible_waiting_agent_al
 
 async def test_the_offered_agent_takes_the_seat(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    holder, waiting = await an_agent(db, people, skill), await an_agent(db, people, skill)
-    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1)
+    holder, waiting = (
+        await an_agent(people, skills=[skill], tier=Tier.senior),
+        await an_agent(people, skills=[skill], tier=Tier.senior),
+    )
+    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=shift.id, agent=holder, now=NOW)
     await waitlist.join_waitlist(db, shift_id=shift.id, agent=waiting, now=NOW)
     await market.undo_claim(db, shift_id=shift.id, agent=holder, now=NOW + dt.timedelta(minutes=1))
@@ -355,9 +318,11 @@ async def test_the_offered_agent_takes_the_seat(db: AsyncSession, site: Site, pe
 
 async def test_only_a_full_shift_has_a_waitlist(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
-    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=2)
+    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=2, now=NOW)
     with pytest.raises(Conflict, match="claim it instead"):
-        await waitlist.join_waitlist(db, shift_id=shift.id, agent=await an_agent(db, people, skill), now=NOW)
+        await waitlist.join_waitlist(
+            db, shift_id=shift.id, agent=await an_agent(people, skills=[skill], tier=Tier.senior), now=NOW
+        )
 
 
 # Hand-made shifts ------------------------------------------------------------------------------
@@ -388,9 +353,9 @@ async def test_a_bad_new_shift_is_refused_naming_the_field(
 async def test_open_shifts_show_pay_seats_and_reasons(db: AsyncSession, site: Site, people: Factory) -> None:
     skill = await a_skill(db, site)
     other = await a_skill(db, site, "tech")
-    agent = await an_agent(db, people, skill)
-    paid = await an_open_shift(db, site, skill, start=at(5, "18:00"), hours=3, bonus_minor=1500)
-    foreign = await an_open_shift(db, site, other, start=at(6, "18:00"))
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
+    paid = await an_open_shift(db, site, skill, start=at(5, "18:00"), hours=3, bonus_minor=1500, now=NOW)
+    foreign = await an_open_shift(db, site, other, start=at(6, "18:00"), now=NOW)
 
     view = await market.open_shifts_for(db, agent=agent, now=NOW)
     by_id = {item.shift_id: item for item in view.shifts}

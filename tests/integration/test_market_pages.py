@@ -11,14 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
-from backend.accounts.models import Role, Site, Skill, Tier, User
+from backend.accounts.models import Role, Site, Tier
 from backend.core.db import utcnow
 from backend.core.slots import slot_of
-from backend.learning.service import grant_certification, mark_onboarded
-from backend.shifts import market
 from backend.shifts.models import CoverReason, CoverRequest, Shift, ShiftSeat
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_skill, an_agent, an_open_shift, bearer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HTMX = {"hx-request": "true"}
@@ -28,35 +26,6 @@ def at(days: int, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     day = utcnow().astimezone(SHANGHAI).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
-async def billing(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
-
-
-async def an_agent(db: AsyncSession, people: Factory, skill: Skill | None, tier: Tier = Tier.senior) -> User:
-    agent = await people.make(Role.agent, tier=tier)
-    await mark_onboarded(db, user=agent)
-    if skill is not None:
-        await grant_certification(db, user=agent, skill=skill, source="test")
-    await db.commit()
-    return agent
-
-
-async def an_open_shift(db: AsyncSession, site: Site, *, days: int = 5, seats: int = 5, hours: int = 3) -> Shift:
-    start = at(days, "18:00")
-    shift = await market.create_open_shift(
-        db, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=hours), seats=seats, now=utcnow()
-    )
-    shift.opened_at = utcnow() - dt.timedelta(hours=1)
-    await db.commit()
-    return shift
 
 
 def new_shift_body(**changes: object) -> dict[str, object]:
@@ -76,7 +45,7 @@ def new_shift_body(**changes: object) -> dict[str, object]:
 async def test_a_coordinator_makes_a_shift_and_an_agent_lists_and_claims_it(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await billing(db, site)
+    await a_skill(db, site)
     coordinator = await people.make(Role.coordinator)
     made = await client.post(
         "/api/v1/shifts", json=new_shift_body(bonus_minor=2000), headers=await bearer(db, coordinator)
@@ -86,7 +55,7 @@ async def test_a_coordinator_makes_a_shift_and_an_agent_lists_and_claims_it(
     assert made.json()["start"] == at(5, "18:00").isoformat()
     assert made.json()["pay_minor"] == 3 * 3000 + 2000
 
-    agent = await an_agent(db, people, await billing(db, site), tier=Tier.senior)
+    agent = await an_agent(people, skills=[await a_skill(db, site)], tier=Tier.senior)
     headers = await bearer(db, agent)
     listed = await client.get("/api/v1/shifts?status=open", headers=headers)
     assert listed.status_code == 200
@@ -111,12 +80,12 @@ async def test_a_coordinator_makes_a_shift_and_an_agent_lists_and_claims_it(
 async def test_refused_claims_are_409_with_reasons(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    shift = await an_open_shift(db, site, seats=1)
-    holder = await an_agent(db, people, skill)
+    skill = await a_skill(db, site)
+    shift = await an_open_shift(db, site, start=at(5, "18:00"), seats=1, now=utcnow())
+    holder = await an_agent(people, skills=[skill], tier=Tier.senior)
     assert (await client.post(f"/api/v1/shifts/{shift.id}/claim", headers=await bearer(db, holder))).status_code == 201
 
-    uncertified = await an_agent(db, people, None)
+    uncertified = await an_agent(people, tier=Tier.senior)
     refused = await client.post(f"/api/v1/shifts/{shift.id}/claim", headers=await bearer(db, uncertified))
     assert refused.status_code == 409
     body = refused.json()
@@ -124,7 +93,7 @@ async def test_refused_claims_are_409_with_reasons(
     assert body["request_id"]
     assert "Needs the Billing certification." in body["message"]
 
-    waiting = await an_agent(db, people, skill)
+    waiting = await an_agent(people, skills=[skill], tier=Tier.senior)
     joined = await client.post(f"/api/v1/shifts/{shift.id}/waitlist", headers=await bearer(db, waiting))
     assert joined.status_code == 201
     assert joined.json() == {"shift_id": shift.id, "position": 1}
@@ -135,10 +104,10 @@ async def test_refused_claims_are_409_with_reasons(
 async def test_a_junior_before_their_window_is_told_when_it_opens(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await billing(db, site)
+    await a_skill(db, site)
     coordinator = await people.make(Role.coordinator)
     made = await client.post("/api/v1/shifts", json=new_shift_body(), headers=await bearer(db, coordinator))
-    junior = await an_agent(db, people, await billing(db, site), tier=Tier.junior)
+    junior = await an_agent(people, skills=[await a_skill(db, site)], tier=Tier.junior)
     refused = await client.post(f"/api/v1/shifts/{made.json()['id']}/claim", headers=await bearer(db, junior))
     assert refused.status_code == 409
     assert [reason["code"] for reason in refused.json()["reasons"]] == ["window"]
@@ -148,7 +117,7 @@ async def test_a_junior_before_their_window_is_told_when_it_opens(
 async def test_bad_new_shifts_are_422_naming_the_field(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await billing(db, site)
+    await a_skill(db, site)
     headers = await bearer(db, await people.make(Role.coordinator))
     cases = [
         (new_shift_body(start=at(5, "18:15").isoformat()), "start"),
@@ -166,9 +135,9 @@ async def test_bad_new_shifts_are_422_naming_the_field(
 async def test_roles_and_sites_are_kept_apart(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    shift = await an_open_shift(db, site)
-    agent = await an_agent(db, people, skill)
+    skill = await a_skill(db, site)
+    shift = await an_open_shift(db, site, start=at(5, "18:00"), now=utcnow())
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     created = await client.post("/api/v1/shifts", json=new_shift_body(), headers=await bearer(db, agent))
     assert created.status_code == 403
     for role in (Role.finance, Role.coordinator):
@@ -187,12 +156,13 @@ async def test_roles_and_sites_are_kept_apart(
 async def test_release_after_the_cutoff_becomes_a_cover_request(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    soon = await an_open_shift(db, site, days=1)  # made tomorrow (today's 18:00 may have passed), then moved
+    skill = await a_skill(db, site)
+    # made tomorrow (today's 18:00 may have passed), then moved
+    soon = await an_open_shift(db, site, start=at(1, "18:00"), now=utcnow())
     soon.start_slot = slot_of(utcnow()) + 4  # two hours ahead
     soon.end_slot = soon.start_slot + 6
     await db.commit()
-    agent = await an_agent(db, people, skill)
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     headers = await bearer(db, agent)
     assert (await client.post(f"/api/v1/shifts/{soon.id}/claim", headers=headers)).status_code == 201
     released = await client.post(f"/api/v1/shifts/{soon.id}/release", headers=headers)
@@ -207,9 +177,9 @@ async def test_release_after_the_cutoff_becomes_a_cover_request(
 async def test_the_open_shifts_page_claims_in_one_tap_and_offers_undo(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    shift = await an_open_shift(db, site)
-    agent = await an_agent(db, people, skill)
+    skill = await a_skill(db, site)
+    shift = await an_open_shift(db, site, start=at(5, "18:00"), now=utcnow())
+    agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     assert (await login(client, agent.email)).status_code == 303
 
     page = await client.get("/app/shifts/open")
@@ -241,9 +211,9 @@ async def test_the_open_shifts_page_claims_in_one_tap_and_offers_undo(
 async def test_a_refused_claim_without_javascript_shows_the_page_with_the_reason(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await billing(db, site)
-    shift = await an_open_shift(db, site)
-    agent = await an_agent(db, people, None)
+    await a_skill(db, site)
+    shift = await an_open_shift(db, site, start=at(5, "18:00"), now=utcnow())
+    agent = await an_agent(people, tier=Tier.senior)
     await login(client, agent.email)
     page = await client.get("/app/shifts/open")
     assert "Needs the Billing certification." in page.text
@@ -262,7 +232,7 @@ async def test_a_refused_claim_without_javascript_shows_the_page_with_the_reason
 async def test_a_coordinator_opens_a_shift_with_the_form_and_sees_field_errors(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await billing(db, site)
+    await a_skill(db, site)
     coordinator = await people.make(Role.coordinator)
     await login(client, coordinator.email)
     form = await client.get("/admin/shifts")

@@ -10,11 +10,8 @@ from alembic.script import ScriptDirectory
 
 from backend.core.db import Base, create_engine
 from backend.core.migrate import alembic_config, current_revision, migrate
-from backend.models import in_schema_comparison, load_all_models
+from backend.models import in_schema_comparison
 from tests.conftest import table_names
-
-load_all_models()
-
 
 COMPARE = {"compare_type": True, "include_name": in_schema_comparison}
 

@@ -15,49 +15,16 @@ from icalendar import Calendar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import service as accounts
-from backend.accounts.models import Role, Site, Skill, User, UserStatus
+from backend.accounts.models import Role, Site, User, UserStatus
 from backend.core.db import utcnow
 from backend.core.slots import local_slot, slot_of, utc_start
-from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
-from tests.conftest import BASE_URL, Factory, login, post_form
+from backend.shifts.models import Shift, ShiftSeat
+from tests.conftest import BASE_URL, login, post_form
+from tests.factories import Factory, a_held_shift, a_skill
 
 LONDON = ZoneInfo("Europe/London")
 HTMX = {"hx-request": "true"}
 TIME_RANGE = re.compile(r'<time datetime="[^"]+">(\d\d:\d\d)</time>\u2013<time datetime="[^"]+">(\d\d:\d\d)</time>')
-
-
-async def a_skill(
-    db: AsyncSession, site: Site, code: str = "billing", name: str = "Billing", name_zh: str = "账单"
-) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code=code, name=name, name_zh=name_zh)
-
-
-async def a_held_shift(
-    db: AsyncSession,
-    agent: User,
-    skill: Skill,
-    start_slot: int,
-    slots: int = 4,
-    *,
-    released: bool = False,
-    cancelled: bool = False,
-) -> Shift:
-    shift = Shift(
-        site_id=agent.site_id,
-        skill_id=skill.id,
-        start_slot=start_slot,
-        end_slot=start_slot + slots,
-        seats=1,
-        taken=0 if released else 1,
-        origin=ShiftOrigin.manual,
-        cancelled_at=utcnow() if cancelled else None,
-    )
-    db.add(shift)
-    await db.flush()
-    db.add(ShiftSeat(shift_id=shift.id, user_id=agent.id, released_at=utcnow() if released else None))
-    await db.commit()
-    return shift
 
 
 def london_day(days_ahead: int) -> dt.date:
@@ -123,12 +90,16 @@ async def test_schedule_lists_my_held_shifts_soonest_first_in_my_own_time_zone(
     agent = await signed_in_agent(client, people, timezone="Europe/London")  # the site is in Shanghai
     other = await people.make(Role.agent)
     billing = await a_skill(db, site)
-    general = await a_skill(db, site, code="general", name="General enquiries", name_zh="一般咨询")
-    await a_held_shift(db, agent, billing, local_slot(london_day(3), 9, 0, LONDON), 5)
-    await a_held_shift(db, agent, general, local_slot(london_day(1), 18, 0, LONDON), 4)
-    await a_held_shift(db, other, general, local_slot(london_day(2), 6, 30, LONDON), 2)
-    await a_held_shift(db, agent, general, local_slot(london_day(4), 14, 0, LONDON), released=True)
-    await a_held_shift(db, agent, billing, local_slot(london_day(5), 15, 30, LONDON), cancelled=True)
+    general = await a_skill(db, site, "general")
+    await a_held_shift(db, agent, utc_start(local_slot(london_day(3), 9, 0, LONDON)), slots=5, skill=billing)
+    await a_held_shift(db, agent, utc_start(local_slot(london_day(1), 18, 0, LONDON)), skill=general)
+    await a_held_shift(db, other, utc_start(local_slot(london_day(2), 6, 30, LONDON)), slots=2, skill=general)
+    await a_held_shift(
+        db, agent, utc_start(local_slot(london_day(4), 14, 0, LONDON)), skill=general, released_at=utcnow()
+    )
+    await a_held_shift(
+        db, agent, utc_start(local_slot(london_day(5), 15, 30, LONDON)), skill=billing, cancelled_at=utcnow()
+    )
 
     response = await client.get("/app/shifts")
     assert response.status_code == 200
@@ -149,8 +120,8 @@ async def test_a_shift_under_way_is_now_and_the_following_one_next(
     agent = await signed_in_agent(client, people)
     skill = await a_skill(db, site)
     now_slot = slot_of(utcnow())
-    await a_held_shift(db, agent, skill, now_slot - 1, 3)
-    await a_held_shift(db, agent, skill, now_slot + 6, 2)
+    await a_held_shift(db, agent, utc_start(now_slot - 1), slots=3, skill=skill)
+    await a_held_shift(db, agent, utc_start(now_slot + 6), slots=2, skill=skill)
 
     text = (await client.get("/app/shifts")).text
     assert len(upcoming_times(text)) == 2
@@ -173,9 +144,9 @@ async def test_past_two_weeks_are_folded_below_latest_first(
 ) -> None:
     agent = await signed_in_agent(client, people, timezone="Europe/London")
     skill = await a_skill(db, site)
-    await a_held_shift(db, agent, skill, local_slot(london_day(-3), 10, 0, LONDON), 2)
-    await a_held_shift(db, agent, skill, local_slot(london_day(-5), 12, 0, LONDON), 2)
-    await a_held_shift(db, agent, skill, local_slot(london_day(-20), 8, 0, LONDON), 2)
+    await a_held_shift(db, agent, utc_start(local_slot(london_day(-3), 10, 0, LONDON)), slots=2, skill=skill)
+    await a_held_shift(db, agent, utc_start(local_slot(london_day(-5), 12, 0, LONDON)), slots=2, skill=skill)
+    await a_held_shift(db, agent, utc_start(local_slot(london_day(-20), 8, 0, LONDON)), slots=2, skill=skill)
 
     text = (await client.get("/app/shifts")).text
     assert upcoming_times(text) == []
@@ -205,12 +176,12 @@ async def test_the_feed_lists_exactly_my_held_shifts_in_utc(
     other = await people.make(Role.agent)
     skill = await a_skill(db, site)
     now_slot = slot_of(utcnow())
-    recent = await a_held_shift(db, agent, skill, now_slot - 10 * 48, 4)
-    coming = await a_held_shift(db, agent, skill, now_slot + 30, 6)
-    await a_held_shift(db, agent, skill, now_slot - 40 * 48)  # older than four weeks
-    await a_held_shift(db, other, skill, now_slot + 40)
-    await a_held_shift(db, agent, skill, now_slot + 50, released=True)
-    await a_held_shift(db, agent, skill, now_slot + 60, cancelled=True)
+    recent = await a_held_shift(db, agent, utc_start(now_slot - 10 * 48), skill=skill)
+    coming = await a_held_shift(db, agent, utc_start(now_slot + 30), slots=6, skill=skill)
+    await a_held_shift(db, agent, utc_start(now_slot - 40 * 48), skill=skill)  # older than four weeks
+    await a_held_shift(db, other, utc_start(now_slot + 40), skill=skill)
+    await a_held_shift(db, agent, utc_start(now_slot + 50), skill=skill, released_at=utcnow())
+    await a_held_shift(db, agent, utc_start(now_slot + 60), skill=skill, cancelled_at=utcnow())
 
     events = await feed_events(outsider, await subscribe(client))
     assert events == {
@@ -226,8 +197,8 @@ async def test_released_and_cancelled_shifts_leave_the_feed(
     agent = await signed_in_agent(client, people)
     skill = await a_skill(db, site)
     now_slot = slot_of(utcnow())
-    released = await a_held_shift(db, agent, skill, now_slot + 10)
-    cancelled = await a_held_shift(db, agent, skill, now_slot + 30)
+    released = await a_held_shift(db, agent, utc_start(now_slot + 10), skill=skill)
+    cancelled = await a_held_shift(db, agent, utc_start(now_slot + 30), skill=skill)
     path = await subscribe(client)
     assert len(await feed_events(outsider, path)) == 2
 
@@ -298,7 +269,7 @@ async def test_chinese_agents_get_the_page_and_the_feed_in_chinese(
 ) -> None:
     agent = await signed_in_agent(client, people, locale="zh-Hans")
     skill = await a_skill(db, site)
-    shift = await a_held_shift(db, agent, skill, slot_of(utcnow()) + 50)
+    shift = await a_held_shift(db, agent, utc_start(slot_of(utcnow()) + 50), skill=skill)
 
     page = await client.get("/app/shifts")
     assert page.status_code == 200

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import tokens
 from backend.accounts.models import Role, User
 from backend.notify import service
 from backend.notify.models import Kind, NotificationPreference, PushSubscription
 from backend.notify.service import notify
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, bearer
 from tests.push_service import Browser
 
 PUSH_HOST = "https://push.example.net"
@@ -22,12 +22,6 @@ PUSH_HOST = "https://push.example.net"
 
 def a_browser(name: str = "device") -> Browser:
     return Browser(endpoint=f"{PUSH_HOST}/send/{name}")
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="push")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def csrf_header(client: httpx.AsyncClient) -> dict[str, str]:

@@ -19,7 +19,7 @@ from backend.accounts.site_settings import update_site_settings
 from backend.core.db import Database, create_engine
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.migrate import migrate
-from backend.core.slots import local_slot
+from backend.core.slots import local_slot, utc_start
 from backend.pay import gather, ledger, periods
 from backend.pay.ledger import PostedIsFinal
 from backend.pay.models import (
@@ -30,13 +30,13 @@ from backend.pay.models import (
     LineKind,
     PayPeriod,
     PeriodStatus,
-    RateCard,
     Settlement,
     SettlementLine,
 )
-from backend.shifts.models import Attendance, CoverReason, CoverRequest, CoverStatus, Shift, ShiftOrigin, ShiftSeat
+from backend.shifts.models import CoverReason, CoverRequest, CoverStatus, Shift
 from backend.work.models import WorkKind, WorkRecord
-from tests.conftest import Factory, drop_postgres_database, fresh_postgres_database
+from tests.conftest import drop_postgres_database, fresh_postgres_database
+from tests.factories import Factory, a_held_shift, a_rate_card, a_skill
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MONDAY = dt.date(2026, 3, 2)  # the period under test: Mon 2 March .. Sun 8 March 2026
@@ -56,15 +56,6 @@ RATES = {
 # Building a world -------------------------------------------------------------------------------------------
 
 
-async def billing(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing")
-
-
-async def rate_card(db: AsyncSession, site: Site, rates: dict[str, object] = RATES, on: dt.date = MONDAY) -> None:
-    db.add(RateCard(site_id=site.id, effective_from=on, currency="CNY", rates=rates))
-    await db.flush()
-
-
 async def worked_shift(
     db: AsyncSession,
     agent: User,
@@ -76,28 +67,21 @@ async def worked_shift(
     no_show: bool = False,
     waived: bool = False,
 ) -> Shift:
-    site = await accounts.get_site(db, agent.site_id)
-    start = local_slot(day, clock[0], clock[1], ZONE)
-    shift = Shift(
-        site_id=site.id,
-        skill_id=(await billing(db, site)).id,
-        start_slot=start,
-        end_slot=start + slots,
-        seats=1,
-        taken=1,
-        origin=ShiftOrigin.manual,
+    """A billing shift ``agent`` held on ``day`` from ``clock`` (site time), its seat taken 30 days before ``AFTER``.
+
+    A ``no_show`` is marked (and ``waived``, if asked) five days before ``AFTER``.
+    """
+    no_show_at = AFTER - dt.timedelta(days=5) if no_show else None
+    return await a_held_shift(
+        db,
+        agent,
+        utc_start(local_slot(day, clock[0], clock[1], ZONE)),
+        slots=slots,
         bonus_minor=bonus,
+        taken_at=AFTER - dt.timedelta(days=30),
+        no_show_at=no_show_at,
+        waived_at=no_show_at if waived else None,
     )
-    db.add(shift)
-    await db.flush()
-    seat = ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=AFTER - dt.timedelta(days=30))
-    db.add(seat)
-    await db.flush()
-    if no_show:
-        moment = AFTER - dt.timedelta(days=5)
-        db.add(Attendance(seat_id=seat.id, no_show_at=moment, waived_at=moment if waived else None))
-        await db.flush()
-    return shift
 
 
 async def records(
@@ -193,8 +177,8 @@ async def test_a_period_of_another_site_is_not_found(db: AsyncSession, site: Sit
 
 
 async def test_lock_settles_each_agent_by_the_rules(db: AsyncSession, site: Site, people: Factory) -> None:
-    await rate_card(db, site)
-    skill = await billing(db, site)
+    await a_rate_card(db, site, RATES, effective_from=MONDAY)
+    skill = await a_skill(db, site)
     ana = await people.make(Role.agent, tier=Tier.senior)
     ben = await people.make(Role.agent, tier=Tier.junior)
     finance = await people.make(Role.finance)
@@ -277,7 +261,7 @@ async def test_without_a_rate_card_the_sites_hourly_base_pays_every_tier(
 async def test_a_cover_shift_without_its_own_bonus_pays_the_cards_urgent_bonus(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    await rate_card(db, site)
+    await a_rate_card(db, site, RATES, effective_from=MONDAY)
     agent = await people.make(Role.agent)
     other = await people.make(Role.agent)
     finance = await people.make(Role.finance)

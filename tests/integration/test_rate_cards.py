@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
-from backend.accounts.models import Role, Site, User
+from backend.accounts.models import Role, Site
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.pay import rate_cards
 from backend.pay.models import RateCard, TaxProfile
 from backend.pay.rate_routes import site_today
 from backend.pay.rates import Rates, piece_rate
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_skill, bearer
 
 HTMX = {"hx-request": "true"}
 
@@ -59,16 +59,10 @@ async def card_count(db: AsyncSession, site: Site) -> int:
     return await db.scalar(select(func.count()).select_from(RateCard).where(RateCard.site_id == site.id)) or 0
 
 
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def test_finance_creates_a_card_from_the_form_and_sees_it_current(
     client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
 ) -> None:
-    await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    await a_skill(db, site)
     finance = await people.make(Role.finance)
     await login(client, finance.email)
     today = site_today(site)

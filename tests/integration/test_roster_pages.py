@@ -22,12 +22,12 @@ from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
 from backend.core.slots import IsoWeek, local_slot
 from backend.demand import service as demand
-from backend.learning.service import grant_certification, mark_onboarded
 from backend.roster import service
 from backend.roster.models import Roster, RosterAssignment, RosterVersion, SolveRun, SolveStatus
 from backend.roster.problem import week_facts
 from backend.shifts.models import Shift, ShiftOrigin, ShiftSeat
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, an_agent
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the test site's zone
 HTMX = {"hx-request": "true"}
@@ -55,9 +55,7 @@ class World:
 
 async def rosterable(db: AsyncSession, people: Factory, skill: Skill, name: str, offered: list[range]) -> User:
     """An onboarded agent certified for ``skill`` who offers the given slot ranges."""
-    agent = await people.make(Role.agent, display_name=name)
-    await mark_onboarded(db, user=agent)
-    await grant_certification(db, user=agent, skill=skill, source="test")
+    agent = await an_agent(people, skills=[skill], display_name=name)
     db.add_all(
         OfferedSlot(user_id=agent.id, slot=slot, preference=Preference.preferred) for span in offered for slot in span
     )

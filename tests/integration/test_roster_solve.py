@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, Skill
+from backend.accounts.zones import site_zone
 from backend.availability.models import OfferedSlot, Preference
+from backend.certifications.service import grant_certification, mark_onboarded
 from backend.core.db import Database
 from backend.core.migrate import migrate
 from backend.core.settings import Settings, load_settings
 from backend.core.slots import IsoWeek, local_slot
-from backend.demand.service import set_override, site_zone
-from backend.learning.service import grant_certification, mark_onboarded
+from backend.demand.service import set_override
 from backend.notify.models import Kind, Notification
 from backend.roster import service
 from backend.roster.jobs import SolveJobs, launch, solve_and_wait

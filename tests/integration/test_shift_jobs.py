@@ -15,15 +15,16 @@ from backend.shifts import jobs, market, waitlist
 from backend.shifts.digest import send_open_shift_digests
 from backend.shifts.models import Shift, ShiftWaitlist
 from tests.conftest import Factory
-from tests.integration.test_market_claims import NOW, a_skill, an_agent, an_open_shift, at
+from tests.factories import a_skill, an_agent, an_open_shift
+from tests.integration.test_market_claims import NOW, at
 
 
 async def test_a_lapsed_waitlist_offer_passes_to_the_next_agent_without_anyone_tapping(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    holder, first, second = [await an_agent(db, people, skill) for _ in range(3)]
-    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1)
+    holder, first, second = [await an_agent(people, skills=[skill], tier=Tier.senior) for _ in range(3)]
+    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), seats=1, now=NOW)
     await market.claim_shift(db, shift_id=shift.id, agent=holder, now=NOW)
     await waitlist.join_waitlist(db, shift_id=shift.id, agent=first, now=NOW)
     await waitlist.join_waitlist(db, shift_id=shift.id, agent=second, now=NOW + dt.timedelta(seconds=1))
@@ -69,13 +70,13 @@ async def test_agents_hear_of_open_shifts_that_fit_them_once_their_window_opens_
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     skill = await a_skill(db, site)
-    senior = await an_agent(db, people, skill, tier=Tier.senior)
-    junior = await an_agent(db, people, skill, tier=Tier.junior)
-    elsewhere = await an_agent(db, people, skill, tier=Tier.senior)  # offered other hours
-    uncertified = await an_agent(db, people, None, tier=Tier.senior)
+    senior = await an_agent(people, skills=[skill], tier=Tier.senior)
+    junior = await an_agent(people, skills=[skill], tier=Tier.junior)
+    elsewhere = await an_agent(people, skills=[skill], tier=Tier.senior)  # offered other hours
+    uncertified = await an_agent(people, tier=Tier.senior)
     senior.locale = "zh-Hans"
     now = utcnow()  # digests are stamped with the clock, so the story runs from now
-    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"))
+    shift = await an_open_shift(db, site, skill, start=at(6, "18:00"), now=NOW)
     shift.opened_at = now - dt.timedelta(minutes=10)
     for agent in (senior, junior, uncertified):
         await offers(db, agent, shift)
@@ -90,7 +91,7 @@ async def test_agents_hear_of_open_shifts_that_fit_them_once_their_window_opens_
 
     assert await send_open_shift_digests(db, now=now + dt.timedelta(minutes=11)) == 1
     assert len(await digests_of(db, junior)) == 1
-    later = await an_open_shift(db, site, skill, start=at(6, "08:00"))
+    later = await an_open_shift(db, site, skill, start=at(6, "08:00"), now=NOW)
     later.opened_at = now + dt.timedelta(minutes=1)
     await offers(db, senior, later)
     assert await send_open_shift_digests(db, now=now + dt.timedelta(minutes=12)) == 0, "one digest per 30 minutes"

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts import service
 from backend.accounts.models import Role, Site
 from backend.accounts.site_settings import site_settings
-from backend.learning.service import ADMIN_OVERRIDE, grant_certification
-from backend.roster.problem import shift_rules, solver_rules
+from backend.certifications.service import ADMIN_OVERRIDE, grant_certification
+from backend.roster.problem import solver_rules
+from backend.shifts.eligibility import shift_rules
 from tests.conftest import Factory, login, post_form
 
 

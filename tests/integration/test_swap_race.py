@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Tier, User
+from backend.accounts.zones import site_zone
+from backend.certifications.service import grant_certification
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.errors import DomainError
 from backend.core.migrate import migrate
-from backend.demand.service import site_zone
-from backend.learning.service import grant_certification
 from backend.shifts import market, swaps
 from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, SwapStatus
 

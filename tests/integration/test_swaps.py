@@ -12,19 +12,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import update_site_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
 from backend.core.slots import utc_start
-from backend.learning.service import grant_certification, mark_onboarded
 from backend.notify.models import Kind, Notification
 from backend.shifts import allocation, market, swaps
 from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, SwapStatus
-from tests.conftest import Factory, login, post_form
+from tests.conftest import login, post_form
+from tests.factories import Factory, a_claimed_shift, a_skill, an_agent, an_open_shift, bearer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = utcnow()
@@ -35,35 +34,6 @@ def at(days: int, clock: str) -> dt.datetime:
     hour, minute = (int(part) for part in clock.split(":"))
     day = NOW.astimezone(SHANGHAI).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
-
-
-async def billing(db: AsyncSession, site: Site) -> Skill:
-    return await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
-
-
-async def an_agent(db: AsyncSession, people: Factory, skill: Skill | None, **fields: object) -> User:
-    agent = await people.make(Role.agent, **fields)
-    await mark_onboarded(db, user=agent)
-    if skill is not None:
-        await grant_certification(db, user=agent, skill=skill, source="test")
-    await db.commit()
-    return agent
-
-
-async def a_shift(db: AsyncSession, site: Site, *, start: dt.datetime, hours: float = 3, seats: int = 1) -> Shift:
-    shift = await market.create_open_shift(
-        db, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=hours), seats=seats, now=NOW
-    )
-    shift.opened_at = NOW - dt.timedelta(hours=1)
-    await db.flush()
-    return shift
-
-
-async def a_held_shift(db: AsyncSession, site: Site, agent: User, *, start: dt.datetime, seats: int = 1) -> Shift:
-    shift = await a_shift(db, site, start=start, seats=seats)
-    await market.claim_shift(db, shift_id=shift.id, agent=agent, now=NOW)
-    await db.commit()
-    return shift
 
 
 async def holders(db: AsyncSession, shift: Shift) -> list[int]:
@@ -84,20 +54,14 @@ async def swap_notes(db: AsyncSession, user: User) -> list[str]:
     return list(rows)
 
 
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 # The service ---------------------------------------------------------------------------
 
 
 async def test_a_named_swap_moves_the_seat_and_tells_both_agents(db: AsyncSession, site: Site, people: Factory) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill, display_name="Gina")
-    taker = await an_agent(db, people, skill, display_name="Tao")
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill], display_name="Gina")
+    taker = await an_agent(people, skills=[skill], display_name="Tao")
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
 
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
     again = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
@@ -121,11 +85,11 @@ async def test_a_named_swap_moves_the_seat_and_tells_both_agents(db: AsyncSessio
 async def test_an_open_swap_is_listed_to_eligible_agents_and_taken_by_one(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
-    uncertified = await an_agent(db, people, None)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
+    uncertified = await an_agent(people)
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=NOW)
 
     assert [v.id for v in (await swaps.swaps_for(db, agent=taker, now=NOW)).open] == [offer.swap.id]
@@ -135,21 +99,21 @@ async def test_an_open_swap_is_listed_to_eligible_agents_and_taken_by_one(
     await swaps.accept_swap(db, swap_id=offer.swap.id, agent=taker, now=NOW)
     assert await holders(db, shift) == [taker.id]
     with pytest.raises(Conflict):
-        await swaps.accept_swap(db, swap_id=offer.swap.id, agent=await an_agent(db, people, skill), now=NOW)
+        await swaps.accept_swap(db, swap_id=offer.swap.id, agent=await an_agent(people, skills=[skill]), now=NOW)
 
 
 async def test_an_ineligible_acceptor_is_refused_with_the_reason(db: AsyncSession, site: Site, people: Factory) -> None:
     await update_site_settings(db, site, max_weekly_hours=5.0, min_rest_hours=0.0, max_shifts_per_day=4)
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "11:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "11:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=NOW)
 
-    busy = await an_agent(db, people, skill)
-    await a_held_shift(db, site, busy, start=at(5, "09:00"))  # 09:00-12:00 clashes with 11:00-14:00
-    capped = await an_agent(db, people, skill)
-    await a_held_shift(db, site, capped, start=at(5, "18:00"))  # 3 h held, 3 more would pass the 5 h cap
-    uncertified = await an_agent(db, people, None)
+    busy = await an_agent(people, skills=[skill])
+    await a_claimed_shift(db, site, busy, start=at(5, "09:00"), now=NOW)  # 09:00-12:00 clashes with 11:00-14:00
+    capped = await an_agent(people, skills=[skill])
+    await a_claimed_shift(db, site, capped, start=at(5, "18:00"), now=NOW)  # 3 h held, 3 more would pass the 5 h cap
+    uncertified = await an_agent(people)
 
     for agent, code in ((busy, "overlap"), (capped, "weekly_cap"), (uncertified, "not_certified")):
         with pytest.raises(allocation.ClaimRefused) as refused:
@@ -163,11 +127,11 @@ async def test_an_ineligible_acceptor_is_refused_with_the_reason(db: AsyncSessio
 async def test_a_named_agent_who_cannot_take_the_shift_is_refused_on_to_with_reasons(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    busy = await an_agent(db, people, skill, display_name="Bo")
-    shift = await a_held_shift(db, site, giver, start=at(5, "11:00"))
-    await a_held_shift(db, site, busy, start=at(5, "09:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    busy = await an_agent(people, skills=[skill], display_name="Bo")
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "11:00"), now=NOW)
+    await a_claimed_shift(db, site, busy, start=at(5, "09:00"), now=NOW)
 
     with pytest.raises(swaps.SwapRefused) as refused:
         await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=busy.id, now=NOW)
@@ -185,10 +149,10 @@ async def test_a_named_agent_who_cannot_take_the_shift_is_refused_on_to_with_rea
 
 
 async def test_only_a_held_unstarted_shift_can_be_offered(db: AsyncSession, site: Site, people: Factory) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    other = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    other = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     with pytest.raises(Conflict, match="do not hold"):
         await swaps.offer_swap(db, shift_id=shift.id, agent=other, to_user_id=None, now=NOW)
     with pytest.raises(Conflict, match="already started"):
@@ -199,12 +163,12 @@ async def test_with_approval_the_seat_moves_only_when_a_coordinator_approves(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
     await update_site_settings(db, site, swap_needs_approval=True)
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
     coordinator = await people.make(Role.coordinator)
-    first = await a_held_shift(db, site, giver, start=at(5, "18:00"))
-    second = await a_held_shift(db, site, giver, start=at(8, "18:00"))
+    first = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
+    second = await a_claimed_shift(db, site, giver, start=at(8, "18:00"), now=NOW)
 
     approved = await swaps.offer_swap(db, shift_id=first.id, agent=giver, to_user_id=taker.id, now=NOW)
     assert approved.swap.needs_approval
@@ -231,10 +195,10 @@ async def test_with_approval_the_seat_moves_only_when_a_coordinator_approves(
 
 
 async def test_decline_cancel_and_expiry(db: AsyncSession, site: Site, people: Factory) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
 
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
     with pytest.raises(DomainError) as not_mine:
@@ -259,10 +223,10 @@ async def test_decline_cancel_and_expiry(db: AsyncSession, site: Site, people: F
 async def test_an_offer_whose_giver_released_the_shift_can_no_longer_be_accepted(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
     await market.release_shift(db, shift_id=shift.id, agent=giver, now=NOW)
 
@@ -276,10 +240,10 @@ async def test_an_offer_whose_giver_released_the_shift_can_no_longer_be_accepted
 async def test_an_overlap_reason_offers_the_clashing_shift_for_swap(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    agent = await an_agent(db, people, skill)
-    mine = await a_held_shift(db, site, agent, start=at(5, "09:00"))
-    clashing = await a_shift(db, site, start=at(5, "11:00"))
+    skill = await a_skill(db, site)
+    agent = await an_agent(people, skills=[skill])
+    mine = await a_claimed_shift(db, site, agent, start=at(5, "09:00"), now=NOW)
+    clashing = await an_open_shift(db, site, start=at(5, "11:00"), seats=1, now=NOW)
 
     view = await market.open_shifts_for(db, agent=agent, now=NOW)
     item = next(i for i in view.shifts if i.shift_id == clashing.id)
@@ -294,10 +258,10 @@ async def test_an_overlap_reason_offers_the_clashing_shift_for_swap(
 async def test_the_api_offers_lists_and_accepts(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     as_giver, as_taker = await bearer(db, giver), await bearer(db, taker)
 
     created = await client.post(f"/api/v1/shifts/{shift.id}/swap", json={"to": taker.id}, headers=as_giver)
@@ -318,11 +282,11 @@ async def test_the_api_offers_lists_and_accepts(
 async def test_the_api_refuses_bad_input_and_others_swaps(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    named = await an_agent(db, people, skill)
-    bystander = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    named = await an_agent(people, skills=[skill])
+    bystander = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     as_giver = await bearer(db, giver)
 
     for body in ({"to": 999_999}, {"to": "x"}, {"to": 0}):
@@ -355,10 +319,10 @@ async def test_the_api_refuses_bad_input_and_others_swaps(
 async def test_the_api_names_why_a_named_agent_cannot_take_it(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    uncertified = await an_agent(db, people, None)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    uncertified = await an_agent(people)
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
 
     response = await client.post(
         f"/api/v1/shifts/{shift.id}/swap", json={"to": uncertified.id}, headers=await bearer(db, giver)
@@ -372,10 +336,10 @@ async def test_a_coordinator_approves_through_the_api(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     await update_site_settings(db, site, swap_needs_approval=True)
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     swap_id = (
         await client.post(f"/api/v1/shifts/{shift.id}/swap", json={"to": None}, headers=await bearer(db, giver))
     ).json()["id"]
@@ -397,10 +361,10 @@ async def test_a_coordinator_approves_through_the_api(
 async def test_an_agent_offers_from_my_schedule_and_a_colleague_takes_it_without_javascript(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill, display_name="Gina")
-    taker = await an_agent(db, people, skill, display_name="Tao")
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill], display_name="Gina")
+    taker = await an_agent(people, skills=[skill], display_name="Tao")
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
 
     await login(client, giver.email)
     schedule = await client.get("/app/shifts")
@@ -432,10 +396,10 @@ async def test_an_agent_offers_from_my_schedule_and_a_colleague_takes_it_without
 async def test_the_swaps_page_answers_htmx_in_place_and_speaks_chinese(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill, locale="zh-Hans")
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill], locale="zh-Hans")
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
     await db.commit()
 
@@ -457,11 +421,11 @@ async def test_a_coordinator_approves_on_the_admin_page(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     await update_site_settings(db, site, swap_needs_approval=True)
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill)
-    taker = await an_agent(db, people, skill, display_name="Tao")
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill])
+    taker = await an_agent(people, skills=[skill], display_name="Tao")
     coordinator = await people.make(Role.coordinator)
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=NOW)
     await swaps.accept_swap(db, swap_id=offer.swap.id, agent=taker, now=NOW)
     await db.commit()
@@ -483,10 +447,10 @@ async def test_a_coordinator_approves_on_the_admin_page(
 async def test_a_new_offer_replaces_the_waiting_one_and_the_offer_speaks_the_named_agents_language(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:
-    skill = await billing(db, site)
-    giver = await an_agent(db, people, skill, display_name="Gina")
-    taker = await an_agent(db, people, skill, locale="zh-Hans")
-    shift = await a_held_shift(db, site, giver, start=at(5, "18:00"))
+    skill = await a_skill(db, site)
+    giver = await an_agent(people, skills=[skill], display_name="Gina")
+    taker = await an_agent(people, skills=[skill], locale="zh-Hans")
+    shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
 
     named = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=taker.id, now=NOW)
     anyone = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=NOW)

@@ -18,22 +18,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts import tokens
 from backend.accounts.models import Role, Site, User
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.migrate import migrate
 from backend.work import service
 from backend.work.models import ExternalAgent, WorkKind, WorkRecord
 from backend.work.schemas import RecordIn
-from tests.conftest import Factory, drop_postgres_database, fresh_postgres_database, login, post_form
+from tests.conftest import drop_postgres_database, fresh_postgres_database, login, post_form
+from tests.factories import Factory, a_skill, bearer
 
 HEADER = "source,external_id,agent_id,external_agent_id,occurred_at,kind,count,handled_seconds,csat,resolved,skill"
-
-
-async def bearer(db: AsyncSession, user: User) -> dict[str, str]:
-    _token, secret = await tokens.create_token(db, user=user, name="test")
-    await db.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def earlier(hours: int = 2) -> str:
@@ -61,7 +55,7 @@ async def stored(db: AsyncSession, site: Site) -> int:
 
 @pytest.fixture
 async def world(db: AsyncSession, site: Site, people: Factory) -> dict[str, Any]:
-    await accounts.ensure_skill(db, site=site, code="billing", name="Billing", name_zh="账单")
+    await a_skill(db, site)
     agent = await people.make(Role.agent, display_name="Ana Agent")
     other = await people.make(Role.agent, display_name="Bo Agent")
     coordinator = await people.make(Role.coordinator)

@@ -1,6 +1,7 @@
 """The course document's cross-field rules, parsing with readable paths, and export round trips.
 
-``sample_course`` is the course the learning tests share: six questions of every kind, four drawn.
+``sample_course`` (in ``tests.factories``) is the course the learning tests share: six questions of every kind,
+four drawn.
 """
 
 from __future__ import annotations
@@ -15,55 +16,7 @@ import pytest
 from backend.core.errors import DomainError
 from backend.learning.content import CourseContent
 from backend.learning.courses import content_problems, localized, parse_course
-
-
-def text(en: str, zh: str | None = None) -> dict[str, str]:
-    return {"en": en, "zh-Hans": zh} if zh else {"en": en}
-
-
-def choice(cid: str, correct: bool = False) -> dict[str, Any]:
-    return {"id": cid, "text": text(f"Choice {cid}", f"选项 {cid}"), "correct": correct}
-
-
-def sample_course(code: str = "billing-basics", certifies: str = "billing", **quiz: Any) -> dict[str, Any]:
-    """A sound course document as builtins; tests change a copy to break one rule."""
-    questions = [
-        {"id": "q1", "kind": "single", "prompt": text("Refund window?"), "explanation": text("30 days."),
-         "choices": [choice("a", True), choice("b"), choice("c")]},
-        {"id": "q2", "kind": "multiple", "prompt": text("Which are needed?"), "explanation": text("Order and email."),
-         "choices": [choice("a", True), choice("b", True), choice("c"), choice("d")]},
-        {"id": "q3", "kind": "true_false", "prompt": text("Card numbers may be read aloud."),
-         "explanation": text("Never."), "choices": [choice("t"), choice("f", True)]},
-        {"id": "q4", "kind": "ordering", "prompt": text("Put the steps in order."),
-         "explanation": text("Greet, verify, solve, close."),
-         "choices": [choice("greet"), choice("verify"), choice("solve"), choice("close")]},
-        {"id": "q5", "kind": "single", "prompt": text("Escalate when?"), "explanation": text("Over 500."),
-         "choices": [choice("a"), choice("b", True)]},
-        {"id": "q6", "kind": "multiple", "prompt": text("Disputes need?"), "explanation": text("All three."),
-         "choices": [choice("a", True), choice("b", True), choice("c", True), choice("d")]},
-    ]  # fmt: skip
-    return {
-        "format": "weft-course/1",
-        "code": code,
-        "title": text("Billing basics", "账单基础"),
-        "summary": text("Refunds and disputes.", "退款与争议。"),
-        "estimated_minutes": 6,
-        "certifies": certifies,
-        "lessons": [
-            {"kind": "text", "title": text("Refunds"), "body": text("Refunds take **30 days**.")},
-            {"kind": "video", "title": text("Watch"), "video_url": "https://example.com/v.mp4"},
-            {
-                "kind": "scenario",
-                "title": text("An angry caller"),
-                "customer_says": text("I was charged twice!"),
-                "replies": [
-                    {"text": text("Calm down."), "feedback": text("Dismissive.")},
-                    {"text": text("Let me check both charges."), "feedback": text("Good."), "best": True},
-                ],
-            },
-        ],
-        "quiz": {"draw": 4, "pass_percent": 80, "questions": questions, **quiz},
-    }
+from tests.factories import choice, sample_course, text
 
 
 def content(doc: dict[str, Any]) -> CourseContent:

@@ -6,14 +6,11 @@ import time
 from collections import Counter
 
 from backend.roster.fairness import fairer
-from backend.roster.solver import Agent, FixedAssignment, Offer, Problem, Requirement, Shift, SiteRules
+from backend.roster.solver import Agent, FixedAssignment, Problem, Requirement, Shift, SiteRules
+from tests.factories import a_solver_agent
 from tests.unit.roster_validator import violations
 
 RULES = SiteRules(min_shift_slots=4, max_shift_slots=8, max_shifts_per_day=1, min_rest_slots=4)
-
-
-def an_agent(agent_id: str, slots: range, skills: tuple[str, ...] = ("support",)) -> Agent:
-    return Agent(agent_id=agent_id, skills=list(skills), offers=[Offer(t) for t in slots])
 
 
 def week(agents: list[Agent], fixed: list[FixedAssignment] | None = None) -> Problem:
@@ -30,7 +27,7 @@ def later() -> float:
 
 
 def test_a_shift_moves_to_the_agent_below_their_share() -> None:
-    problem = week([an_agent("ana", range(0, 96)), an_agent("bo", range(0, 96))])
+    problem = week([a_solver_agent("ana", range(0, 96)), a_solver_agent("bo", range(0, 96))])
     hoarded = [Shift("ana", "support", 0, 8), Shift("ana", "support", 48, 56)]
     moved, moves = fairer(problem, hoarded, {"ana": 8, "bo": 8}, {"ana": 1, "bo": 1}, later())
     assert moves == 1
@@ -40,7 +37,11 @@ def test_a_shift_moves_to_the_agent_below_their_share() -> None:
 
 
 def test_no_move_to_an_agent_who_did_not_offer_it_or_is_not_certified() -> None:
-    agents = [an_agent("ana", range(0, 96)), an_agent("bo", range(0, 4)), an_agent("cy", range(0, 96), ("sales",))]
+    agents = [
+        a_solver_agent("ana", range(0, 96)),
+        a_solver_agent("bo", range(0, 4)),
+        a_solver_agent("cy", range(0, 96), ("sales",)),
+    ]
     problem = week(agents)
     hoarded = [Shift("ana", "support", 0, 8), Shift("ana", "support", 48, 56)]
     targets = {"ana": 8, "bo": 8, "cy": 8}
@@ -50,7 +51,11 @@ def test_no_move_to_an_agent_who_did_not_offer_it_or_is_not_certified() -> None:
 
 def test_a_fixed_shift_never_moves_and_a_taker_who_would_break_a_rule_is_passed_over() -> None:
     fixed = [FixedAssignment("ana", "support", 48, 56), FixedAssignment("cy", "support", 12, 16)]
-    agents = [an_agent("ana", range(0, 96)), an_agent("bo", range(0, 96)), an_agent("cy", range(0, 96))]
+    agents = [
+        a_solver_agent("ana", range(0, 96)),
+        a_solver_agent("bo", range(0, 96)),
+        a_solver_agent("cy", range(0, 96)),
+    ]
     problem = week(agents, fixed)
     hoarded = [
         Shift("ana", "support", 0, 8),
@@ -70,7 +75,7 @@ def test_a_fixed_shift_never_moves_and_a_taker_who_would_break_a_rule_is_passed_
 
 
 def test_an_exchange_when_the_taker_can_only_take_it_by_giving_back_a_shorter_shift() -> None:
-    agents = [an_agent("ana", range(0, 96)), an_agent("bo", range(0, 96))]
+    agents = [a_solver_agent("ana", range(0, 96)), a_solver_agent("bo", range(0, 96))]
     problem = week(agents)
     # bo's 4-slot shift on day 0 blocks a second shift that day; ana holds 8 slots that day
     before = [Shift("ana", "support", 0, 8), Shift("bo", "support", 20, 24), Shift("ana", "support", 48, 56)]

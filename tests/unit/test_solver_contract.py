@@ -7,9 +7,7 @@ import time
 import pytest
 
 from backend.roster.solver import (
-    Agent,
     FixedAssignment,
-    Offer,
     Problem,
     Progress,
     Requirement,
@@ -21,6 +19,7 @@ from backend.roster.solver import (
     roster_violations,
     solve,
 )
+from tests.factories import a_solver_agent, a_solver_week, solver_demand
 from tests.unit.roster_validator import violations
 
 FAST = SolverSettings(time_limit_seconds=5, workers=2, seed=1)
@@ -29,24 +28,12 @@ BREAKS = SiteRules(
 )
 
 
-def an_agent(agent_id: str, slots: range | list[int], skills: tuple[str, ...] = ("support",), **extra: object) -> Agent:
-    return Agent(agent_id=agent_id, skills=list(skills), offers=[Offer(t) for t in slots], **extra)  # type: ignore[arg-type]
-
-
-def demand(slots: range, agents: int = 1, skill: str = "support") -> list[Requirement]:
-    return [Requirement(skill=skill, slot=t, agents=agents) for t in slots]
-
-
-def a_week(agents: list[Agent], requirements: list[Requirement], rules: SiteRules = BREAKS, **extra: object) -> Problem:
-    return Problem(first_slot=0, slot_count=96, agents=agents, requirements=requirements, rules=rules, **extra)  # type: ignore[arg-type]
-
-
 def worked(shifts: list[Shift]) -> list[int]:
     return sorted(t for s in shifts for t in range(s.start_slot, s.end_slot))
 
 
 def test_a_long_shift_takes_one_break_and_counts_it_in_its_length() -> None:
-    problem = a_week([an_agent("ana", range(0, 16))], demand(range(0, 16)))
+    problem = a_solver_week([a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16)), BREAKS)
     solution = solve(problem, FAST)
     assert solution.status == "optimal"
     assert len(worked(solution.shifts)) == 12  # 6 + break + 6: a second break is not allowed
@@ -57,7 +44,7 @@ def test_a_long_shift_takes_one_break_and_counts_it_in_its_length() -> None:
 
 
 def test_the_break_is_not_worked_and_covers_nothing() -> None:
-    problem = a_week([an_agent("ana", range(0, 14))], demand(range(0, 14)))
+    problem = a_solver_week([a_solver_agent("ana", range(0, 14))], solver_demand(range(0, 14)), BREAKS)
     solution = solve(problem, FAST)
     gap = set(range(0, 14)) - set(worked(solution.shifts))
     assert len(gap) >= 1
@@ -68,18 +55,18 @@ def test_the_break_is_not_worked_and_covers_nothing() -> None:
 
 def test_no_shift_when_stretches_plus_break_cannot_reach_the_minimum() -> None:
     rules = SiteRules(min_shift_slots=8, max_shift_slots=16, min_rest_slots=4, break_after_slots=3, break_slots=1)
-    solution = solve(a_week([an_agent("ana", range(0, 16))], demand(range(0, 16)), rules), FAST)
+    solution = solve(a_solver_week([a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16)), rules), FAST)
     assert solution.shifts == []  # 3 + 1 + 3 = 7 < 8
 
 
 def test_a_break_must_lie_in_offered_time() -> None:
-    problem = a_week([an_agent("ana", [*range(0, 6), *range(7, 13)])], demand(range(0, 13)))
+    problem = a_solver_week([a_solver_agent("ana", [*range(0, 6), *range(7, 13)])], solver_demand(range(0, 13)), BREAKS)
     assert solve(problem, FAST).shifts == []
 
 
 def test_two_slot_breaks() -> None:
     rules = SiteRules(min_shift_slots=8, max_shift_slots=16, min_rest_slots=4, break_after_slots=5, break_slots=2)
-    problem = a_week([an_agent("ana", range(0, 20))], demand(range(0, 20)), rules)
+    problem = a_solver_week([a_solver_agent("ana", range(0, 20))], solver_demand(range(0, 20)), rules)
     solution = solve(problem, FAST)
     assert len(worked(solution.shifts)) == 10
     assert violations(problem, solution.shifts) == [] == roster_violations(problem, solution.shifts)
@@ -87,13 +74,13 @@ def test_two_slot_breaks() -> None:
 
 def test_without_the_break_rule_nothing_changes() -> None:
     rules = SiteRules(min_shift_slots=8, max_shift_slots=16, min_rest_slots=4)
-    solution = solve(a_week([an_agent("ana", range(0, 16))], demand(range(0, 16)), rules), FAST)
+    solution = solve(a_solver_week([a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16)), rules), FAST)
     assert worked(solution.shifts) == list(range(16))
     assert not any(s.after_break for s in solution.shifts)
 
 
 def test_roster_violations_reads_breaks_from_after_break() -> None:
-    problem = a_week([an_agent("ana", range(0, 20))], demand(range(0, 20)))
+    problem = a_solver_week([a_solver_agent("ana", range(0, 20))], solver_demand(range(0, 20)), BREAKS)
     good = [Shift("ana", "support", 0, 6), Shift("ana", "support", 7, 13, after_break=True)]
     assert roster_violations(problem, good) == [] == violations(problem, good)
     unflagged = [Shift("ana", "support", 0, 6), Shift("ana", "support", 7, 13)]
@@ -112,7 +99,7 @@ def test_roster_violations_reads_breaks_from_after_break() -> None:
     ]
     assert any("second break" in v for v in roster_violations(problem, two_breaks))
     assert violations(problem, two_breaks)
-    no_rule = a_week([an_agent("ana", range(0, 20))], [], SiteRules(min_shift_slots=2, min_rest_slots=0))
+    no_rule = a_solver_week([a_solver_agent("ana", range(0, 20))], [], SiteRules(min_shift_slots=2, min_rest_slots=0))
     assert roster_violations(no_rule, good)
     assert violations(no_rule, good)
 
@@ -120,7 +107,9 @@ def test_roster_violations_reads_breaks_from_after_break() -> None:
 def test_roster_violations_catches_the_plain_rules() -> None:
     rules = SiteRules(min_shift_slots=4, max_shift_slots=8, min_rest_slots=10, weekly_cap_slots=10)
     fixed = [FixedAssignment("bo", "support", 60, 64)]
-    problem = a_week([an_agent("ana", range(0, 40)), an_agent("bo", range(60, 70))], [], rules, fixed=fixed)
+    problem = a_solver_week(
+        [a_solver_agent("ana", range(0, 40)), a_solver_agent("bo", range(60, 70))], [], rules, fixed=fixed
+    )
     assert roster_violations(problem, [Shift("ana", "support", 0, 4), Shift("bo", "support", 60, 64)]) == []
     cases = {
         "outside offers": [Shift("ana", "support", 38, 42)],
@@ -142,7 +131,7 @@ def test_roster_violations_catches_the_plain_rules() -> None:
 
 def a_busy_week(agents: int = 40) -> Problem:
     people = [
-        an_agent(f"a{n}", [t for day in range(7) for t in range(day * 48 + 14 + n % 5, day * 48 + 40 - n % 3)])
+        a_solver_agent(f"a{n}", [t for day in range(7) for t in range(day * 48 + 14 + n % 5, day * 48 + 40 - n % 3)])
         for n in range(agents)
     ]
     requirements = [
@@ -182,10 +171,8 @@ def test_should_stop_cancels_and_returns_the_best_roster_so_far() -> None:
         asked.append(time.perf_counter())
         return asked[-1] - asked[0] > 1.0
 
-    began = time.perf_counter()
     solution = solve(problem, SolverSettings(time_limit_seconds=60, workers=2), should_stop=stop_after_a_second)
-    assert time.perf_counter() - began < 10
-    assert solution.cancelled
+    assert solution.cancelled  # stopped on the request, not at the 60 s limit (no wall-clock assertion: load varies)
     assert solution.status == "feasible"
     assert solution.shifts
     assert violations(problem, solution.shifts) == []
@@ -203,15 +190,24 @@ def test_stop_at_once_still_returns_a_valid_roster() -> None:
 @pytest.mark.parametrize(
     "problem",
     [
-        a_week([], demand(range(0, 8))),
-        a_week([an_agent("ana", range(0, 16))], []),
-        a_week([an_agent("ana", range(0, 16), weekly_cap_slots=0)], demand(range(0, 16))),
-        a_week([an_agent("ana", range(0, 16))], demand(range(0, 16)), SiteRules(weekly_cap_slots=0)),
-        a_week([an_agent("ana", [])], demand(range(0, 16))),
-        a_week([an_agent("ana", range(0, 16), skills=())], demand(range(0, 16))),
-        a_week([an_agent("ana", range(0, 16))], demand(range(0, 16)), SiteRules(max_shifts_per_day=0)),
-        Problem(first_slot=0, slot_count=0, agents=[an_agent("ana", range(0, 16))], requirements=demand(range(16))),
-        a_week([an_agent("ana", range(0, 16))], demand(range(0, 16), agents=0)),
+        a_solver_week([], solver_demand(range(0, 8)), BREAKS),
+        a_solver_week([a_solver_agent("ana", range(0, 16))], [], BREAKS),
+        a_solver_week([a_solver_agent("ana", range(0, 16), weekly_cap_slots=0)], solver_demand(range(0, 16)), BREAKS),
+        a_solver_week(
+            [a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16)), SiteRules(weekly_cap_slots=0)
+        ),
+        a_solver_week([a_solver_agent("ana", [])], solver_demand(range(0, 16)), BREAKS),
+        a_solver_week([a_solver_agent("ana", range(0, 16), skills=())], solver_demand(range(0, 16)), BREAKS),
+        a_solver_week(
+            [a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16)), SiteRules(max_shifts_per_day=0)
+        ),
+        Problem(
+            first_slot=0,
+            slot_count=0,
+            agents=[a_solver_agent("ana", range(0, 16))],
+            requirements=solver_demand(range(16)),
+        ),
+        a_solver_week([a_solver_agent("ana", range(0, 16))], solver_demand(range(0, 16), agents=0), BREAKS),
     ],
     ids=[
         "no agents",
@@ -235,7 +231,7 @@ def test_empty_inputs_give_a_clear_result(problem: Problem) -> None:
 
 def test_a_locked_edit_against_the_rules_is_infeasible_not_a_crash() -> None:
     fixed = [FixedAssignment("ana", "support", 0, 3)]  # shorter than the minimum shift
-    problem = a_week([an_agent("ana", range(0, 3))], demand(range(0, 16)), fixed=fixed)
+    problem = a_solver_week([a_solver_agent("ana", range(0, 3))], solver_demand(range(0, 16)), BREAKS, fixed=fixed)
     solution = solve(problem, FAST)
     assert solution.status == "infeasible"
     assert solution.shifts == []

@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 
 from backend.roster.relaxation import Relaxation, coverage_costs, used_columns
 from backend.roster.solver import (
-    Agent,
-    Offer,
     Problem,
     Requirement,
     Shift,
@@ -20,17 +18,10 @@ from backend.roster.solver import (
     solve,
 )
 from backend.roster.week_model import Shape, build_week, candidate_shapes, obeys_rules, shapes_of
+from tests.factories import a_solver_agent, a_solver_week
 from tests.unit.roster_validator import violations
 
 BREAKS = SiteRules(min_shift_slots=8, max_shift_slots=16, min_rest_slots=4, break_after_slots=6, break_slots=1)
-
-
-def an_agent(agent_id: str, slots: range | list[int], skills: tuple[str, ...] = ("support",)) -> Agent:
-    return Agent(agent_id=agent_id, skills=list(skills), offers=[Offer(t) for t in slots])
-
-
-def a_week(agents: list[Agent], requirements: list[Requirement], rules: SiteRules) -> Problem:
-    return Problem(first_slot=0, slot_count=96, agents=agents, requirements=requirements, rules=rules)
 
 
 def week_of(problem: Problem):
@@ -73,25 +64,27 @@ def test_a_roster_reads_back_into_the_shapes_it_came_from() -> None:
 
 def test_two_shifts_of_one_agent_never_touch_even_without_rest() -> None:
     rules = SiteRules(min_shift_slots=4, max_shift_slots=4, max_shifts_per_day=2, min_rest_slots=0)
-    problem = a_week([an_agent("ana", range(0, 8))], [Requirement("support", t, 1) for t in range(8)], rules)
+    problem = a_solver_week(
+        [a_solver_agent("ana", range(0, 8))], [Requirement("support", t, 1) for t in range(8)], rules
+    )
     solution = solve(problem, SolverSettings(time_limit_seconds=5, workers=2))
     assert len(solution.shifts) == 1  # 0-4 and 4-8 would read as one shift of 8
     assert violations(problem, solution.shifts) == []
 
 
 def test_agents_with_the_same_skills_share_one_choice_per_slot() -> None:
-    agents = [an_agent(name, range(0, 8), ("sales", "support")) for name in ("ana", "bo", "cy")]
+    agents = [a_solver_agent(name, range(0, 8), ("sales", "support")) for name in ("ana", "bo", "cy")]
     demand = [Requirement(skill, t, 1) for skill in ("sales", "support") for t in range(8)]
-    week = week_of(a_week(agents, demand, SiteRules(min_shift_slots=4, max_shift_slots=8)))
+    week = week_of(a_solver_week(agents, demand, SiteRules(min_shift_slots=4, max_shift_slots=8)))
     assert {key[0] for key in week.y_keys} == {("sales", "support")}
     assert len(week.y_keys) == 2 * 8  # two skills x eight slots, not x three agents
     assert {week.upper(week.x_count + i) for i in range(len(week.y_keys))} == {3}
 
 
 def test_pooled_skills_come_back_to_agents_without_needless_switches() -> None:
-    agents = [an_agent(name, range(0, 8), ("sales", "support")) for name in ("ana", "bo")]
+    agents = [a_solver_agent(name, range(0, 8), ("sales", "support")) for name in ("ana", "bo")]
     demand = [Requirement(skill, t, 1) for skill in ("sales", "support") for t in range(8)]
-    problem = a_week(agents, demand, SiteRules(min_shift_slots=8, max_shift_slots=8))
+    problem = a_solver_week(agents, demand, SiteRules(min_shift_slots=8, max_shift_slots=8))
     solution = solve(problem, SolverSettings(time_limit_seconds=5, workers=2))
     assert solution.under_coverage_slots == 0
     assert sorted((s.agent_id, s.start_slot, s.end_slot) for s in solution.shifts) == [("ana", 0, 8), ("bo", 0, 8)]
@@ -101,7 +94,7 @@ def test_pooled_skills_come_back_to_agents_without_needless_switches() -> None:
 
 def test_shares_follow_what_the_roster_gives_out_in_proportion_and_within_the_cap() -> None:
     rules = SiteRules(min_shift_slots=4, max_shift_slots=8, weekly_cap_slots=30)
-    problem = a_week([an_agent("ana", range(0, 40)), an_agent("bo", range(0, 20))], [], rules)
+    problem = a_solver_week([a_solver_agent("ana", range(0, 40)), a_solver_agent("bo", range(0, 20))], [], rules)
     available = {a.agent_id: {o.slot: o.preferred for o in a.offers} for a in problem.agents}
     week = build_week(problem, available, {}, {"ana": 20, "bo": 10})
     assert week.give_out(15) is True
@@ -113,9 +106,9 @@ def test_shares_follow_what_the_roster_gives_out_in_proportion_and_within_the_ca
 
 
 def test_column_generation_reaches_the_lp_over_every_shape() -> None:
-    agents = [an_agent(f"a{n}", range(3 * n, 3 * n + 20), ("support", "sales")[: 1 + n % 2]) for n in range(6)]
+    agents = [a_solver_agent(f"a{n}", range(3 * n, 3 * n + 20), ("support", "sales")[: 1 + n % 2]) for n in range(6)]
     demand = [Requirement("support", t, 2) for t in range(40)] + [Requirement("sales", t, 1) for t in range(10, 30)]
-    week = week_of(a_week(agents, demand, BREAKS))
+    week = week_of(a_solver_week(agents, demand, BREAKS))
     relaxation = Relaxation(week)
     full = relaxation.minimize(coverage_costs(week))
     priced = relaxation.priced(coverage_costs(week), {0}, deadline=float("inf"))
@@ -132,14 +125,14 @@ def tiny_weeks(draw: st.DrawFn) -> Problem:
     for number in range(draw(st.integers(1, 3))):
         start = draw(st.integers(0, 12))
         skills = draw(st.sampled_from([("support",), ("sales",), ("sales", "support")]))
-        agents.append(an_agent(f"a{number}", range(start, start + draw(st.integers(2, 12))), skills))
+        agents.append(a_solver_agent(f"a{number}", range(start, start + draw(st.integers(2, 12))), skills))
     demand = [
         Requirement(skill, t, draw(st.integers(0, 2)), priority=draw(st.integers(1, 2)))
         for skill in ("support", "sales")
         for t in range(0, 24, 3)
     ]
     rules = SiteRules(min_shift_slots=2, max_shift_slots=6, max_shifts_per_day=1, min_rest_slots=2)
-    return a_week(agents, demand, rules)
+    return a_solver_week(agents, demand, rules)
 
 
 def brute_force_under(problem: Problem) -> int:
@@ -176,9 +169,9 @@ def test_the_lp_bound_never_exceeds_the_best_roster(problem: Problem) -> None:
 
 
 def test_a_re_solve_gives_pooled_agents_back_the_skills_they_had() -> None:
-    agents = [an_agent(name, range(0, 16), ("sales", "support")) for name in ("ana", "bo", "cy", "dee")]
+    agents = [a_solver_agent(name, range(0, 16), ("sales", "support")) for name in ("ana", "bo", "cy", "dee")]
     demand = [Requirement(skill, t, 2) for skill in ("sales", "support") for t in range(16)]
-    problem = a_week(agents, demand, SiteRules(min_shift_slots=16, max_shift_slots=16))
+    problem = a_solver_week(agents, demand, SiteRules(min_shift_slots=16, max_shift_slots=16))
     first = solve(problem, SolverSettings(time_limit_seconds=5, workers=2))
     skill_of = {s.agent_id: s.skill for s in first.shifts}
     assert len(first.shifts) == 4

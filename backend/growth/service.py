@@ -34,15 +34,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus
+from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, Tier, User, UserStatus, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.zones import site_zone
+from backend.certifications.models import Certification
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
-from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, hours, slot_of, utc_start
+from backend.growth.models import REASON_MAX_CHARS, PromotionDecision, PromotionSuggestion
 from backend.learning import quiz
-from backend.learning.growth_models import REASON_MAX_CHARS, PromotionDecision, PromotionSuggestion
-from backend.learning.models import Certification
 from backend.shifts import attendance
 from backend.shifts.models import Shift, ShiftSeat
 from backend.work import service as work
@@ -50,7 +50,6 @@ from backend.work import service as work
 WEEKS_SHOWN = 8
 RESUGGEST_AFTER_DAYS = 30
 RESUGGEST_MORE_SHIFTS = 5
-STAFF_ROLES = frozenset({Role.coordinator, Role.admin})
 NEXT_TIER = {Tier.junior: Tier.mid, Tier.mid: Tier.senior}
 
 
@@ -212,7 +211,6 @@ async def certifications_of(
         .join(Skill, Skill.id == Certification.skill_id)
         .where(Certification.user_id == user_id)
     )
-    chinese = current_locale() == "zh-Hans"
     states: list[CertificationState] = []
     for certification, skill in rows:
         expires = certification.expires_at
@@ -222,8 +220,7 @@ async def certifications_of(
             status = "expiring"
         else:
             status = "valid"
-        name = skill.name_zh if chinese and skill.name_zh else skill.name
-        states.append(CertificationState(skill.code, name, certification.granted_at, expires, status))
+        states.append(CertificationState(skill.code, skill_label(skill), certification.granted_at, expires, status))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return sorted(states, key=lambda state: (state.expires_at or far, state.skill_code))
 
@@ -271,7 +268,7 @@ async def growth_matrix(session: AsyncSession, *, user: User, now: dt.datetime) 
     site = await session.get(Site, user.site_id)
     assert site is not None
     settings = site_settings(site)
-    zone = ZoneInfo(site.timezone)
+    zone = site_zone(site)
     weeks = shown_weeks(now, zone)
     index = {week: position for position, week in enumerate(weeks)}
     shifts = [0] * len(weeks)

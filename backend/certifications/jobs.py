@@ -1,24 +1,24 @@
-"""Learning's timed work: telling agents a certification is about to expire.
+"""Certifications' timed work: telling agents a certification is about to expire.
 
-The worker runs ``remind_expiring_certifications`` every round (through
-``backend.shifts.jobs.run_due``). A certification expiring within the site's
-``certification_reminder_days`` is reminded once: ``reminded_at`` records it,
-and a renewal (``service.grant_certification``) clears it for the new expiry.
+The worker (``backend.worker``) runs ``remind_expiring_certifications`` every
+round. A certification expiring within the site's ``certification_reminder_days``
+is reminded once: ``reminded_at`` records it, and a renewal
+(``service.grant_certification``) clears it for the new expiry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Site, Skill, User, UserStatus
+from backend.accounts.models import Site, Skill, User, UserStatus, skill_label
 from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import user_zone
+from backend.certifications.models import Certification
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
-from backend.learning.models import Certification
 from backend.notify.service import Kind, notify
 
 LEARN_URL = "/app/learn"
@@ -40,9 +40,9 @@ async def remind_expiring_certifications(session: AsyncSession, *, now: dt.datet
         )
         for certification, user, skill in list(rows):
             assert certification.expires_at is not None
-            expires = certification.expires_at.astimezone(ZoneInfo(user.timezone))
+            expires = certification.expires_at.astimezone(user_zone(user))
             with speaking(user.locale):
-                name = skill.name_zh if user.locale == "zh-Hans" and skill.name_zh else skill.name
+                name = skill_label(skill, user.locale)
                 title = _(
                     "Your %(skill)s certification expires on %(date)s: retake the course on Learn to keep it.",
                     skill=name,

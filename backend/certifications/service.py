@@ -1,4 +1,4 @@
-"""Certifications granted and looked up: by an admin's override, or by passing a course (``quiz``)."""
+"""Certifications granted and looked up: by an admin's override, or by passing a course (``backend.learning.quiz``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Skill, User
+from backend.certifications.models import Certification
 from backend.core.db import utcnow
-from backend.learning.models import Certification
 
 ADMIN_OVERRIDE = "admin_override"
 

@@ -7,37 +7,36 @@ their own matrix (there is no agent URL for anyone else's).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-import msgspec
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
+from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
-from backend.accounts.schemas import Form
+from backend.accounts.schemas import FormPost
+from backend.accounts.zones import user_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
+from backend.core.i18n import week_label
 from backend.core.security import requires
-from backend.core.templating import is_htmx, page, refused_status
-from backend.core.web import CurrentPrincipal, Db, FormBody, see_other
-from backend.learning import growth
-from backend.learning.growth import Matrix, Requirement
-from backend.learning.growth_models import REASON_MAX_CHARS
+from backend.core.templating import page, refused_status
+from backend.core.web import AnyRequest, Db, FormBody, act_on_page
+from backend.growth import service as growth
+from backend.growth.schemas import DeclineForm
+from backend.growth.service import Matrix, Requirement
 
-MINE_PAGE = "learning/growth/mine.html"
-TABLE_PAGE = "learning/growth/admin_table.html"
-AGENT_PAGE = "learning/growth/admin_agent.html"
-PROMOTIONS_PAGE = "learning/growth/promotions.html"
+MINE_PAGE = "growth/mine.html"
+TABLE_PAGE = "growth/admin_table.html"
+AGENT_PAGE = "growth/admin_agent.html"
+PROMOTIONS_PAGE = "growth/promotions.html"
 NOT_YET = "\u2013"  # an en dash: no value that week
-
-
-class DeclineForm(Form):
-    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX_CHARS)] = ""
 
 
 # What the pages show ---------------------------------------------------------------------------
@@ -166,17 +165,13 @@ def requirement_text(requirement: Requirement) -> str:
     return _("Quiz average: %(have)s%% (%(need)s%% needed)", have=_number(round(requirement.have, 1)), need=need)
 
 
-def week_label(monday: Any) -> str:
-    return f"{monday.month}/{monday.day}"
-
-
 def _matrix_context(matrix: Matrix, viewer: User) -> dict[str, Any]:
-    zone = ZoneInfo(viewer.timezone)
+    zone = user_zone(viewer)
     return {
         "matrix": matrix,
         "agent": matrix.user,
         "rows": matrix_rows(matrix),
-        "weeks": [week_label(week.monday) for week in matrix.weeks],
+        "weeks": [week_label(week.monday, short=True) for week in matrix.weeks],
         "requirement_text": requirement_text,
         "day": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d"),
     }
@@ -193,10 +188,9 @@ class MyGrowthController(Controller):
     guards = [requires("agent")]
 
     @get("/", name="growth:mine")
-    async def show(self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal) -> Template:
-        agent = await accounts.get_user(db, principal.user_id)
-        matrix = await growth.growth_matrix(db, user=agent, now=utcnow())
-        context = {"tab": "learn", "user": agent, **_matrix_context(matrix, agent)}
+    async def show(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
+        matrix = await growth.growth_matrix(db, user=current_user, now=utcnow())
+        context = {"tab": "learn", "user": current_user, **_matrix_context(matrix, current_user)}
         return page(request, MINE_PAGE, context)
 
 
@@ -223,17 +217,11 @@ class GrowthAdminController(Controller):
 
     @get("/", name="growth:admin")
     async def table(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        sort: str = "name",
-        order: str = "asc",
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, sort: str = "name", order: str = "asc"
     ) -> Template:
         if order not in {"asc", "desc"}:
             raise DomainError(_("Order is asc or desc."), field="order")
-        staff = await accounts.get_user(db, principal.user_id)
-        site = await accounts.get_site(db, staff.site_id)
+        site = await accounts.get_site(db, current_user.site_id)
         now = utcnow()
         summaries = await growth.site_summaries(db, site=site, now=now, sort=sort, descending=order == "desc")
         context = {
@@ -249,7 +237,7 @@ class GrowthAdminController(Controller):
 
     async def _promotions(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: AsyncSession,
         staff: User,
         *,
@@ -268,7 +256,7 @@ class GrowthAdminController(Controller):
                 {s.user_id for s in [*suggestions, *decided]} | {s.decided_by_id for s in decided if s.decided_by_id},
             )
         }
-        zone = ZoneInfo(staff.timezone)
+        zone = user_zone(staff)
         context = {
             "suggestions": suggestions,
             "decided": decided,
@@ -284,63 +272,68 @@ class GrowthAdminController(Controller):
         return page(request, PROMOTIONS_PAGE, context, status_code=refused_status(request, error))
 
     @get("/promotions", name="growth:promotions")
-    async def promotions(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, done: str = ""
-    ) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        return await self._promotions(request, db, staff, done=done if done in {"approved", "declined"} else "")
+    async def promotions(self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "") -> Template:
+        return await self._promotions(request, db, current_user, done=done if done in {"approved", "declined"} else "")
 
     async def _decide(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff_id: int, suggestion_id: int, reason: str | None
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        staff: User,
+        suggestion_id: int,
+        action: Callable[[], Awaitable[object]],
+        done: str,
     ) -> Any:
-        staff = await accounts.get_user(db, staff_id)
-        try:
-            async with db.begin_nested():
-                if reason is None:
-                    await growth.approve_promotion(db, suggestion_id=suggestion_id, coordinator=staff, now=utcnow())
-                else:
-                    await growth.decline_promotion(
-                        db, suggestion_id=suggestion_id, coordinator=staff, reason=reason, now=utcnow()
-                    )
-        except DomainError as error:
-            if error.status_code in {403, 404}:
-                raise
-            return await self._promotions(request, db, staff, error=error, failed=suggestion_id)
-        done = "approved" if reason is None else "declined"
-        if is_htmx(request):
-            return await self._promotions(request, db, staff, done=done)
-        return see_other(f"{self.path}/promotions?done={done}")
+        """Approve or decline: refused beside the suggestion, or done (another site's is Not found)."""
+        return await act_on_page(
+            request,
+            db,
+            action,
+            render=partial(self._promotions, request, db, staff),
+            done=done,
+            then=f"{self.path}/promotions?done={done}",
+            refused_with={"failed": suggestion_id},
+            raised={403, 404},
+        )
 
     @post("/promotions/{suggestion_id:int}/approve", name="growth:approve", status_code=200)
     async def approve(
-        self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        principal: CurrentPrincipal,
-        suggestion_id: int,
-        data: Annotated[Form, FormBody],
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, suggestion_id: int, data: FormPost
     ) -> Any:
-        return await self._decide(request, db, principal.user_id, suggestion_id, None)
+        return await self._decide(
+            request,
+            db,
+            current_user,
+            suggestion_id,
+            lambda: growth.approve_promotion(db, suggestion_id=suggestion_id, coordinator=current_user, now=utcnow()),
+            "approved",
+        )
 
     @post("/promotions/{suggestion_id:int}/decline", name="growth:decline", status_code=200)
     async def decline(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
-        principal: CurrentPrincipal,
+        current_user: CurrentUser,
         suggestion_id: int,
         data: Annotated[DeclineForm, FormBody],
     ) -> Any:
-        return await self._decide(request, db, principal.user_id, suggestion_id, data.reason)
+        return await self._decide(
+            request,
+            db,
+            current_user,
+            suggestion_id,
+            lambda: growth.decline_promotion(
+                db, suggestion_id=suggestion_id, coordinator=current_user, reason=data.reason, now=utcnow()
+            ),
+            "declined",
+        )
 
     @get("/{user_id:int}", name="growth:agent")
-    async def agent(
-        self, request: Request[Any, Any, Any], db: Db, principal: CurrentPrincipal, user_id: int
-    ) -> Template:
-        staff = await accounts.get_user(db, principal.user_id)
-        agent = await growth.agent_of_site(db, user_id=user_id, staff=staff)
+    async def agent(self, request: AnyRequest, db: Db, current_user: CurrentUser, user_id: int) -> Template:
+        agent = await growth.agent_of_site(db, user_id=user_id, staff=current_user)
         matrix = await growth.growth_matrix(db, user=agent, now=utcnow())
-        return page(request, AGENT_PAGE, _matrix_context(matrix, staff))
+        return page(request, AGENT_PAGE, _matrix_context(matrix, current_user))
 
 
 def promotion_rule_text() -> str:

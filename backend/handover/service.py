@@ -27,13 +27,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, skill_label
 from backend.accounts.site_settings import site_settings
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import SlotError, is_on_boundary, local_midnight, slot_at, slot_of, utc_start
-from backend.shifts.allocation import skill_label
-from backend.shifts.handover_models import HandoverAck, HandoverKind, HandoverNote
+from backend.handover.models import HandoverAck, HandoverKind, HandoverNote
 from backend.shifts.models import Shift, ShiftSeat
 
 NOTE_MAX_CHARS = 2000
@@ -44,7 +43,6 @@ PICKER_DAYS = 7  # the coordinator picks a shift among those starting this far a
 BOARD_PAST_HOURS = 24  # the coordinator's list keeps notes this long after their window ends
 BOARD_LIMIT = 200
 KIND_ORDER = {HandoverKind.warning: 0, HandoverKind.open_issue: 1, HandoverKind.follow_up: 2}
-STAFF_ROLES = frozenset({Role.coordinator, Role.admin})
 
 
 def kind_label(kind: HandoverKind) -> str:
@@ -59,8 +57,23 @@ def kind_choices() -> list[tuple[str, str]]:
     return [(kind.value, kind_label(kind)) for kind in KIND_ORDER]
 
 
+class _SlotSpan:
+    """What a note, a shift or a choice of shift covers, as the times pages and the API show."""
+
+    start_slot: int
+    end_slot: int
+
+    @property
+    def starts(self) -> dt.datetime:
+        return utc_start(self.start_slot)
+
+    @property
+    def ends(self) -> dt.datetime:
+        return utc_start(self.end_slot)
+
+
 @dataclass(frozen=True)
-class NoteView:
+class NoteView(_SlotSpan):
     """A note as one reader sees it: plain values for pages and the API."""
 
     id: int
@@ -83,14 +96,6 @@ class NoteView:
         return kind_label(self.kind)
 
     @property
-    def starts(self) -> dt.datetime:
-        return utc_start(self.start_slot)
-
-    @property
-    def ends(self) -> dt.datetime:
-        return utc_start(self.end_slot)
-
-    @property
     def needs_ack(self) -> bool:
         return not self.own and self.acknowledged_at is None
 
@@ -100,7 +105,7 @@ class NoteView:
 
 
 @dataclass(frozen=True)
-class ShiftHandover:
+class ShiftHandover(_SlotSpan):
     """One held shift's handover: the notes reaching it, and whether the holder may write from it now."""
 
     shift_id: int
@@ -426,7 +431,8 @@ async def shift_handover(session: AsyncSession, *, shift_id: int, agent: User, n
 async def schedule_handover(session: AsyncSession, *, agent: User, now: dt.datetime) -> dict[int, ShiftHandover]:
     """The handover of each held shift whose start window has opened or that ended in the last two hours.
 
-    My schedule shows these with the shift: the notes to read and acknowledge, and the form to leave one.
+    My schedule loads these by URL and shows each with its shift: the notes to read and acknowledge, and
+    the form to leave one.
     """
     if agent.role is not Role.agent:
         return {}
@@ -442,6 +448,17 @@ async def schedule_handover(session: AsyncSession, *, agent: User, now: dt.datet
         )
     )
     return await _handovers(session, shifts, agent, now, keep_all=False)
+
+
+async def current_handover(
+    session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime
+) -> ShiftHandover | None:
+    """One held shift's handover if ``schedule_handover`` would show it now, else None (404 unless held).
+
+    The start-shift answer loads this for its one shift, under the same rule as My schedule.
+    """
+    shift = await _held_shift(session, shift_id=shift_id, agent=agent)
+    return (await _handovers(session, [shift], agent, now, keep_all=False)).get(shift.id)
 
 
 async def _site(session: AsyncSession, site_id: int) -> Site:
@@ -557,20 +574,12 @@ async def resolve_note(session: AsyncSession, *, note_id: int, user: User, now: 
 
 
 @dataclass(frozen=True)
-class ShiftChoice:
+class ShiftChoice(_SlotSpan):
     shift_id: int
     start_slot: int
     end_slot: int
     skill_name: str
     holders: int
-
-    @property
-    def starts(self) -> dt.datetime:
-        return utc_start(self.start_slot)
-
-    @property
-    def ends(self) -> dt.datetime:
-        return utc_start(self.end_slot)
 
 
 async def shift_choices(session: AsyncSession, *, site: Site, now: dt.datetime) -> list[ShiftChoice]:
