@@ -7,10 +7,11 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 # Two pytest workers: the tests wait on PostgreSQL and the browser about half the time (15 min -> 10 min on 2 cores).
 TEST_WORKERS ?= 2
-# Instants `make test-clock` starts the unit and integration tests at (the clock ticks on from each):
-# Sunday 31 October 2027 00:56 UTC crosses Europe's autumn DST change (01:00 UTC) and is a month end;
-# Sunday 31 December 2028 15:56 UTC crosses a year end and a week end in Shanghai (16:00 UTC), the demo site's zone.
-CLOCK_INSTANTS ?= 2027-10-31T00:56:00+00:00 2028-12-31T15:56:00+00:00
+# Instants `make test-clock` starts the unit and integration tests at (the clock ticks on from each), each just
+# after a boundary so that no boundary falls mid-run (a test that straddles one would fail by chance, not always):
+# Sunday 31 October 2027 01:00:30 UTC, just after Europe's autumn DST change, on a month's last day;
+# Sunday 31 December 2028 16:00:30 UTC, the first seconds of 2029 and of a week in Shanghai, the test site's zone.
+CLOCK_INSTANTS ?= 2027-10-31T01:00:30+00:00 2028-12-31T16:00:30+00:00
 
 .PHONY: run test test-clock lint format bench clean
 
