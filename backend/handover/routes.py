@@ -10,6 +10,7 @@ Pages answer refusals on the page: a plain form post gets the page with the refu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from functools import partial
 from typing import Annotated, Any
@@ -83,6 +84,12 @@ async def _agent_page(
         "draft": draft,
     }
     return page(request, AGENT_PAGE, context, status_code=refused_status(request, error))
+
+
+def _moments(agent: User, now: dt.datetime) -> dict[str, Any]:
+    """What the notes' sections need to say when each note was written, in the agent's own clock."""
+    zone = user_zone(agent)
+    return {"now": now, "when": moment_labeller(zone, now.astimezone(zone).date())}
 
 
 class HandoverController(Controller):
@@ -183,10 +190,9 @@ class HandoverFragmentController(Controller):
         found = await handover.schedule_handover(db, agent=current_user, now=now)
         zone = user_zone(current_user)
         context = {
+            **_moments(current_user, now),
             "tab": "shifts",
             "user": current_user,
-            "now": now,
-            "when": moment_labeller(zone, now.astimezone(zone).date()),
             "clock": lambda moment: moment.astimezone(zone).strftime("%H:%M"),
             "handovers": sorted(found.values(), key=lambda h: (h.start_slot, h.shift_id)),
         }
@@ -200,10 +206,8 @@ class HandoverFragmentController(Controller):
             return await _agent_page(request, db, current_user, shift_id)
         now = utcnow()
         found = await handover.current_handover(db, shift_id=shift_id, agent=current_user, now=now)  # 404 unless held
-        zone = user_zone(current_user)
         context = {
-            "now": now,
-            "when": moment_labeller(zone, now.astimezone(zone).date()),
+            **_moments(current_user, now),
             "handovers": [] if found is None else [found],  # none: not (or no longer) time for its notes
             "oob": False,
         }
