@@ -1,7 +1,9 @@
 """Contact history import: a CSV streamed row by row, validated, and written all or nothing.
 
-The body is never held whole: bytes are decoded and split into lines as they
-arrive, each row is checked, and good rows are written in batches. The
+The body is never held whole: ``core.csv_text.csv_rows`` decodes it strictly
+and splits it into lines as it arrives (a row it cannot read is this import's
+problem at that row, and reading stops there), each row is checked, and good
+rows are written in batches. The
 batches go inside a savepoint, so a file with any bad row leaves no trace
 whatever the caller does with its unit of work; the answer then lists the
 first problems with their row numbers (row 1 is the first line after the
@@ -15,8 +17,6 @@ to check, not a set of a million keys.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import math
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_skills
+from backend.core.csv_text import UnreadableCsv, csv_rows
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -98,29 +99,6 @@ class SeenSlots:
             return False
         page[index] |= mask
         return True
-
-
-async def csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
-    """(row number, fields) for each non-blank line as the bytes arrive; the header is row 0.
-
-    A line is parsed once it is complete, so a quoted field cannot span lines:
-    the history format has none.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    pending = ""
-    row = -1
-    async for chunk in chunks:
-        text = pending + decoder.decode(chunk)
-        lines = text.split("\n")
-        pending = lines.pop()
-        for fields in csv.reader(lines):
-            row += 1
-            if fields and (len(fields) > 1 or fields[0].strip()):
-                yield row, fields
-    tail = pending + decoder.decode(b"", final=True)
-    if tail.strip():
-        for fields in csv.reader([tail]):
-            yield row + 1, fields
 
 
 class RowReader:
@@ -313,20 +291,23 @@ async def _import_rows(
 ) -> _Outcome:
     outcome = _Outcome()
     batch: list[dict[str, Any]] = []
-    async for number, fields in rows:
-        record, problems = reader.read(fields)
-        for message in problems:
-            outcome.report(number, message)
-        if record is None or outcome.problem_count:
-            batch.clear()  # once anything is wrong, keep checking but stop writing
-            continue
-        outcome.rows += 1
-        outcome.first_slot = min(outcome.first_slot or record["slot"], record["slot"])
-        outcome.last_slot = max(outcome.last_slot or record["slot"], record["slot"])
-        batch.append(record)
-        if len(batch) >= BATCH_ROWS:
-            outcome.replaced += await _write_batch(session, site_id, batch)
-            batch = []
+    try:
+        async for number, fields in rows:
+            record, problems = reader.read(fields)
+            for message in problems:
+                outcome.report(number, message)
+            if record is None or outcome.problem_count:
+                batch.clear()  # once anything is wrong, keep checking but stop writing
+                continue
+            outcome.rows += 1
+            outcome.first_slot = min(outcome.first_slot or record["slot"], record["slot"])
+            outcome.last_slot = max(outcome.last_slot or record["slot"], record["slot"])
+            batch.append(record)
+            if len(batch) >= BATCH_ROWS:
+                outcome.replaced += await _write_batch(session, site_id, batch)
+                batch = []
+    except UnreadableCsv as unreadable:
+        outcome.report(unreadable.row, unreadable.message)
     if batch and not outcome.problem_count:
         outcome.replaced += await _write_batch(session, site_id, batch)
     return outcome
@@ -355,7 +336,12 @@ async def import_history(
     """Import a history CSV for a site, all or nothing; raises ``HistoryRejected`` listing the problems."""
     skills = {skill.code: skill.id for skill in await list_skills(session, site_id=site_id)}
     rows = csv_rows(chunks)
-    header = await anext(rows, None)
+    try:
+        header = await anext(rows, None)
+    except UnreadableCsv as unreadable:
+        outcome = _Outcome()
+        outcome.report(unreadable.row, unreadable.message)
+        raise _rejected(outcome) from None
     if header is None:
         raise _no_rows()
     reader = RowReader(header[1], skills, now or utcnow())

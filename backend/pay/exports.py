@@ -13,8 +13,9 @@ What every format carries
 
 The CSV and the checksum
     UTF-8 with a byte-order mark (Excel then opens Chinese names correctly), RFC 4180: ``\\r\\n`` line
-    ends, fields quoted only when needed. Free text (names, notes) starting with ``= + - @`` or a
-    tab is prefixed with ``'`` so a spreadsheet never runs it as a formula.
+    ends, fields quoted only when needed. Every text cell, in CSV and XLSX alike, goes through
+    ``core.csv_text.spreadsheet_text`` (``'`` before anything a spreadsheet would run as a formula,
+    their full-width forms included); amounts and counts are numbers and are never prefixed.
     The LAST line is ``checksum,<sha256 hex>``. The checksum is the SHA-256 of every byte of the
     file before that line (BOM included). So a reader can check a file on its own: drop the last
     line, hash the rest. ``settlement_checksum`` computes exactly this, and ``lock_period`` stores it;
@@ -52,6 +53,7 @@ import xlsxwriter
 from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.csv_text import spreadsheet_text
 from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
 from backend.core.money import decimal_text
@@ -108,7 +110,6 @@ LINE_COLUMNS = (
     "amount",
     "note",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class PeriodNotLocked(Conflict):
@@ -289,11 +290,6 @@ async def line_rows(session: AsyncSession, *, period_id: int) -> AsyncIterator[R
 # ---------------------------------------------------------------------------------------------- values
 
 
-def safe_text(text: str) -> str:
-    """Free text a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def last_day(period: PayPeriod) -> dt.date:
     return period.ends_on - dt.timedelta(days=1)
 
@@ -364,20 +360,20 @@ def line_text(line: Row[Any]) -> list[str]:
     return [
         str(user_id),
         str(position),
-        getattr(kind, "value", kind),
+        spreadsheet_text(getattr(kind, "value", kind)),
         day.isoformat() if day else "",
         "" if shift_id is None else str(shift_id),
-        work_kind or "",
-        skill_code or "",
+        spreadsheet_text(work_kind or ""),
+        spreadsheet_text(skill_code or ""),
         str(quantity),
         "" if rate is None else decimal_text(rate),
         decimal_text(amount),
-        safe_text(note) if note else "",
+        spreadsheet_text(note or ""),
     ]
 
 
 def as_text(values: dict[str, Any], amounts: Iterable[str]) -> dict[str, str]:
-    """Every value as text: amounts two-decimal, counts as integers, free text formula-safe."""
+    """Every value as text: amounts two-decimal, counts as integers, any other text formula-safe."""
     out: dict[str, str] = {}
     for key, value in values.items():
         if value is None:
@@ -386,10 +382,8 @@ def as_text(values: dict[str, Any], amounts: Iterable[str]) -> dict[str, str]:
             out[key] = decimal_text(value)
         elif isinstance(value, int):
             out[key] = str(value)
-        elif key in ("name", "note"):
-            out[key] = safe_text(value)
         else:
-            out[key] = value
+            out[key] = spreadsheet_text(value)
     return out
 
 
@@ -585,7 +579,7 @@ async def _write_xlsx(session: AsyncSession, *, period: PayPeriod, totals: Total
             elif name in COUNT_FIELDS:
                 sheet.write_number(row, col, value, bold if strong else None)
             else:
-                sheet.write_string(row, col, value, bold if strong else None)
+                sheet.write_string(row, col, spreadsheet_text(value), bold if strong else None)
         row += 1
 
     async for settlement in settlement_rows(session, period_id=period.id):
@@ -606,7 +600,7 @@ async def _write_xlsx(session: AsyncSession, *, period: PayPeriod, totals: Total
             elif name in ("position", "quantity"):
                 lines.write_number(line_row, col, value)
             elif value:
-                lines.write_string(line_row, col, value)
+                lines.write_string(line_row, col, spreadsheet_text(value))
         line_row += 1
     await anyio.to_thread.run_sync(workbook.close)
 

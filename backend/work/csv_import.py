@@ -1,7 +1,9 @@
 """Work records from a CSV file: streamed row by row, checked like API records, written all or nothing.
 
-The file is read as it arrives (``demand.history.csv_rows``), never held
-whole. Rows are checked and stored in batches of 5,000 inside a savepoint:
+The file is read as it arrives (``core.csv_text.csv_rows``: strict UTF-8,
+any line ending, bounded lines), never held whole; a row it cannot read is a
+problem at that row like any other, and reading stops there. Rows are checked
+and stored in batches of 5,000 inside a savepoint:
 once any row is bad, nothing more is written but every row is still checked,
 and the savepoint is rolled back, so the answer lists the first 50 problems
 (row 1 is the first line after the header) with their column, and the total.
@@ -17,8 +19,9 @@ from collections.abc import AsyncIterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site
+from backend.core.csv_text import UnreadableCsv, csv_rows
 from backend.core.i18n import gettext as _
-from backend.demand.history import BATCH_ROWS, MAX_PROBLEMS_SHOWN, csv_rows
+from backend.demand.history import BATCH_ROWS, MAX_PROBLEMS_SHOWN
 from backend.work.models import WorkKind
 from backend.work.schemas import RecordIn
 from backend.work.service import (
@@ -168,7 +171,10 @@ async def import_work_csv(
 ) -> IngestResult:
     """Import a work-records CSV for a site, all or nothing; raises ``WorkRejected`` listing the problems."""
     rows = csv_rows(chunks)
-    header = await anext(rows, None)
+    try:
+        header = await anext(rows, None)
+    except UnreadableCsv as unreadable:
+        raise rejected([WorkProblem(unreadable.row, unreadable.message, None)], 1) from None
     if header is None:
         raise _no_rows()
     reader = WorkRowReader(header[1])
@@ -181,14 +187,17 @@ async def import_work_csv(
     async with session.begin_nested():
         work = _Import(session, checker)
         seen_rows = 0
-        async for number, fields in rows:
-            seen_rows += 1
-            incoming, found = reader.read(number, fields)
-            work.batch_problems.extend(WorkProblem(number, message, field) for field, message in found)
-            if incoming is not None:
-                work.batch.append(incoming)
-            if len(work.batch) + len(work.batch_problems) >= BATCH_ROWS:
-                await work.flush()
+        try:
+            async for number, fields in rows:
+                seen_rows += 1
+                incoming, found = reader.read(number, fields)
+                work.batch_problems.extend(WorkProblem(number, message, field) for field, message in found)
+                if incoming is not None:
+                    work.batch.append(incoming)
+                if len(work.batch) + len(work.batch_problems) >= BATCH_ROWS:
+                    await work.flush()
+        except UnreadableCsv as unreadable:
+            work.batch_problems.append(WorkProblem(unreadable.row, unreadable.message, None))
         await work.flush()
         if work.problem_count:
             raise rejected(work.problems, work.problem_count)

@@ -19,6 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
 from backend.accounts.models import Role, Site, Tier, User
+from backend.core.csv_text import spreadsheet_text
 from backend.core.db import Database
 from backend.core.migrate import migrate
 from backend.pay import exports
@@ -87,8 +89,11 @@ class FakeClock(metaclass=_ClockType):
         return dt.datetime(2031, 5, 17, 3, 4, 5, tzinfo=tz)
 
 
-async def locked_period(db: AsyncSession, site: Site, *, ledger_gross_offset: int = 0) -> PayPeriod:
-    """A locked weekly period with three agents (created in reverse id order on purpose), posted and checksummed."""
+async def locked_period(db: AsyncSession, site: Site, *, ledger_gross_offset: int = 0, prefix: str = "") -> PayPeriod:
+    """A locked weekly period with three agents (created in reverse id order on purpose), posted and checksummed.
+
+    ``prefix`` starts every text the lock snapshots (name, tier, note, skill code): a hostile export.
+    """
     users = []
     for index, (name, tier, *_rest) in enumerate(AGENTS):
         users.append(
@@ -122,8 +127,8 @@ async def locked_period(db: AsyncSession, site: Site, *, ledger_gross_offset: in
         settlement = Settlement(
             period_id=period.id,
             user_id=user.id,
-            display_name=name,
-            tier=tier.value,
+            display_name=prefix + name,
+            tier=prefix + tier.value,
             worked_minutes=minutes,
             pieces=pieces,
             base_minor=amounts[LineKind.base],
@@ -152,7 +157,8 @@ async def locked_period(db: AsyncSession, site: Site, *, ledger_gross_offset: in
                     quantity=quantity,
                     rate_minor=rate,
                     amount_minor=amount,
-                    note=note,
+                    skill_code=prefix + "billing" if prefix else None,
+                    note=prefix + note,
                 )
             )
         postings += [
@@ -429,3 +435,55 @@ async def test_renaming_an_agent_after_the_lock_changes_no_export(db: AsyncSessi
     for ext in exports.FORMATS:
         assert await export_bytes(db, period, ext) == before[ext]
     assert await exports.settlement_checksum(db, period=period) == period.checksum
+
+
+XLSX_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+FULL_WIDTH = ["\uff1d", "\uff0b", "\uff0d", "\uff20"]  # = + - @ as a Chinese input method types them
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r", *FULL_WIDTH, " =", "\u3000\uff1d"]
+
+
+def xlsx_cells(data: bytes, sheet: int) -> tuple[list[str], list[str]]:
+    """The sheet's text cells and its number cells, as written (XlsxWriter's constant-memory inline strings)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as workbook:
+        root = ElementTree.fromstring(workbook.read(f"xl/worksheets/sheet{sheet}.xml"))
+    texts, numbers = [], []
+    for cell in root.iter(f"{XLSX_MAIN}c"):
+        if cell.get("t") == "inlineStr":
+            texts.append("".join(part.text or "" for part in cell.iter(f"{XLSX_MAIN}t")))
+        elif (value := cell.find(f"{XLSX_MAIN}v")) is not None:
+            numbers.append(value.text or "")
+    return texts, numbers
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS, ids=repr)
+async def test_no_text_cell_of_any_spreadsheet_export_can_run_as_a_formula(
+    db: AsyncSession, site: Site, start: str
+) -> None:
+    """Every text a user or a rule wrote (name, tier, note, skill) is guarded in CSV and XLSX; amounts stay numbers."""
+    period = await locked_period(db, site, prefix=start)
+
+    sections = csv_sections(await export_bytes(db, period, "csv"))
+    header, *rows, _totals = sections["settlements"]
+    line_header, *lines = sections["line items"]
+    assert [row[header.index("name")] for row in rows] == ["'" + start + agent[0] for agent in AGENTS]
+    assert {row[header.index("tier")][: len(start) + 1] for row in rows} == {"'" + start}
+    assert {line[line_header.index("note")][: len(start) + 1] for line in lines} == {"'" + start}
+    assert {line[line_header.index("skill_code")] for line in lines} == {"'" + start + "billing"}
+    cells = [cell for row in [*rows, *lines] for cell in row]
+    assert all(spreadsheet_text(cell) == cell or is_number(cell) for cell in cells)
+    assert "-1.50" in [line[line_header.index("amount")] for line in lines]  # a negative amount is still a number
+
+    workbook = await export_bytes(db, period, "xlsx")
+    for sheet, guarded in ((1, 3 + 3), (2, 9 + 9)):  # names and tiers; notes and skill codes
+        texts, _numbers = xlsx_cells(workbook, sheet)
+        assert all(spreadsheet_text(text) == text for text in texts)
+        assert len([text for text in texts if text.startswith("'")]) == guarded
+    assert "-1.5" in xlsx_cells(workbook, 2)[1]
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

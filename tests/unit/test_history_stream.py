@@ -13,8 +13,9 @@ import datetime as dt
 import tracemalloc
 from collections.abc import AsyncIterator
 
+from backend.core.csv_text import csv_rows
 from backend.core.slots import SLOT_SECONDS
-from backend.demand.history import RowReader, SeenSlots, chunks_of, csv_rows
+from backend.demand.history import RowReader, SeenSlots, chunks_of
 
 SKILLS = {"general": 1, "billing": 2, "tech": 3}
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
