@@ -26,6 +26,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Site, skill_label
 from backend.accounts.zones import site_zone
 from backend.availability.service import parse_week
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.security import Principal, requires
@@ -65,12 +66,14 @@ class Place:
         self.zone = site_zone(site)
 
     @classmethod
-    async def of(cls, db: AsyncSession, principal: Principal, week_text: str) -> Place:
+    async def of(cls, db: AsyncSession, principal: Principal, week_text: str, *, changing: bool = False) -> Place:
+        """Pages and the API read the week (an untouched week is empty, not stored); ``changing`` stores it."""
         site = await accounts.get_site(db, principal.site_id)
         week = chosen_week(week_text, site_zone(site))
-        return cls(site, week, await service.roster_of(db, site_id=site.id, week=week))
+        find = service.roster_of if changing else service.find_roster
+        return cls(site, week, await find(db, site_id=site.id, week=week))
 
-    async def run(self, db: AsyncSession, run_id: int) -> SolveRun:
+    async def run(self, db: AsyncSession, run_id: PathId) -> SolveRun:
         run = await service.get_run(db, run_id=run_id, site_id=self.site.id)
         if run.roster_id != self.roster.id:
             raise NotFound("solve")
@@ -139,6 +142,7 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
         ],
         "changes": views.change_rows(changes, names, skills, zone),
         "unpublished": len(unpublished),
+        "too_short_hours": hours_text(service.coverage_gaps(facts, draft).too_short_slots),
         "error": None,
         "error_scope": "",
         "run_error": None,
@@ -146,6 +150,11 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
     }
     context.update(extra)
     return context
+
+
+def hours_text(slots: int) -> str:
+    """Half-hours as hours for people: 3 -> "1.5", 4 -> "2"."""
+    return f"{slots / 2:g}" if slots else ""
 
 
 def draft_version(lines: list[service.Line]) -> RosterVersion:
@@ -204,7 +213,7 @@ class RosterPagesController(Controller):
         data: Annotated[WeekForm, FormBody],
     ) -> Any:
         """Queue a solve; the job starts once this request's transaction has committed."""
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         try:
             async with db.begin_nested():
                 order = await service.start_solve(
@@ -230,7 +239,7 @@ class RosterPagesController(Controller):
 
     @get("/runs/{run_id:int}", name="roster:run")
     async def run(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, run_id: int, week: str = ""
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, run_id: PathId, week: str = ""
     ) -> Template:
         """The progress panel; it polls itself while the solve goes on, and reloads the page when it ends."""
         place = await Place.of(db, principal, week)
@@ -242,9 +251,14 @@ class RosterPagesController(Controller):
 
     @post("/runs/{run_id:int}/cancel", name="roster:cancel", status_code=303)
     async def cancel(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, run_id: int, data: Annotated[WeekForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        run_id: PathId,
+        data: Annotated[WeekForm, FormBody],
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         run = await place.run(db, run_id)
         await service.request_cancel(db, run)
         if is_htmx(request):
@@ -255,7 +269,7 @@ class RosterPagesController(Controller):
     async def add(
         self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[LineForm, FormBody]
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         try:
             async with db.begin_nested():
                 line = await service.add_line(db, site=place.site, roster=place.roster, edit=edit_of(place, data))
@@ -269,10 +283,10 @@ class RosterPagesController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        line_id: int,
+        line_id: PathId,
         data: Annotated[LineForm, FormBody],
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         line = await service.get_line(db, roster=place.roster, line_id=line_id)
         try:
             async with db.begin_nested():
@@ -288,10 +302,10 @@ class RosterPagesController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        line_id: int,
+        line_id: PathId,
         data: Annotated[WeekForm, FormBody],
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         line = await service.get_line(db, roster=place.roster, line_id=line_id)
         await service.remove_line(db, roster=place.roster, line=line)
         return await self._done(request, db, place, "schedules")
@@ -302,10 +316,10 @@ class RosterPagesController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        line_id: int,
+        line_id: PathId,
         data: Annotated[LockForm, FormBody],
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         line = await service.get_line(db, roster=place.roster, line_id=line_id)
         await service.set_locked(db, roster=place.roster, line=line, locked=data.locked == "1")
         return await self._done(request, db, place, f"line-{line_id}")
@@ -314,7 +328,7 @@ class RosterPagesController(Controller):
     async def publish(
         self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[WeekForm, FormBody]
     ) -> Any:
-        place = await Place.of(db, principal, data.week)
+        place = await Place.of(db, principal, data.week, changing=True)
         try:
             async with db.begin_nested():
                 await service.publish(db, site=place.site, roster=place.roster, published_by=principal.user_id)

@@ -24,13 +24,13 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.i18n import ngettext, speaking
-from backend.core.slots import IsoWeek
+from backend.core.slots import IsoWeek, ranges_of
 from backend.notify.service import Kind, notify
 from backend.roster import solver
 from backend.roster.models import AssignmentSource, Roster, RosterAssignment, RosterVersion, SolveRun, SolveStatus
 from backend.roster.problem import WeekFacts, solver_problem, week_facts
 from backend.shifts.eligibility import Work, check_week
-from backend.shifts.publish import publish_week_shifts
+from backend.shifts.publish import Placement, agents_time, held_time, main_skill, publish_week_shifts
 
 ACTIVE = (SolveStatus.queued, SolveStatus.running)
 
@@ -45,13 +45,22 @@ class Line(msgspec.Struct, frozen=True):
 
 
 async def roster_of(session: AsyncSession, *, site_id: int, week: IsoWeek) -> Roster:
-    """The site's roster for the week, created empty the first time anyone looks."""
-    roster = await session.scalar(select(Roster).where(Roster.site_id == site_id, Roster.week == str(week)))
-    if roster is None:
-        roster = Roster(site_id=site_id, week=str(week), published_version=0)
+    """The site's roster for the week, stored empty the first time anyone changes it (solve, edit, publish)."""
+    roster = await find_roster(session, site_id=site_id, week=week)
+    if roster.id is None:
         session.add(roster)
         await session.flush()
     return roster
+
+
+async def find_roster(session: AsyncSession, *, site_id: int, week: IsoWeek) -> Roster:
+    """The site's roster for the week to read; a week nobody has touched is an empty one that is not stored.
+
+    A read never writes: a GET that inserted the row took SQLite's write lock inside a read
+    transaction and failed with "database is locked" beside any concurrent import.
+    """
+    roster = await session.scalar(select(Roster).where(Roster.site_id == site_id, Roster.week == str(week)))
+    return roster if roster is not None else Roster(site_id=site_id, week=str(week), published_version=0)
 
 
 async def get_run(session: AsyncSession, *, run_id: int, site_id: int) -> SolveRun:
@@ -368,9 +377,27 @@ def _check_agent_week(facts: WeekFacts, user_id: int, work: list[Work]) -> None:
 
 
 class Change(msgspec.Struct, frozen=True):
+    """An agent's shifts added and removed between two versions (each a whole shift, shown by its main skill)."""
+
     user_id: int
     added: list[Line]
     removed: list[Line]
+
+
+class TimeChange(msgspec.Struct, frozen=True):
+    """What an agent is told after a publish: their shifts new, moved or lengthened, and gone."""
+
+    added: int
+    changed: int
+    removed: int
+    shifts: int
+
+
+class Gaps(msgspec.Struct, frozen=True):
+    """Uncovered demand: the open shifts to offer, and the agent-slots too short to offer (left uncovered)."""
+
+    open_shifts: list[tuple[int, int, int, int]]
+    too_short_slots: int
 
 
 async def publish(session: AsyncSession, *, site: Site, roster: Roster, published_by: int | None) -> RosterVersion:
@@ -385,32 +412,52 @@ async def publish(session: AsyncSession, *, site: Site, roster: Roster, publishe
         number=roster.published_version + 1,
         published_by_id=published_by,
         lines=[msgspec.to_builtins(line) for line in lines],
-        open_seats=sum(seats for _, _, _, seats in gaps),
+        open_seats=sum(seats for _, _, _, seats in gaps.open_shifts),
     )
     session.add(version)
     await session.flush()
     roster.published_version = version.number
+    held_before = await held_time(session, site_id=site.id, slots=facts.slots)
     await publish_week_shifts(
         session,
         site_id=site.id,
         slots=facts.slots,
         version_id=version.id,
         lines=[(line.user_id, line.skill_id, line.start_slot, line.end_slot) for line in lines],
-        gaps=gaps,
+        gaps=gaps.open_shifts,
         now=utcnow(),
     )
-    before = await session.scalar(
-        select(RosterVersion).where(RosterVersion.roster_id == roster.id, RosterVersion.number == version.number - 1)
-    )
-    await _tell_agents(session, roster=roster, changes=changes_between(before, version), first=before is None)
+    held_after = await held_time(session, site_id=site.id, slots=facts.slots)
+    changes = {
+        user_id: time_change(held_before.get(user_id, set()), held_after.get(user_id, set()))
+        for user_id in sorted(set(held_before) | set(held_after))
+        if held_before.get(user_id, set()) != held_after.get(user_id, set())
+    }
+    await _tell_agents(session, roster=roster, changes=changes, first=version.number == 1)
     return version
 
 
-async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: list[Change], first: bool) -> None:
-    """Each agent whose lines are new or changed hears it, in their language; one push per week replaces the last."""
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_([c.user_id for c in changes])))}
-    for change in changes:
-        user = users.get(change.user_id)
+def time_change(before: set[int], after: set[int]) -> TimeChange:
+    """An agent's held time before and after a publish, as whole shifts: new, changed (overlapping one
+    they held, with other hours) and gone; the skills inside a shift play no part."""
+    was, now = ranges_of(before), ranges_of(after)
+
+    def meets(run: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+        return any(start < run[1] and run[0] < end for start, end in others)
+
+    return TimeChange(
+        added=sum(1 for run in now if not meets(run, was)),
+        changed=sum(1 for run in now if run not in was and meets(run, was)),
+        removed=sum(1 for run in was if not meets(run, now)),
+        shifts=len(now),
+    )
+
+
+async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: dict[int, TimeChange], first: bool) -> None:
+    """Each agent whose time changed hears it once, in their language; one push per week replaces the last."""
+    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(list(changes))))}
+    for user_id, change in changes.items():
+        user = users.get(user_id)
         if user is None:
             continue
         with speaking(user.locale):
@@ -418,15 +465,16 @@ async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: list[C
                 title = ngettext(
                     "Your roster for %(week)s is out: %(num)d shift.",
                     "Your roster for %(week)s is out: %(num)d shifts.",
-                    len(change.added),
+                    change.shifts,
                     week=roster.week,
                 )
             else:
                 title = _(
-                    "Your roster for %(week)s changed: %(added)s added, %(removed)s removed.",
+                    "Your roster for %(week)s changed: %(added)s added, %(changed)s changed, %(removed)s removed.",
                     week=roster.week,
-                    added=len(change.added),
-                    removed=len(change.removed),
+                    added=change.added,
+                    changed=change.changed,
+                    removed=change.removed,
                 )
         await notify(
             session,
@@ -438,34 +486,49 @@ async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: list[C
         )
 
 
-def coverage_gaps(facts: WeekFacts, lines: list[Line]) -> list[tuple[int, int, int, int]]:
-    """Uncovered demand as open shifts ``(skill_id, start, end, seats)``.
+def coverage_gaps(facts: WeekFacts, lines: list[Line]) -> Gaps:
+    """Uncovered demand as open shifts ``(skill_id, start, end, seats)``, each at least the site's shortest shift.
 
     Per skill, the shortfall per slot is peeled into layers (one seat at a
-    time); each layer's runs become shifts cut to the maximum length. A run
-    shorter than the minimum shift is still offered: the marketplace shows it
-    and an agent may take it next to their own shift.
+    time); each layer's contiguous runs are blocks, cut into near-equal pieces
+    within the shift length bounds. A block shorter than the minimum shift is
+    not offered (nobody may work it on its own, and next to a shift it would
+    make two back-to-back shifts): it stays uncovered on the coverage chart
+    and is counted in ``too_short_slots``.
     """
     scheduled = scheduled_by_cell([*lines, *(Line(*seat) for seat in facts.claimed)])
+    low, high = facts.rules.min_shift_slots, facts.rules.max_shift_slots
     gaps: list[tuple[int, int, int, int]] = []
+    too_short = 0
     for code, needs in facts.required.items():
         skill = facts.skills[code]
         short = [max(0, need - scheduled.get((skill.id, facts.slots.start + i), 0)) for i, need in enumerate(needs)]
         runs: dict[tuple[int, int], int] = defaultdict(int)
-        layer = 1
-        while any(s >= layer for s in short):
-            start = None
-            for index, value in enumerate([*short, 0]):
-                if value >= layer and start is None:
-                    start = index
-                elif value < layer and start is not None:
-                    for piece in range(start, index, facts.rules.max_shift_slots):
-                        end = min(index, piece + facts.rules.max_shift_slots)
-                        runs[facts.slots.start + piece, facts.slots.start + end] += 1
-                    start = None
-            layer += 1
+        for layer in range(1, max(short, default=0) + 1):
+            for start, end in ranges_of({index for index, value in enumerate(short) if value >= layer}):
+                lengths = shift_pieces(end - start, low, high)
+                too_short += end - start - sum(lengths)
+                offset = facts.slots.start + start
+                for length in lengths:
+                    runs[offset, offset + length] += 1
+                    offset += length
         gaps.extend((skill.id, start, end, seats) for (start, end), seats in sorted(runs.items()))
-    return gaps
+    return Gaps(open_shifts=gaps, too_short_slots=too_short)
+
+
+def shift_pieces(length: int, low: int, high: int) -> list[int]:
+    """A block of ``length`` slots cut into as few near-equal shifts in ``[low, high]`` as fit, from its start.
+
+    When no such cut covers it all, whole shifts of ``high`` are offered and the remnant
+    (shorter than ``low``) is left over.
+    """
+    if length < max(1, low):
+        return []
+    count = -(-length // high)
+    if count * low > length:
+        return [high] * (count - 1)
+    base, extra = divmod(length, count)
+    return [base + 1] * extra + [base] * (count - extra)
 
 
 def scheduled_by_cell(lines: list[Line]) -> dict[tuple[int, int], int]:
@@ -485,15 +548,26 @@ async def versions(session: AsyncSession, roster: Roster) -> list[RosterVersion]
 
 
 def changes_between(before: RosterVersion | None, after: RosterVersion) -> list[Change]:
-    """Per agent, the lines added and removed from one version to the next: what each agent is told."""
-    old = {msgspec.convert(line, Line) for line in (before.lines if before else [])}
-    new = {msgspec.convert(line, Line) for line in after.lines}
-    agents = sorted({line.user_id for line in old ^ new})
-    return [
-        Change(
-            user_id=agent,
-            added=sorted((line for line in new - old if line.user_id == agent), key=lambda x: x.start_slot),
-            removed=sorted((line for line in old - new if line.user_id == agent), key=lambda x: x.start_slot),
-        )
-        for agent in agents
-    ]
+    """Per agent, the shifts added and removed from one version to the next, by time held.
+
+    A shift is an agent's contiguous time: a new skill split inside the same hours is no change.
+    """
+    old, new = _placements(before), _placements(after)
+    old_runs, new_runs = agents_time(old), agents_time(new)
+    changes = []
+    for agent in sorted(set(old_runs) | set(new_runs)):
+        was, now = set(old_runs.get(agent, [])), set(new_runs.get(agent, []))
+        if was != now:
+            added = [_whole_shift(new, agent, run) for run in sorted(now - was)]
+            changes.append(Change(agent, added, [_whole_shift(old, agent, run) for run in sorted(was - now)]))
+    return changes
+
+
+def _placements(version: RosterVersion | None) -> list[Placement]:
+    lines = [msgspec.convert(line, Line) for line in (version.lines if version else [])]
+    return [(line.user_id, line.skill_id, line.start_slot, line.end_slot) for line in lines]
+
+
+def _whole_shift(lines: list[Placement], user_id: int, run: tuple[int, int]) -> Line:
+    skill_id = main_skill(lines, user_id, *run)
+    return Line(user_id, skill_id if skill_id is not None else 0, *run)

@@ -200,7 +200,7 @@ async def test_resolve_keeps_locked_lines_and_publish_makes_shifts_and_versions(
     first_news, second_news = told[: len(rostered)], told[len(rostered) :]
     assert {user for user, _ in first_news} == rostered, "everyone rostered hears of the first version"
     assert all(f"{WEEK}" in title and "is out" in title for _, title in first_news)
-    assert second_news == [(moved_agent, f"Your roster for {WEEK} changed: 0 added, 1 removed.")]
+    assert second_news == [(moved_agent, f"Your roster for {WEEK} changed: 0 added, 0 changed, 1 removed.")]
     assert (first.number, second.number) == (1, 2)
     assert held == len(after) - 1, "the live shifts are the second version's lines"
     assert [c.user_id for c in changes] == [moved_agent]
