@@ -5,6 +5,9 @@ the VAPID JWT (ES256 signature with the server's public key, ``aud`` = this
 origin, ``exp`` in the future and at most 24 h away) and decrypts the
 aes128gcm body with the private key and auth secret the "browser" generated.
 A test can script its answers (201, 404, 410, 429 with Retry-After, 500).
+
+``Dns`` stands in for the operating system's resolver, so a test can give a push
+service's name the answer it needs (a public address, or one inside the network).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import http_ece
+import pytest
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 MAX_JWT_LIFETIME_SECONDS = 24 * 3600
 TOPIC_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+PUBLIC_ADDRESS = "142.250.1.1"  # any address on the public internet: nothing connects to it in a test
 
 
 def b64url(data: bytes) -> str:
@@ -198,3 +204,50 @@ class PushServiceThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+class Dns:
+    """``socket.getaddrinfo`` (what the event loop and every library ask) answering ``answers`` for chosen names.
+
+    Other names go to the real resolver, so ``127.1`` or ``localhost`` resolve as the machine resolves them.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answers: dict[str, list[str]] = {}
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            if name not in self.answers:
+                return real(host, port, family, type, proto, flags)
+            number = int(port or 0)
+            return [
+                (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, number, 0, 0))
+                if ":" in address
+                else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, number))
+                for address in self.answers[name]
+            ]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+class Listener:
+    """A TCP port on loopback that counts the connections made to it (and closes them): did anyone knock?"""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _accept(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        writer.close()

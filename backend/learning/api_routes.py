@@ -12,14 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 
 from backend.accounts import service as accounts
 from backend.accounts.dependencies import CurrentUser
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.core.security import Principal, requires
 from backend.core.web import AnyRequest, CurrentPrincipal, Db, json_error
 from backend.learning import courses, drills, quiz
+from backend.learning.content import CourseContent
 from backend.learning.models import CourseVersion
 from backend.learning.schemas import (
     AttemptOut,
@@ -67,7 +70,7 @@ class LearnApiController(Controller):
 
     @get("/courses/{course_id:int}", name="api:course")
     async def course(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: PathId
     ) -> CourseDetailOut:
         """A published course's lessons, its quiz rules and whether I may start the quiz now."""
         now = utcnow()
@@ -93,9 +96,17 @@ class LearnApiController(Controller):
             gate=GateOut.of(gate),
         )
 
-    @post("/courses/{course_id:int}/attempts", name="api:attempt-start", status_code=201)
+    @post(
+        "/courses/{course_id:int}/attempts",
+        name="api:attempt-start",
+        status_code=201,
+        responses={
+            200: ResponseSpec(AttemptOut, description="The attempt in progress, resumed.", generate_examples=False),
+            201: ResponseSpec(AttemptOut, description="A new attempt.", generate_examples=False),
+        },
+    )
     async def start(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: PathId
     ) -> Response[Any]:
         """201 with a new attempt's questions (no correct flags), 200 resuming the one in progress;
         409 during the cooldown or past the daily limit (with ``next_start_at``)."""
@@ -111,7 +122,7 @@ class LearnApiController(Controller):
 
     @get("/attempts/{attempt_id:int}", name="api:attempt")
     async def attempt(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: int
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: PathId
     ) -> AttemptOut:
         """One of my attempts: questions while open, results with explanations once submitted."""
         attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
@@ -120,12 +131,18 @@ class LearnApiController(Controller):
 
     @post("/attempts/{attempt_id:int}/submit", name="api:attempt-submit", status_code=200)
     async def submit(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: int, data: SubmitBody
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, attempt_id: PathId, data: SubmitBody
     ) -> AttemptOut:
-        """Score my answers once: 422 naming a tampered or late answer (the attempt stays open), 409 if resubmitted."""
+        """Score my answers once: 422 naming a tampered or late answer, or the questions left blank unless
+        ``confirm_blanks`` (the attempt stays open); 409 if resubmitted."""
         answers = [(answer.question, list(answer.choices)) for answer in data.answers]
         attempt = await quiz.submit_attempt(
-            db, agent=current_user, attempt_id=attempt_id, answers=answers, now=utcnow()
+            db,
+            agent=current_user,
+            attempt_id=attempt_id,
+            answers=answers,
+            now=utcnow(),
+            confirm_blanks=data.confirm_blanks,
         )
         content = await quiz.attempt_content(db, attempt=attempt)
         return AttemptOut.of(attempt, content, _locale(principal))
@@ -138,7 +155,7 @@ class LearnApiController(Controller):
 
     @post("/drills/{card_id:int}/answer", name="api:drill-answer", status_code=200)
     async def answer(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, card_id: int, data: DrillAnswerBody
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, card_id: PathId, data: DrillAnswerBody
     ) -> DrillOutcomeOut:
         outcome = await drills.answer_drill(
             db, agent=current_user, card_id=card_id, chosen=list(data.choices), now=utcnow()
@@ -175,9 +192,17 @@ class CourseAdminApiController(Controller):
         assert version is not None
         return _new_course_out(course.id, course.code, version)
 
-    @get("/{course_id:int}/export", name="api:course-export")
+    @get(
+        "/{course_id:int}/export",
+        name="api:course-export",
+        responses={
+            200: ResponseSpec(
+                CourseContent, description="The course document (weft-course/1).", generate_examples=False
+            )
+        },
+    )
     async def export(
-        self, db: Db, principal: CurrentPrincipal, course_id: int, version: str = "current"
+        self, db: Db, principal: CurrentPrincipal, course_id: PathId, version: str = "current"
     ) -> Response[bytes]:
         """The course document as JSON: ``version=current`` (published; the draft if never published) or ``draft``."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)
@@ -194,7 +219,7 @@ class CourseAdminApiController(Controller):
 
     @post("/{course_id:int}/publish", name="api:course-publish", status_code=200)
     async def publish(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: int
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: PathId
     ) -> NewCourseOut:
         """Publish the draft: agents take it from now on, attempts in progress keep theirs; 409 without a draft."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)

@@ -9,7 +9,9 @@ and a refused one comes back with the agent's answers still chosen.
 
 The quiz form names each answer after its question: ``q:<question>`` with a
 choice id as the value (repeated for multiple choice), and for an ordering
-question ``order:<question>:<choice>`` with the position (1 = first).
+question ``order:<question>:<choice>`` with the position (1 = first). A form with
+questions left blank comes back asking "submit anyway?" with those questions
+marked; its "Submit anyway" button sends ``confirm_blanks=1``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
 from backend.accounts.schemas import FormPost
 from backend.accounts.zones import user_zone
+from backend.core.bounds import PathId, PathNumber
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import current_locale, day_label
@@ -51,6 +54,7 @@ DRILLS_PAGE = "learning/drills.html"
 BASE = "/app/learn"
 DRILLS_SHOWN = 10
 CSRF_FIELD = "_csrf_token"
+CONFIRM_FIELD = "confirm_blanks"
 
 
 # Shared context --------------------------------------------------------------------------------------
@@ -115,6 +119,7 @@ class QuizAnswers:
     chosen: dict[str, list[str]] = field(default_factory=dict)
     positions: dict[str, dict[str, str]] = field(default_factory=dict)
     problem: DomainError | None = None
+    confirm_blanks: bool = False
 
     def checked(self) -> list[tuple[str, list[str]]]:
         if self.problem is not None:
@@ -135,6 +140,9 @@ def read_quiz_form(pairs: Iterable[tuple[str, Any]], questions: dict[str, Questi
         if name == CSRF_FIELD:
             continue
         value = raw if isinstance(raw, str) else ""
+        if name == CONFIRM_FIELD:
+            form.confirm_blanks = value == "1"
+            continue
         kind, _sep, rest = name.partition(":")
         key, _sep, choice = rest.partition(":")
         if kind == "q" and rest:
@@ -243,7 +251,7 @@ class LearnController(Controller):
         return page(request, COURSE_PAGE, context, status_code=status)
 
     @get("/courses/{course_id:int}", name="learn:course")
-    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId) -> Template:
         return await self._course(request, db, current_user, course_id)
 
     async def _lesson(
@@ -273,13 +281,19 @@ class LearnController(Controller):
 
     @get("/courses/{course_id:int}/lessons/{number:int}", name="learn:lesson")
     async def lesson(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, number: PathNumber
     ) -> Template:
         return await self._lesson(request, db, current_user, course_id, number)
 
     @post("/courses/{course_id:int}/lessons/{number:int}/done", name="learn:lesson-done", status_code=303)
     async def lesson_done(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int, data: FormPost
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        course_id: PathId,
+        number: PathNumber,
+        data: FormPost,
     ) -> Any:
         """Mark a lesson read and go on: the next lesson, or after the last one the course page's quiz."""
         course, content = await _course_content(db, current_user, course_id)
@@ -305,8 +319,8 @@ class LearnController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
-        number: int,
+        course_id: PathId,
+        number: PathNumber,
         data: Annotated[ScenarioForm, FormBody],
     ) -> Template:
         """The feedback on the reply the agent chose; nothing is recorded (the quiz is what counts)."""
@@ -328,7 +342,7 @@ class LearnController(Controller):
 
     @post("/courses/{course_id:int}/attempts", name="learn:attempt-start", status_code=303)
     async def start(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, data: FormPost
     ) -> Any:
         """Start the quiz, or go back to the attempt already open; a cooldown or the daily limit says when (409)."""
         course, _content = await _course_content(db, current_user, course_id)
@@ -355,16 +369,19 @@ class LearnController(Controller):
         content = await quiz.attempt_content(db, attempt=attempt)
         questions = quiz.shown_questions(attempt, content)
         keys = [question.key for question in questions]
+        blank = error.blank if isinstance(error, quiz.BlankAnswers) else []
+        shown_error = None if blank else error
         context = page_context(
             agent,
             attempt=attempt,
             content=content,
             questions=questions,
-            error=error,
-            error_at=question_of_field(error.field if error else None, keys),
+            error=shown_error,
+            error_at=question_of_field(shown_error.field if shown_error else None, keys),
+            blank=blank,
             chosen=form.chosen if form else {},
             positions=form.positions if form else {},
-            expired=attempt.deadline_at <= utcnow(),
+            expired=not quiz.accepts_answers(attempt, utcnow()),
             scoring_rule=scoring.rule_summary(
                 partial_credit=content.quiz.partial_credit, pass_percent=content.quiz.pass_percent
             ),
@@ -372,15 +389,18 @@ class LearnController(Controller):
         return page(request, QUIZ_PAGE, context, status_code=status)
 
     @get("/attempts/{attempt_id:int}", name="learn:attempt")
-    async def attempt(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
+    async def attempt(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: PathId) -> Any:
         attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is not None:
             return see_other(f"{BASE}/attempts/{attempt.id}/result")
         return await self._quiz(request, db, current_user, attempt)
 
     @post("/attempts/{attempt_id:int}", name="learn:attempt-submit", status_code=303)
-    async def submit(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
-        """Score the answers; a refused form (not drawn, sent twice, too late) comes back 422 and nothing is saved."""
+    async def submit(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: PathId) -> Any:
+        """Score the answers; a refused form (not drawn, sent twice, too late) comes back 422 and nothing is saved.
+
+        Blanks the agent did not confirm are a question, not a refusal: the page comes back (200) with the answers
+        kept, the blank questions marked and "Submit anyway", and nothing is saved either."""
         attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is not None:
             return see_other(f"{BASE}/attempts/{attempt.id}/result")
@@ -389,16 +409,22 @@ class LearnController(Controller):
         try:
             answers = form.checked()
             async with db.begin_nested():
-                await quiz.submit_attempt(db, agent=current_user, attempt_id=attempt.id, answers=answers, now=utcnow())
+                await quiz.submit_attempt(
+                    db,
+                    agent=current_user,
+                    attempt_id=attempt.id,
+                    answers=answers,
+                    now=utcnow(),
+                    confirm_blanks=form.confirm_blanks,
+                )
         except DomainError as error:
             await db.refresh(attempt)
-            return await self._quiz(
-                request, db, current_user, attempt, status=refused_status(request, error), error=error, form=form
-            )
+            status = 200 if isinstance(error, quiz.BlankAnswers) else refused_status(request, error)
+            return await self._quiz(request, db, current_user, attempt, status=status, error=error, form=form)
         return see_other(f"{BASE}/attempts/{attempt.id}/result")
 
     @get("/attempts/{attempt_id:int}/result", name="learn:result")
-    async def result(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: int) -> Any:
+    async def result(self, request: AnyRequest, db: Db, current_user: CurrentUser, attempt_id: PathId) -> Any:
         attempt = await quiz.attempt_of(db, agent=current_user, attempt_id=attempt_id)
         if attempt.submitted_at is None:
             return see_other(f"{BASE}/attempts/{attempt.id}")
@@ -451,7 +477,7 @@ class LearnController(Controller):
         return page(request, DRILLS_PAGE, context, status_code=status)
 
     @post("/drills/{card_id:int}", name="learn:drill-answer", status_code=200)
-    async def drill_answer(self, request: AnyRequest, db: Db, current_user: CurrentUser, card_id: int) -> Template:
+    async def drill_answer(self, request: AnyRequest, db: Db, current_user: CurrentUser, card_id: PathId) -> Template:
         """Score one review and show the answer with the next card; another agent's card is 404."""
         card = await drills.card_of(db, agent=current_user, card_id=card_id)
         form = read_quiz_form((await request.form()).multi_items(), {})

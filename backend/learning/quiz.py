@@ -4,8 +4,11 @@ The server keeps what it drew: ``QuizAttempt.drawn`` lists the questions and
 the order their choices were shown in, and a submission may only answer those,
 each once, with those choices, before the time limit (plus ``GRACE_SECONDS``
 for a slow connection). Anything else is refused whole (422 naming the answer)
-and the attempt stays open. An attempt is scored against its own version, so a
-version published meanwhile changes nothing for it.
+and the attempt stays open. So is a submission with drawn questions left blank,
+unless the agent confirmed it (``confirm_blanks``): a blank earns 0, and a
+failure starts the cooldown, so it must be what the agent meant. An attempt is
+scored against its own version, so a version published meanwhile changes
+nothing for it.
 
 Limits, per course: after a failed attempt the agent waits ``cooldown_minutes``;
 at most ``attempts_per_day`` attempts start per site-local day. An attempt
@@ -37,6 +40,7 @@ from backend.certifications.models import Certification
 from backend.certifications.service import grant_certification, mark_onboarded
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.i18n import ngettext
 from backend.core.slots import IsoWeek, local_midnight
 from backend.learning import courses, drills, scoring
 from backend.learning.content import CourseContent, Question, Text
@@ -68,6 +72,22 @@ class AttemptGate(msgspec.Struct, kw_only=True):
     open_attempt_id: int | None
 
 
+class BlankAnswers(DomainError):
+    """Drawn questions were left unanswered and the agent did not confirm: 422 naming them, nothing stored."""
+
+    def __init__(self, blank: list[str]) -> None:
+        super().__init__(
+            ngettext(
+                "%(num)d question is unanswered (%(keys)s): answer it, or confirm to submit anyway.",
+                "%(num)d questions are unanswered (%(keys)s): answer them, or confirm to submit anyway.",
+                len(blank),
+                keys=", ".join(blank),
+            ),
+            field=f"answers.{blank[0]}",
+        )
+        self.blank = blank
+
+
 class AttemptRefused(Conflict):
     """Starting an attempt is refused (cooldown, daily limit, course not published): 409, with the gate."""
 
@@ -79,6 +99,11 @@ class AttemptRefused(Conflict):
 def is_open(attempt: QuizAttempt, now: dt.datetime) -> bool:
     """Not submitted and still inside its time limit."""
     return attempt.submitted_at is None and now <= attempt.deadline_at
+
+
+def accepts_answers(attempt: QuizAttempt, now: dt.datetime) -> bool:
+    """Whether a submission now is in time: the time limit plus ``GRACE_SECONDS`` for a slow connection."""
+    return now <= attempt.deadline_at + dt.timedelta(seconds=GRACE_SECONDS)
 
 
 def ended_at(attempt: QuizAttempt) -> dt.datetime:
@@ -237,21 +262,26 @@ async def submit_attempt(
     attempt_id: int,
     answers: dict[str, list[str]] | Sequence[tuple[str, Sequence[str]]],
     now: dt.datetime,
+    confirm_blanks: bool = False,
 ) -> QuizAttempt:
     """Score an attempt once. Tampered or late answers are 422 and leave it open; a second submit is 409.
 
     ``answers`` maps a drawn question's key to the chosen choice ids (ordering: every id in the
     agent's order); pairs are accepted too, so a question answered twice is caught. A drawn
-    question left out scores 0.
+    question left out (or with no choice) scores 0, but only when the agent confirmed it
+    (``confirm_blanks``); otherwise ``BlankAnswers`` (422) and the attempt stays open.
     """
     attempt = await attempt_of(session, agent=agent, attempt_id=attempt_id)
     if attempt.submitted_at is not None:
         raise Conflict(_("This attempt was already submitted."), field="attempt")
-    if now > attempt.deadline_at + dt.timedelta(seconds=GRACE_SECONDS):
+    if not accepts_answers(attempt, now):
         raise DomainError(_("The time limit for this attempt has passed."), field="deadline_at")
     version = await courses.version_of(session, version_id=attempt.version_id)
     content = courses.content_of(version)
     checked = check_answers(attempt, content, answers)
+    blank = [item["question"] for item in attempt.drawn if not checked.get(item["question"])]
+    if blank and not confirm_blanks:
+        raise BlankAnswers(blank)
     claimed = await session.execute(
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))

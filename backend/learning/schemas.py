@@ -31,7 +31,10 @@ class AnswerIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class SubmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The answers; ``confirm_blanks`` says the agent means to submit with drawn questions unanswered."""
+
     answers: Annotated[list[AnswerIn], msgspec.Meta(max_length=60)]
+    confirm_blanks: bool = False
 
 
 class DrillAnswerBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

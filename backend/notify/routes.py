@@ -14,6 +14,7 @@ from litestar import Controller, Router, delete, get, post
 from litestar.params import Body
 from litestar.response import Template
 
+from backend.core.bounds import PathId
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, signed_in
@@ -61,8 +62,11 @@ def tab_of(principal: Principal) -> str:
 async def save_subscription(
     request: AnyRequest, db: Any, principal: Principal, settings: Settings, data: SubscriptionBody
 ) -> SubscriptionAnswer:
-    service.check_subscription(
-        endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth, allow_loopback_http=settings.is_local
+    await service.check_subscription(
+        endpoint=data.endpoint,
+        p256dh=data.keys.p256dh,
+        auth=data.keys.auth,
+        allow_private_hosts=settings.push_allow_private_hosts,
     )
     row = await service.subscribe(
         db,
@@ -106,7 +110,7 @@ class InboxController(Controller):
         return see_other(self.path)
 
     @post("/{notification_id:int}/read", name="notify:open", status_code=303)
-    async def open_one(self, db: Db, principal: CurrentPrincipal, notification_id: int) -> Any:
+    async def open_one(self, db: Db, principal: CurrentPrincipal, notification_id: PathId) -> Any:
         """Mark it read and go where it leads."""
         note = await service.mark_read(db, user_id=principal.user_id, notification_id=notification_id)
         return see_other(note.url)

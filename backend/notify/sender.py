@@ -5,8 +5,12 @@ Three short steps, each its own transaction or none:
 1. claim: due pending rows are leased by moving ``next_attempt_at`` past the
    send (``FOR UPDATE SKIP LOCKED`` on PostgreSQL so senders never share a row;
    SQLite has one writer anyway) and counting the attempt;
-2. send, outside any transaction, with a real TTL, the urgency and the topic;
-3. mark each row: sent; dropped (and the subscription deleted) on 404/410;
+2. send, outside any transaction, with a real TTL, the urgency and the topic, if the
+   endpoint may still be contacted (``endpoints``: checked again now, since a DNS
+   answer can change after subscribing; the connection itself goes to public
+   addresses only);
+3. mark each row: sent; dropped (and the subscription deleted) on 404/410 or when
+   the endpoint may no longer be contacted (one log line);
    again later on 429 (per ``Retry-After``), 408, 5xx or a network error, with
    exponential backoff, until the attempts run out; failed on any other answer.
 
@@ -19,6 +23,7 @@ replace the first rather than show twice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import logging
@@ -33,7 +38,7 @@ from sqlalchemy import delete, select, update
 
 from backend.core.db import Database, utcnow
 from backend.core.settings import Settings
-from backend.notify import keys, policy
+from backend.notify import endpoints, keys, policy
 from backend.notify.models import Notification, PushMessage, PushStatus, PushSubscription
 from backend.notify.service import forget_subscription
 
@@ -66,11 +71,13 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
-    """What the push service said: a status (None for a network error), Retry-After, an error text."""
+    """What the push service said: a status (None for a network error), Retry-After, an error text;
+    ``refused``: nothing was sent, the endpoint may not be contacted."""
 
     status: int | None
     retry_after: str | None = None
     error: str = ""
+    refused: bool = False
 
 
 class SendReport(msgspec.Struct, kw_only=True):
@@ -165,9 +172,16 @@ async def claim_due(database: Database, *, now: dt.datetime, limit: int) -> list
 
 
 async def deliver(
-    claimed: Claimed, *, vapid: Vapid, contact: str, http: aiohttp.ClientSession | None = None
+    claimed: Claimed, *, vapid: Vapid, contact: str, http: aiohttp.ClientSession, allow_private_hosts: bool
 ) -> Outcome:
-    """One POST to the push service; never raises for what the service or the network does."""
+    """One POST to the push service, if its endpoint may still be contacted; never raises for what the
+    service, the network or the DNS does. ``http`` comes from ``endpoints.push_http``."""
+    try:
+        await endpoints.reachable_addresses(claimed.endpoint, allow_private_hosts=allow_private_hosts)
+    except endpoints.EndpointUnresolved as unresolved:
+        return Outcome(status=None, error=f"network: {unresolved.detail}"[:500])
+    except endpoints.EndpointRefused as refused:
+        return Outcome(status=None, error=f"not sent: {refused.detail}"[:500], refused=True)
     headers: dict[str, str | int | float] = {"Urgency": claimed.urgency}
     if claimed.topic:
         headers["Topic"] = claimed.topic
@@ -214,10 +228,11 @@ async def record(
             )
             return PushStatus.sent
         message.last_error = outcome.error[:500]
-        if status in GONE:
+        if outcome.refused or status in GONE:
             message.status = PushStatus.dropped
             await session.flush()
-            await forget_subscription(session, claimed.subscription_id, "the push service no longer knows the device")
+            reason = outcome.error if outcome.refused else "the push service no longer knows the device"
+            await forget_subscription(session, claimed.subscription_id, reason[:500])
             return PushStatus.dropped
         if status is None or status >= 500 or status in RETRYABLE:
             if claimed.attempts >= max_attempts:
@@ -249,7 +264,10 @@ async def send_due(
     limit: int = 100,
     http: aiohttp.ClientSession | None = None,
 ) -> SendReport:
-    """Send every due push (up to ``limit``) and record each outcome; safe to run in several processes."""
+    """Send every due push (up to ``limit``) and record each outcome; safe to run in several processes.
+
+    ``http`` (from ``endpoints.push_http``) is kept open by a long-running worker; without it one is opened here.
+    """
     now = now or utcnow()
     claimed = await claim_due(database, now=now, limit=limit)
     report = SendReport()
@@ -259,18 +277,28 @@ async def send_due(
         pair = await keys.vapid_pair(session, settings)
     vapid = Vapid.from_raw(pair.private_key.encode())
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
+    async with contextlib.AsyncExitStack() as stack:
+        client = http or await stack.enter_async_context(endpoints.push_http(settings))
 
-    async def one(item: Claimed) -> Outcome:
-        async with gate:
-            return await deliver(item, vapid=vapid, contact=settings.push_contact, http=http)
+        async def one(item: Claimed) -> Outcome:
+            async with gate:
+                return await deliver(
+                    item,
+                    vapid=vapid,
+                    contact=settings.push_contact,
+                    http=client,
+                    allow_private_hosts=settings.push_allow_private_hosts,
+                )
 
-    outcomes = await asyncio.gather(*(one(item) for item in claimed))
+        outcomes = await asyncio.gather(*(one(item) for item in claimed))
     for item, outcome in zip(claimed, outcomes, strict=True):
         status = await record(database, item, outcome, now=now, max_attempts=settings.push_max_attempts)
         if status is PushStatus.sent:
             report.sent += 1
         elif status is PushStatus.dropped:
             report.dropped += 1
+            if outcome.refused:
+                log.warning("push subscription %s removed, %s", item.subscription_id, outcome.error)
         elif status is PushStatus.failed:
             report.failed += 1
             log.warning("push %s failed after %s attempts: %s", item.id, item.attempts, outcome.error)

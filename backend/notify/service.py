@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -17,7 +15,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import known_time_zone
-from backend.notify import keys, policy, wakeup
+from backend.notify import endpoints, keys, policy, wakeup
 from backend.notify.models import Kind, Notification, NotificationPreference, PushMessage, PushStatus, PushSubscription
 
 __all__ = ["Kind", "notify"]
@@ -266,28 +264,11 @@ async def subscriptions_of(session: AsyncSession, *, user_id: int) -> list[PushS
     return list(await session.scalars(query))
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+async def check_subscription(*, endpoint: str, p256dh: str, auth: str, allow_private_hosts: bool) -> None:
+    """Refuse what no browser would send (bad keys) and an endpoint the server may not contact (see ``endpoints``).
 
-
-def check_subscription(*, endpoint: str, p256dh: str, auth: str, allow_loopback_http: bool) -> None:
-    """Refuse what no browser would send: a non-https endpoint, an address inside the network, bad keys.
-
-    Plain http is accepted only for a loopback endpoint on a local server (tests and development).
+    The keys are checked first: they cost nothing, the endpoint costs a DNS lookup.
     """
-    try:
-        parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise DomainError(_("The endpoint is not a URL."), field="endpoint") from None
-    if not host or parts.username or parts.password:
-        raise DomainError(_("The endpoint is not a URL."), field="endpoint")
-    local_test_service = allow_loopback_http and host in LOOPBACK_HOSTS and parts.scheme in {"http", "https"}
-    if not local_test_service:
-        if parts.scheme != "https":
-            raise DomainError(_("The endpoint must be an https:// URL."), field="endpoint")
-        if _is_internal(host):
-            raise DomainError(_("The endpoint must be a push service on the internet."), field="endpoint")
     try:
         point = keys.b64url_decode(p256dh.rstrip("="))
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -301,13 +282,7 @@ def check_subscription(*, endpoint: str, p256dh: str, auth: str, allow_loopback_
         secret = b""
     if len(secret) != 16:
         raise DomainError(_("keys.auth must be a 16-byte secret."), field="keys.auth")
-
-
-def _is_internal(host: str) -> bool:
-    if host in LOOPBACK_HOSTS or host.endswith((".localhost", ".local", ".internal")):
-        return True
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
+        await endpoints.reachable_addresses(endpoint, allow_private_hosts=allow_private_hosts)
+    except endpoints.EndpointRefused as refused:
+        raise DomainError(refused.message, field="endpoint") from None

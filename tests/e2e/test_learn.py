@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -15,15 +16,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from backend.accounts.models import Site, User
+from backend.accounts.models import Site, Tier, User
 from backend.core.db import Database, act_as, utcnow
-from backend.demo import COORDINATOR_EMAIL
+from backend.demo import COORDINATOR_EMAIL, DEMO_PASSWORD
 from backend.learning.courses import import_course
 from backend.learning.models import Course
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
-from tests.factories import an_open_shift
+from tests.factories import Factory, an_agent, an_open_shift
 
 pytestmark = pytest.mark.browser
 
@@ -139,6 +140,18 @@ def a_billing_shift(database_url: str, days_ahead: int) -> int:
     return int(run(database_url, work))
 
 
+def a_new_agent(database_url: str) -> str:
+    """A new senior agent's email: one whose quiz results no other test reads (the demo agents are shared)."""
+
+    async def work(session: Any) -> str:
+        site = await session.scalar(select(Site).order_by(Site.id))
+        email = f"quiz-{uuid.uuid4().hex[:8]}@example.com"
+        await an_agent(Factory(db=session, site=site), tier=Tier.senior, email=email, password=DEMO_PASSWORD)
+        return email
+
+    return str(run(database_url, work))
+
+
 def check_phone_fit(page: Any, scope: str) -> None:
     assert_fits_phone_width(page)
     assert_thumb_sized(page, scope, "a, button, select, label.choice, summary")
@@ -241,4 +254,32 @@ def test_the_learn_tab_reads_in_chinese_on_a_phone(
     expect(phone.get_by_role("heading", level=1)).to_have_text("退款")
     expect(phone.locator(".lesson-text")).to_contain_text("退款需要 30 天。")
     check_phone_fit(phone, "#course-player")
+    assert_clean_console(phone)
+
+
+def test_a_quiz_sent_with_blanks_asks_first_and_keeps_the_answers(
+    phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    del live_server
+    database_url = e2e_database_url(tmp_path_factory)
+    course_id = quick_billing_course(database_url)
+    sign_in(phone, a_new_agent(database_url))
+    phone.wait_for_url("**/app")
+    phone.goto(f"/app/learn/courses/{course_id}")
+    phone.get_by_role("button", name="Take the quiz").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Quiz")
+    phone.locator('#q-refund input[name="q:refund"][value="d30"]').check()
+    phone.get_by_role("button", name="Submit answers").click()
+
+    expect(phone.locator("#quiz-blanks")).to_contain_text("You left 2 questions blank — submit anyway?")
+    for key in ("needed", "steps"):
+        expect(phone.locator(f"#q-{key}")).to_contain_text("Not answered yet.")
+    expect(phone.locator("#q-refund")).not_to_contain_text("Not answered yet.")
+    expect(phone.locator('#q-refund input[value="d30"]')).to_be_checked()
+    check_phone_fit(phone, "#quiz")
+    phone.get_by_role("button", name="Submit anyway").click()
+
+    expect(phone.locator(".result-verdict")).to_have_text("Not passed")
+    expect(phone.locator(".result-score")).to_contain_text("Your score: 33.3%")
+    check_phone_fit(phone, "#result")
     assert_clean_console(phone)

@@ -158,7 +158,9 @@ async def test_late_and_repeated_submissions(
         update(QuizAttempt).where(QuizAttempt.id == attempt["id"]).values(deadline_at=past + dt.timedelta(minutes=30))
     )
     await db.commit()
-    first = await client.post(f"{API}/attempts/{attempt['id']}/submit", json={"answers": []}, headers=headers)
+    first = await client.post(
+        f"{API}/attempts/{attempt['id']}/submit", json={"answers": [], "confirm_blanks": True}, headers=headers
+    )
     assert (first.status_code, first.json()["passed"]) == (200, False)
     second = await client.post(f"{API}/attempts/{attempt['id']}/submit", json={"answers": []}, headers=headers)
     assert second.status_code == 409
@@ -183,7 +185,9 @@ async def test_another_agents_attempt_and_drill_are_404(
 ) -> None:
     mine = await bearer(db, agent)
     attempt = (await client.post(f"{API}/courses/{course_id}/attempts", headers=mine)).json()
-    await client.post(f"{API}/attempts/{attempt['id']}/submit", json={"answers": []}, headers=mine)
+    await client.post(
+        f"{API}/attempts/{attempt['id']}/submit", json={"answers": [], "confirm_blanks": True}, headers=mine
+    )
     theirs = await bearer(db, await people.make(Role.agent))
     assert (await client.get(f"{API}/attempts/{attempt['id']}", headers=theirs)).status_code == 404
     submit = await client.post(f"{API}/attempts/{attempt['id']}/submit", json={"answers": []}, headers=theirs)
@@ -199,7 +203,9 @@ async def test_drills_come_due_and_are_answered(
 ) -> None:
     headers = await bearer(db, agent)
     attempt = (await client.post(f"{API}/courses/{course_id}/attempts", headers=headers)).json()
-    await client.post(f"{API}/attempts/{attempt['id']}/submit", json={"answers": []}, headers=headers)
+    await client.post(
+        f"{API}/attempts/{attempt['id']}/submit", json={"answers": [], "confirm_blanks": True}, headers=headers
+    )
     assert (await client.get(f"{API}/drills", headers=headers)).json() == []
     await db.execute(
         update(DrillCard)

@@ -172,13 +172,43 @@ async def test_unanswered_questions_score_zero_and_results_explain(
     content = await quiz.attempt_content(db, attempt=attempt)
     first, *_rest = attempt.drawn
     answers = {first["question"]: right_answers(attempt, content)[first["question"]]}
-    done = await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=answers, now=NOW)
+    done = await quiz.submit_attempt(
+        db, agent=agent, attempt_id=attempt.id, answers=answers, now=NOW, confirm_blanks=True
+    )
     assert (done.score_percent, done.passed) == (25.0, False)
     reviewed = quiz.reviewed_questions(done, content)
     assert [item.key for item in reviewed] == [item["question"] for item in attempt.drawn]
     assert reviewed[0].correct
     assert reviewed[0].explanation
     assert all(not item.correct and item.chosen == [] for item in reviewed[1:])
+
+
+async def test_blank_questions_are_not_scored_until_confirmed_and_start_no_cooldown(
+    db: AsyncSession, site: Site, staff: User, agent: User
+) -> None:
+    course = await a_course(db, site, sample_course(cooldown_minutes=30), author=staff, now=PUBLISHED)
+    attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=NOW)
+    content = await quiz.attempt_content(db, attempt=attempt)
+    first, *blank = [item["question"] for item in attempt.drawn]
+    answers = {first: right_answers(attempt, content)[first], blank[0]: []}  # no choice is no answer
+
+    with pytest.raises(quiz.BlankAnswers) as refused:
+        await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=answers, now=NOW)
+
+    assert (refused.value.status_code, refused.value.field, refused.value.blank) == (422, f"answers.{blank[0]}", blank)
+    await db.refresh(attempt)
+    assert (attempt.submitted_at, attempt.score_percent) == (None, None)
+    assert await db.scalar(select(func.count()).select_from(DrillCard)) == 0
+    gate = await quiz.attempt_gate(db, agent=agent, course_id=course.id, now=NOW + MINUTE)
+    assert (gate.reason, gate.open_attempt_id) == ("open_attempt", attempt.id)
+
+    done = await quiz.submit_attempt(
+        db, agent=agent, attempt_id=attempt.id, answers=answers, now=NOW + MINUTE, confirm_blanks=True
+    )
+
+    assert (done.score_percent, done.passed) == (25.0, False)
+    gate = await quiz.attempt_gate(db, agent=agent, course_id=course.id, now=NOW + 2 * MINUTE)
+    assert (gate.reason, gate.next_start_at) == ("cooldown", NOW + 31 * MINUTE)
 
 
 async def test_cooldown_after_a_failure_then_the_daily_limit(
@@ -376,7 +406,9 @@ async def test_quiz_averages_overall_and_by_week(db: AsyncSession, site: Site, s
         attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=when)
         content = await quiz.attempt_content(db, attempt=attempt)
         answers = right_answers(attempt, content) if good else {}
-        await quiz.submit_attempt(db, agent=agent, attempt_id=attempt.id, answers=answers, now=when)
+        await quiz.submit_attempt(
+            db, agent=agent, attempt_id=attempt.id, answers=answers, now=when, confirm_blanks=True
+        )
     assert await quiz.quiz_average(db, user_id=agent.id) == 50.0
     assert await quiz.quiz_average(db, user_id=agent.id, since=NOW - MINUTE) == 0.0
     weeks = await quiz.quiz_averages_by_week(db, user_id=agent.id, weeks=3, now=NOW)

@@ -15,9 +15,15 @@ from backend.notify.models import Kind, NotificationPreference, PushSubscription
 from backend.notify.service import notify
 from tests.conftest import login, post_form
 from tests.factories import Factory, bearer
-from tests.push_service import Browser
+from tests.push_service import PUBLIC_ADDRESS, Browser, Dns
 
 PUSH_HOST = "https://push.example.net"
+
+
+@pytest.fixture(autouse=True)
+def push_service_on_the_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """push.example.net resolves to a public address, as a real push service's name does."""
+    Dns(monkeypatch).answers["push.example.net"] = [PUBLIC_ADDRESS]
 
 
 def a_browser(name: str = "device") -> Browser:
@@ -161,20 +167,19 @@ async def test_a_bad_subscription_is_refused_naming_the_field(
     assert await owned_endpoints(db, agent) == set()
 
 
-async def test_http_endpoints_are_accepted_only_on_loopback_for_a_local_server(
+async def test_a_push_service_on_loopback_is_accepted_only_with_the_development_setting(
     client: httpx.AsyncClient, db: AsyncSession, people: Factory
 ) -> None:
     agent = await people.make()
     body = Browser(endpoint="http://127.0.0.1:9/push/abc").subscription()
     response = await client.post("/api/v1/push/subscriptions", json=body, headers=await bearer(db, agent))
-    assert response.status_code == 201
-    with pytest.raises(service.DomainError):
-        service.check_subscription(
-            endpoint="http://127.0.0.1:9/push/abc",
-            p256dh=body["keys"]["p256dh"],
-            auth=body["keys"]["auth"],
-            allow_loopback_http=False,
-        )
+    assert (response.status_code, response.json()["field"]) == (422, "endpoint")
+    await service.check_subscription(
+        endpoint="http://127.0.0.1:9/push/abc",
+        p256dh=body["keys"]["p256dh"],
+        auth=body["keys"]["auth"],
+        allow_private_hosts=True,
+    )
 
 
 # The inbox

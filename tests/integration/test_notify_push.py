@@ -27,6 +27,12 @@ from tests.push_service import Browser, PushService
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The stand-in listens on loopback: the development switch lets the sender reach it."""
+    return msgspec.structs.replace(settings, push_allow_private_hosts=True)
+
+
+@pytest.fixture
 async def push_service(db: AsyncSession, settings: Settings) -> AsyncIterator[PushService]:
     stand_in = PushService()
     await stand_in.start()

@@ -27,7 +27,15 @@ SECRET = "worker-test-secret-" + "k" * 32
 
 
 def settings_for(url: str, tmp_path: Path) -> Settings:
-    return load_settings({"WEFT_DATABASE_URL": url, "WEFT_SECRET_KEY": SECRET, "WEFT_DATA_DIR": str(tmp_path)})
+    """A sender's settings; the stand-in push service listens on loopback, which only a development setting allows."""
+    return load_settings(
+        {
+            "WEFT_DATABASE_URL": url,
+            "WEFT_SECRET_KEY": SECRET,
+            "WEFT_DATA_DIR": str(tmp_path),
+            "WEFT_PUSH_ALLOW_PRIVATE_HOSTS": "true",
+        }
+    )
 
 
 @pytest.fixture
@@ -123,6 +131,7 @@ def test_weft_worker_once_sends_what_is_due(
     monkeypatch.setenv("WEFT_DATABASE_URL", empty_database_url)
     monkeypatch.setenv("WEFT_SECRET_KEY", SECRET)
     monkeypatch.setenv("WEFT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WEFT_PUSH_ALLOW_PRIVATE_HOSTS", "true")
     runner = CliRunner()
     assert runner.invoke(main, ["migrate"]).exit_code == 0
     settings = settings_for(empty_database_url, tmp_path)
