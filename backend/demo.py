@@ -292,7 +292,7 @@ async def load_demo_handover(session: AsyncSession, *, site: Site, now: dt.datet
 
 
 # (days ahead, local start, hours, skill, seats, urgent bonus in minor units)
-OPEN_SHIFTS = [(1, 18, 3, "general", 5, 0), (2, 9, 4, "billing", 2, 2000), (3, 20, 3, "tech", 1, 0)]
+OPEN_SHIFTS = [(1, 18, 4, "general", 5, 0), (2, 9, 4, "billing", 2, 2000), (3, 19, 4, "tech", 1, 0)]
 
 
 async def load_demo_open_shifts(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:

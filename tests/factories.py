@@ -120,7 +120,7 @@ async def an_open_shift(
     *,
     start: dt.datetime,
     now: dt.datetime,
-    hours: float = 3,
+    hours: float = 4,
     seats: int = 5,
     bonus_minor: int = 0,
     opened_minutes_ago: int = 60,
@@ -154,7 +154,7 @@ async def a_claimed_shift(
     start: dt.datetime,
     now: dt.datetime,
 ) -> Shift:
-    """A 3-hour, one-seat open shift (see ``an_open_shift``) that ``agent`` claimed on the marketplace at ``now``."""
+    """A 4-hour, one-seat open shift (see ``an_open_shift``) that ``agent`` claimed on the marketplace at ``now``."""
     shift = await an_open_shift(db, site, skill, start=start, now=now, seats=1)
     await market.claim_shift(db, shift_id=shift.id, agent=agent, now=now)
     await db.commit()

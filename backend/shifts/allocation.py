@@ -64,6 +64,7 @@ from backend.accounts.zones import site_zone, user_zone
 from backend.availability import service as availability
 from backend.availability.models import OfferedSlot
 from backend.certifications.service import certified_skill_codes
+from backend.core.bounds import LATEST_SLOT
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, local_day_slots, local_start, utc_start
@@ -112,17 +113,22 @@ def opened_at(shift: Shift) -> dt.datetime:
     return shift.opened_at or shift.created_at
 
 
+def on_the_minute(moment: dt.datetime) -> dt.datetime:
+    """``moment`` rounded up to the whole minute: how a claim window's opening is shown to an agent.
+
+    Times are shown to the minute ("Opens to you at 15:58"); a window opening at 15:57:45 shown as 15:57
+    would send the agent to tap at a minute when the claim is still refused. Rounded up, the minute shown
+    is always one at which the claim is accepted.
+    """
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + dt.timedelta(minutes=1)
+
+
 def window_minutes(tier: Tier, settings: SiteSettings, *, moved_up: bool) -> int:
     """Minutes after opening before ``tier`` may claim; moving up takes the next tier's window."""
     windows = [0, settings.mid_opens_after_minutes, settings.junior_opens_after_minutes]
     rank = {Tier.senior: 0, Tier.mid: 1, Tier.junior: 2}[tier]
     return windows[max(rank - 1, 0) if moved_up else rank]
-
-
-def pay_minor(shift: Shift, settings: SiteSettings) -> int:
-    """Base pay for the shift's hours plus its urgent bonus; half-hours make whole minor units at any base."""
-    slots = shift.end_slot - shift.start_slot
-    return slots * settings.base_hourly_pay_minor // 2 + shift.bonus_minor
 
 
 @dataclass
@@ -149,7 +155,9 @@ class Context:
         self._skills: frozenset[str] | None = None
 
     async def week_of(self, slot: int) -> Week:
-        week = IsoWeek.containing(utc_start(slot), self.zone)
+        """The site week of ``slot``; one past ``bounds.LATEST`` (a direct insert) counts in the last week the
+        bounds hold, as its own week's arithmetic would overflow ``datetime``."""
+        week = IsoWeek.containing(utc_start(min(slot, LATEST_SLOT - 1)), self.zone)
         if week not in self._weeks:
             self._weeks[week] = await self._load(week)
         return self._weeks[week]
@@ -320,11 +328,12 @@ async def live_offers(
 
 
 async def market_shift(session: AsyncSession, *, shift_id: int, site_id: int) -> tuple[Shift, Skill]:
-    """A shift of the caller's site; another site's or an unknown id is 404 alike."""
+    """A shift of the caller's site; another site's or an unknown id is 404 alike, and so is one stored past
+    ``bounds.LATEST`` (only a direct insert makes one; the marketplace never lists it)."""
     row = (
         await session.execute(select(Shift, Skill).join(Skill, Skill.id == Shift.skill_id).where(Shift.id == shift_id))
     ).first()
-    if row is None or row[0].site_id != site_id:
+    if row is None or row[0].site_id != site_id or row[0].start_slot >= LATEST_SLOT:
         raise NotFound("shift")
     return row[0], row[1]
 

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus, skill_label
-from backend.accounts.site_settings import SiteSettings, site_settings
+from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
 from backend.certifications.service import skills_in_force
@@ -60,7 +60,6 @@ from backend.shifts.allocation import (
     live_offers,
     lock_agent,
     market_shift,
-    pay_minor,
     seat_of,
     waiting_entry,
 )
@@ -73,6 +72,7 @@ from backend.shifts.models import (
     Shift,
     ShiftSeat,
 )
+from backend.shifts.pay import PricedShift
 
 AGENT_PAGE = "/app/shifts/cover"
 TIER_ORDER = {Tier.senior: 0, Tier.mid: 1, Tier.junior: 2}
@@ -595,11 +595,10 @@ async def upcoming_ranking(session: AsyncSession, *, view: CoverView, now: dt.da
     )
 
 
-def cover_pay_minor(view: CoverView, settings: SiteSettings) -> int:
-    """What covering pays: the shift's base pay and the higher of its bonus and the request's."""
-    return (
-        pay_minor(view.shift, settings) - view.shift.bonus_minor + max(view.shift.bonus_minor, view.request.bonus_minor)
-    )
+def priced(view: CoverView) -> PricedShift:
+    """The shift as covering it will be settled: it carries the higher of its bonus and the request's."""
+    bonus = max(view.shift.bonus_minor, view.request.bonus_minor)
+    return PricedShift.of(view.shift, bonus_minor=bonus, covered=True)
 
 
 @dataclass(frozen=True)

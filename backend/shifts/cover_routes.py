@@ -21,6 +21,7 @@ from backend.accounts.models import STAFF_ROLES, User, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone, user_zone
+from backend.core.bounds import PathId, QueryId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
@@ -32,6 +33,7 @@ from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, act_on_
 from backend.shifts import allocation, cover
 from backend.shifts.market_routes import claim_refused
 from backend.shifts.models import CoverReason, CoverStatus
+from backend.shifts.pay import ShiftPay, ShiftPayDependency
 from backend.shifts.schemas import CoverBody, CoverForm, CoverOut, CoverShiftValues, CoverValues
 
 AGENT_PAGE = "shifts/cover.html"
@@ -41,20 +43,21 @@ STAFF_PAGE = "shifts/cover_admin.html"
 # The agent's page ---------------------------------------------------------------------------
 
 
-async def agent_context(db: AsyncSession, agent: User, **extra: Any) -> dict[str, Any]:
+async def agent_context(db: AsyncSession, agent: User, pay: ShiftPay, **extra: Any) -> dict[str, Any]:
     now = utcnow()
     site = await accounts.get_site(db, agent.site_id)
     zone = user_zone(agent)
     today = now.astimezone(zone).date()
+    offers = await cover.agent_requests(db, agent=agent, now=now)
     context: dict[str, Any] = {
         "tab": "shifts",
         "user": agent,
-        "offers": await cover.agent_requests(db, agent=agent, now=now),
+        "offers": offers,
+        "pay": await pay(db, site=site, tier=agent.tier, shifts=[cover.priced(view) for view in offers]),
         "settings": site_settings(site),
         "zone": zone,
         "day_label": lambda d: day_label(d, today),
         "local": lambda slot: local_start(slot, zone),
-        "pay": cover.cover_pay_minor,
         "skill_label": skill_label,
         "error": None,
     }
@@ -70,15 +73,24 @@ class CoverAgentController(Controller):
     guards = [requires("agent")]
 
     @get("/", name="cover:mine")
-    async def show(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
-        return page(request, AGENT_PAGE, await agent_context(db, current_user))
+    async def show(
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_pay: ShiftPayDependency
+    ) -> Template:
+        return page(request, AGENT_PAGE, await agent_context(db, current_user, shift_pay))
 
     async def _answer(
-        self, request: AnyRequest, db: AsyncSession, agent: User, request_id: int, *, error: DomainError | None = None
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        agent: User,
+        pay: ShiftPay,
+        request_id: int,
+        *,
+        error: DomainError | None = None,
     ) -> Template:
         """A refusal re-renders the offers in place; otherwise htmx gets the one offer back (the whole list,
         when it has left it) and a ``shift-claimed`` event, so My schedule shows the new shift."""
-        context = await agent_context(db, agent, error=error)
+        context = await agent_context(db, agent, pay, error=error)
         if error is not None:
             response = page(request, AGENT_PAGE, context, status_code=refused_status(request, error))
             return retarget(request, response, "#cover-offers")
@@ -89,13 +101,19 @@ class CoverAgentController(Controller):
 
     @post("/{request_id:int}/accept", name="cover:accept", status_code=200)
     async def accept(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, request_id: int, data: FormPost
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        request_id: PathId,
+        data: FormPost,
     ) -> Any:
         return await act_on_page(
             request,
             db,
             lambda: cover.accept_cover(db, request_id=request_id, agent=current_user, now=utcnow()),
-            render=partial(self._answer, request, db, current_user, request_id),
+            render=partial(self._answer, request, db, current_user, shift_pay, request_id),
             then=f"{self.path}#cover-{request_id}",
         )
 
@@ -116,7 +134,7 @@ class CoverStaffController(Controller):
         db: AsyncSession,
         site_id: int,
         *,
-        shift: int | None = None,
+        shift: QueryId = None,
         error: DomainError | None = None,
         **extra: Any,
     ) -> Template:
@@ -135,7 +153,6 @@ class CoverStaffController(Controller):
             "chosen": chosen,
             "local": lambda slot: local_start(slot, zone),
             "at_site": lambda moment: moment.astimezone(zone),
-            "pay": cover.cover_pay_minor,
             "skill_label": skill_label,
             "form": {"absent_user": "", "reason": "no_show", "bonus_minor": "0"},
             "error": error,
@@ -150,8 +167,8 @@ class CoverStaffController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        shift: int | None = None,
-        raised: int | None = None,
+        shift: QueryId = None,
+        raised: QueryId = None,
     ) -> Template:
         return await self._page(request, db, principal.site_id, shift=shift, raised=raised)
 
@@ -196,7 +213,7 @@ class CoverStaffController(Controller):
 
     @post("/{request_id:int}/wave", name="cover:admin-wave", status_code=303)
     async def wave(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, request_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, request_id: PathId, data: FormPost
     ) -> Any:
         """Ask the next wave now rather than when it is due."""
 
@@ -210,7 +227,7 @@ class CoverStaffController(Controller):
 
     @post("/{request_id:int}/cancel", name="cover:admin-cancel", status_code=303)
     async def cancel(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, request_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, request_id: PathId, data: FormPost
     ) -> Any:
         return await self._act(
             request,
@@ -230,6 +247,14 @@ async def _out(db: AsyncSession, principal: Principal, request_id: int, *, staff
     return CoverOut.of(view, site_settings(site), site_zone(site), staff=staff)
 
 
+async def _agent_out(db: AsyncSession, agent: User, pay: ShiftPay, views: list[cover.CoverView]) -> list[CoverOut]:
+    """Cover requests as one agent sees them: each with what covering pays them."""
+    site = await accounts.get_site(db, agent.site_id)
+    priced = await pay(db, site=site, tier=agent.tier, shifts=[cover.priced(view) for view in views])
+    settings, zone = site_settings(site), site_zone(site)
+    return [CoverOut.of(view, settings, zone, staff=False, pay_minor=priced[view.shift.id]) for view in views]
+
+
 class CoverApiController(Controller):
     """Cover as JSON: coordinators raise and list a site's requests; agents list theirs and accept."""
 
@@ -237,7 +262,7 @@ class CoverApiController(Controller):
     tags = ["cover"]
 
     @post("/shifts/{shift_id:int}/cover", name="api:cover-raise", guards=[requires("coordinator")], status_code=201)
-    async def raise_cover(self, db: Db, principal: CurrentPrincipal, shift_id: int, data: CoverBody) -> CoverOut:
+    async def raise_cover(self, db: Db, principal: CurrentPrincipal, shift_id: PathId, data: CoverBody) -> CoverOut:
         """Free the absent agent's seat (or add one when ``absent_user`` is null) and ask the first wave."""
         site = await accounts.get_site(db, principal.site_id)
         raised = await cover.request_cover(
@@ -253,28 +278,38 @@ class CoverApiController(Controller):
         return await _out(db, principal, raised.id, staff=True)
 
     @get("/cover-requests", name="api:cover-requests", guards=[requires("agent", "coordinator")])
-    async def list_requests(self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser) -> list[CoverOut]:
+    async def list_requests(
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, shift_pay: ShiftPayDependency
+    ) -> list[CoverOut]:
         """Coordinators: the site's open requests and the last day's closed ones. Agents: the ones offered to me."""
         site = await accounts.get_site(db, principal.site_id)
         settings, zone, now = site_settings(site), site_zone(site), utcnow()
         if principal.role in STAFF_ROLES:
             views = await cover.site_requests(db, site_id=site.id, now=now)
             return [CoverOut.of(view, settings, zone, staff=True) for view in views]
-        views = await cover.agent_requests(db, agent=current_user, now=now)
-        return [CoverOut.of(view, settings, zone, staff=False) for view in views]
+        return await _agent_out(
+            db, current_user, shift_pay, await cover.agent_requests(db, agent=current_user, now=now)
+        )
 
     @post(
         "/cover-requests/{request_id:int}/accept", name="api:cover-accept", guards=[requires("agent")], status_code=200
     )
     async def accept(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, request_id: int
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        request_id: PathId,
     ) -> Response[Any]:
         """Take the cover seat: first acceptance wins; 409 once covered or if a rule refuses me."""
         try:
             await cover.accept_cover(db, request_id=request_id, agent=current_user, now=utcnow())
         except allocation.ClaimRefused as refused:
             return claim_refused(request, refused)
-        return Response(content=await _out(db, principal, request_id, staff=False), status_code=200)
+        view = await cover.cover_view(db, request_id=request_id, site_id=current_user.site_id)
+        (answer,) = await _agent_out(db, current_user, shift_pay, [view])
+        return Response(content=answer, status_code=200)
 
     @post(
         "/cover-requests/{request_id:int}/cancel",
@@ -282,7 +317,7 @@ class CoverApiController(Controller):
         guards=[requires("coordinator")],
         status_code=200,
     )
-    async def cancel(self, db: Db, principal: CurrentPrincipal, request_id: int) -> CoverOut:
+    async def cancel(self, db: Db, principal: CurrentPrincipal, request_id: PathId) -> CoverOut:
         """Stop asking; an emergency's extra seat goes away again if nobody took it."""
         await cover.cancel_cover(db, request_id=request_id, site_id=principal.site_id, now=utcnow())
         return await _out(db, principal, request_id, staff=True)

@@ -23,6 +23,7 @@ from backend.accounts.models import Role, Site, Skill, User, UserStatus, skill_l
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
+from backend.core.bounds import LATEST_SLOT
 from backend.core.i18n import current_locale, ngettext, speaking
 from backend.core.slots import local_start, slot_of
 from backend.notify.models import Notification
@@ -50,6 +51,7 @@ async def _digest_site(session: AsyncSession, site: Site, now: dt.datetime) -> i
             .join(Skill, Skill.id == Shift.skill_id)
             .where(Shift.site_id == site.id, Shift.cancelled_at.is_(None), Shift.opened_at.is_not(None))
             .where(Shift.opened_at > now - LOOKBACK, Shift.taken < Shift.seats, Shift.start_slot > slot_of(now))
+            .where(Shift.start_slot < LATEST_SLOT)  # past it only by a direct insert: no local time to show
             .order_by(Shift.start_slot, Shift.id)
         )
     ).all()

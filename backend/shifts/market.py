@@ -16,10 +16,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.accounts.models import Site, Skill, Tier, User, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
-from backend.accounts.zones import user_zone
+from backend.accounts.zones import site_zone, user_zone
+from backend.core.bounds import LATEST_SLOT
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.slots import hours, is_on_boundary, local_day_slots, local_start, slot_of, utc_start
+from backend.core.slots import (
+    IsoWeek,
+    hours,
+    is_on_boundary,
+    local_day_slots,
+    local_midnight,
+    local_start,
+    slot_of,
+    utc_start,
+)
 from backend.shifts import cover, lottery
 from backend.shifts.allocation import (
     ClaimRefused,
@@ -32,12 +42,14 @@ from backend.shifts.allocation import (
     live_offers,
     lock_agent,
     market_shift,
-    pay_minor,
+    on_the_minute,
     seat_of,
     take_seat,
     waiting_entry,
 )
+from backend.shifts.eligibility import shift_rules
 from backend.shifts.models import CoverReason, Shift, ShiftOrigin, ShiftSeat, ShiftWaitlist
+from backend.shifts.pay import PricedShift, ShiftPay
 from backend.shifts.waitlist import advance_waitlist, offer_free_seats
 
 MAX_SEATS = 100
@@ -77,7 +89,7 @@ class OpenShift:
     seats: int
     taken: int
     bonus_minor: int
-    pay_minor: int
+    pay_minor: int | None  # what working it pays this agent, as the settlement will (None: not priced)
     currency: str
     opens_at: dt.datetime
     reasons: list[Reason] = field(default_factory=list)
@@ -130,21 +142,34 @@ class Market:
 
 
 def _open_conditions(site_id: int, now: dt.datetime) -> list[object]:
-    """Shifts on the marketplace: not cancelled, not started, and either opened or with a seat free."""
+    """Shifts on the marketplace: not cancelled, not started, and either opened or with a seat free.
+
+    A shift past ``bounds.LATEST`` could only have been inserted behind the edge's back: left out, so its
+    week and local times (which overflow) are never worked out.
+    """
     return [
         Shift.site_id == site_id,
         Shift.cancelled_at.is_(None),
         Shift.start_slot > slot_of(now),
+        Shift.start_slot < LATEST_SLOT,
         (Shift.opened_at.is_not(None)) | (Shift.taken < Shift.seats),
     ]
 
 
 async def open_shifts_for(
-    session: AsyncSession, *, agent: User, now: dt.datetime, day: dt.date | None = None, skill: str | None = None
+    session: AsyncSession,
+    *,
+    agent: User,
+    now: dt.datetime,
+    day: dt.date | None = None,
+    skill: str | None = None,
+    pay: ShiftPay | None = None,
 ) -> Market:
     """The open shifts of the agent's site, soonest first, each with pay and what stops the agent taking it.
 
     ``day`` is a local day of the site; ``skill`` a skill code. A full shift is listed so its waitlist can be joined.
+    ``pay`` prices each shift for the agent (the app's ``shift_pay``); a caller that shows no pay leaves it out
+    and every ``pay_minor`` is None.
     """
     site = await session.get(Site, agent.site_id)
     assert site is not None
@@ -191,9 +216,9 @@ async def open_shifts_for(
             seats=shift.seats,
             taken=shift.taken,
             bonus_minor=shift.bonus_minor,
-            pay_minor=pay_minor(shift, settings),
+            pay_minor=None,
             currency=settings.currency,
-            opens_at=(await context.opens_at(shift)).astimezone(zone),
+            opens_at=on_the_minute(await context.opens_at(shift)).astimezone(zone),
             held=seat is not None,
             undo_until=(seat.taken_at + grace).astimezone(zone) if seat and seat.taken_at + grace > now else None,
             waitlisted=wait is not None,
@@ -208,6 +233,10 @@ async def open_shifts_for(
             item.reasons = await _reasons(context, shift, shift_skill, now, reserved.get(shift.id, 0), wait)
             item.fixes = await _fixes(context, shift, item.reasons, now)
         listed.append(item)
+    if pay is not None:
+        priced = await pay(session, site=site, tier=agent.tier, shifts=[PricedShift.of(shift) for shift, _ in rows])
+        for item in listed:
+            item.pay_minor = priced[item.shift_id]
     skills = [(s.code, skill_label(s)) for s in await session.scalars(select(Skill).where(Skill.site_id == site.id))]
     first = await context.week_of(slot_of(now))
     return Market(listed, settings, agent.tier, first.moved_up, user_zone(agent), skills)
@@ -225,7 +254,7 @@ async def _reasons(
         reasons.append(Reason(Why.offered_to_other, _("The free seat is offered to someone on the waitlist.")))
     opens = await context.opens_at(shift)
     if now < opens and not mine:
-        clock = opens.astimezone(user_zone(context.agent)).strftime("%H:%M")
+        clock = on_the_minute(opens).astimezone(user_zone(context.agent)).strftime("%H:%M")
         reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
     return reasons
 
@@ -283,7 +312,7 @@ async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.d
         reasons.append(full_reason())  # say all of it: the fix differs
     opens = await context.opens_at(shift)
     if now < opens and not offered_to_me:
-        clock = opens.astimezone(user_zone(agent)).strftime("%H:%M")
+        clock = on_the_minute(opens).astimezone(user_zone(agent)).strftime("%H:%M")
         reasons.append(Reason(Why.window, _("Opens to you at %(time)s (your tier's window).", time=clock)))
     if reasons:
         raise ClaimRefused(reasons)
@@ -297,8 +326,12 @@ async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.d
 
 
 async def _held_seat(session: AsyncSession, shift: Shift, agent: User) -> ShiftSeat:
+    """The agent's live seat: a shift they never held is 404 like an unknown id (a colleague's is not
+    theirs to see); one they gave back is 409."""
     seat = await seat_of(session, shift.id, agent.id)
-    if seat is None or seat.released_at is not None:
+    if seat is None:
+        raise NotFound("shift")
+    if seat.released_at is not None:
         raise Conflict(_("You do not hold this shift."))
     return seat
 
@@ -339,9 +372,9 @@ async def release_shift(session: AsyncSession, *, shift_id: int, agent: User, no
     after it the seat is freed through a cover request (``cover.request_cover``, ``late_release``)."""
     ensure_agent(agent)
     shift, _skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
-    ensure_not_started(shift, now)
     await lock_agent(session, agent.id)
     seat = await _held_seat(session, shift, agent)
+    ensure_not_started(shift, now)
     site = await session.get(Site, agent.site_id)
     assert site is not None
     settings = site_settings(site)
@@ -370,6 +403,43 @@ async def release_shift(session: AsyncSession, *, shift_id: int, agent: User, no
 # Coordinators ------------------------------------------------------------------
 
 
+def planning_horizon(site: Site, now: dt.datetime) -> dt.datetime:
+    """The end of the last week the site plans: this week and ``availability_horizon_weeks`` more, site time.
+
+    Agents offer availability no further ahead, so a shift beyond it fits nobody's known week; the same
+    bound keeps a slip of the keyboard (2062 for 2026) off the marketplace.
+    """
+    zone = site_zone(site)
+    after = IsoWeek.containing(now, zone).shifted(site_settings(site).availability_horizon_weeks + 1)
+    return local_midnight(after.monday, zone)
+
+
+def _within_site_rules(site: Site, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """A hand-made shift keeps to the site's roster rules (shortest and longest shift) and its horizon."""
+    settings = site_settings(site)
+    horizon = planning_horizon(site, now)
+    if start >= horizon:
+        last_day = (horizon - dt.timedelta(days=1)).date().isoformat()
+        raise DomainError(
+            _(
+                "A shift can start on %(day)s at the latest: the site plans %(weeks)s weeks ahead.",
+                day=last_day,
+                weeks=settings.availability_horizon_weeks,
+            ),
+            field="start",
+        )
+    rules = shift_rules(settings)
+    if not rules.min_shift_slots <= slot_of(end) - slot_of(start) <= rules.max_shift_slots:
+        raise DomainError(
+            _(
+                "A shift at this site lasts %(least)s to %(most)s hours.",
+                least=f"{settings.min_shift_hours:g}",
+                most=f"{settings.max_shift_hours:g}",
+            ),
+            field="end",
+        )
+
+
 async def create_open_shift(
     session: AsyncSession,
     *,
@@ -395,6 +465,7 @@ async def create_open_shift(
         raise DomainError(_("The end must be after the start."), field="end")
     if start <= now:
         raise DomainError(_("The start is in the past."), field="start")
+    _within_site_rules(site, start=start, end=end, now=now)
     if not 1 <= seats <= MAX_SEATS:
         raise DomainError(_("Seats must be between 1 and %(most)s.", most=MAX_SEATS), field="seats")
     if bonus_minor < 0:

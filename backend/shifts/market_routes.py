@@ -15,15 +15,17 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.dependencies import CurrentUser
-from backend.accounts.models import User, skill_label
+from backend.accounts.models import Tier, User, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone, user_zone
+from backend.core.bounds import PathId, QueryId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
@@ -44,6 +46,7 @@ from backend.core.web import (
 )
 from backend.shifts import allocation, lottery, market, waitlist
 from backend.shifts.models import Shift
+from backend.shifts.pay import PricedShift, ShiftPay, ShiftPayDependency
 from backend.shifts.schemas import (
     ClaimOut,
     NewShiftBody,
@@ -64,13 +67,13 @@ FILTER_DAYS = 14
 
 
 async def market_context(
-    db: AsyncSession, agent: User, *, day: str = "", skill: str = "", **extra: Any
+    db: AsyncSession, agent: User, pay: ShiftPay, *, day: str = "", skill: str = "", **extra: Any
 ) -> dict[str, Any]:
     now = utcnow()
     zone = user_zone(agent)
     today = now.astimezone(zone).date()
     chosen = parse_fields(OpenShiftsQuery, {"day": day}).day
-    view = await market.open_shifts_for(db, agent=agent, now=now, day=chosen, skill=skill or None)
+    view = await market.open_shifts_for(db, agent=agent, now=now, day=chosen, skill=skill or None, pay=pay)
     context: dict[str, Any] = {
         "tab": "shifts",
         "user": agent,
@@ -95,64 +98,117 @@ class OpenShiftsController(Controller):
     guards = [requires("agent")]
 
     async def _list(
-        self, request: AnyRequest, db: AsyncSession, agent: User, *, status: int = 200, **extra: Any
+        self, request: AnyRequest, db: AsyncSession, agent: User, pay: ShiftPay, *, status: int = 200, **extra: Any
     ) -> Template:
-        context = await market_context(db, agent, **extra)
+        context = await market_context(db, agent, pay, **extra)
         return retarget(request, page(request, OPEN_PAGE, context, status_code=status), "#open-shifts")
 
     async def _answer(
-        self, request: AnyRequest, db: AsyncSession, agent: User, shift_id: int, *, error: DomainError | None = None
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        agent: User,
+        pay: ShiftPay,
+        shift_id: int,
+        *,
+        error: DomainError | None = None,
     ) -> Template:
         """A refusal re-renders the whole list in place; otherwise htmx gets the one row back (or the list,
         when the row has left it)."""
         if error is not None:
-            return await self._list(request, db, agent, status=refused_status(request, error), error=error)
-        context = await market_context(db, agent)
+            return await self._list(request, db, agent, pay, status=refused_status(request, error), error=error)
+        context = await market_context(db, agent, pay)
         item = next((i for i in context["market"].shifts if i.shift_id == shift_id), None)
         if item is None:
-            return await self._list(request, db, agent)
+            return await self._list(request, db, agent, pay)
         return page(request, ROW, {**context, "item": item})
 
-    async def _act(self, request: AnyRequest, db: AsyncSession, agent: User, shift_id: int, action: Any) -> Any:
+    async def _act(
+        self, request: AnyRequest, db: AsyncSession, agent: User, pay: ShiftPay, shift_id: int, action: Any
+    ) -> Any:
         """A browser without JavaScript is sent on to the row on the page."""
         return await act_on_page(
             request,
             db,
             lambda: action(db, shift_id=shift_id, agent=agent, now=utcnow()),
-            render=partial(self._answer, request, db, agent, shift_id),
+            render=partial(self._answer, request, db, agent, pay, shift_id),
             then=f"{self.path}#shift-{shift_id}",
         )
 
     @get("/", name="shifts:open")
     async def show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, day: str = "", skill: str = ""
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        day: str = "",
+        skill: str = "",
     ) -> Template:
-        return page(request, OPEN_PAGE, await market_context(db, current_user, day=day, skill=skill))
+        return page(request, OPEN_PAGE, await market_context(db, current_user, shift_pay, day=day, skill=skill))
 
     @post("/{shift_id:int}/claim", name="shifts:claim", status_code=200)
-    async def claim(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost) -> Any:
-        response = await self._act(request, db, current_user, shift_id, market.claim_shift)
+    async def claim(
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        shift_id: PathId,
+        data: FormPost,
+    ) -> Any:
+        response = await self._act(request, db, current_user, shift_pay, shift_id, market.claim_shift)
         if is_htmx(request) and "HX-Retarget" not in response.headers:
             response.headers["HX-Trigger"] = "shift-claimed"
         return response
 
     @post("/{shift_id:int}/undo", name="shifts:undo", status_code=200)
-    async def undo(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost) -> Any:
-        return await self._act(request, db, current_user, shift_id, market.undo_claim)
+    async def undo(
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        shift_id: PathId,
+        data: FormPost,
+    ) -> Any:
+        return await self._act(request, db, current_user, shift_pay, shift_id, market.undo_claim)
 
     @post("/{shift_id:int}/waitlist", name="shifts:waitlist-join", status_code=200)
-    async def join(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost) -> Any:
-        return await self._act(request, db, current_user, shift_id, waitlist.join_waitlist)
+    async def join(
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        shift_id: PathId,
+        data: FormPost,
+    ) -> Any:
+        return await self._act(request, db, current_user, shift_pay, shift_id, waitlist.join_waitlist)
 
     @post("/{shift_id:int}/waitlist/leave", name="shifts:waitlist-leave", status_code=200)
-    async def leave(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost) -> Any:
-        return await self._act(request, db, current_user, shift_id, waitlist.leave_waitlist)
+    async def leave(
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        shift_id: PathId,
+        data: FormPost,
+    ) -> Any:
+        return await self._act(request, db, current_user, shift_pay, shift_id, waitlist.leave_waitlist)
 
     @post("/{shift_id:int}/request/withdraw", name="shifts:request-withdraw", status_code=200)
     async def withdraw(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        shift_id: PathId,
+        data: FormPost,
     ) -> Any:
-        return await self._act(request, db, current_user, shift_id, lottery.withdraw_request)
+        return await self._act(request, db, current_user, shift_pay, shift_id, lottery.withdraw_request)
 
 
 # Coordinators' page ------------------------------------------------------------------
@@ -216,9 +272,7 @@ class StaffShiftsController(Controller):
         return page(request, ADMIN_PAGE, context, status_code=status)
 
     @get("/", name="shifts:admin")
-    async def show(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, created: int | None = None
-    ) -> Template:
+    async def show(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, created: QueryId = None) -> Template:
         return await self._page(request, db, principal.site_id, created=created)
 
     @post("/", name="shifts:admin-create", status_code=303)
@@ -267,8 +321,11 @@ class MarketApiController(Controller):
     tags = ["shifts"]
 
     @post("/", name="api:shift-create", guards=[requires("coordinator")], status_code=201)
-    async def create(self, db: Db, principal: CurrentPrincipal, data: NewShiftBody) -> ShiftOut:
-        """Put a shift on the marketplace now (201 with its ``id``); a bad field is 422 naming it."""
+    async def create(
+        self, db: Db, principal: CurrentPrincipal, shift_pay: ShiftPayDependency, data: NewShiftBody
+    ) -> ShiftOut:
+        """Put a shift on the marketplace now (201 with its ``id`` and what it pays each tier); a bad field is 422
+        naming it."""
         site = await accounts.get_site(db, principal.site_id)
         shift = await market.create_open_shift(
             db,
@@ -291,13 +348,22 @@ class MarketApiController(Controller):
             seats=shift.seats,
             taken=shift.taken,
             bonus_minor=shift.bonus_minor,
-            pay_minor=allocation.pay_minor(shift, settings),
+            pay_by_tier_minor={
+                tier.value: (await shift_pay(db, site=site, tier=tier, shifts=[PricedShift.of(shift)]))[shift.id]
+                for tier in Tier
+            },
             currency=settings.currency,
         )
 
     @get("/", name="api:shifts", guards=[requires("agent")])
     async def open_shifts(
-        self, db: Db, current_user: CurrentUser, status: str = "open", day: str = "", skill: str = ""
+        self,
+        db: Db,
+        current_user: CurrentUser,
+        shift_pay: ShiftPayDependency,
+        status: str = "open",
+        day: str = "",
+        skill: str = "",
     ) -> list[OpenShiftOut]:
         """Open shifts of my site, soonest first, with pay, my priority window and why I cannot take one."""
         if status != "open":
@@ -308,11 +374,24 @@ class MarketApiController(Controller):
             now=utcnow(),
             day=parse_fields(OpenShiftsQuery, {"day": day}).day,
             skill=skill or None,
+            pay=shift_pay,
         )
         return [OpenShiftOut.of(item) for item in view.shifts]
 
-    @post("/{shift_id:int}/claim", name="api:shift-claim", guards=[requires("agent")], status_code=201)
-    async def claim(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Response[Any]:
+    @post(
+        "/{shift_id:int}/claim",
+        name="api:shift-claim",
+        guards=[requires("agent")],
+        status_code=201,
+        responses={
+            200: ResponseSpec(ClaimOut, description="The seat was already yours.", generate_examples=False),
+            201: ResponseSpec(ClaimOut, description="The seat is yours.", generate_examples=False),
+            202: ResponseSpec(
+                RequestedOut, description="Requested: seats are drawn at `draw_at`.", generate_examples=False
+            ),
+        },
+    )
+    async def claim(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Response[Any]:
         """201 with the new seat, 200 with the seat already held; 409 full, before my window, or ineligible.
 
         During the shift's request window: 202 ``{"status": "requested", "draw_at": ...}`` (seats are drawn then).
@@ -326,19 +405,19 @@ class MarketApiController(Controller):
         return Response(content=ClaimOut.of(claim), status_code=201 if claim.created else 200)
 
     @post("/{shift_id:int}/undo", name="api:shift-undo", guards=[requires("agent")], status_code=200)
-    async def undo(self, db: Db, current_user: CurrentUser, shift_id: int) -> SeatChangeOut:
+    async def undo(self, db: Db, current_user: CurrentUser, shift_id: PathId) -> SeatChangeOut:
         """Give the seat back for free within the grace window after claiming."""
         await market.undo_claim(db, shift_id=shift_id, agent=current_user, now=utcnow())
         return SeatChangeOut(shift_id=shift_id, status="undone")
 
     @post("/{shift_id:int}/release", name="api:shift-release", guards=[requires("agent")], status_code=200)
-    async def release(self, db: Db, current_user: CurrentUser, shift_id: int) -> SeatChangeOut:
+    async def release(self, db: Db, current_user: CurrentUser, shift_id: PathId) -> SeatChangeOut:
         """Give a held shift back; after the site's cutoff the seat becomes a cover request (late release)."""
         await market.release_shift(db, shift_id=shift_id, agent=current_user, now=utcnow())
         return SeatChangeOut(shift_id=shift_id, status="released")
 
     @post("/{shift_id:int}/waitlist", name="api:shift-waitlist-join", guards=[requires("agent")], status_code=201)
-    async def join(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Response[Any]:
+    async def join(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Response[Any]:
         """Queue for a full shift I could otherwise take; answers my place in the queue."""
         try:
             position = await waitlist.join_waitlist(db, shift_id=shift_id, agent=current_user, now=utcnow())
@@ -347,10 +426,10 @@ class MarketApiController(Controller):
         return Response(content=WaitlistOut(shift_id=shift_id, position=position), status_code=201)
 
     @delete("/{shift_id:int}/waitlist", name="api:shift-waitlist-leave", guards=[requires("agent")])
-    async def leave(self, db: Db, current_user: CurrentUser, shift_id: int) -> None:
+    async def leave(self, db: Db, current_user: CurrentUser, shift_id: PathId) -> None:
         await waitlist.leave_waitlist(db, shift_id=shift_id, agent=current_user, now=utcnow())
 
     @delete("/{shift_id:int}/request", name="api:shift-request-withdraw", guards=[requires("agent")])
-    async def withdraw(self, db: Db, current_user: CurrentUser, shift_id: int) -> None:
+    async def withdraw(self, db: Db, current_user: CurrentUser, shift_id: PathId) -> None:
         """Take back my request before the draw (204 also when there was none); 409 after the draw."""
         await lottery.withdraw_request(db, shift_id=shift_id, agent=current_user, now=utcnow())

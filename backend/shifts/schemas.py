@@ -14,6 +14,7 @@ import msgspec
 
 from backend.accounts.schemas import Form
 from backend.accounts.site_settings import SiteSettings
+from backend.core.bounds import Bounded, Id
 from backend.core.slots import local_start
 from backend.core.web import RefuseWith
 from backend.shifts import attendance, cover, swaps
@@ -23,7 +24,7 @@ from backend.shifts.models import Attendance, ShiftSwap
 
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 BonusMinor = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
-UserId = Annotated[int, msgspec.Meta(ge=1)]
+UserId = Id
 WholeNumber = Annotated[int, RefuseWith(lambda _: _("Enter a whole number."))]
 ListedDay = Annotated[
     dt.date, RefuseWith(lambda _: _("Choose a day from the list."), missing=lambda _: _("Choose a day."))
@@ -37,7 +38,7 @@ Clock = Annotated[
 ]
 
 
-class NewShiftBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NewShiftBody(Bounded, kw_only=True, forbid_unknown_fields=True):
     """A hand-made open shift: times in ISO 8601 with an offset, on :00 or :30."""
 
     skill: SkillCode
@@ -55,7 +56,7 @@ class ShiftOut(msgspec.Struct):
     seats: int
     taken: int
     bonus_minor: int
-    pay_minor: int
+    pay_by_tier_minor: dict[str, int]  # what working it pays a junior, mid and senior agent (the settlement's rule)
     currency: str
 
 
@@ -87,6 +88,7 @@ class OpenShiftOut(msgspec.Struct):
 
     @classmethod
     def of(cls, item: OpenShift) -> OpenShiftOut:
+        assert item.pay_minor is not None, "the API prices open shifts: open_shifts_for(pay=shift_pay)"
         return cls(
             id=item.shift_id,
             skill=item.skill_code,
@@ -151,7 +153,7 @@ class ShiftForm(Form):
     bonus_minor: Annotated[str, msgspec.Meta(max_length=9)] = "0"
 
 
-class ShiftValues(msgspec.Struct, kw_only=True):
+class ShiftValues(Bounded, kw_only=True):
     """``ShiftForm`` as the service takes it; a blank number is 0, which the service refuses in its own words."""
 
     day: ListedDay
@@ -169,7 +171,7 @@ class ShiftValues(msgspec.Struct, kw_only=True):
         return start, end
 
 
-class OpenShiftsQuery(msgspec.Struct, kw_only=True):
+class OpenShiftsQuery(Bounded, kw_only=True):
     """The Open shifts filter: a day from the list, or blank for every day."""
 
     day: ListedDay | None = None
@@ -260,7 +262,7 @@ class CoverBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A coordinator's cover request: who did not come (null: one more seat is needed), why, and the bonus."""
 
     reason: Literal["no_show", "emergency"]
-    absent_user: int | None = None
+    absent_user: UserId | None = None
     bonus_minor: BonusMinor = 0
 
 
@@ -284,7 +286,7 @@ class CoverOut(msgspec.Struct):
     status: str
     absent_user: int | None
     bonus_minor: int
-    pay_minor: int
+    pay_minor: int | None  # what covering pays the calling agent, as the settlement will; null for staff
     currency: str
     wave: int
     next_wave_at: dt.datetime | None
@@ -294,7 +296,9 @@ class CoverOut(msgspec.Struct):
     asked: list[AskedOut]
 
     @classmethod
-    def of(cls, view: cover.CoverView, settings: SiteSettings, zone: ZoneInfo, *, staff: bool) -> CoverOut:
+    def of(
+        cls, view: cover.CoverView, settings: SiteSettings, zone: ZoneInfo, *, staff: bool, pay_minor: int | None = None
+    ) -> CoverOut:
         request = view.request
         return cls(
             id=request.id,
@@ -306,7 +310,7 @@ class CoverOut(msgspec.Struct):
             status=request.status.value,
             absent_user=request.absent_user_id if staff else None,
             bonus_minor=request.bonus_minor,
-            pay_minor=cover.cover_pay_minor(view, settings),
+            pay_minor=pay_minor,
             currency=settings.currency,
             wave=request.wave,
             next_wave_at=request.next_wave_at,
@@ -446,7 +450,7 @@ class AgentValues(msgspec.Struct, kw_only=True):
     user: BoardAgent
 
 
-class BoardQuery(msgspec.Struct, kw_only=True):
+class BoardQuery(Bounded, kw_only=True):
     """The attendance board's day; blank is today."""
 
     day: BoardDay | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Skill, User, localized_skill_name
 from backend.accounts.zones import user_zone
+from backend.core.bounds import LATEST_SLOT
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.core.security import hash_secret, new_secret
@@ -51,7 +52,8 @@ async def my_shifts(
 ) -> list[HeldShift]:
     """The shifts ``user_id`` holds that end after ``since_slot`` (and start before ``until_slot``), by start.
 
-    A shift under way at ``since_slot`` is included: it has not finished.
+    A shift under way at ``since_slot`` is included: it has not finished. Without ``until_slot`` the
+    list stops at ``bounds.LATEST``: a shift past it (only a direct insert makes one) has no local time.
     """
     query = (
         select(Shift.id, Shift.start_slot, Shift.end_slot, Skill.code, Skill.name, Skill.name_zh)
@@ -65,8 +67,7 @@ async def my_shifts(
         )
         .order_by(Shift.start_slot, Shift.id)
     )
-    if until_slot is not None:
-        query = query.where(Shift.start_slot < until_slot)
+    query = query.where(Shift.start_slot < (LATEST_SLOT if until_slot is None else min(until_slot, LATEST_SLOT)))
     return [HeldShift(*row) for row in await session.execute(query)]
 
 

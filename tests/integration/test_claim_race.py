@@ -40,7 +40,7 @@ class Arena:
     site_id: int
     agent_ids: list[int]
 
-    async def open_shift(self, *, days: int, clock: str = "18:00", hours: int = 3, seats: int = SEATS) -> int:
+    async def open_shift(self, *, days: int, clock: str = "18:00", hours: int = 4, seats: int = SEATS) -> int:
         async with self.database.session(write=True) as session:
             site = await accounts.get_site(session, self.site_id)
             zone = site_zone(site)

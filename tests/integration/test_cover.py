@@ -125,8 +125,8 @@ async def test_candidates_are_ranked_offered_first_then_hours_below_cap_then_rel
     first, last = ranked[0], ranked[-1]
     assert first.why()[0] == "Offered this time"
     assert ranked[1].why()[0] == "Free, but did not offer this time"
-    assert last.headroom_slots == 80 - 6 - 6
-    assert last.why()[1] == "34 h below the weekly cap"
+    assert last.headroom_slots == 80 - 8 - 8  # two four-hour shifts held
+    assert last.why()[1] == "32 h below the weekly cap"
     assert ranked[3].why()[2] == "Reliability 60%"
     assert ranked[1].why()[3] == "Tier: senior"
 

@@ -48,7 +48,7 @@ class Arena:
                 site=site,
                 skill="billing",
                 start=start,
-                end=start + dt.timedelta(hours=3),
+                end=start + dt.timedelta(hours=4),
                 seats=1,
                 now=utcnow() - dt.timedelta(hours=1),
             )

@@ -360,7 +360,7 @@ async def test_approving_moves_the_agent_up_and_their_claim_window_follows(
     await mark_onboarded(db, user=agent)
     opened = utcnow()
     start = utc_start(slot_of(opened) + 96)  # in two days
-    shift = await an_open_shift(db, site, start=start, hours=2, seats=1, now=opened, opened_minutes_ago=0)
+    shift = await an_open_shift(db, site, start=start, hours=4, seats=1, now=opened, opened_minutes_ago=0)
     fifteen_minutes_in = opened + dt.timedelta(minutes=15)  # mid's window (10) is open, junior's (20) is not
     with pytest.raises(ClaimRefused) as refused:
         await market.claim_shift(db, shift_id=shift.id, agent=agent, now=fifteen_minutes_in)

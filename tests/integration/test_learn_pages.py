@@ -173,7 +173,7 @@ async def test_a_course_that_unlocks_an_open_shift_names_the_shift(
     unlocking = body[body.index('id="learn-unlocking"') :]
     assert f'id="course-{course.id}"' in unlocking
     assert "Pass this 6-minute course to take" in unlocking
-    assert "18:00\u201321:00" in unlocking
+    assert "18:00\u201322:00" in unlocking
     assert await db.get(Shift, shift.id) is not None
 
 

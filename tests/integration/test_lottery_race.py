@@ -66,7 +66,7 @@ async def window(empty_database_url: str) -> AsyncIterator[Window]:
         zone = site_zone(site)
         start = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=3), dt.time(18), tzinfo=zone)
         shift = await market.create_open_shift(
-            session, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=3), seats=SEATS, now=now
+            session, site=site, skill="billing", start=start, end=start + dt.timedelta(hours=4), seats=SEATS, now=now
         )
         for agent in agents:
             assert isinstance(

@@ -16,6 +16,7 @@ from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError
 from backend.core.slots import local_slot, utc_start
+from backend.pay.quotes import shift_pay
 from backend.shifts import allocation, market, waitlist
 from backend.shifts.models import CoverReason, CoverRequest, Shift, ShiftSeat, ShiftWaitlist
 from tests.factories import Factory, a_skill, an_agent, an_open_shift
@@ -87,7 +88,7 @@ async def test_overlapping_shift_is_refused_naming_the_clash_and_back_to_back_is
     agent = await an_agent(people, skills=[skill], tier=Tier.senior)
     morning = await an_open_shift(db, site, skill, start=at(5, "09:00"), now=NOW)
     clashing = await an_open_shift(db, site, skill, start=at(5, "11:00"), now=NOW)
-    following = await an_open_shift(db, site, skill, start=at(5, "12:00"), now=NOW)
+    following = await an_open_shift(db, site, skill, start=at(5, "13:00"), now=NOW)
     await market.claim_shift(db, shift_id=morning.id, agent=agent, now=NOW)
 
     with pytest.raises(allocation.ClaimRefused) as refused:
@@ -96,7 +97,7 @@ async def test_overlapping_shift_is_refused_naming_the_clash_and_back_to_back_is
     assert "Overlaps your 09:00 shift." in refused.value.message
 
     claim = await market.claim_shift(db, shift_id=following.id, agent=agent, now=NOW)
-    assert claim.created, "09:00-12:00 then 12:00-15:00 touch but do not overlap"
+    assert claim.created, "09:00-13:00 then 13:00-17:00 touch but do not overlap"
 
 
 async def test_the_weekly_cap_refuses_a_claim_that_would_go_over_it(
@@ -105,8 +106,8 @@ async def test_the_weekly_cap_refuses_a_claim_that_would_go_over_it(
     await update_site_settings(db, site, max_weekly_hours=5.0, min_rest_hours=0.0, max_shifts_per_day=4)
     skill = await a_skill(db, site)
     agent = await an_agent(people, skills=[skill], tier=Tier.senior)
-    first = await an_open_shift(db, site, skill, start=at(7, "09:00"), hours=3, now=NOW)
-    second = await an_open_shift(db, site, skill, start=at(7, "14:00"), hours=3, now=NOW)
+    first = await an_open_shift(db, site, skill, start=at(7, "09:00"), hours=4, now=NOW)
+    second = await an_open_shift(db, site, skill, start=at(7, "14:00"), hours=4, now=NOW)
     await market.claim_shift(db, shift_id=first.id, agent=agent, now=NOW)
 
     assert await refusal_codes(db, second, agent) == ["weekly_cap"]
@@ -343,7 +344,7 @@ async def test_a_bad_new_shift_is_refused_naming_the_field(
     db: AsyncSession, site: Site, change: dict[str, object], field: str
 ) -> None:
     await a_skill(db, site)
-    values: dict[str, object] = {"skill": "billing", "start": at(5, "18:00"), "end": at(5, "21:00"), "seats": 5}
+    values: dict[str, object] = {"skill": "billing", "start": at(5, "18:00"), "end": at(5, "22:00"), "seats": 5}
     with pytest.raises(DomainError) as refused:
         await market.create_open_shift(db, site=site, now=NOW, **{**values, **change})  # type: ignore[arg-type]
     assert refused.value.status_code == 422
@@ -354,12 +355,12 @@ async def test_open_shifts_show_pay_seats_and_reasons(db: AsyncSession, site: Si
     skill = await a_skill(db, site)
     other = await a_skill(db, site, "tech")
     agent = await an_agent(people, skills=[skill], tier=Tier.senior)
-    paid = await an_open_shift(db, site, skill, start=at(5, "18:00"), hours=3, bonus_minor=1500, now=NOW)
+    paid = await an_open_shift(db, site, skill, start=at(5, "18:00"), hours=4, bonus_minor=1500, now=NOW)
     foreign = await an_open_shift(db, site, other, start=at(6, "18:00"), now=NOW)
 
-    view = await market.open_shifts_for(db, agent=agent, now=NOW)
+    view = await market.open_shifts_for(db, agent=agent, now=NOW, pay=shift_pay)
     by_id = {item.shift_id: item for item in view.shifts}
-    assert by_id[paid.id].pay_minor == 3 * 3000 + 1500
+    assert by_id[paid.id].pay_minor == 4 * 3000 + 1500  # no rate card yet: the site's hourly base
     assert by_id[paid.id].seats_left == 5
     assert by_id[paid.id].can_claim
     assert by_id[foreign.id].codes == ["not_certified"]

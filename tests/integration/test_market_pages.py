@@ -32,7 +32,7 @@ def new_shift_body(**changes: object) -> dict[str, object]:
     body: dict[str, object] = {
         "skill": "billing",
         "start": at(5, "18:00").isoformat(),
-        "end": at(5, "21:00").isoformat(),
+        "end": at(5, "22:00").isoformat(),
         "seats": 5,
         "bonus_minor": 0,
     }
@@ -53,7 +53,9 @@ async def test_a_coordinator_makes_a_shift_and_an_agent_lists_and_claims_it(
     assert made.status_code == 201, made.text
     shift_id = made.json()["id"]
     assert made.json()["start"] == at(5, "18:00").isoformat()
-    assert made.json()["pay_minor"] == 3 * 3000 + 2000
+    assert made.json()["pay_by_tier_minor"] == dict.fromkeys(
+        ("junior", "mid", "senior"), 4 * 3000 + 2000
+    )  # no card yet
 
     agent = await an_agent(people, skills=[await a_skill(db, site)], tier=Tier.senior)
     headers = await bearer(db, agent)
@@ -185,7 +187,7 @@ async def test_the_open_shifts_page_claims_in_one_tap_and_offers_undo(
     page = await client.get("/app/shifts/open")
     assert page.status_code == 200
     assert f'id="shift-{shift.id}"' in page.text
-    assert "CNY 90.00" in page.text
+    assert "CNY 120.00" in page.text
     assert "5 seats left" in page.text
     assert "How open shifts are shared out" in page.text
     assert 'href="/app/shifts"' in page.text
@@ -198,7 +200,7 @@ async def test_the_open_shifts_page_claims_in_one_tap_and_offers_undo(
     assert claimed.headers["hx-trigger"] == "shift-claimed"
 
     schedule = await client.get("/app/shifts")
-    assert "Billing · 3 h" in schedule.text
+    assert "Billing · 4 h" in schedule.text
     assert f'action="/app/shifts/{shift.id}/release"' in schedule.text
     assert 'href="/app/shifts/open"' in schedule.text
 
@@ -240,7 +242,7 @@ async def test_a_coordinator_opens_a_shift_with_the_form_and_sees_field_errors(
     assert 'href="/admin/shifts"' in form.text
 
     day = at(5, "00:00").date().isoformat()
-    values = {"skill": "billing", "day": day, "start": "18:00", "end": "21:00", "seats": "3", "bonus_minor": "0"}
+    values = {"skill": "billing", "day": day, "start": "18:00", "end": "22:00", "seats": "3", "bonus_minor": "0"}
     bad = await post_form(client, "/admin/shifts/", {**values, "start": "18:15"})
     assert bad.status_code == 422
     assert 'id="e-start"' in bad.text

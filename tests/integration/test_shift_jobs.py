@@ -85,7 +85,7 @@ async def test_agents_hear_of_open_shifts_that_fit_them_once_their_window_opens_
     [news] = await digests_of(db, senior)
     assert news.title == "1 个新的开放班次适合你这周。"
     assert news.url == "/app/shifts/open"
-    assert "18:00-21:00" in news.body
+    assert "18:00-22:00" in news.body
     assert await digests_of(db, junior) == [], "a junior hears of it when their window opens, 20 minutes in"
     assert await digests_of(db, elsewhere) == await digests_of(db, uncertified) == []
 
@@ -97,5 +97,5 @@ async def test_agents_hear_of_open_shifts_that_fit_them_once_their_window_opens_
     assert await send_open_shift_digests(db, now=now + dt.timedelta(minutes=12)) == 0, "one digest per 30 minutes"
     assert await send_open_shift_digests(db, now=now + dt.timedelta(minutes=31)) == 1
     _, second = await digests_of(db, senior)
-    assert "08:00-11:00" in second.body
+    assert "08:00-12:00" in second.body
     assert "18:00" not in second.body, "a shift already told is not told again"

@@ -1,0 +1,92 @@
+"""Pay quotes: what working a shift will pay an agent, worked out by the settlement itself.
+
+Open shifts and cover offers show this number (``backend.shifts.pay``; the app injects ``shift_pay``
+into every route as a dependency, since shifts stands below pay). A quote is the settlement run on the
+one shift as if worked: the rate card in force on the first day of the pay period holding the shift's
+site-local day (the site's hourly base before any card), the tier's hourly base, the shift's urgent
+bonus (or the card's, for a cover taken without one), each line rounded once by ``settle_lines``. So an
+agent is shown what they will be paid, to the minor unit, as long as the card and their tier hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from litestar.di import Provide
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Site, Tier
+from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import site_zone
+from backend.core.slots import SLOT_MINUTES, utc_start
+from backend.pay.gather import fallback_rates, rates_for
+from backend.pay.models import PayPeriod
+from backend.pay.periods import aligned_start, period_days
+from backend.pay.rates import Rates
+from backend.pay.settlement import AgentWork, WorkedShift, settle_lines
+from backend.shifts.pay import PricedShift, ShiftPay
+
+
+async def period_start(session: AsyncSession, *, site: Site, day: dt.date) -> dt.date:
+    """The first day of the site's pay period holding ``day``, as ``periods.period_for`` would make it.
+
+    Read only: a page that shows pay must not write periods for every future week it lists.
+    """
+    found = await session.scalar(
+        select(PayPeriod.starts_on)
+        .where(PayPeriod.site_id == site.id, PayPeriod.starts_on <= day)
+        .where(PayPeriod.ends_on > day)
+    )
+    if found is not None:
+        return found
+    length = period_days(site_settings(site).pay_cadence)
+    before = await session.scalar(
+        select(PayPeriod.ends_on)
+        .where(PayPeriod.site_id == site.id, PayPeriod.ends_on <= day)
+        .order_by(PayPeriod.ends_on.desc())
+        .limit(1)
+    )
+    if before is not None:  # periods run on from the last one in whole lengths
+        return before + dt.timedelta(days=(day - before).days // length * length)
+    after = await session.scalar(
+        select(PayPeriod.starts_on)
+        .where(PayPeriod.site_id == site.id, PayPeriod.starts_on > day)
+        .order_by(PayPeriod.starts_on)
+        .limit(1)
+    )
+    if after is not None:  # and back from the first one
+        return after - dt.timedelta(days=-(-(after - day).days // length) * length)
+    return aligned_start(day, site_settings(site))
+
+
+async def _rates(session: AsyncSession, site: Site, on: dt.date) -> Rates:
+    found = await rates_for(session, site_id=site.id, on=on)
+    return found[1] if found is not None else fallback_rates(site)
+
+
+async def shift_pay(session: AsyncSession, *, site: Site, tier: Tier, shifts: Sequence[PricedShift]) -> dict[int, int]:
+    """Each shift's pay for an agent of ``tier`` had they worked it alone: the settlement's lines, summed."""
+    zone = site_zone(site)
+    rates_by_start: dict[dt.date, Rates] = {}
+    pay: dict[int, int] = {}
+    for shift in shifts:
+        day = utc_start(shift.start_slot).astimezone(zone).date()
+        start = await period_start(session, site=site, day=day)
+        if start not in rates_by_start:
+            rates_by_start[start] = await _rates(session, site, start)
+        rates = rates_by_start[start]
+        urgent = shift.bonus_minor if shift.bonus_minor > 0 else (rates.urgent_bonus_minor if shift.covered else 0)
+        minutes = (shift.end_slot - shift.start_slot) * SLOT_MINUTES
+        worked = WorkedShift(shift.shift_id, day, "", minutes, urgent)
+        lines = settle_lines(AgentWork(user_id=0, tier=tier.value, shifts=[worked]), rates)
+        pay[shift.shift_id] = sum(line.amount_minor for line in lines)
+    return pay
+
+
+def _provide_shift_pay() -> ShiftPay:
+    return shift_pay
+
+
+DEPENDENCIES = {"shift_pay": Provide(_provide_shift_pay, sync_to_thread=False)}
