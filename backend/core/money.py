@@ -6,18 +6,28 @@ withholding) is computed exactly as a ``Fraction`` and rounded once, on the
 settlement line it lands on, by ``round_minor``: to the nearest minor unit,
 halves away from zero (0.5 fen → 1 fen, -0.5 → -1). Totals are sums of
 rounded lines, so a statement always adds up to the cent.
+
+Amounts typed by people (adjustments, rate cards, site pay settings) are read by ``parse_amount`` and nothing
+else, under one strict rule: a misread amount is refused, never guessed. Both languages Weft speaks (en,
+zh-Hans) write a point for decimals and a comma between thousands, so "1,20" is refused (it is 1.20 to
+half the world and 120 to the other half) rather than booked as 120.00.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 
 MINOR_PER_MAJOR = 100  # the currencies Weft pays in (CNY, USD, EUR, ...) have two decimals
-AMOUNT = re.compile(r"^-?\d{1,9}(\.\d{1,2})?$")
+DECIMAL_POINT = "."  # as every supported locale writes it (a unit test checks them against CLDR)
+THOUSANDS_SEPARATOR = ","
+MAX_WHOLE_DIGITS = 9
+# ASCII digits only (``\d`` would take any script's digits): "1200", or "1,200" in exact groups of three.
+AMOUNT = re.compile(r"^(?P<sign>-?)(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<cents>[0-9]+))?$")
 
 
 def round_minor(amount: Fraction | int) -> int:
@@ -48,11 +58,28 @@ def format_money(minor: int | None, currency: str) -> str:
 
 
 def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> int:
-    """An amount as typed ("20", "20.5", "-3.10") in minor units; two decimal places at most."""
-    cleaned = text.strip().replace(",", "")
-    if not AMOUNT.match(cleaned) or (cleaned.startswith("-") and not allow_negative):
+    """An amount as a person typed it, in minor units; refused (422 naming ``field``) unless it can mean one
+    thing only.
+
+    The rule: full-width digits, point and minus read as their ASCII selves (NFKC) and spaces around are
+    trimmed; then digits with an optional point and at most two decimals ("20", "20.5", "1,200.50"). A comma
+    is taken only between exact groups of three before the point; any other comma ("1,20", "1.200,50") is
+    refused and asks for a point. A minus only where the field takes one (``allow_negative``).
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    found = AMOUNT.match(cleaned)
+    if found is None:
+        if THOUSANDS_SEPARATOR in cleaned:
+            message = _("Use a point for decimals (1.20) and commas only between thousands (1,200.50).")
+            raise DomainError(message, field=field)
         raise DomainError(_("Enter an amount such as 20.00."), field=field)
-    negative = cleaned.startswith("-")
-    whole, _dot, cents = cleaned.lstrip("-").partition(".")
-    minor = int(whole) * MINOR_PER_MAJOR + int((cents + "00")[:2])
-    return -minor if negative else minor
+    whole = found["whole"].replace(THOUSANDS_SEPARATOR, "")
+    cents = found["cents"]
+    if cents is not None and len(cents) > 2:
+        raise DomainError(_("Enter at most two decimals, such as 12.34."), field=field)
+    if len(whole) > MAX_WHOLE_DIGITS:
+        raise DomainError(_("Enter an amount such as 20.00."), field=field)
+    if found["sign"] and not allow_negative:
+        raise DomainError(_("Enter an amount of zero or more, such as 20.00."), field=field)
+    minor = int(whole) * MINOR_PER_MAJOR + int(((cents or "") + "00")[:2])
+    return -minor if found["sign"] else minor

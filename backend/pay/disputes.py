@@ -263,19 +263,37 @@ async def _tell_agent(session: AsyncSession, dispute: Dispute, *, now: dt.dateti
 
 
 async def resolve_by_adjustment(
-    session: AsyncSession, *, dispute_id: int, staff: User, amount_minor: int, reason: str, now: dt.datetime
+    session: AsyncSession,
+    *,
+    dispute_id: int,
+    staff: User,
+    amount_minor: int,
+    reason: str,
+    now: dt.datetime,
+    confirmed: bool = False,
 ) -> Dispute:
-    """Settle a dispute with an adjustment in the current open period (the resolver is its author)."""
+    """Settle a dispute with an adjustment in the current open period (the resolver is its author).
+
+    A large amount not yet ``confirmed`` raises ``periods.NeedsConfirmation`` and leaves the dispute open.
+    """
     text = _check_reason(reason)
     if amount_minor == 0:
         raise DomainError(_("An adjustment needs an amount other than zero."), field="amount")
-    dispute = await _claim(
-        session, dispute_id=dispute_id, staff=staff, status=DisputeStatus.adjusted, resolution=text, now=now
-    )
-    site = await accounts.get_site(session, staff.site_id)
-    adjustment = await periods.add_adjustment(
-        session, site=site, user_id=dispute.user_id, amount_minor=amount_minor, reason=text, author=staff, now=now
-    )
+    async with session.begin_nested():  # a refused adjustment also gives the claim back
+        dispute = await _claim(
+            session, dispute_id=dispute_id, staff=staff, status=DisputeStatus.adjusted, resolution=text, now=now
+        )
+        site = await accounts.get_site(session, staff.site_id)
+        adjustment = await periods.add_adjustment(
+            session,
+            site=site,
+            user_id=dispute.user_id,
+            amount_minor=amount_minor,
+            reason=text,
+            author=staff,
+            now=now,
+            confirmed=confirmed,
+        )
     dispute.adjustment_id = adjustment.id
     await session.flush()
     await _tell_agent(session, dispute, now=now)

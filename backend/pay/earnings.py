@@ -177,6 +177,7 @@ class ShownLine:
     ref: str  # how a dispute names it: an open period's line reference, or "" for a locked line
     line_id: int | None  # a locked line's id
     open_dispute: bool
+    late_from: gather.Days | None = None  # late work: the first and last day of the (locked) period it was done in
 
     @property
     def title(self) -> str:
@@ -190,6 +191,19 @@ class ShownLine:
             return f"{label} · {self.skill_label}" if self.skill_label else label
         return kind_label(self.kind)
 
+    @property
+    def late_text(self) -> str:
+        """Why a line of an earlier day is in this period: its work arrived after that period was locked."""
+        if self.late_from is None or self.day is None:
+            return ""
+        first, last = self.late_from
+        return _(
+            "Late: worked on %(day)s, in the period %(first)s to %(last)s, which was locked before it arrived.",
+            day=date_text(self.day),
+            first=date_text(first),
+            last=date_text(last),
+        )
+
 
 @dataclass(frozen=True)
 class DayLines:
@@ -199,6 +213,11 @@ class DayLines:
     @property
     def total_minor(self) -> int:
         return sum(line.amount_minor for line in self.lines)
+
+    @property
+    def late(self) -> bool:
+        """A day of an earlier period, shown because its work arrived after that period was locked."""
+        return any(line.late_from is not None for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -312,18 +331,22 @@ async def _shown(
     session: AsyncSession,
     *,
     user: User,
+    period: PayPeriod,
     rows: list[tuple[Line | SettlementLine, str, int | None]],
-    currency: str,
     disputed: set[str | int],
     quality: QualityFacts,
 ) -> list[ShownLine]:
+    """Each line as the agent reads it; a line dated before the period is late work, shown with its own period."""
     zone = user_zone(user)
+    currency = period.currency
     skills = await _skill_labels(
         session, site_id=user.site_id, codes={line.skill_code for line, _r, _i in rows if line.skill_code}
     )
     shifts = await _shift_labels(
         session, shift_ids={line.shift_id for line, _r, _i in rows if line.shift_id is not None}, zone=zone
     )
+    late_days = {line.day for line, _r, _i in rows if line.day is not None and line.day < period.starts_on}
+    origins = await gather.periods_containing(session, site_id=period.site_id, days=late_days)
     shown = []
     for line, ref, line_id in rows:
         skill = skills.get(line.skill_code or "", line.skill_code or "")
@@ -353,6 +376,7 @@ async def _shown(
                 ref=ref,
                 line_id=line_id,
                 open_dispute=(line_id if line_id is not None else ref) in disputed,
+                late_from=origins.get(line.day) if line.day is not None else None,
             )
         )
     return shown
@@ -387,8 +411,8 @@ async def accrued(
     shown = await _shown(
         session,
         user=user,
+        period=period,
         rows=[(line, ref, None) for line, ref in zip(lines, refs, strict=True)],
-        currency=period.currency,
         disputed=disputed,
         quality=quality,
     )
@@ -495,8 +519,8 @@ async def statement(session: AsyncSession, *, user: User, period_id: int) -> Sta
     shown = await _shown(
         session,
         user=user,
+        period=summary.period,
         rows=[(row, "", row.id) for row in rows],
-        currency=summary.period.currency,
         disputed=disputed,
         quality=_quality_facts(rows, None, None),
     )

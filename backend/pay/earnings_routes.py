@@ -11,14 +11,16 @@ from litestar.response import Template
 
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import PAY_ADJUSTERS, User
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.money import parse_amount
+from backend.core.money import decimal_text, parse_amount
 from backend.core.security import requires
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, parse_fields, see_other
 from backend.pay import disputes, earnings
 from backend.pay.earnings import date_text, day_text, hours_text, kind_label
+from backend.pay.periods import CONFIRM_ABOVE_MINOR, NeedsConfirmation
 from backend.pay.schemas import AdjustForm, DisputedLine, DisputeForm, RejectForm
 
 EARNINGS_PAGE = "pay/earnings/earnings.html"
@@ -60,7 +62,7 @@ class EarningsController(Controller):
 
     @get("/periods/{period_id:int}", name="pay:statement")
     async def statement(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, period_id: int, print: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, period_id: PathId, print: str = ""
     ) -> Template:
         context = {
             "tab": "earnings",
@@ -156,24 +158,41 @@ class DisputeStaffController(Controller):
         *,
         error: DomainError | None = None,
         error_key: int | None = None,
+        typed: AdjustForm | RejectForm | None = None,
         done: str = "",
     ) -> Template:
+        """The board; a refusal is shown beside its dispute with what was typed, a large amount as a read-back."""
         open_views, resolved = await disputes.site_disputes(db, staff=staff)
+        confirming = error if isinstance(error, NeedsConfirmation) else None
         context = {
             "open_disputes": open_views,
             "resolved": resolved,
-            "error": error,
+            "error": None if confirming else error,
             "error_key": error_key,
+            "typed": typed,
+            "confirming": confirming,
+            "confirm_amount": decimal_text(confirming.amount_minor) if confirming else "",
+            "confirm_above_minor": CONFIRM_ABOVE_MINOR,
             "done": done,
             **helpers(),
         }
-        return page(request, STAFF_PAGE, context, status_code=refused_status(request, error))
+        status = 200 if confirming else refused_status(request, error)
+        return page(request, STAFF_PAGE, context, status_code=status)
 
     @get("/", name="pay:disputes-admin")
     async def show(self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "") -> Template:
         return await self._page(request, db, current_user, done=done if done in {"adjusted", "rejected"} else "")
 
-    async def _resolve(self, request: AnyRequest, db: Any, staff: User, dispute_id: int, done: str, action: Any) -> Any:
+    async def _resolve(
+        self,
+        request: AnyRequest,
+        db: Any,
+        staff: User,
+        dispute_id: int,
+        done: str,
+        action: Any,
+        typed: AdjustForm | RejectForm,
+    ) -> Any:
         """Adjust or reject: refused beside the dispute, or done (a dispute not the site's is Not found)."""
         return await act_on_page(
             request,
@@ -181,7 +200,7 @@ class DisputeStaffController(Controller):
             action,
             render=partial(self._page, request, db, staff),
             done=done,
-            refused_with={"error_key": dispute_id},
+            refused_with={"error_key": dispute_id, "typed": typed},
             then=f"{self.path}?done={done}",
             raised={404},
         )
@@ -192,16 +211,25 @@ class DisputeStaffController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        dispute_id: int,
+        dispute_id: PathId,
         data: Annotated[AdjustForm, FormBody],
     ) -> Any:
+        """Book an adjustment: an amount above the read-back limit comes back as a question and is booked only when
+        the answer (``confirmed=yes``) is posted."""
+
         async def act() -> None:
             amount = parse_amount(data.amount, field="amount", allow_negative=True)
             await disputes.resolve_by_adjustment(
-                db, dispute_id=dispute_id, staff=current_user, amount_minor=amount, reason=data.reason, now=utcnow()
+                db,
+                dispute_id=dispute_id,
+                staff=current_user,
+                amount_minor=amount,
+                reason=data.reason,
+                now=utcnow(),
+                confirmed=data.confirmed == "yes",
             )
 
-        return await self._resolve(request, db, current_user, dispute_id, "adjusted", act)
+        return await self._resolve(request, db, current_user, dispute_id, "adjusted", act, data)
 
     @post("/{dispute_id:int}/reject", name="pay:dispute-reject", status_code=200)
     async def reject(
@@ -209,7 +237,7 @@ class DisputeStaffController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        dispute_id: int,
+        dispute_id: PathId,
         data: Annotated[RejectForm, FormBody],
     ) -> Any:
         return await self._resolve(
@@ -219,6 +247,7 @@ class DisputeStaffController(Controller):
             dispute_id,
             "rejected",
             lambda: disputes.reject(db, dispute_id=dispute_id, staff=current_user, reason=data.reason, now=utcnow()),
+            data,
         )
 
 

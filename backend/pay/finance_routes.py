@@ -21,13 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import CurrentUser
+from backend.core.bounds import NUMBER_MAX, PathId
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, CurrentPrincipal, Db, database_of, see_other
-from backend.pay import exports, periods
+from backend.pay import exports, late, periods
+from backend.pay.earnings import pieces_text
 from backend.pay.models import PayPeriod, PeriodStatus, Settlement
 from backend.pay.schemas import PayPeriodOut
 
@@ -100,8 +102,8 @@ class FinanceController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        period_id: int,
-        page_number: Annotated[int, Parameter(query="page")] = 1,
+        period_id: PathId,
+        page_number: Annotated[int, Parameter(query="page", ge=1, le=NUMBER_MAX)] = 1,
         done: str = "",
     ) -> Template:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
@@ -109,7 +111,7 @@ class FinanceController(Controller):
 
     @post("/periods/{period_id:int}/lock", name="finance:lock", status_code=303)
     async def lock(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: PathId
     ) -> Redirect | Template:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         try:
@@ -122,7 +124,7 @@ class FinanceController(Controller):
 
     @post("/periods/{period_id:int}/paid", name="finance:paid", status_code=303)
     async def mark_paid(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: PathId
     ) -> Redirect | Template:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         try:
@@ -139,7 +141,7 @@ class FinanceController(Controller):
         [f"/periods/{{period_id:int}}/{name}" for name in EXPORT_NAMES],
         name="finance:export",
     )
-    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: int) -> Stream:
+    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return await stream_export(request, db, period, export_name(request))
 
@@ -154,7 +156,8 @@ async def render_period(
     done: str = "",
     error: DomainError | None = None,
 ) -> Template:
-    """A period: status, totals (reconciled with the ledger once locked), one page of settlements, actions."""
+    """A period: status, totals (reconciled with the ledger once locked), one page of settlements, the late work it
+    pays, actions."""
     totals = await exports.settlement_totals(db, period_id=period.id)
     ledger = await exports.ledger_totals(db, period_id=period.id)
     reconciles = {"gross": totals.gross, "net": totals.net, "withholding": totals.withholding} == ledger
@@ -181,6 +184,8 @@ async def render_period(
         "error": error,
         "formats": exports.FORMATS,
         "last_day": exports.last_day(period),
+        "late": await late.late_lines(db, period=period),
+        "pieces_text": pieces_text,
     }
     return page(request, PERIOD_PAGE, context, status_code=refused_status(request, error))
 
@@ -200,13 +205,13 @@ class PayPeriodApi(Controller):
         return [PayPeriodOut.of(p, totals.get(p.id, exports.Totals(*([0] * 10)))) for p in rows]
 
     @get("/{period_id:int}", name="api:pay-period")
-    async def one_period(self, db: Db, principal: CurrentPrincipal, period_id: int) -> PayPeriodOut:
+    async def one_period(self, db: Db, principal: CurrentPrincipal, period_id: PathId) -> PayPeriodOut:
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return PayPeriodOut.of(period, await exports.settlement_totals(db, period_id=period.id))
 
     @post("/{period_id:int}/lock", name="api:pay-period-lock", status_code=200)
     async def lock(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: int
+        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, period_id: PathId
     ) -> PayPeriodOut:
         """Lock the period (idempotent: a locked or paid period is answered as it is, 200 either way)."""
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
@@ -215,7 +220,7 @@ class PayPeriodApi(Controller):
         return PayPeriodOut.of(period, await exports.settlement_totals(db, period_id=period.id))
 
     @get([f"/{{period_id:int}}/{name}" for name in EXPORT_NAMES], name="api:pay-period-export")
-    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: int) -> Stream:
+    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
         """The settlement export of a locked period (409 while open): CSV, XLSX or JSON, streamed."""
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return await stream_export(request, db, period, export_name(request))

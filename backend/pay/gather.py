@@ -11,7 +11,15 @@ The inputs of ``settlement.settle_lines`` (see its rules):
 - **Pieces**: the site's work records whose ``occurred_at`` falls on a
   site-local day of the period, summed per (agent, day, kind, skill) with one
   GROUP BY: pieces, CSAT sum and number of rated records. The skill is the
-  record's own (or none).
+  record's own (or none). Once the period is locked, only the records stored
+  before its lock (``PayPeriod.records_through_id``) are its own.
+- **Late work**: records dated in an earlier, locked period that arrived
+  after that period's lock. Each is paid by the first period that was open
+  when it arrived: the one right after the last period locked before it
+  (periods lock in order, so a record stored after the previous period's
+  lock, and before this one's if it is locked, is this period's). Summed per
+  (agent, day worked, kind, skill), each group remembers the period it is
+  dated in. Records dated before the site's first period belong to no period.
 - **Courses passed**: ``learning.CoursePassCredit`` earned on a day of the period.
 - **Adjustments**: those filed into the period.
 
@@ -44,6 +52,7 @@ from backend.pay.settlement import AdjustmentIn, AgentWork, Credit, Pieces, Work
 from backend.shifts.models import Attendance, CoverRequest, CoverStatus, Shift, ShiftSeat
 from backend.work.models import WorkRecord
 
+Days = tuple[dt.date, dt.date]  # a period's first and last day
 CHUNK = 500  # agents gathered per round of queries
 STREAM_ROWS = 5000  # grouped piece rows fetched at a time
 
@@ -142,11 +151,116 @@ async def _shifts(
 
 
 def _records_in(period: PayPeriod, window: Window) -> list[object]:
-    return [
+    """The period's own records: dated in it and, once it is locked, stored before the lock."""
+    conditions: list[object] = [
         WorkRecord.site_id == period.site_id,
         WorkRecord.occurred_at >= window.bounds[0],
         WorkRecord.occurred_at < window.bounds[-1],
     ]
+    if period.records_through_id is not None:
+        conditions.append(WorkRecord.id <= period.records_through_id)
+    return conditions
+
+
+@dataclass(frozen=True)
+class LateScope:
+    """The records a period pays late: dated from the site's first period to before this one, stored after the
+    previous period's lock (``after_id``) and, once this period is locked, before its own (``through_id``)."""
+
+    since: dt.datetime
+    before: dt.datetime
+    after_id: int
+    through_id: int | None
+
+    def conditions(self, site_id: int) -> list[object]:
+        found: list[object] = [
+            WorkRecord.site_id == site_id,
+            WorkRecord.occurred_at >= self.since,
+            WorkRecord.occurred_at < self.before,
+            WorkRecord.id > self.after_id,
+        ]
+        if self.through_id is not None:
+            found.append(WorkRecord.id <= self.through_id)
+        return found
+
+
+async def late_scope(session: AsyncSession, *, period: PayPeriod, window: Window) -> LateScope | None:
+    """Where the period's late work comes from; None while the period before it is open (or there is none), as
+    late work is then that period's to pay."""
+    previous_through = await session.scalar(
+        select(PayPeriod.records_through_id).where(
+            PayPeriod.site_id == period.site_id, PayPeriod.ends_on == period.starts_on
+        )
+    )
+    if previous_through is None:
+        return None
+    first_day = await session.scalar(select(func.min(PayPeriod.starts_on)).where(PayPeriod.site_id == period.site_id))
+    assert first_day is not None
+    since = utc_start(slot_of(local_midnight(first_day, window.zone)))
+    return LateScope(
+        since=since, before=window.bounds[0], after_id=previous_through, through_id=period.records_through_id
+    )
+
+
+async def periods_containing(session: AsyncSession, *, site_id: int, days: set[dt.date]) -> dict[dt.date, Days]:
+    """The first and last day of the site's period containing each of ``days`` (where one does)."""
+    if not days:
+        return {}
+    rows = await session.execute(
+        select(PayPeriod.starts_on, PayPeriod.ends_on).where(
+            PayPeriod.site_id == site_id, PayPeriod.starts_on <= max(days), PayPeriod.ends_on > min(days)
+        )
+    )
+    spans = [(start, end) for start, end in rows]
+    return {day: (start, end - dt.timedelta(days=1)) for day in days for start, end in spans if start <= day < end}
+
+
+async def _late_pieces(
+    session: AsyncSession, *, period: PayPeriod, window: Window, user_ids: list[int] | None
+) -> dict[int, list[Pieces]]:
+    """The late work the period pays, per agent, summed per (day worked, kind, skill) with the period it is from."""
+    scope = await late_scope(session, period=period, window=window)
+    if scope is None:
+        return {}
+    query = (
+        select(
+            WorkRecord.user_id, WorkRecord.occurred_at, WorkRecord.kind, Skill.code, WorkRecord.count, WorkRecord.csat
+        )
+        .outerjoin(Skill, Skill.id == WorkRecord.skill_id)
+        .where(*scope.conditions(period.site_id))
+        .order_by(WorkRecord.user_id, WorkRecord.occurred_at, WorkRecord.id)
+    )
+    if user_ids is not None:
+        query = query.where(WorkRecord.user_id.in_(user_ids))
+    sums: dict[tuple[int, dt.date, str, str | None], list[int]] = {}
+    for user_id, occurred_at, kind, skill_code, count, csat in await session.execute(query):
+        key = (user_id, occurred_at.astimezone(window.zone).date(), str(getattr(kind, "value", kind)), skill_code)
+        totals = sums.setdefault(key, [0, 0, 0])
+        totals[0] += count
+        if csat is not None:
+            totals[1] += csat
+            totals[2] += 1
+    origins = await periods_containing(session, site_id=period.site_id, days={key[1] for key in sums})
+    found: dict[int, list[Pieces]] = defaultdict(list)
+    for (user_id, day, kind, skill_code), (count, csat_sum, csat_count) in sums.items():
+        found[user_id].append(
+            Pieces(
+                day=day,
+                kind=kind,
+                skill_code=skill_code,
+                count=count,
+                csat_sum=csat_sum,
+                csat_count=csat_count,
+                late_from=origins.get(day, (day, day)),
+            )
+        )
+    return found
+
+
+async def late_work(session: AsyncSession, *, period: PayPeriod) -> dict[int, list[Pieces]]:
+    """Every agent's late work the period pays (finance's view of an open period, before its lock)."""
+    site = await _site_of(session, period)
+    return await _late_pieces(session, period=period, window=Window.of(period, site.timezone), user_ids=None)
 
 
 def _pieces_query(period: PayPeriod, window: Window, user_ids: list[int] | None) -> Select[Any]:
@@ -256,6 +370,7 @@ async def _work_of(
     shifts = await _shifts(session, period=period, window=window, user_ids=user_ids, now=now, rates=rates)
     if pieces is None:
         pieces = await _pieces(session, period=period, window=window, user_ids=user_ids)
+    late = await _late_pieces(session, period=period, window=window, user_ids=user_ids)
     credits = await _credits(session, period=period, window=window, user_ids=user_ids)
     adjustments = await _adjustments(session, period=period, user_ids=user_ids)
     people = await _people(session, user_ids)
@@ -265,7 +380,7 @@ async def _work_of(
             tier=people[user_id][0],
             display_name=people[user_id][1],
             shifts=shifts.get(user_id, []),
-            pieces=pieces.get(user_id, []),
+            pieces=[*late.get(user_id, []), *pieces.get(user_id, [])],
             credits=credits.get(user_id, []),
             adjustments=adjustments.get(user_id, []),
         )
@@ -294,7 +409,8 @@ async def agent_work(
 
 
 async def period_user_ids(session: AsyncSession, *, period: PayPeriod, now: dt.datetime | None = None) -> list[int]:
-    """Every agent with anything in the period (a shift, a work record, a course passed, an adjustment), by id."""
+    """Every agent with anything in the period (a shift, a work record, late work, a course passed, an adjustment),
+    by id."""
     site = await _site_of(session, period)
     window = Window.of(period, site.timezone)
     now = now or utcnow()
@@ -314,8 +430,12 @@ async def period_user_ids(session: AsyncSession, *, period: PayPeriod, now: dt.d
         .where(CoursePassCredit.earned_at >= window.bounds[0], CoursePassCredit.earned_at < window.bounds[-1])
     )
     adjustments = select(Adjustment.user_id).where(Adjustment.period_id == period.id)
+    queries: list[Select[Any]] = [seats, records, credits, adjustments]
+    scope = await late_scope(session, period=period, window=window)
+    if scope is not None:
+        queries.append(select(WorkRecord.user_id).where(*scope.conditions(period.site_id)).distinct())
     ids: set[int] = set()
-    for query in (seats, records, credits, adjustments):
+    for query in queries:
         ids.update(await session.scalars(query))
     return sorted(ids)
 

@@ -9,7 +9,9 @@ agent payable account has a sub-ledger per agent (``Posting.user_id``).
 
 A pay period goes ``open → locked → paid``. Locking computes one settlement
 per agent (lines, then totals) and posts its entry, atomically and once; a
-locked period never changes, and its export checksum is stored with the lock.
+locked period never changes, and its export checksum is stored with the lock,
+as is the newest work record it saw (work arriving later is paid late, in the
+next open period: ``gather``).
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ class PayPeriod(IdMixin, Base):
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paid_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     checksum: Mapped[str | None] = mapped_column(String(64))  # sha256 of the settlement export, set at lock
+    # The site's newest work record when the lock settled the period (0: none yet); NULL while open. A record with
+    # a larger id arrived after the lock: if it is dated in this period it is late work, paid in a later one.
+    records_through_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class Settlement(IdMixin, Base):

@@ -20,6 +20,12 @@ The rules, shown on the finance pages and the agent's Earnings page:
   The lock writes each agent's settlement and lines (``settlement``), the
   withholding line, one ``settlement`` journal entry per agent (``ledger``),
   stores the export checksum, and makes the next period exist.
+- **Late work.** A work record is stored whenever it arrives. The lock notes
+  the site's newest record (``records_through_id``), holding the work intake
+  closed while it settles (``work.service.hold_intake``); a record dated in
+  the period that arrives later is paid by the next open period as a late
+  line with the day it was worked and this period named (``gather``), so a
+  locked period and its exports never change and no work goes unpaid.
 - **Withholding** is the site's ``withholding_policy`` (``pay.withholding``),
   applied to each settlement's gross. For ``cn_labour`` the month is the
   calendar month of the period's last day: the pay and withholding of the
@@ -34,7 +40,9 @@ The rules, shown on the finance pages and the agent's Earnings page:
   ``agent_payable``, credit ``cash``.
 - **Adjustments** (a coordinator, finance or an admin) correct an agent's pay:
   a non-zero amount with a reason, filed into the site's current open period
-  and settled with it; a locked period never changes.
+  and settled with it; a locked period never changes. An amount above
+  ``CONFIRM_ABOVE_MINOR`` either way is read back to its author ("Book CNY
+  1,200.00 to Ann?") and filed only once they confirm it.
 """
 
 from __future__ import annotations
@@ -51,8 +59,9 @@ from backend.accounts.models import FINANCE_ROLES, PAY_ADJUSTERS, Role, Site, Us
 from backend.accounts.site_settings import SiteSettings, site_settings
 from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.money import format_money
 from backend.core.slots import local_midnight, utc_start
 from backend.pay import exports, gather, ledger
 from backend.pay.models import (
@@ -69,6 +78,8 @@ from backend.pay.models import (
 from backend.pay.settlement import AgentWork, Line, settle_lines, totals, withholding_line
 from backend.pay.withholding import us_1099_threshold_minor, withhold
 from backend.shifts.models import Shift
+from backend.work.models import WorkRecord
+from backend.work.service import hold_intake
 
 BIWEEKLY_ANCHOR = dt.date(2001, 1, 1)  # a Monday: two-week periods keep to alternate weeks counted from it
 MAX_NEW_PERIODS = 600  # periods made in one go to close a gap (over ten years of weeks)
@@ -76,6 +87,10 @@ LOCK_CHUNK = 500  # agents settled per round of inserts
 PAY_CHUNK = 2000
 REASON_MAX_CHARS = 300
 AMOUNT_LIMIT = 100_000_000
+# A constant, not a site setting: it guards against a slip of the keyboard (an extra zero, a misread separator),
+# which is the same on every site. 500.00 is more than most of a part-time week's pay in the currencies Weft pays
+# in, so routine corrections go straight through and anything the size of a week's pay or more is read back first.
+CONFIRM_ABOVE_MINOR = 50_000
 US_1099_FLAG = "us_1099_nec"
 
 
@@ -418,6 +433,18 @@ async def _write_settlements(
     await ledger.post_entries(session, entries, now=now)
 
 
+async def _close_records(session: AsyncSession, *, period: PayPeriod) -> None:
+    """Note the site's newest work record as the last one this lock settles; later ones are late work."""
+    await hold_intake(session, site_id=period.site_id, exclusive=True)
+    newest = select(func.coalesce(func.max(WorkRecord.id), 0)).where(WorkRecord.site_id == period.site_id)
+    await session.execute(
+        update(PayPeriod)
+        .where(PayPeriod.id == period.id)
+        .values(records_through_id=newest.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def lock_period(session: AsyncSession, *, period_id: int, by: User, now: dt.datetime) -> PayPeriod:
     """Lock a period and settle every agent in it, atomically and once (see the module's rules)."""
     _ensure_finance(by)
@@ -435,6 +462,7 @@ async def lock_period(session: AsyncSession, *, period_id: int, by: User, now: d
     )
     if claimed.rowcount == 0:  # type: ignore[attr-defined]  # someone else locked it meanwhile
         return await _reload(session, period.id)
+    await _close_records(session, period=period)
     period = await _reload(session, period.id)
 
     policy = site_settings(site).withholding_policy
@@ -522,6 +550,21 @@ async def mark_paid(session: AsyncSession, *, period_id: int, by: User, now: dt.
 # Adjustments -----------------------------------------------------------------------------------------------
 
 
+class NeedsConfirmation(Conflict):
+    """A large adjustment not yet confirmed by its author: nothing was filed. Pages show it back as a question."""
+
+    def __init__(self, *, amount_minor: int, currency: str, agent_name: str) -> None:
+        amount = format_money(amount_minor, currency)
+        super().__init__(_("Book %(amount)s to %(agent)s?", amount=amount, agent=agent_name), field="amount")
+        self.amount_minor = amount_minor
+        self.currency = currency
+        self.agent_name = agent_name
+
+
+def needs_confirmation(amount_minor: int) -> bool:
+    return abs(amount_minor) > CONFIRM_ABOVE_MINOR
+
+
 async def add_adjustment(
     session: AsyncSession,
     *,
@@ -531,8 +574,12 @@ async def add_adjustment(
     reason: str,
     author: User,
     now: dt.datetime,
+    confirmed: bool = False,
 ) -> Adjustment:
-    """File a correction for an agent into the site's current open period, with its reason and author."""
+    """File a correction for an agent into the site's current open period, with its reason and author.
+
+    Above ``CONFIRM_ABOVE_MINOR`` it raises ``NeedsConfirmation`` (writing nothing) unless ``confirmed``.
+    """
     if author.role not in PAY_ADJUSTERS or author.site_id != site.id:
         raise Forbidden(_("Only coordinators and finance adjust pay."))
     reason = (reason or "").strip()
@@ -544,6 +591,9 @@ async def add_adjustment(
     agent = await session.get(User, user_id)
     if agent is None or agent.site_id != site.id or agent.role is not Role.agent:
         raise NotFound("user")
+    if needs_confirmation(amount_minor) and not confirmed:
+        currency = site_settings(site).currency
+        raise NeedsConfirmation(amount_minor=amount_minor, currency=currency, agent_name=agent.display_name)
     day = site_today(site, now)
     for _attempt in range(MAX_NEW_PERIODS):
         period = await period_for(session, site=site, day=day)

@@ -21,6 +21,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import FINANCE_ROLES, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
+from backend.core.bounds import PathId
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.money import decimal_text, parse_amount
@@ -140,9 +141,8 @@ class CardDraft:
             try:
                 rate = parse_amount(row.rate, field=f"pieces[{index}].rate")
             except DomainError as error:
-                raise DomainError(
-                    _("Row %(row)s: enter a rate such as 0.50.", row=index + 1), field=error.field
-                ) from None
+                message = _("Row %(row)s: %(problem)s", row=index + 1, problem=error.message)
+                raise DomainError(message, field=error.field) from None
             pieces.append({"kind": row.kind, "tier": row.tier or None, "skill": row.skill or None, "rate_minor": rate})
         rates: dict[str, Any] = {
             "base_hourly_minor": base,
@@ -336,14 +336,14 @@ class TaxProfilesController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        user_id: int,
+        user_id: PathId,
         data: Annotated[TaxIdForm, FormBody],
     ) -> Any:
         return await self._set(request, db, principal, user_id, data.last4)
 
     @post("/{user_id:int}/clear", name="pay:tax-profile-clear", status_code=200)
     async def clear(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, user_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, user_id: PathId, data: FormPost
     ) -> Any:
         return await self._set(request, db, principal, user_id, None)
 

@@ -148,8 +148,12 @@ class DisputedLine(msgspec.Struct, kw_only=True):
 
 
 class AdjustForm(Form):
-    amount: Annotated[str, msgspec.Meta(max_length=14)] = ""
+    """An adjustment as typed (``core.money.parse_amount`` reads the amount); ``confirmed`` is "yes" when its author
+    answered the read-back of a large amount."""
+
+    amount: Annotated[str, msgspec.Meta(max_length=20)] = ""
     reason: Annotated[str, msgspec.Meta(max_length=4 * disputes.REASON_MAX_CHARS)] = ""
+    confirmed: Annotated[str, msgspec.Meta(max_length=3)] = ""
 
 
 class RejectForm(Form):

@@ -13,6 +13,12 @@ The rules, shown to agents on their Earnings page ("why this amount"):
   each group pays ``count x rate``, the rate card's most specific rate for
   the kind, the agent's tier and the skill (``rates.piece_rate``); a kind the
   card names no rate for pays 0 and is still listed.
+- **Late work.** Work records that arrived after the period they are dated
+  in was locked are paid with the first period open when they arrived, as
+  piece lines of their own: the line keeps the day the work was done (before
+  this period's first day) and its note names the period it came from
+  (``late_note``). They are paid at this period's rates and count towards
+  its quality bonus, like any other piece of it.
 - **Urgent bonus.** A worked shift that carries an urgent bonus
   (``Shift.bonus_minor``, set when a cover request was accepted or by a
   coordinator) pays it; a shift filled from a cover request with no bonus of
@@ -70,6 +76,7 @@ class Pieces:
     count: int
     csat_sum: int
     csat_count: int
+    late_from: tuple[dt.date, dt.date] | None = None  # late work: the first and last day of the period it is dated in
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,14 @@ def explain(kind: LineKind | str, note: str) -> str:
     return note
 
 
+def late_note(day: dt.date, late_from: tuple[dt.date, dt.date]) -> str:
+    """A late line's stored note (English, as exports carry it; pages say it in the reader's language)."""
+    first, last = late_from
+    return f"Late: worked on {day.isoformat()}, from period {first.isoformat()}..{last.isoformat()}. " + stored_note(
+        LineKind.piece
+    )
+
+
 def meets_quality_bar(rates: Rates, *, csat_sum: int, csat_count: int) -> bool:
     """The quality rule: enough rated contacts, and an average at or above the bar (compared exactly)."""
     rule = rates.quality_bonus
@@ -195,7 +210,7 @@ def settle_lines(work: AgentWork, rates: Rates) -> list[Line]:
                 quantity=group.count,
                 rate_minor=rate,
                 amount_minor=amount,
-                note=stored_note(LineKind.piece),
+                note=late_note(group.day, group.late_from) if group.late_from else stored_note(LineKind.piece),
             )
         )
     rule = rates.quality_bonus

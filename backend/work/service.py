@@ -12,6 +12,12 @@ to the evidence) and is reported as a conflict naming the fields that differ.
 An agent is named by our user id or by the source's own agent id, mapped once
 per site and source (``ExternalAgent``). The mapping is read when a record
 arrives: moving a mapping later does not move records already stored.
+
+Records are stored whatever pay period they are dated in: one dated in a
+period already locked is paid late, in the next open one (``pay.gather``).
+Every way in passes ``hold_intake``, so a pay lock never settles while a
+record of its site is half-stored: each record is either seen by the lock or
+comes after it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +47,7 @@ EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 INSERT_CHUNK_ROWS = 5_000
 LOOKUP_CHUNK = 5_000
 RECENT_LIMIT = 50
+INTAKE_GATE = 0x5745_4654  # the PostgreSQL advisory lock class of a site's work intake ("WEFT")
 COMPARED_FIELDS = ("user_id", "occurred_at", "kind", "count", "handled_seconds", "csat", "resolved", "skill_id")
 KEY_COLUMNS = ("site_id", "source", "external_id")
 _SOURCE = re.compile(SOURCE_PATTERN)
@@ -235,6 +242,21 @@ class RecordChecker:
         }
 
 
+async def hold_intake(session: AsyncSession, *, site_id: int, exclusive: bool = False) -> None:
+    """Hold the site's intake gate until the transaction ends: shared to store records, exclusive to settle them.
+
+    A pay lock takes it exclusively, so it waits for records being stored to commit and records arriving after
+    it wait for it: every record's id is either among those the lock saw or above them all. On PostgreSQL it is
+    a transaction-level advisory lock (keyed by the site; two sites sharing a key only wait for each other);
+    SQLite writes one transaction at a time already.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    take = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await session.execute(select(take(INTAKE_GATE, site_id % 2**31)))
+
+
 def _insert_ignoring_replays(dialect: str) -> Any:
     """``INSERT ... ON CONFLICT (site_id, source, external_id) DO NOTHING`` in the database's own dialect."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -261,6 +283,8 @@ async def store_rows(session: AsyncSession, rows: list[tuple[int, dict[str, Any]
         else:
             first[key] = row
             fresh.append(row)
+    if rows:
+        await hold_intake(session, site_id=rows[0][1]["site_id"])
     connection = await session.connection()
     table = WorkRecord.__table__
     created: set[tuple[str, str]] = set()
@@ -328,6 +352,7 @@ async def bulk_ingest_rows(
     ``ON CONFLICT DO NOTHING`` (SQLAlchemy splits each chunk into statements within the driver's parameter
     limit). Returns how many were new. About 2,000,000 rows stream through in constant memory.
     """
+    await hold_intake(session, site_id=site_id)
     connection = await session.connection()
     statement = _insert_ignoring_replays(connection.dialect.name).returning(WorkRecord.__table__.c.id)
     created = 0

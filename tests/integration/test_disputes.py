@@ -15,8 +15,16 @@ from backend.accounts.models import Role, Site, User
 from backend.core.db import utcnow
 from backend.notify.models import Kind, Notification
 from backend.pay import disputes, periods
-from backend.pay.models import Adjustment, Dispute, DisputeStatus, PayPeriod, PeriodStatus, SettlementLine
-from tests.conftest import Factory, login, post_form
+from backend.pay.models import (
+    Adjustment,
+    Dispute,
+    DisputeStatus,
+    JournalEntry,
+    PayPeriod,
+    PeriodStatus,
+    SettlementLine,
+)
+from tests.conftest import Factory, csrf_token, login, post_form
 from tests.integration.test_earnings import DAY, UTC, a_worked_week
 
 OPEN_REF = "2026-11-03:piece:call:billing"
@@ -230,3 +238,127 @@ async def test_who_may_see_and_resolve_disputes(
 
     await db.refresh(dispute)
     assert dispute.status == DisputeStatus.open
+
+
+# Money typed by people (issue 15, item 9) ---------------------------------------------------------------------
+
+
+async def nothing_was_booked(db: AsyncSession, client: httpx.AsyncClient, dispute: Dispute, agent: User) -> None:
+    """The dispute is still open, no adjustment or ledger entry exists, and the agent has heard and sees nothing."""
+    await db.refresh(dispute)
+    assert (dispute.status, dispute.adjustment_id) == (DisputeStatus.open, None)
+    assert await db.scalar(select(func.count()).select_from(Adjustment)) == 0
+    assert await db.scalar(select(func.count()).select_from(JournalEntry)) == 0
+    assert await db.scalar(select(func.count()).where(Notification.user_id == agent.id)) == 0
+    await login(client, agent.email)
+    tab = await client.get("/app/earnings")
+    assert tab.status_code == 200
+    assert "Adjustment:" not in tab.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("1,20", "Use a point for decimals"),
+        ("1.200,50", "Use a point for decimals"),
+        ("12.345", "at most two decimals"),
+    ],
+)
+async def test_an_ambiguous_adjustment_amount_is_refused_and_nothing_is_booked(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory, typed: str, words: str
+) -> None:
+    agent = await people.make(Role.agent)
+    dispute = await an_open_dispute(db, site, agent)
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+
+    answer = await post_form(
+        client, f"/admin/pay/disputes/{dispute.id}/adjust", {"amount": typed, "reason": "Two calls were missed"}
+    )
+
+    assert answer.status_code == 422
+    assert f'aria-invalid="true" aria-describedby="e-amount-{dispute.id}"' in answer.text
+    assert words in answer.text
+    assert f'value="{typed}"' in answer.text  # what was typed comes back to be corrected
+    await nothing_was_booked(db, client, dispute, agent)
+
+
+async def test_an_amount_typed_the_ways_people_type_it_is_booked_as_meant(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    dispute = await an_open_dispute(db, site, agent)
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+
+    answer = await post_form(
+        client,
+        f"/admin/pay/disputes/{dispute.id}/adjust",
+        {"amount": " １２０ ", "reason": "Fee"},  # noqa: RUF001
+    )
+
+    assert answer.status_code == 303
+    adjustment = await db.scalar(select(Adjustment))
+    assert adjustment is not None
+    assert adjustment.amount_minor == 12000
+
+
+async def test_a_large_adjustment_is_read_back_and_booked_only_once_confirmed(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    dispute = await an_open_dispute(db, site, agent)
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+    path = f"/admin/pay/disputes/{dispute.id}/adjust"
+
+    for headers in ({}, {"HX-Request": "true"}):
+        question = await client.post(
+            path,
+            data={
+                "amount": "1,200",
+                "reason": "Missed week",
+                "_csrf_token": await csrf_token(client, "/admin/pay/disputes/"),
+            },
+            headers=headers,
+        )
+        assert question.status_code == 200
+        assert f"Book CNY 1,200.00 to {agent.display_name}?" in question.text
+        assert 'name="confirmed" value="yes"' in question.text
+        assert 'name="amount" value="1200.00"' in question.text
+    await nothing_was_booked(db, client, dispute, agent)
+
+    await login(client, finance.email)
+    booked = await post_form(client, path, {"amount": "1200.00", "reason": "Missed week", "confirmed": "yes"})
+    assert booked.status_code == 303
+    await db.refresh(dispute)
+    assert dispute.status == DisputeStatus.adjusted
+    adjustment = await db.get(Adjustment, dispute.adjustment_id)
+    assert adjustment is not None
+    assert (adjustment.amount_minor, adjustment.reason) == (120000, "Missed week")
+    await login(client, agent.email)
+    assert "Adjustment: Missed week = CNY 1,200.00" in (await client.get("/app/earnings")).text
+
+
+async def test_a_large_adjustment_filed_by_a_service_without_confirmation_is_refused(
+    db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    finance = await people.make(Role.finance)
+    amount = periods.CONFIRM_ABOVE_MINOR + 1
+    for minor in (amount, -amount):
+        with pytest.raises(periods.NeedsConfirmation):
+            await periods.add_adjustment(
+                db, site=site, user_id=agent.id, amount_minor=minor, reason="Bonus", author=finance, now=utcnow()
+            )
+    assert await db.scalar(select(func.count()).select_from(Adjustment)) == 0
+    small = await periods.add_adjustment(
+        db,
+        site=site,
+        user_id=agent.id,
+        amount_minor=periods.CONFIRM_ABOVE_MINOR,
+        reason="Bonus",
+        author=finance,
+        now=utcnow(),
+    )
+    assert small.amount_minor == periods.CONFIRM_ABOVE_MINOR

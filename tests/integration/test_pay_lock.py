@@ -476,6 +476,7 @@ async def test_cn_withholding_counts_the_months_earlier_weeks_as_one_payment(
                 reason="Project fee",
                 author=finance,
                 now=dt.datetime.combine(period.starts_on, dt.time(12), tzinfo=ZONE),
+                confirmed=True,  # above the read-back limit
             )
     await periods.lock_period(db, period_id=first.id, by=finance, now=AFTER)
     await periods.lock_period(db, period_id=second.id, by=finance, now=AFTER + dt.timedelta(days=7))
@@ -504,6 +505,7 @@ async def test_us_backup_withholding_and_the_1099_flag(db: AsyncSession, people:
         reason="Contract work",
         author=finance,
         now=dt.datetime.combine(MONDAY, dt.time(12), tzinfo=ZoneInfo("America/Chicago")),
+        confirmed=True,
     )
     await periods.lock_period(db, period_id=period.id, by=finance, now=AFTER)
 

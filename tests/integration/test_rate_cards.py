@@ -220,8 +220,55 @@ async def test_a_refused_row_comes_back_with_the_row_marked(
     refused = await post_card(client, card_form(site_today(site), rows), **HTMX)
     assert refused.status_code == 200, "htmx swaps the refused form in"
     assert '<tr id="piece-row-2" class="invalid">' in refused.text
-    assert "Row 3: enter a rate such as 0.50." in refused.text
+    assert "Row 3: Enter an amount such as 20.00." in refused.text
     assert 'value="abc"' in refused.text
+
+
+@pytest.mark.parametrize(
+    ("rows", "fields", "named", "words"),
+    [
+        ([], {"base_junior": "28,50"}, "base_junior", "Use a point for decimals"),
+        ([], {"urgent_bonus": "1.200,50"}, "urgent_bonus", "Use a point for decimals"),
+        ([("call", "", "", "0,60")], {}, "pieces[0].rate", "Row 1: Use a point for decimals"),
+        ([("call", "", "", "0.605")], {}, "pieces[0].rate", "Row 1: Enter at most two decimals"),
+    ],
+)
+async def test_a_rate_typed_with_a_comma_for_decimals_is_refused_not_multiplied(
+    client: httpx.AsyncClient,
+    people: Factory,
+    db: AsyncSession,
+    site: Site,
+    rows: list[tuple[str, str, str, str]],
+    fields: dict[str, str],
+    named: str,
+    words: str,
+) -> None:
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+    refused = await post_card(client, card_form(site_today(site), rows or None, **fields))
+    assert refused.status_code == 422
+    assert f'id="e-{named}"' in refused.text
+    assert words in refused.text
+    assert await card_count(db, site) == 0
+
+
+async def test_rates_typed_with_full_width_digits_and_thousands_are_read_as_meant(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    finance = await people.make(Role.finance)
+    await login(client, finance.email)
+    rows = [("call", "", "", " ０．６ ")]  # noqa: RUF001 -- full-width, as a Chinese keyboard types them
+    full_width_thirty = "３０"  # noqa: RUF001
+    saved = await post_card(
+        client, card_form(site_today(site), rows, base_senior="1,038.50", urgent_bonus=full_width_thirty)
+    )
+    assert saved.status_code == 303
+    card = await db.scalar(select(RateCard).where(RateCard.site_id == site.id))
+    assert card is not None
+    rates = rate_cards.rates_of(card)
+    assert rates.base_hourly_minor["senior"] == 103850
+    assert rates.urgent_bonus_minor == 3000
+    assert piece_rate(rates, kind="call", tier="junior", skill=None) == 60
 
 
 async def test_a_second_card_on_the_same_date_is_a_conflict(

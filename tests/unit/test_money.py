@@ -1,15 +1,18 @@
 """The one rounding rule (nearest minor unit, halves away from zero) and amounts as text."""
+# ruff: noqa: RUF001 -- people type full-width digits, points and commas, and so do these tests
 
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.core.errors import DomainError
-from backend.core.money import decimal_text, parse_amount, round_minor
+from backend.core.i18n import LOCALES
+from backend.core.money import DECIMAL_POINT, THOUSANDS_SEPARATOR, decimal_text, parse_amount, round_minor
 
 fractions = st.fractions(max_denominator=10_000).filter(lambda value: abs(value) < 10**12)
 
@@ -75,3 +78,74 @@ def test_parse_amount_refuses_naming_the_field(text: str) -> None:
     with pytest.raises(DomainError) as refused:
         parse_amount(text, field="amount")
     assert refused.value.field == "amount"
+
+
+# Money typed by people: one strict rule (issue 15, item 9) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "minor"),
+    [
+        ("12", 1200),
+        (" 12 ", 1200),  # spaces around are trimmed
+        ("\u300012\u3000", 1200),  # so is the ideographic space of a Chinese keyboard
+        ("１２０", 12000),  # full-width digits read as digits
+        ("１２．５", 1250),  # and the full-width point as a point
+        ("1.20", 120),
+        ("1.2", 120),
+        ("0.05", 5),
+        ("1,200.50", 120050),  # a comma between groups of three is a thousands separator
+        ("1,200", 120000),
+        ("12,345,678.90", 1234567890),
+        ("１，２００", 120000),
+    ],
+)
+def test_an_amount_as_people_type_it(typed: str, minor: int) -> None:
+    assert parse_amount(typed, field="amount") == minor
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("1,20", "Use a point for decimals"),  # never 120.00
+        ("1.200,50", "Use a point for decimals"),  # a comma for decimals, whatever came before
+        ("1,2", "Use a point for decimals"),
+        ("12,3456", "Use a point for decimals"),
+        ("1,20.00", "Use a point for decimals"),
+        (",5", "Use a point for decimals"),
+        ("12.345", "two decimals"),  # a thousands point is read as three decimals: refused
+        ("1.234", "two decimals"),
+        ("1.2.3", "Enter an amount such as 20.00."),
+        ("1 200", "Enter an amount such as 20.00."),
+        ("12.", "Enter an amount such as 20.00."),
+        (".5", "Enter an amount such as 20.00."),
+        ("1e3", "Enter an amount such as 20.00."),
+        ("+5", "Enter an amount such as 20.00."),
+        ("", "Enter an amount such as 20.00."),
+        ("abc", "Enter an amount such as 20.00."),
+        ("1234567890", "Enter an amount such as 20.00."),
+        ("12。5", "Enter an amount such as 20.00."),  # the ideographic full stop is not a decimal point
+        ("-3", "zero or more"),
+    ],
+)
+def test_an_ambiguous_or_malformed_amount_is_refused_naming_the_field(typed: str, words: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_amount(typed, field="pieces[2].rate")
+    assert refused.value.field == "pieces[2].rate"
+    assert words in refused.value.message
+
+
+@pytest.mark.parametrize(("typed", "minor"), [("-3", -300), ("-1,200.50", -120050), ("－５", -500)])
+def test_a_negative_amount_only_where_the_field_takes_one(typed: str, minor: int) -> None:
+    assert parse_amount(typed, field="amount", allow_negative=True) == minor
+    with pytest.raises(DomainError):
+        parse_amount(typed, field="amount")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_language_we_speak_writes_amounts_as_the_parser_reads_them(locale: str) -> None:
+    """The parser's point and comma are those of every supported locale; a language that writes 1,20 for
+    one yuan twenty must not be added without teaching the parser (and its messages) first."""
+    babel_locale = locale.replace("-", "_")
+    assert get_decimal_symbol(babel_locale) == DECIMAL_POINT
+    assert get_group_symbol(babel_locale) == THOUSANDS_SEPARATOR

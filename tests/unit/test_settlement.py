@@ -203,3 +203,22 @@ def test_notes_explain_the_rule_in_the_readers_language_and_adjustments_keep_the
     assert explain(adjustment.kind, adjustment.note) == "Missed call bonus"
     with speaking("zh-Hans"):
         assert explain(adjustment.kind, adjustment.note) == "Missed call bonus"
+
+
+def test_late_work_is_its_own_piece_line_keeping_the_day_worked_and_naming_its_period() -> None:
+    """Late pieces (done in a locked period, arrived after its lock) are paid like any piece, first (they are the
+    oldest days), and their note says where they came from: exports carry it."""
+    earlier_week = (dt.date(2026, 2, 23), dt.date(2026, 3, 1))
+    late_day = dt.date(2026, 2, 24)
+    late = Pieces(day=late_day, kind="call", skill_code=None, count=3, csat_sum=0, csat_count=0, late_from=earlier_week)
+    work = AgentWork(user_id=7, tier="junior", pieces=[pieces(MON, "call", None, 2), late])
+
+    lines = settle_lines(work, RATES)
+
+    assert [(line.kind, line.day, line.quantity, line.amount_minor) for line in lines] == [
+        (LineKind.piece, late_day, 3, 150),
+        (LineKind.piece, MON, 2, 100),
+    ]
+    assert lines[0].note.startswith("Late: worked on 2026-02-24, from period 2026-02-23..2026-03-01. ")
+    assert not lines[1].note.startswith("Late")
+    assert totals(lines)["piece_minor"] == 250
