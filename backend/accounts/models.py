@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
@@ -160,7 +160,7 @@ class Invitation(IdMixin, Base):
 
 
 class LoginAttempt(IdMixin, Base):
-    """Failed logins, kept in the database so every web process sees the same count."""
+    """Failed sign-ins: who was tried from where, for a look back after an attack (the limits count in LoginBudget)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -171,6 +171,22 @@ class LoginAttempt(IdMixin, Base):
     email: Mapped[str] = mapped_column(String(254))
     client_ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginBudget(IdMixin, Base):
+    """The sign-in tries one budget has used in its window, shared by every web process.
+
+    A budget is an account tried from unknown clients, an account tried from one browser its owner
+    signed in on, or one client address; ``key`` is the hash of its name. A try takes its place here in
+    one conditional statement before its password is checked, so tries racing on several workers
+    cannot all pass a limit they each read before the others wrote.
+    """
+
+    __tablename__ = "login_budgets"
+
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEntry(IdMixin, Base):

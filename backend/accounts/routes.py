@@ -47,7 +47,20 @@ def session_cookie(secret: str, settings: AppSettings) -> Cookie:
         path="/",
         httponly=True,
         samesite="lax",
-        secure=not settings.is_local,
+        secure=settings.is_https,
+    )
+
+
+def device_cookie(token: str, settings: AppSettings) -> Cookie:
+    """The cookie naming this browser as one its user signed in on: the key to their own sign-in budget."""
+    return Cookie(
+        key=sessions.DEVICE_COOKIE,
+        value=token,
+        max_age=sessions.DEVICE_COOKIE_MAX_AGE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_https,
     )
 
 
@@ -56,7 +69,7 @@ def client_ip(request: AnyRequest) -> str:
 
 
 async def sign_in(request: AnyRequest, db: Db, settings: AppSettings, user: User, target: str) -> Response[Any]:
-    """Issue a fresh session (ending any the browser brought) and send the user on."""
+    """Issue a fresh session (ending any the browser brought), mark the browser as the user's, and send them on."""
     secret = await sessions.start_session(
         db,
         user,
@@ -67,6 +80,8 @@ async def sign_in(request: AnyRequest, db: Db, settings: AppSettings, user: User
     )
     response = see_other(safe_next(target, ROLE_HOME[user.role.value]))
     response.set_cookie(session_cookie(secret, settings))
+    if sessions.known_device(request.cookies.get(sessions.DEVICE_COOKIE, ""), user, settings) is None:
+        response.set_cookie(device_cookie(sessions.device_token(user, settings), settings))
     remember_locale(response, user.locale)
     return response
 
@@ -98,7 +113,12 @@ class SignInController(Controller):
     ) -> Any:
         try:
             user = await sessions.authenticate(
-                db, email=data.email, password=data.password, client_ip=client_ip(request), settings=settings
+                db,
+                email=data.email,
+                password=data.password,
+                client_ip=client_ip(request),
+                settings=settings,
+                device=request.cookies.get(sessions.DEVICE_COOKIE, ""),
             )
         except DomainError as error:
             context = {"next": safe_next(data.next, ""), "email": data.email, "error": error}

@@ -69,7 +69,7 @@ from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, local_day_slots, local_start, utc_start
 from backend.shifts.eligibility import AgentFacts, Refusal, Rule, Work, check_week, shift_rules
-from backend.shifts.models import Shift, ShiftSeat, ShiftWaitlist
+from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, ShiftWaitlist
 from backend.shifts.service import HeldShift, my_shifts
 
 # The eligibility rules that refuse a claim; offers, shift length and breaks do not (see the module docstring).
@@ -395,6 +395,22 @@ async def take_seat(
 
 async def seat_of(session: AsyncSession, shift_id: int, user_id: int) -> ShiftSeat | None:
     return await session.scalar(select(ShiftSeat).where(ShiftSeat.shift_id == shift_id, ShiftSeat.user_id == user_id))
+
+
+async def held_seat(session: AsyncSession, shift: Shift, agent: User) -> ShiftSeat:
+    """The agent's live seat on ``shift``, to give back or offer.
+
+    A shift that was never theirs answers 404 like an unknown id: a colleague's shift is not theirs to
+    see. One they gave back or swapped away (the seat moved to the taker) is 409, told plainly.
+    """
+    seat = await seat_of(session, shift.id, agent.id)
+    if seat is not None and seat.released_at is None:
+        return seat
+    if seat is None:
+        offered = select(ShiftSwap.id).where(ShiftSwap.shift_id == shift.id, ShiftSwap.from_user_id == agent.id)
+        if await session.scalar(offered.limit(1)) is None:
+            raise NotFound("shift")
+    raise Conflict(_("You do not hold this shift."))
 
 
 async def waiting_entry(session: AsyncSession, shift_id: int, user_id: int) -> ShiftWaitlist | None:

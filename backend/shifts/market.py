@@ -39,6 +39,7 @@ from backend.shifts.allocation import (
     ensure_agent,
     ensure_not_started,
     full_reason,
+    held_seat,
     live_offers,
     lock_agent,
     market_shift,
@@ -325,17 +326,6 @@ async def _claim(session: AsyncSession, *, shift_id: int, agent: User, now: dt.d
     return Claim(shift.id, seat.id, now, now + grace, created=True)
 
 
-async def _held_seat(session: AsyncSession, shift: Shift, agent: User) -> ShiftSeat:
-    """The agent's live seat: a shift they never held is 404 like an unknown id (a colleague's is not
-    theirs to see); one they gave back is 409."""
-    seat = await seat_of(session, shift.id, agent.id)
-    if seat is None:
-        raise NotFound("shift")
-    if seat.released_at is not None:
-        raise Conflict(_("You do not hold this shift."))
-    return seat
-
-
 async def _seat_back(session: AsyncSession, shift: Shift) -> None:
     taken = await session.scalar(
         update(Shift)
@@ -353,7 +343,7 @@ async def undo_claim(session: AsyncSession, *, shift_id: int, agent: User, now: 
     ensure_agent(agent)
     shift, _skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
     await lock_agent(session, agent.id)
-    seat = await _held_seat(session, shift, agent)
+    seat = await held_seat(session, shift, agent)
     site = await session.get(Site, agent.site_id)
     assert site is not None
     settings = site_settings(site)
@@ -373,7 +363,7 @@ async def release_shift(session: AsyncSession, *, shift_id: int, agent: User, no
     ensure_agent(agent)
     shift, _skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
     await lock_agent(session, agent.id)
-    seat = await _held_seat(session, shift, agent)
+    seat = await held_seat(session, shift, agent)
     ensure_not_started(shift, now)
     site = await session.get(Site, agent.site_id)
     assert site is not None

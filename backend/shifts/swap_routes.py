@@ -23,6 +23,7 @@ from backend.accounts.models import User, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import user_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
@@ -95,7 +96,7 @@ class SwapPagesController(Controller):
         error: DomainError | None = None,
         chosen: str = "",
     ) -> Template:
-        shift, skill = await allocation.market_shift(db, shift_id=shift_id, site_id=agent.site_id)
+        shift, skill = await swaps.offerable_shift(db, shift_id=shift_id, agent=agent)
         zone = user_zone(agent)
         today = utcnow().astimezone(zone).date()
         site = await accounts.get_site(db, agent.site_id)
@@ -107,7 +108,7 @@ class SwapPagesController(Controller):
             "starts": local_start(shift.start_slot, zone),
             "ends": local_start(shift.end_slot, zone),
             "skill": skill_label(skill),
-            "colleagues": await swaps.colleagues_for(db, agent=agent, shift_id=shift.id),
+            "colleagues": await swaps.colleagues_for(db, agent=agent, skill=skill),
             "needs_approval": site_settings(site).swap_needs_approval,
             "chosen": chosen,
             "error": error,
@@ -115,12 +116,17 @@ class SwapPagesController(Controller):
         return page(request, OFFER_PAGE, context, status_code=status)
 
     @get("/{shift_id:int}/swap", name="shifts:swap-form")
-    async def offer_form(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Template:
+    async def offer_form(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Template:
         return await self._offer_page(request, db, current_user, shift_id)
 
     @post("/{shift_id:int}/swap", name="shifts:swap-offer", status_code=303)
     async def offer(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: Annotated[SwapForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_id: PathId,
+        data: Annotated[SwapForm, FormBody],
     ) -> Any:
         try:
             async with db.begin_nested():
@@ -134,19 +140,23 @@ class SwapPagesController(Controller):
         return see_other("/app/shifts/swaps?done=offered")
 
     @post("/swaps/{swap_id:int}/accept", name="shifts:swap-accept", status_code=200)
-    async def accept(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int, data: FormPost) -> Any:
+    async def accept(
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId, data: FormPost
+    ) -> Any:
         accept = partial(swaps.accept_swap, db, swap_id=swap_id, agent=current_user, now=utcnow())
         return await self._answer(request, db, current_user, accept, "accepted")
 
     @post("/swaps/{swap_id:int}/decline", name="shifts:swap-decline", status_code=200)
     async def decline(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId, data: FormPost
     ) -> Any:
         decline = partial(swaps.decline_swap, db, swap_id=swap_id, user=current_user, now=utcnow())
         return await self._answer(request, db, current_user, decline, "declined")
 
     @post("/swaps/{swap_id:int}/cancel", name="shifts:swap-cancel", status_code=200)
-    async def cancel(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int, data: FormPost) -> Any:
+    async def cancel(
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId, data: FormPost
+    ) -> Any:
         cancel = partial(swaps.cancel_swap, db, swap_id=swap_id, agent=current_user, now=utcnow())
         return await self._answer(request, db, current_user, cancel, "cancelled")
 
@@ -193,14 +203,14 @@ class SwapAdminController(Controller):
 
     @post("/{swap_id:int}/approve", name="shifts:swap-approve", status_code=200)
     async def approve(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId, data: FormPost
     ) -> Any:
         approve = partial(swaps.approve_swap, db, swap_id=swap_id, coordinator=current_user, now=utcnow())
         return await self._decide(request, db, current_user, approve, "approved")
 
     @post("/{swap_id:int}/decline", name="shifts:swap-admin-decline", status_code=200)
     async def decline(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId, data: FormPost
     ) -> Any:
         decline = partial(swaps.decline_swap, db, swap_id=swap_id, user=current_user, now=utcnow())
         return await self._decide(request, db, current_user, decline, "declined")
@@ -217,12 +227,13 @@ class SwapApiController(Controller):
 
     @post("/shifts/{shift_id:int}/swap", name="api:shift-swap", guards=[requires("agent")], status_code=201)
     async def offer(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: SwapBody
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: SwapBody
     ) -> Response[Any]:
         """Offer a shift I hold to ``to`` (an agent's id) or, with null, to everyone eligible.
 
         201 with the swap's ``id``; 200 when the same offer already waits; 422 on ``to`` with the reasons
-        the named agent cannot take it; 409 when I do not hold the shift or it has started.
+        the named agent cannot take it; 404 for a shift I never held (a colleague's is not mine to see);
+        409 when I gave it back or it has started.
         """
         try:
             offer = await swaps.offer_swap(db, shift_id=shift_id, agent=current_user, to_user_id=data.to, now=utcnow())
@@ -240,7 +251,7 @@ class SwapApiController(Controller):
         )
 
     @post("/swaps/{swap_id:int}/accept", name="api:swap-accept", guards=[requires("agent")], status_code=200)
-    async def accept(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int) -> Response[Any]:
+    async def accept(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId) -> Response[Any]:
         """Take the shift: 200 (``waiting_approval`` when a coordinator must approve); 409 with reasons if not."""
         try:
             swap = await swaps.accept_swap(db, swap_id=swap_id, agent=current_user, now=utcnow())
@@ -254,16 +265,16 @@ class SwapApiController(Controller):
         guards=[requires("agent", "coordinator")],
         status_code=200,
     )
-    async def decline(self, db: Db, current_user: CurrentUser, swap_id: int) -> SwapChangeOut:
+    async def decline(self, db: Db, current_user: CurrentUser, swap_id: PathId) -> SwapChangeOut:
         """An agent declines an offer made to them; a coordinator declines a swap waiting for approval."""
         return SwapChangeOut.of(await swaps.decline_swap(db, swap_id=swap_id, user=current_user, now=utcnow()))
 
     @post("/swaps/{swap_id:int}/cancel", name="api:swap-cancel", guards=[requires("agent")], status_code=200)
-    async def cancel(self, db: Db, current_user: CurrentUser, swap_id: int) -> SwapChangeOut:
+    async def cancel(self, db: Db, current_user: CurrentUser, swap_id: PathId) -> SwapChangeOut:
         return SwapChangeOut.of(await swaps.cancel_swap(db, swap_id=swap_id, agent=current_user, now=utcnow()))
 
     @post("/swaps/{swap_id:int}/approve", name="api:swap-approve", guards=[requires("coordinator")], status_code=200)
-    async def approve(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: int) -> Response[Any]:
+    async def approve(self, request: AnyRequest, db: Db, current_user: CurrentUser, swap_id: PathId) -> Response[Any]:
         try:
             swap = await swaps.approve_swap(db, swap_id=swap_id, coordinator=current_user, now=utcnow())
         except allocation.ClaimRefused as refused:

@@ -47,6 +47,7 @@ from backend.shifts.allocation import (
     Why,
     ensure_agent,
     ensure_not_started,
+    held_seat,
     lock_agent,
     market_shift,
     waiting_entry,
@@ -194,6 +195,17 @@ async def _refusals(
     return reasons
 
 
+async def offerable_shift(session: AsyncSession, *, shift_id: int, agent: User) -> tuple[Shift, Skill]:
+    """A shift of the agent's site on which they hold a seat now: the only kind they may offer.
+
+    A shift they never held answers 404 like an unknown id: a colleague's shift, its time, skill and
+    who could take it are not theirs to see (``held_seat``).
+    """
+    shift, skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
+    await held_seat(session, shift, agent)
+    return shift, skill
+
+
 async def _colleague(session: AsyncSession, agent: User, user_id: int) -> User:
     """The named agent: another active agent of the caller's site; anyone else is bad input on ``to``."""
     if user_id == agent.id:
@@ -298,11 +310,9 @@ async def offer_swap(
     """Offer a held shift to a named eligible agent (``to_user_id``) or to everyone eligible (None)."""
     ensure_agent(agent)
     async with session.begin_nested():
-        shift, skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
-        ensure_not_started(shift, now)
         await lock_agent(session, agent.id)
-        if not await _holds(session, shift.id, agent.id):
-            raise Conflict(_("You do not hold this shift."))
+        shift, skill = await offerable_shift(session, shift_id=shift_id, agent=agent)
+        ensure_not_started(shift, now)
         site = await session.get(Site, agent.site_id)
         assert site is not None
         settings = site_settings(site)
@@ -658,9 +668,8 @@ async def waiting_for_approval(session: AsyncSession, *, site: Site, now: dt.dat
     return [views[swap.id] for swap in rows if views[swap.id].waiting_approval]
 
 
-async def colleagues_for(session: AsyncSession, *, agent: User, shift_id: int) -> list[tuple[int, str]]:
-    """Active agents of the site certified for the shift's skill, to name in an offer (checked on submit)."""
-    _shift, skill = await market_shift(session, shift_id=shift_id, site_id=agent.site_id)
+async def colleagues_for(session: AsyncSession, *, agent: User, skill: Skill) -> list[tuple[int, str]]:
+    """Active agents of the site certified for the offered shift's skill, to name in an offer (checked on submit)."""
     users = [
         user
         for user in await session.scalars(

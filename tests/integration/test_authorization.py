@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
 import pytest
+from litestar.routes import HTTPRoute
 
 from backend.accounts import service
 from backend.accounts.models import Role
@@ -127,3 +131,64 @@ async def test_agent_profile_rejects_an_unknown_time_zone(client: httpx.AsyncCli
     assert good.status_code == 200
     me = (await client.get("/api/v1/me")).json()["user"]
     assert (me["locale"], me["timezone"]) == ("zh-Hans", "Europe/London")
+
+
+# Staff pages: who may use each, in the business's words. The most specific rule that matches a route wins;
+# a new route under /admin or /finance falls under its area's rule unless a line here says otherwise.
+COORDINATORS = frozenset({Role.coordinator})
+FINANCE = frozenset({Role.finance})
+PAY_READERS = frozenset({Role.coordinator, Role.finance})
+ADMINS_ONLY: frozenset[Role] = frozenset()
+STAFF_RULES: list[tuple[str, str, frozenset[Role]]] = [  # (methods, path prefix, who besides admins)
+    ("GET POST", "/admin", COORDINATORS),  # the site's day: rosters, shifts, people, courses, cases
+    ("GET POST", "/admin/tokens", ADMINS_ONLY),
+    ("GET POST", "/admin/audit", ADMINS_ONLY),
+    ("POST", "/admin/site", ADMINS_ONLY),  # a site's name, zone and skills; coordinators set its rules
+    ("POST", "/admin/site/settings", COORDINATORS),
+    ("GET POST", "/admin/pay/disputes", PAY_READERS),  # pay disputes are corrected by either
+    ("GET", "/admin/staffing", PAY_READERS),  # the Erlang calculator costs a plan
+    ("GET POST", "/finance", FINANCE),  # locking and paying periods, exports, tax profiles
+    ("GET", "/finance/rates", PAY_READERS),  # coordinators read the rate card a roster costs; finance edits it
+]
+
+
+def admitted(method: str, path: str) -> frozenset[Role]:
+    """Who besides admins may use ``method path``, by the most specific rule of STAFF_RULES."""
+    matching = [
+        (len(prefix), roles)
+        for methods, prefix, roles in STAFF_RULES
+        if method in methods.split() and (path == prefix or path.startswith(prefix + "/"))
+    ]
+    return max(matching, key=lambda rule: rule[0])[1]
+
+
+def staff_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, concrete path) of every staff page, ids filled in: the guard answers before any lookup."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith(("/admin", "/finance")):
+            continue
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for handler in route.route_handlers:
+            found += [(method, path) for method in sorted(handler.http_methods) if method in {"GET", "POST"}]
+    return sorted(found)
+
+
+async def test_each_staff_page_refuses_the_roles_it_does_not_serve(
+    client: httpx.AsyncClient, app: Any, people: Factory
+) -> None:
+    """Finance cannot edit rosters or people, coordinators cannot lock or pay a period: 403 on every page."""
+    routes = staff_routes(app)
+    assert ("POST", "/finance/periods/1/lock") in routes
+    assert ("POST", "/admin/roster/publish") in routes
+    allowed_through = []
+    for role in (Role.agent, Role.coordinator, Role.finance):
+        client.cookies.clear()
+        await signed_in(client, people, role)
+        for method, path in routes:
+            if role in admitted(method, path):
+                continue
+            response = await (client.get(path) if method == "GET" else post_form(client, path, {}))
+            if response.status_code != 403:
+                allowed_through.append((role.value, method, path, response.status_code))
+    assert allowed_through == []

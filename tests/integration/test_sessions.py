@@ -198,3 +198,47 @@ async def test_expired_session_is_refused_and_swept_at_the_next_sign_in(
     await login(client, other.email)
     left = await db.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == agent.id))
     assert left == 0
+
+
+async def test_someone_who_knows_the_email_does_not_lock_the_owner_out_of_their_own_phone(
+    client: httpx.AsyncClient, app: object, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    assert (await login(client, agent.email)).status_code == 303  # the owner's phone becomes a known device
+    assert (await post_form(client, "/logout", {})).status_code == 303
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as attacker:
+        for _ in range(5):
+            assert (await login(attacker, agent.email, "wrong-password-1")).status_code == 422
+        refused = await login(attacker, agent.email)  # the right password waits too, from an unknown client
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 15 * 60
+
+    assert (await login(client, agent.email)).status_code == 303
+    assert (await client.get("/app")).status_code == 200
+
+
+async def test_a_known_device_has_its_own_limit_and_a_forged_or_borrowed_cookie_is_no_key(
+    client: httpx.AsyncClient, app: object, people: Factory
+) -> None:
+    owner = await people.make(Role.agent)
+    intruder = await people.make(Role.agent)
+    await login(client, owner.email)
+    device = client.cookies.get("weft_device")
+    assert device
+    for _ in range(5):
+        assert (await login(client, owner.email, "wrong-password-1")).status_code == 422
+    assert (await login(client, owner.email)).status_code == 429, "a stolen phone gets five guesses, no more"
+
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as other:
+        await login(other, intruder.email)
+        borrowed = other.cookies.get("weft_device")  # a real cookie, but earned by another account
+        other.cookies.clear()
+        forged = device[:-4] + ("0000" if not device.endswith("0000") else "1111")
+        for cookie in (borrowed or "", forged):
+            other.cookies.set("weft_device", cookie, domain="127.0.0.1")
+            for _ in range(3):  # six tries in all: the unknown clients' five, then a refusal
+                assert (await login(other, owner.email, "wrong-password-1")).status_code in (422, 429)
+        other.cookies.clear()
+        assert (await login(other, owner.email)).status_code == 429, "both counted as unknown clients"

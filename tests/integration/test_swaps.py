@@ -15,7 +15,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import update_site_settings
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, DomainError
+from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.i18n import speaking
 from backend.core.slots import utc_start
@@ -103,16 +103,17 @@ async def test_an_open_swap_is_listed_to_eligible_agents_and_taken_by_one(
 
 
 async def test_an_ineligible_acceptor_is_refused_with_the_reason(db: AsyncSession, site: Site, people: Factory) -> None:
-    await update_site_settings(db, site, max_weekly_hours=5.0, min_rest_hours=0.0, max_shifts_per_day=4)
+    await update_site_settings(db, site, max_weekly_hours=9.0, min_rest_hours=0.0, max_shifts_per_day=4)
     skill = await a_skill(db, site)
     giver = await an_agent(people, skills=[skill])
     shift = await a_claimed_shift(db, site, giver, start=at(5, "11:00"), now=NOW)
     offer = await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=NOW)
 
     busy = await an_agent(people, skills=[skill])
-    await a_claimed_shift(db, site, busy, start=at(5, "09:00"), now=NOW)  # 09:00-12:00 clashes with 11:00-14:00
+    await a_claimed_shift(db, site, busy, start=at(5, "09:00"), now=NOW)  # 09:00-13:00 clashes with 11:00-15:00
     capped = await an_agent(people, skills=[skill])
-    await a_claimed_shift(db, site, capped, start=at(5, "18:00"), now=NOW)  # 3 h held, 3 more would pass the 5 h cap
+    for clock in ("16:00", "20:00"):  # 8 h held, 4 more would pass the 9 h cap
+        await a_claimed_shift(db, site, capped, start=at(5, clock), now=NOW)
     uncertified = await an_agent(people)
 
     for agent, code in ((busy, "overlap"), (capped, "weekly_cap"), (uncertified, "not_certified")):
@@ -153,10 +154,14 @@ async def test_only_a_held_unstarted_shift_can_be_offered(db: AsyncSession, site
     giver = await an_agent(people, skills=[skill])
     other = await an_agent(people, skills=[skill])
     shift = await a_claimed_shift(db, site, giver, start=at(5, "18:00"), now=NOW)
-    with pytest.raises(Conflict, match="do not hold"):
+    with pytest.raises(NotFound):  # a colleague's shift is not theirs to see
         await swaps.offer_swap(db, shift_id=shift.id, agent=other, to_user_id=None, now=NOW)
     with pytest.raises(Conflict, match="already started"):
         await swaps.offer_swap(db, shift_id=shift.id, agent=giver, to_user_id=None, now=utc_start(shift.start_slot))
+    given_back = await a_claimed_shift(db, site, other, start=at(6, "18:00"), now=NOW)
+    await market.release_shift(db, shift_id=given_back.id, agent=other, now=NOW)
+    with pytest.raises(Conflict, match="do not hold"):
+        await swaps.offer_swap(db, shift_id=given_back.id, agent=other, to_user_id=None, now=NOW)
 
 
 async def test_with_approval_the_seat_moves_only_when_a_coordinator_approves(
@@ -391,6 +396,28 @@ async def test_an_agent_offers_from_my_schedule_and_a_colleague_takes_it_without
     again = await post_form(client, f"/app/shifts/swaps/{swap_id}/accept", {})
     assert again.status_code == 409
     assert "no longer possible" in again.text
+
+
+async def test_a_colleagues_shift_has_no_swap_form_to_show(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    skill = await a_skill(db, site)
+    holder = await an_agent(people, skills=[skill], display_name="Gina")
+    await an_agent(people, skills=[skill], display_name="Tao")
+    snooper = await an_agent(people, skills=[skill])
+    shift = await a_claimed_shift(db, site, holder, start=at(5, "18:00"), now=NOW)
+
+    await login(client, snooper.email)
+    form = await client.get(f"/app/shifts/{shift.id}/swap")
+    offer = await post_form(client, f"/app/shifts/{shift.id}/swap", {"to": ""})
+    unknown = await client.get("/app/shifts/99999999/swap")
+
+    assert (form.status_code, offer.status_code) == (404, 404)
+    for answer in (form, offer):
+        assert "Tao" not in answer.text
+        assert "18:00" not in answer.text
+    assert unknown.status_code == 404
+    assert await holders(db, shift) == [holder.id]
 
 
 async def test_the_swaps_page_answers_htmx_in_place_and_speaks_chinese(
