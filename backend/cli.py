@@ -25,7 +25,9 @@ from backend.core.errors import DomainError
 from backend.core.migrate import migrate as run_migrations
 from backend.core.settings import Settings, SettingsError, load_settings
 from backend.core.slots import IsoWeek
+from backend.core.web import uvicorn_log_config
 from backend.demo import DEMO_LOGINS, load_demo
+from backend.notify import keys
 from backend.roster import service as roster
 from backend.roster.jobs import solve_and_wait
 from backend.roster.models import Roster, SolveRun, SolveStatus
@@ -84,6 +86,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        log_config=uvicorn_log_config(),
         log_level="info",
     )
 
@@ -114,6 +117,8 @@ def migrate(revision: str) -> None:
     """Upgrade the schema to head, or move it to any revision."""
     settings = _settings()
     run_migrations(settings.database_url, revision)
+    if revision == "head":  # the push key, so the app's reads find it (GET never writes)
+        _run(settings, lambda session: keys.vapid_pair(session, settings))
     click.echo(f"schema at {revision}")
 
 

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from backend.certifications import jobs as certification_jobs
-from backend.core.db import Database, utcnow
+from backend.core.db import Database, WriteRefusals, utcnow
 from backend.core.settings import Settings
 from backend.growth import service as growth
-from backend.notify import keys, wakeup
+from backend.notify import endpoints, keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
 from backend.shifts import jobs as shift_jobs
 
@@ -53,6 +53,8 @@ class PushWorker:
         self._nudged = asyncio.Event()
         self._stopping = asyncio.Event()
         self._next_digest_scan: dt.datetime | None = None
+        self._pruned_at: float | None = None
+        self._refusals = WriteRefusals(log, meanwhile="pushes and timed jobs wait until it accepts them again")
 
     def nudge(self) -> None:
         self._nudged.set()
@@ -83,41 +85,53 @@ class PushWorker:
                 done = {name: await job(session, now=now) for name, job in jobs}
             if digests:
                 self._next_digest_scan = now + DIGEST_SCAN_EVERY
-        except Exception:
-            log.exception("timed jobs failed; trying again at the next tick")
+        except Exception as error:
+            if not self._refusals.noted(error):
+                log.exception("timed jobs failed; trying again at the next tick")
             return
         if any(done.values()):
             log.info("jobs: %s", ", ".join(f"{count} {name}" for name, count in done.items() if count))
+
+    async def run_round(self, http: aiohttp.ClientSession | None = None) -> SendReport:
+        """One tick of the loop: prune now and then, the timed jobs, the due pushes.
+
+        A failing round is logged and the loop outlives it (a database restart). A database that refuses
+        writes is said once a minute in one line, not as a traceback every tick.
+        """
+        report = SendReport()
+        try:
+            if self._pruned_at is None or time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
+                await prune_finished(self.database, before=utcnow() - dt.timedelta(days=OUTBOX_KEEP_DAYS))
+                self._pruned_at = time.monotonic()
+            report = await self.run_once(http)
+        except Exception as error:
+            if not self._refusals.noted(error):
+                log.exception("push round failed; trying again at the next tick")
+            return report
+        if report.total:
+            log.info(
+                "push: %s sent, %s dropped, %s to retry, %s failed",
+                report.sent,
+                report.dropped,
+                report.retried,
+                report.failed,
+            )
+        return report
 
     async def run(self) -> None:
         """Loop until ``stop()``; a failing round is logged and tried again at the next tick."""
         try:
             await self.prepare()
-        except Exception:  # an unmigrated database: pages say so; the loop keeps trying
-            log.exception("could not prepare the VAPID key")
+        except Exception as error:  # an unmigrated database: pages say so; the loop keeps trying
+            if not self._refusals.noted(error):
+                log.exception("could not prepare the VAPID key")
         loop = asyncio.get_running_loop()
         stop_listening = wakeup.subscribe(lambda: loop.call_soon_threadsafe(self._nudged.set))
         try:
-            async with aiohttp.ClientSession() as http:
-                pruned_at: float | None = None
+            async with endpoints.push_http(self.settings) as http:
                 while not self._stopping.is_set():
                     self._nudged.clear()
-                    report = SendReport()
-                    try:
-                        if pruned_at is None or time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
-                            await prune_finished(self.database, before=utcnow() - dt.timedelta(days=OUTBOX_KEEP_DAYS))
-                            pruned_at = time.monotonic()
-                        report = await self.run_once(http)
-                    except Exception:  # the loop outlives a bad round (a database restart); it is logged
-                        log.exception("push round failed; trying again at the next tick")
-                    if report.total:
-                        log.info(
-                            "push: %s sent, %s dropped, %s to retry, %s failed",
-                            report.sent,
-                            report.dropped,
-                            report.retried,
-                            report.failed,
-                        )
+                    report = await self.run_round(http)
                     if report.total >= BATCH_SIZE:
                         continue
                     with contextlib.suppress(TimeoutError):
@@ -131,10 +145,10 @@ async def run_worker(settings: Settings, *, once: bool = False) -> SendReport | 
     database = Database.from_url(settings.database_url)
     worker = PushWorker(database, settings)
     try:
-        await worker.prepare()
         if once:
+            await worker.prepare()
             return await worker.run_once()
-        await worker.run()
+        await worker.run()  # prepares too, and outlives a database that refuses writes at start
         return None
     finally:
         await database.dispose()

@@ -15,9 +15,9 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.accounts.models import ApiToken, User
+from backend.accounts.models import User
 from backend.accounts.sessions import resolve_session
-from backend.accounts.tokens import resolve_token
+from backend.accounts.tokens import resolve_token, touch_token
 from backend.core.db import Database, utcnow
 from backend.core.security import API_PREFIX, SAFE_METHODS, SESSION_COOKIE, Principal
 
@@ -74,10 +74,7 @@ async def _from_token(database: Database, secret: str) -> Principal | None:
         principal = principal_for(user, role=token.role.value, via="token", credential_id=token.id)
         stale = token.last_used_at is None or utcnow() - token.last_used_at > TOKEN_TOUCH_INTERVAL
     if stale:
-        async with database.session(write=True) as session:
-            live = await session.get(ApiToken, token.id)
-            if live is not None:
-                live.last_used_at = utcnow()
+        await touch_token(database, token_id=token.id, now=utcnow())
     return principal
 
 

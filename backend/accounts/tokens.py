@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import ApiToken, Role, User
-from backend.core.db import utcnow
+from backend.core.db import Database, WriteRefusals, utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.security import hash_secret, new_secret
 
 TOKEN_PREFIX = "weft_"
 VISIBLE_PREFIX_CHARS = 12
+
+log = logging.getLogger("weft.tokens")
+_touch_refusals = WriteRefusals(log, meanwhile='tokens work but their "last used" time is not updated')
 
 
 def allowed_token_roles(user: User) -> list[Role]:
@@ -60,6 +67,22 @@ async def resolve_token(session: AsyncSession, secret: str) -> tuple[ApiToken, U
     if not user.is_active or token.role not in allowed_token_roles(user):
         return None
     return token, user
+
+
+async def touch_token(database: Database, *, token_id: int, now: dt.datetime) -> None:
+    """Stamp the token's "last used" time in a unit of work of its own, on a best-effort basis.
+
+    The stamp is bookkeeping for the admin's token list: a database that refuses writes (or is busy)
+    must not turn the read the token came with into an error, so a failed stamp is logged and skipped.
+    """
+    try:
+        async with database.session(write=True) as session:
+            live = await session.get(ApiToken, token_id)
+            if live is not None:
+                live.last_used_at = now
+    except DBAPIError as error:
+        if not _touch_refusals.noted(error, now=now):
+            log.warning("token %s: its last-used time was not saved: %s", token_id, str(error.orig).splitlines()[0])
 
 
 async def list_tokens(session: AsyncSession, *, user_id: int | None = None) -> list[ApiToken]:

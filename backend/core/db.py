@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,13 @@ NAMING_CONVENTION = {
 }
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "weft_write"
+
+# Errors that mean the database refuses every write until an operator acts: SQLite's primary result codes
+# SQLITE_READONLY and SQLITE_FULL (extended codes keep them in the low byte), PostgreSQL's SQLSTATEs
+# read_only_sql_transaction (default_transaction_read_only, a hot standby) and disk_full.
+SQLITE_REFUSALS = frozenset({8, 13})
+POSTGRES_REFUSALS = frozenset({"25006", "53100"})
+REFUSAL_LOG_EVERY = dt.timedelta(minutes=1)
 
 # BIGINT on PostgreSQL; INTEGER on SQLite so the column aliases the rowid and autoincrements.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -95,6 +103,60 @@ def act_as(session: AsyncSession, actor: Actor) -> None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error``, the driver error SQLAlchemy wraps in it, and what caused each, without looping."""
+    found: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return found
+
+
+def refuses_writes(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing writes (read-only, or full), not a fault of the request.
+
+    Nothing the caller can change will help and nothing is broken in the code, so the web answers 503 in
+    plain words and the loops say it once a minute instead of a traceback per attempt.
+    """
+    for cause in _causes(error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in SQLITE_REFUSALS:
+            return True
+        if getattr(cause, "sqlstate", None) in POSTGRES_REFUSALS:
+            return True
+    return False
+
+
+class WriteRefusals:
+    """Says in one line, at most once per ``every``, that the database refuses writes.
+
+    A loop that ticks every few seconds against a read-only database would otherwise bury the log in
+    identical tracebacks; one line a minute tells the operator what is wrong and that it still lasts.
+    """
+
+    def __init__(self, log: logging.Logger, *, meanwhile: str, every: dt.timedelta = REFUSAL_LOG_EVERY) -> None:
+        self.log = log
+        self.meanwhile = meanwhile
+        self.every = every
+        self._said_at: dt.datetime | None = None
+
+    def noted(self, error: BaseException, *, now: dt.datetime | None = None) -> bool:
+        """True when ``error`` is a refused write (then logged at most once per ``every``); False leaves it to
+        the caller."""
+        if not refuses_writes(error):
+            return False
+        now = now or utcnow()
+        if self._said_at is None or now - self._said_at >= self.every:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            self.log.warning("the database refuses writes (read-only or full: %s); %s", reason, self.meanwhile)
+            self._said_at = now
+        return True
 
 
 def async_url(database_url: str) -> URL:

@@ -89,7 +89,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
         secret=settings.secret_key,
         cookie_name=CSRF_COOKIE,
         header_name=CSRF_HEADER,
-        cookie_secure=not settings.is_local,
+        cookie_secure=settings.is_https,
         cookie_httponly=False,
         cookie_samesite="lax",
         exclude=[f"^{API_PREFIX}"],
@@ -126,6 +126,6 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "Cross-Origin-Opener-Policy": "same-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     }
-    if not settings.is_local:
+    if settings.is_https:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return headers

@@ -13,6 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy.engine import make_url
@@ -61,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     push_in_process: bool | None = None
     push_worker_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     push_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 6
+    # Development and tests only: let push endpoints be plain http and resolve inside the network
+    # (a push service stand-in on loopback). Off, the server contacts only https hosts on the internet.
+    push_allow_private_hosts: bool = False
     # Roster solves: wall-clock limit per solve, CP-SAT workers per solve, solves at once.
     solver_time_limit_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
     solver_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
@@ -79,14 +83,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         """The VAPID ``sub`` claim: who a push service may contact about this server's pushes."""
         if self.vapid_subject:
             return self.vapid_subject
-        if self.base_url.startswith("https://"):
+        if self.is_https:
             return self.base_url.rstrip("/")
         return "mailto:weft@localhost"
 
     @property
-    def is_local(self) -> bool:
-        """Plain HTTP on loopback: cookies cannot be Secure and HSTS must stay off."""
-        return self.base_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+    def is_https(self) -> bool:
+        """Served over HTTPS: cookies are Secure and HSTS is sent. Over plain HTTP (a LAN address in a pilot,
+        loopback in development) a Secure cookie would never come back and sign-in would loop.
+
+        The scheme decides, never the host: a guess from the host ("local" by a prefix of the URL) once
+        took ``http://10.0.0.5`` for HTTPS and ``127.0.0.1.evil.example`` for this machine."""
+        return urlsplit(self.base_url).scheme == "https"
 
 
 def _env_name(field: str) -> str:
@@ -136,8 +144,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError("WEFT_DATABASE_URL must be a sqlite or postgresql URL")
     if known_time_zone(settings.site_timezone) is None:
         raise SettingsError(f"WEFT_SITE_TIMEZONE {settings.site_timezone!r} is not an IANA time zone")
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise SettingsError("WEFT_BASE_URL must start with http:// or https://")
+    base_url = urlsplit(settings.base_url)
+    if base_url.scheme not in {"http", "https"} or not base_url.hostname:
+        raise SettingsError("WEFT_BASE_URL must be an http:// or https:// URL with a host")
     if settings.vapid_subject and not VAPID_SUBJECT.match(settings.vapid_subject):
         raise SettingsError("WEFT_VAPID_SUBJECT must be a mailto: address or an https:// URL")
     if settings.vapid_private_key and not VAPID_PRIVATE_KEY.match(settings.vapid_private_key):

@@ -8,14 +8,16 @@ server log line.
 from __future__ import annotations
 
 import contextvars
+import copy
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar, get_args
 from urllib.parse import quote
 
 import msgspec
+import uvicorn.config
 from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders, UploadFile
 from litestar.di import NamedDependency, Provide
@@ -23,34 +25,86 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from litestar.types import Message, Scope
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.db import Actor, Database, act_as
+from backend.core.db import Actor, Database, WriteRefusals, act_as
 from backend.core.errors import DomainError, TooManyAttempts
 from backend.core.i18n import gettext as _
-from backend.core.security import API_PREFIX, SAFE_METHODS, Principal, current_principal
+from backend.core.security import API_PREFIX, SAFE_METHODS, SESSION_COOKIE, Principal, current_principal
 from backend.core.settings import Settings
 from backend.core.templating import is_htmx
 
 log = logging.getLogger("weft")
 Gettext = Callable[..., str]
 REQUEST_ID_HEADER = "x-request-id"
+STATIC_PREFIX = "/static/"
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class RequestIdFilter(logging.Filter):
+    """Puts the request's id on every log record written while serving it (``%(request_id)s``; ``-`` outside)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
 
 
-SECRET_PATHS = re.compile(r"^(/calendar/)[^/?\s]+")
+SECRET_PATH_PARAMETERS = frozenset({"token", "feed", "secret"})
+"""A path parameter with one of these names carries a credential (an invitation link, a calendar feed, a
+password-reset link): the part of the path it fills is never written to a log. Name a new one so."""
+SECRET_QUERY = re.compile(r"(?i)([?&][^=&#\s]*(?:token|key|code|secret|password|signature|sig)[^=&#\s]*=)[^&#\s]*")
+REDACTED = "[redacted]"
+
+
+def _secret_pattern(template: str) -> re.Pattern[str] | None:
+    """A route's path template (``/invite/{token:str}``) as a pattern whose named groups are its secrets."""
+    pieces: list[str] = []
+    secrets = 0
+    for number, piece in enumerate(re.split(r"(\{[^}]+\})", template)):
+        if not piece.startswith("{"):
+            pieces.append(re.escape(piece))
+        elif piece[1:-1].split(":", 1)[0] in SECRET_PATH_PARAMETERS:
+            pieces.append(f"(?P<secret{number}>[^/?#]+)")
+            secrets += 1
+        else:
+            pieces.append("[^/?#]+")
+    return re.compile("^" + "".join(pieces) + "(?=[/?#]|$)") if secrets else None
+
+
+class SecretPaths:
+    """The one registry of paths that carry a secret, learnt from the app's routes as it starts serving.
+
+    Every log line that names a path (uvicorn's access log, our own error lines) goes through
+    ``redact_path``, so a route whose secret parameter is named as ``SECRET_PATH_PARAMETERS`` says is safe
+    without anyone remembering to add it here.
+    """
+
+    def __init__(self) -> None:
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def learn(self, templates: Iterable[str]) -> None:
+        for template in templates:
+            if template not in self._patterns and (pattern := _secret_pattern(template)) is not None:
+                self._patterns[template] = pattern
+
+    def redact(self, path: str) -> str:
+        for pattern in self._patterns.values():
+            if found := pattern.match(path):
+                for name in reversed(list(found.groupdict())):  # from the end, so earlier spans stay put
+                    start, end = found.span(name)
+                    path = path[:start] + REDACTED + path[end:]
+                return path
+        return path
+
+
+SECRET_PATHS = SecretPaths()
 
 
 def redact_path(path: str) -> str:
-    """A path fit for a log: a calendar feed's address is its own secret, so it never reaches one."""
-    return SECRET_PATHS.sub(r"\1[redacted]", path)
+    """A path fit for a log: secrets in the path (``SECRET_PATHS``) and in the query (``token=``, ``key=``,
+    ``code=``...) are replaced, so whoever reads logs cannot take an invitation or a calendar feed."""
+    return SECRET_QUERY.sub(rf"\1{REDACTED}", SECRET_PATHS.redact(path))
 
 
 class SecretPathFilter(logging.Filter):
@@ -63,17 +117,59 @@ class SecretPathFilter(logging.Filter):
         return True
 
 
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the request id on every line and secrets kept out of the access log."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"request_id": {"()": RequestIdFilter}, "secrets": {"()": SecretPathFilter}}
+    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(message)s"
+    access = '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    config["formatters"]["access"]["fmt"] = access
+    config["handlers"]["default"]["filters"] = ["request_id"]
+    config["handlers"]["access"]["filters"] = ["request_id", "secrets"]
+    return config
+
+
 def request_id_of(scope: Scope) -> str:
-    """The request's id, made on first use so even routing errors (404, 405) carry one."""
+    """The request's id, made on first use so even routing errors (404, 405) carry one.
+
+    It is also made the current one for log records (``RequestIdFilter``): an exception handler runs
+    outside the middleware that set it first.
+    """
     state = scope.setdefault("state", {})
     if "request_id" not in state:
         state["request_id"] = uuid.uuid4().hex[:16]
-        request_id_var.set(state["request_id"])
+    request_id_var.set(state["request_id"])
     return state["request_id"]
 
 
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Gives the request its id before anything else runs, so every log line written meanwhile carries it."""
+
+    async def with_request_id(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request_id_of(scope)
+        await app(scope, receive, send)
+
+    return with_request_id
+
+
+def is_public_asset(path: str, headers: MutableScopeHeaders) -> bool:
+    """Static files, and answers their handler marked ``public`` (the web app manifest), may be cached."""
+    return path.startswith(STATIC_PREFIX) or headers.get("cache-control", "").startswith("public")
+
+
+def is_private_answer(scope: Scope, headers: MutableScopeHeaders) -> bool:
+    """An answer to a signed-in caller, or one that signs the caller in (it sets the session cookie)."""
+    signs_in = any(value.startswith(f"{SESSION_COOKIE}=") for value in headers.getall("set-cookie", []))
+    return (scope.get("user") is not None or signs_in) and not is_public_asset(scope["path"], headers)
+
+
 def response_headers_hook(headers: dict[str, str]) -> Any:
-    """A before-send hook: every response, routing errors included, gets the request id and ``headers``."""
+    """A before-send hook: every response, routing errors included, gets the request id and ``headers``.
+
+    An answer to a signed-in caller (pages, API, exports) is theirs alone: ``no-store`` keeps it out of
+    shared caches and off the disk of a shared phone, unless it is a public static asset.
+    """
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] == "http.response.start":
@@ -82,6 +178,8 @@ def response_headers_hook(headers: dict[str, str]) -> Any:
             for name, value in headers.items():
                 if name not in response_headers:
                     response_headers[name] = value
+            if is_private_answer(scope, response_headers):
+                response_headers["Cache-Control"] = "no-store"
 
     return before_send
 
@@ -244,7 +342,10 @@ TITLES = {
     422: "Please check your input",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Saving is paused",
 }
+RETRY_WRITES_AFTER_SECONDS = 60
+_write_refusals = WriteRefusals(log, meanwhile="changes are answered 503 until it accepts them again")
 
 
 def _answer(
@@ -285,7 +386,21 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    """500 with the request id, and exactly one traceback in the log that names the same id.
+
+    A database refusing writes (read-only, full) is no bug: 503 in plain words, and one log line a minute.
+    """
+    if _write_refusals.noted(exc):
+        message = _(
+            "The database is read-only or full at the moment, so nothing was saved. Reading still works; please"
+            " try again in a few minutes."
+        )
+        response = _answer(request, 503, message)
+        response.headers["Retry-After"] = str(RETRY_WRITES_AFTER_SECONDS)
+        return response
+    request_id = _request_id(request)
+    path = redact_path(request.url.path)
+    log.error("unhandled error on %s %s (request %s)", request.method, path, request_id, exc_info=exc)
     return _answer(request, 500, _("The error has been logged. Quote the request id if you report it."))
 
 

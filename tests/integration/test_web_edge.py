@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 from litestar import get
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Role
 from backend.app import create_app
 from backend.core.db import Database
 from backend.core.settings import Settings, load_settings
 from tests.conftest import Factory, login, post_form
+from tests.factories import bearer
 
 
 async def test_pages_carry_strict_security_headers(client: httpx.AsyncClient) -> None:
@@ -46,6 +49,73 @@ async def test_hsts_and_secure_cookies_outside_localhost(
     assert "max-age=" in response.headers["strict-transport-security"]
     session_cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("weft_session="))
     assert "Secure" in session_cookie
+
+
+def app_at(base_url: str, settings: Settings, database: Database) -> Any:
+    return create_app(
+        load_settings(
+            {
+                "WEFT_DATABASE_URL": settings.database_url,
+                "WEFT_SECRET_KEY": settings.secret_key,
+                "WEFT_DATA_DIR": settings.data_dir,
+                "WEFT_BASE_URL": base_url,
+            }
+        ),
+        database=database,
+    )
+
+
+async def test_plain_http_on_a_lan_address_signs_in_without_secure_cookies_or_hsts(
+    settings: Settings, database: Database, people: Factory
+) -> None:
+    """A pilot served at http://10.0.0.5:8000: a Secure cookie would never come back and sign-in would loop."""
+    base_url = "http://10.0.0.5:8000"
+    agent = await people.make(Role.agent)
+    transport = httpx.ASGITransport(app=app_at(base_url, settings, database))
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        signed_in = await login(client, agent.email)
+        home = await client.get("/app")
+    assert "strict-transport-security" not in signed_in.headers
+    assert not [c for c in signed_in.headers.get_list("set-cookie") if "secure" in c.lower()]
+    assert home.status_code == 200
+
+
+def filled_path(route: Any) -> str:
+    """A route's path with 1 for each parameter: the caller may not own row 1, but the answer is still theirs."""
+    return re.sub(r"\{\w+:\w+\}", "1", route.path)
+
+
+async def test_every_answer_to_a_signed_in_caller_is_not_stored(
+    app: Any, client: httpx.AsyncClient, people: Factory
+) -> None:
+    """Pages, fragments, API answers and exports, found or not, allowed or not: none may sit in a cache."""
+    admin = await people.make(Role.admin)
+    await login(client, admin.email)
+    paths = sorted(
+        filled_path(route)
+        for route in app.routes
+        if "GET" in getattr(route, "methods", ()) and not route.path.startswith(("/static", "/api/schema"))
+    )
+    assert {"/app/earnings", "/finance/periods/1/settlement.csv", "/api/v1/me"} <= set(paths)
+    stored = []
+    for path in paths:
+        answer = await client.get(path)
+        if answer.headers.get("cache-control") != "no-store":
+            stored.append((path, answer.status_code, answer.headers.get("cache-control")))
+    public = {"/manifest.webmanifest"}
+    assert [entry for entry in stored if entry[0] not in public] == []
+
+
+async def test_a_token_callers_api_answers_are_not_stored_but_static_files_are_cacheable(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+) -> None:
+    agent = await people.make(Role.agent)
+    headers = await bearer(db, agent)
+    assert (await client.get("/api/v1/me", headers=headers)).headers["cache-control"] == "no-store"
+    assert (await login(client, agent.email)).headers["cache-control"] == "no-store"
+    assert (await client.get("/app")).headers["cache-control"] == "no-store"
+    assert (await client.get("/static/htmx.min.js")).headers.get("cache-control") != "no-store"
+    assert (await client.get("/manifest.webmanifest")).headers["cache-control"].startswith("public")
 
 
 async def test_pages_use_no_inline_script_and_our_own_htmx(client: httpx.AsyncClient) -> None:

@@ -51,5 +51,30 @@ def test_values_are_converted_from_strings(tmp_path: Path) -> None:
         }
     )
     assert settings.session_max_age_hours == 8
-    assert not settings.is_local
+    assert settings.is_https
     assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("base_url", "https"),
+    [
+        ("http://127.0.0.1:8000", False),
+        ("http://localhost:8000", False),
+        ("http://[::1]:8000", False),
+        ("https://localhost", True),
+        ("http://10.0.0.5:8000", False),
+        ("http://127.0.0.1.evil.example", False),
+        ("https://127.0.0.1.evil.example", True),
+        ("HTTPS://weft.example.com", True),
+    ],
+)
+def test_secure_cookies_and_hsts_follow_the_scheme_whatever_the_host(
+    tmp_path: Path, base_url: str, https: bool
+) -> None:
+    settings = load_settings({"WEFT_DATA_DIR": str(tmp_path), "WEFT_BASE_URL": base_url})
+    assert settings.is_https is https
+
+
+def test_a_base_url_without_a_host_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="WEFT_BASE_URL"):
+        load_settings({"WEFT_DATA_DIR": str(tmp_path), "WEFT_BASE_URL": "http://"})
