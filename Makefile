@@ -12,8 +12,10 @@ TEST_WORKERS ?= 2
 # Sunday 31 October 2027 01:00:30 UTC, just after Europe's autumn DST change, on a month's last day;
 # Sunday 31 December 2028 16:00:30 UTC, the first seconds of 2029 and of a week in Shanghai, the test site's zone.
 CLOCK_INSTANTS ?= 2027-10-31T01:00:30+00:00 2028-12-31T16:00:30+00:00
+# Examples per API operation in `make fuzz` (`make test` runs 5: tests/integration/test_api_fuzz.py).
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-clock lint format bench clean
+.PHONY: run test test-clock fuzz lint format bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Weft needs Python 3.11 or newer")'
@@ -44,6 +46,11 @@ test-clock: $(VENV)/.installed-dev
 	  echo "test-clock: WEFT_TEST_CLOCK=$$instant"; \
 	  WEFT_TEST_CLOCK=$$instant $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit tests/integration || exit 1; \
 	done
+
+## Schemathesis on every API operation as every role: many more examples than `make test`, and more checks
+fuzz: $(VENV)/.installed-dev
+	WEFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) WEFT_FUZZ_ALL_CHECKS=1 $(BIN)/pytest -n $(TEST_WORKERS) \
+	  tests/integration/test_api_fuzz.py $(PYTEST_ARGS)
 
 ## ruff, ruff format, and the layers contract (imports only go down: see the README's layout)
 lint: $(VENV)/.installed-dev

@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 import backend.accounts.audit  # noqa: F401 - registers the audit flush hook
@@ -23,6 +21,8 @@ from backend.certifications.routes import router as certifications_router
 from backend.core.db import Database
 from backend.core.health import healthz
 from backend.core.i18n import ROOT, set_locale
+from backend.core.json_body import StrictJsonRequest
+from backend.core.openapi import document_api, openapi_config
 from backend.core.pwa import router as pwa_router
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
@@ -30,17 +30,21 @@ from backend.core.templating import negotiate_locale, template_config
 from backend.core.web import (
     DEPENDENCIES,
     EXCEPTION_HANDLERS,
+    SECRET_PATHS,
     AnyRequest,
     RequestIdFilter,
     SecretPathFilter,
     database_of,
+    request_id_middleware,
     response_headers_hook,
 )
 from backend.demand.routes import router as demand_router
 from backend.growth.routes import router as growth_router
 from backend.handover.routes import router as handover_router
 from backend.learning.routes import router as learning_router
+from backend.notify import keys
 from backend.notify.routes import router as notify_router
+from backend.pay.quotes import DEPENDENCIES as PAY_DEPENDENCIES
 from backend.pay.routes import router as pay_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
@@ -92,7 +96,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     solves = SolveJobs(database, processes=settings.solver_processes)
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(served: Litestar) -> AsyncIterator[None]:
+        SECRET_PATHS.learn(route.path for route in served.routes)  # before the first access-log line
+        await keys.prepare_vapid_key(database, settings)  # so GET /api/v1/push/key only reads (best effort)
         pushes = None
         if settings.runs_push_in_process:
             worker = PushWorker(database, settings)
@@ -113,23 +119,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app = Litestar(
         route_handlers=[*ROUTERS, pwa_router, static],
-        dependencies={**DEPENDENCIES, **ACCOUNT_DEPENDENCIES},
-        middleware=[authentication_middleware(database_of, secure_cookies=not settings.is_local)],
+        dependencies={**DEPENDENCIES, **ACCOUNT_DEPENDENCIES, **PAY_DEPENDENCIES},
+        middleware=[request_id_middleware, authentication_middleware(database_of, secure_cookies=settings.is_https)],
         before_send=[response_headers_hook(security_headers(settings))],
         csrf_config=csrf_config(settings),
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_choose_locale,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
-        openapi_config=OpenAPIConfig(
-            title="Weft API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
-        ),
+        openapi_config=openapi_config(),
+        request_class=StrictJsonRequest,
         lifespan=[lifespan],
+        logging_config=None,  # configure_logging's handlers only: Litestar's own would print each traceback again
         debug=False,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.solves = solves
+    document_api(app)
     return app
 
 
