@@ -75,7 +75,7 @@ CHUNK = 64 * 1024  # bytes per streamed chunk
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx", "json")
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text/ types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }

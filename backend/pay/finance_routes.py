@@ -219,9 +219,24 @@ class PayPeriodApi(Controller):
             period = await periods.lock_period(db, period_id=period.id, by=current_user, now=utcnow())
         return PayPeriodOut.of(period, await exports.settlement_totals(db, period_id=period.id))
 
-    @get([f"/{{period_id:int}}/{name}" for name in EXPORT_NAMES], name="api:pay-period-export")
-    async def export(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
-        """The settlement export of a locked period (409 while open): CSV, XLSX or JSON, streamed."""
+    @get("/{period_id:int}/settlement.csv", name="api:pay-period-export-csv", media_type=exports.MEDIA_TYPES["csv"])
+    async def export_csv(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
+        """The settlement of a locked period as CSV (409 while open), streamed."""
+        return await self.export(request, db, principal, period_id)
+
+    @get("/{period_id:int}/settlement.xlsx", name="api:pay-period-export-xlsx", media_type=exports.MEDIA_TYPES["xlsx"])
+    async def export_xlsx(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
+        """The settlement of a locked period as XLSX (409 while open), streamed."""
+        return await self.export(request, db, principal, period_id)
+
+    @get("/{period_id:int}/settlement.json", name="api:pay-period-export-json", media_type=exports.MEDIA_TYPES["json"])
+    async def export_json(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: PathId) -> Stream:
+        """The settlement of a locked period as JSON (409 while open), streamed."""
+        return await self.export(request, db, principal, period_id)
+
+    @staticmethod
+    async def export(request: AnyRequest, db: Db, principal: CurrentPrincipal, period_id: int) -> Stream:
+        """One path for the three formats: each route only names its own content type for the API document."""
         period = await site_period(db, site_id=principal.site_id, period_id=period_id)
         return await stream_export(request, db, period, export_name(request))
 

@@ -247,6 +247,12 @@ async def test_the_api_lists_exports_and_locks_for_a_finance_token(
     assert xlsx_answer.content.startswith(b"PK")
     assert xlsx_answer.headers["content-disposition"] == f'attachment; filename="settlement-{period.id}.xlsx"'
 
+    document = (await client.get("/api/schema/openapi.json")).json()
+    for ext, answer in {"csv": csv_answer, "json": json_answer, "xlsx": xlsx_answer}.items():
+        documented = document["paths"][f"/api/v1/pay-periods/{{period_id}}/settlement.{ext}"]["get"]["responses"]
+        assert list(documented["200"]["content"]) == [answer.headers["content-type"].split(";")[0]]
+    assert csv_answer.headers["content-type"] == "text/csv; charset=utf-8"
+
     refused = await client.get(f"/api/v1/pay-periods/{open_period.id}/settlement.json", headers=headers)
     assert refused.status_code == 409
     assert "lock it first" in refused.json()["message"]
