@@ -21,6 +21,7 @@ from backend.core.settings import Settings
 from backend.growth import service as growth
 from backend.notify import endpoints, keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
+from backend.pay import jobs as pay_jobs
 from backend.shifts import jobs as shift_jobs
 
 log = logging.getLogger("weft.worker")
@@ -41,6 +42,7 @@ EVERY_ROUND: list[tuple[str, Job]] = [
 EVERY_MINUTE: list[tuple[str, Job]] = [
     *shift_jobs.EVERY_MINUTE,
     ("promotion suggestions open", growth.refresh_all_promotions),
+    ("pay periods made", pay_jobs.keep_periods_ready),  # pages only read them (a GET never writes)
 ]
 
 

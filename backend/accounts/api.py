@@ -8,6 +8,7 @@ from backend.accounts import service, tokens
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.schemas import MeOut, TokenOut, UserOut
+from backend.core.bounds import PathId
 from backend.core.security import requires, signed_in
 from backend.core.web import CurrentPrincipal, Db
 
@@ -26,7 +27,7 @@ class ApiController(Controller):
         return [UserOut.of(u) for u in await service.list_users(db, site_id=principal.site_id, role=role)]
 
     @get("/users/{user_id:int}", name="api:user", guards=[signed_in])
-    async def user(self, db: Db, principal: CurrentPrincipal, user_id: int) -> UserOut:
+    async def user(self, db: Db, principal: CurrentPrincipal, user_id: PathId) -> UserOut:
         """An agent sees only themselves: anyone else answers 404, as if absent."""
         return UserOut.of(await service.visible_user(db, principal, user_id))
 
@@ -35,6 +36,6 @@ class ApiController(Controller):
         return [TokenOut.of(t) for t in await tokens.list_tokens(db, user_id=principal.user_id)]
 
     @delete("/tokens/{token_id:int}", name="api:token-revoke", guards=[signed_in])
-    async def revoke_token(self, db: Db, principal: CurrentPrincipal, token_id: int) -> None:
+    async def revoke_token(self, db: Db, principal: CurrentPrincipal, token_id: PathId) -> None:
         """Revoke one of my tokens (a script can retire its own credential)."""
         await tokens.revoke_token(db, token_id=token_id, owner_id=principal.user_id)

@@ -6,6 +6,7 @@ from litestar import Controller, get
 from litestar.response import Template
 
 from backend.accounts.audit import PAGE_SIZE, browse_audit
+from backend.core.bounds import Page
 from backend.core.security import requires
 from backend.core.templating import page
 from backend.core.web import AnyRequest, Db
@@ -17,7 +18,7 @@ class AuditController(Controller):
     guards = [requires("admin")]
 
     @get("/", name="admin:audit")
-    async def audit(self, request: AnyRequest, db: Db, object_type: str = "", actor: str = "", p: int = 1) -> Template:
+    async def audit(self, request: AnyRequest, db: Db, object_type: str = "", actor: str = "", p: Page = 1) -> Template:
         entries, total = await browse_audit(db, object_type=object_type, actor=actor, page_number=p)
         context = {
             "entries": entries,

@@ -14,6 +14,7 @@ from backend.accounts import service, tokens
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Role, Tier, UserStatus
 from backend.accounts.schemas import InvitationForm, TokenForm
+from backend.core.bounds import PathId
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
@@ -81,7 +82,7 @@ class PeopleController(Controller):
         return page(request, "accounts/admin_invitations.html", context)
 
     @post("/invitations/{invitation_id:int}/revoke", name="admin:invitation-revoke", status_code=303)
-    async def revoke_invitation(self, db: Db, principal: CurrentPrincipal, invitation_id: int) -> Redirect:
+    async def revoke_invitation(self, db: Db, principal: CurrentPrincipal, invitation_id: PathId) -> Redirect:
         await service.revoke_invitation(db, invitation_id=invitation_id, site_id=principal.site_id)
         return see_other("/admin/invitations")
 
@@ -111,7 +112,7 @@ class TokenAdminController(Controller):
         return page(request, "accounts/admin_tokens.html", await token_context(db, created=token, secret=secret))
 
     @post("/{token_id:int}/revoke", name="admin:token-revoke", status_code=303)
-    async def revoke(self, db: Db, token_id: int) -> Redirect:
+    async def revoke(self, db: Db, token_id: PathId) -> Redirect:
         await tokens.revoke_token(db, token_id=token_id)
         return see_other("/admin/tokens")
 

@@ -162,7 +162,7 @@ class SiteSettingsForm(Form):
     open_shift_digest_minutes: int | None = None
     confirm_opens_hours_before: int | None = None
     start_window_minutes: int | None = None
-    base_hourly_pay_minor: int | None = None
+    base_hourly_pay: Annotated[str, msgspec.Meta(max_length=20)] | None = None  # an amount: "30.00" = 3000 minor
     swap_needs_approval: Literal["yes", "no"] | None = None
     # Learning and tier promotion: validated by ``SiteSettings`` too; left out = unchanged.
     certification_valid_days: int | None = None
@@ -181,7 +181,7 @@ class SiteSettingsForm(Form):
 
     def marketplace_changes(self) -> dict[str, object]:
         """The optional settings the form carried (marketplace, attendance, learning, promotion, pay), as
-        ``SiteSettings`` takes them; a malformed pay amount is refused naming ``course_pass_pay``."""
+        ``SiteSettings`` takes them; a malformed pay amount is refused naming its field (``base_hourly_pay``)."""
         changes: dict[str, object] = {
             name: value
             for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS, *PAY_FIELDS)
@@ -189,8 +189,9 @@ class SiteSettingsForm(Form):
         }
         if self.swap_needs_approval is not None:
             changes["swap_needs_approval"] = self.swap_needs_approval == "yes"
-        if self.course_pass_pay is not None:
-            changes["course_pass_pay_minor"] = parse_amount(self.course_pass_pay, field="course_pass_pay")
+        for amount in ("base_hourly_pay", "course_pass_pay"):
+            if (typed := getattr(self, amount)) is not None:
+                changes[f"{amount}_minor"] = parse_amount(typed, field=amount)
         return changes
 
 
@@ -206,7 +207,6 @@ MARKETPLACE_FIELDS = (
     "open_shift_digest_minutes",
     "confirm_opens_hours_before",
     "start_window_minutes",
-    "base_hourly_pay_minor",
 )
 LEARNING_FIELDS = (
     "certification_valid_days",

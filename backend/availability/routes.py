@@ -14,6 +14,7 @@ from backend.accounts.models import User
 from backend.accounts.zones import user_zone
 from backend.availability import edits, grid, service
 from backend.availability.schemas import BlockBody, GridForm, WeekBody
+from backend.core.bounds import PathId, QueryWeekday
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -82,7 +83,7 @@ class AgentAvailabilityController(Controller):
         principal: CurrentPrincipal,
         current_user: CurrentUser,
         week: str = "",
-        day: int | None = None,
+        day: QueryWeekday = None,
         mode: str = "tap",
         brush: str = "preferred",
         anchor: str = "",
@@ -116,9 +117,9 @@ class StaffAvailabilityController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        user_id: int,
+        user_id: PathId,
         week: str = "",
-        day: int | None = None,
+        day: QueryWeekday = None,
         mode: str = "tap",
         brush: str = "preferred",
         anchor: str = "",
@@ -134,7 +135,7 @@ class StaffAvailabilityController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        user_id: int,
+        user_id: PathId,
         data: Annotated[GridForm, FormBody],
     ) -> Any:
         agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
@@ -200,7 +201,7 @@ class AvailabilityApiController(Controller):
         return await write_week_body(db, principal, current_user, week, data)
 
     @get("/agents/{user_id:int}/availability", name="api:agent-availability", guards=[requires("coordinator")])
-    async def agents(self, db: Db, principal: CurrentPrincipal, user_id: int, week: str | None = None) -> WeekBody:
+    async def agents(self, db: Db, principal: CurrentPrincipal, user_id: PathId, week: str | None = None) -> WeekBody:
         agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
         return await read_week_body(db, agent, week)
 
@@ -210,7 +211,7 @@ class AvailabilityApiController(Controller):
         guards=[requires("coordinator")],
     )
     async def replace_agents(
-        self, db: Db, principal: CurrentPrincipal, user_id: int, data: WeekBody, week: str | None = None
+        self, db: Db, principal: CurrentPrincipal, user_id: PathId, data: WeekBody, week: str | None = None
     ) -> WeekBody:
         """Replace an agent's week on their behalf, after the deadline too; the audit log records it."""
         agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)

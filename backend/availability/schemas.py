@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Bounded
 
 WeekText = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W49"])]
 AwareTime = Annotated[dt.datetime, msgspec.Meta(tz=True, examples=["2026-12-01T18:00:00+08:00"])]
@@ -15,7 +16,7 @@ PreferenceName = Literal["preferred", "if_needed"]
 MAX_BLOCKS = 336  # a week of single half-hours
 
 
-class BlockBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class BlockBody(Bounded, kw_only=True, forbid_unknown_fields=True):
     """Offered time ``[start, end)``: ISO 8601 with an offset, on :00 or :30."""
 
     start: AwareTime

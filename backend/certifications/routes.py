@@ -15,6 +15,7 @@ from backend.accounts import service
 from backend.accounts.models import Role, Tier, User, UserStatus
 from backend.accounts.schemas import UserEditForm
 from backend.certifications.service import certified_skill_codes
+from backend.core.bounds import PathId
 from backend.core.errors import DomainError, Forbidden
 from backend.core.security import requires
 from backend.core.templating import page
@@ -31,7 +32,7 @@ class PersonController(Controller):
     guards = [requires("coordinator")]
 
     @get("/users/{user_id:int}", name="admin:user")
-    async def user(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, user_id: int) -> Template:
+    async def user(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, user_id: PathId) -> Template:
         user = await service.visible_user(db, principal, user_id)
         return page(request, PERSON_PAGE, await person_context(db, user))
 
@@ -41,7 +42,7 @@ class PersonController(Controller):
         request: AnyRequest,
         db: Db,
         principal: CurrentPrincipal,
-        user_id: int,
+        user_id: PathId,
         data: Annotated[UserEditForm, FormBody],
     ) -> Template:
         user = await service.visible_user(db, principal, user_id)

@@ -21,10 +21,8 @@ from litestar.params import Parameter
 
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
-from backend.core.slots import Slot, slot_of
+from backend.core.slots import EARLIEST, LATEST, Slot, slot_of
 
-EARLIEST = dt.date(2000, 1, 1)
-LATEST = dt.date(2099, 12, 31)
 # The first slot after ``LATEST`` (UTC): reads that scan stored shifts stop here, so a row no edge ever
 # checked (a direct insert) is left out instead of crashing the page that meets it.
 LATEST_SLOT: Slot = slot_of(dt.datetime.combine(LATEST + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC))

@@ -22,6 +22,9 @@ SLOT_SECONDS = 1800
 SLOT_MINUTES = SLOT_SECONDS // 60
 SLOTS_PER_HOUR = 2
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+# The span of days Weft takes from outside (``core.bounds`` holds bodies and forms to it; weeks are held here).
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2099, 12, 31)
 
 Slot = int
 
@@ -99,6 +102,8 @@ class IsoWeek:
             dt.date.fromisocalendar(year, week, 1)
         except ValueError:
             raise SlotError(f"{text!r}: {year} has no week {week}") from None
+        if not EARLIEST <= dt.date.fromisocalendar(year, week, 1) <= LATEST:
+            raise SlotError(f"{text!r} is outside {EARLIEST.year}-{LATEST.year}")
         return cls(year, week)
 
     @classmethod

@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from backend.core.errors import DomainError
 from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, ngettext
-from backend.core.money import format_money
+from backend.core.money import decimal_text, format_money
 from backend.core.security import LOCALE_COOKIE, current_principal
 
 WEB_TEMPLATES = ROOT / "web" / "templates"
@@ -53,6 +53,7 @@ def create_environment() -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = current_locale
     env.globals["money"] = format_money
+    env.globals["amount"] = decimal_text  # a stored amount as a form shows it back ("12.50"), for parse_amount
     env.globals["html_lang"] = lambda: HTML_LANG[current_locale()]
     return env
 

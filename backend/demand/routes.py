@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.service import get_site, list_skills
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
+from backend.core.bounds import QuerySlot
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -136,7 +137,9 @@ class DemandPagesController(Controller):
         return page(request, "demand/week.html", context)
 
     @get("/slot", name="demand:slot")
-    async def slot(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, skill: str, slot: int) -> Template:
+    async def slot(
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, skill: str, slot: QuerySlot
+    ) -> Template:
         site = await get_site(db, principal.site_id)
         chosen = await service.skill_by_code(db, site_id=site.id, code=skill)
         coverage, agents = await service.slot_coverage(db, site=site, skill=chosen, slot=slot)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Bounded
 from backend.core.web import RefuseWith
 from backend.demand.erlang import Staffing
 from backend.demand.history import HistoryRejected, ImportResult
@@ -140,7 +141,7 @@ class OverrideValues(msgspec.Struct, kw_only=True):
     contacts: SlotContacts | None = None
 
 
-class DayScaleForm(Form):
+class DayScaleForm(Form, Bounded):
     skill: SkillCode
     week: Annotated[str, msgspec.Meta(max_length=10)]
     day: dt.date

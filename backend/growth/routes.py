@@ -21,6 +21,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
 from backend.accounts.schemas import FormPost
 from backend.accounts.zones import user_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -298,7 +299,7 @@ class GrowthAdminController(Controller):
 
     @post("/promotions/{suggestion_id:int}/approve", name="growth:approve", status_code=200)
     async def approve(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, suggestion_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, suggestion_id: PathId, data: FormPost
     ) -> Any:
         return await self._decide(
             request,
@@ -315,7 +316,7 @@ class GrowthAdminController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        suggestion_id: int,
+        suggestion_id: PathId,
         data: Annotated[DeclineForm, FormBody],
     ) -> Any:
         return await self._decide(
@@ -330,7 +331,7 @@ class GrowthAdminController(Controller):
         )
 
     @get("/{user_id:int}", name="growth:agent")
-    async def agent(self, request: AnyRequest, db: Db, current_user: CurrentUser, user_id: int) -> Template:
+    async def agent(self, request: AnyRequest, db: Db, current_user: CurrentUser, user_id: PathId) -> Template:
         agent = await growth.agent_of_site(db, user_id=user_id, staff=current_user)
         matrix = await growth.growth_matrix(db, user=agent, now=utcnow())
         return page(request, AGENT_PAGE, _matrix_context(matrix, current_user))

@@ -25,6 +25,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.zones import site_zone, user_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -123,13 +124,13 @@ class HandoverController(Controller):
 
     @get("/{shift_id:int}/handover", name="shifts:handover")
     async def show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, done: str = ""
     ) -> Template:
         return await _agent_page(request, db, current_user, shift_id, done=done if done in AGENT_DONE else "")
 
     @post("/{shift_id:int}/handover/ack", name="shifts:handover-ack", status_code=200)
     async def acknowledge(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: FormPost
     ) -> Any:
         return await self._act(
             request,
@@ -142,7 +143,12 @@ class HandoverController(Controller):
 
     @post("/{shift_id:int}/handover/notes", name="shifts:handover-write", status_code=200)
     async def write(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: Annotated[NoteForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_id: PathId,
+        data: Annotated[NoteForm, FormBody],
     ) -> Any:
         return await self._act(
             request,
@@ -158,7 +164,7 @@ class HandoverController(Controller):
 
     @post("/{shift_id:int}/handover/{note_id:int}/resolve", name="shifts:handover-resolve", status_code=200)
     async def resolve(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, note_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, note_id: PathId, data: FormPost
     ) -> Any:
         await handover.shift_handover(db, shift_id=shift_id, agent=current_user, now=utcnow())  # 404 unless held
         return await self._act(
@@ -201,7 +207,7 @@ class HandoverFragmentController(Controller):
         return page(request, SCHEDULE_PAGE, {**context, "oob": False})
 
     @get("/shifts/{shift_id:int}", name="handover:shift")
-    async def shift(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Template:
+    async def shift(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Template:
         if not is_htmx(request):
             return await _agent_page(request, db, current_user, shift_id)
         now = utcnow()
@@ -323,7 +329,7 @@ class HandoverAdminController(Controller):
 
     @post("/{note_id:int}/resolve", name="shifts:handover-admin-resolve", status_code=200)
     async def resolve(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, note_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, note_id: PathId, data: FormPost
     ) -> Any:
         return await self._act(
             request,
@@ -345,7 +351,7 @@ class HandoverApiController(Controller):
     tags = ["handover"]
 
     @get("/shifts/{shift_id:int}/handover", name="api:shift-handover", guards=[requires("agent", "coordinator")])
-    async def notes(self, db: Db, current_user: CurrentUser, shift_id: int) -> list[NoteOut]:
+    async def notes(self, db: Db, current_user: CurrentUser, shift_id: PathId) -> list[NoteOut]:
         """The notes reaching a shift, warnings first then open issues then follow-ups, newest first; 404 unless
         I hold the shift or coordinate its site. ``acknowledged_at`` is mine."""
         return [NoteOut.of(view) for view in await handover.notes_for_shift(db, shift_id=shift_id, reader=current_user)]
@@ -394,7 +400,7 @@ class HandoverApiController(Controller):
     @post(
         "/handover-notes/{note_id:int}/ack", name="api:handover-note-ack", guards=[requires("agent")], status_code=200
     )
-    async def acknowledge(self, db: Db, current_user: CurrentUser, note_id: int) -> AckOut:
+    async def acknowledge(self, db: Db, current_user: CurrentUser, note_id: PathId) -> AckOut:
         """Acknowledge a note reaching a shift I hold; again answers the first acknowledgement."""
         return AckOut.of(await handover.acknowledge_note(db, note_id=note_id, agent=current_user, now=utcnow()))
 
@@ -404,7 +410,7 @@ class HandoverApiController(Controller):
         guards=[requires("agent", "coordinator")],
         status_code=200,
     )
-    async def resolve(self, db: Db, current_user: CurrentUser, note_id: int) -> ResolvedOut:
+    async def resolve(self, db: Db, current_user: CurrentUser, note_id: PathId) -> ResolvedOut:
         """Mark a follow-up resolved: its author or a coordinator of the site."""
         note = await handover.resolve_note(db, note_id=note_id, user=current_user, now=utcnow())
         return ResolvedOut(id=note.id, resolved_at=note.resolved_at)

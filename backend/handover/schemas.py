@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Bounded, Id
 from backend.core.slots import utc_start
 from backend.core.web import RefuseWith
 from backend.handover.models import HandoverAck, HandoverNote
@@ -20,7 +21,6 @@ Clock = Annotated[str, msgspec.Meta(max_length=5)]
 DayText = Annotated[str, msgspec.Meta(max_length=10)]
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=NOTE_MAX_CHARS)]
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Id = Annotated[int, msgspec.Meta(ge=1)]
 
 
 # The pages' forms -------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ class BlockNoteForm(Form, kw_only=True):
 # The JSON API -----------------------------------------------------------------------------------
 
 
-class NewNoteBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NewNoteBody(Bounded, kw_only=True, forbid_unknown_fields=True):
     """Exactly one target. Agents: ``from_shift_id``, a shift they hold that is under way or ended within two
     hours (the note covers the four hours after it). Coordinators: ``shift_id``, or ``start`` and ``end``
     (ISO 8601 with an offset, on :00 or :30) with an optional ``skill`` code (none: every skill)."""

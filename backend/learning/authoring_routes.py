@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts import service as accounts
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Skill, User, skill_label
+from backend.core.bounds import PathId, PathNumber, QueryNumber
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import current_locale
 from backend.core.i18n import gettext as _
@@ -207,7 +208,7 @@ class CourseAuthoringController(Controller):
     # The editor -------------------------------------------------------------------------------
 
     @get("/{course_id:int}", name="authoring:course")
-    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+    async def course(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId) -> Template:
         editing = await Editing.of(db, current_user, course_id)
         return page(request, COURSE_PAGE, await editing.context(db))
 
@@ -254,7 +255,7 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
+        course_id: PathId,
         data: Annotated[MetadataForm, FormBody],
     ) -> Any:
         editing = await Editing.of(db, current_user, course_id)
@@ -272,7 +273,7 @@ class CourseAuthoringController(Controller):
 
     @get("/{course_id:int}/lessons/new", name="authoring:lesson-new")
     async def new_lesson(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, kind: str = "text"
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, kind: str = "text"
     ) -> Template:
         editing = await Editing.of(db, current_user, course_id)
         values = {"kind": kind if kind in authoring.LESSON_KINDS else "text"}
@@ -280,7 +281,7 @@ class CourseAuthoringController(Controller):
 
     @get("/{course_id:int}/lessons/{number:int}", name="authoring:lesson")
     async def lesson(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, number: PathNumber
     ) -> Template:
         editing = await Editing.of(db, current_user, course_id)
         lessons = editing.doc["lessons"]
@@ -311,7 +312,7 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
+        course_id: PathId,
         data: Annotated[LessonForm, FormBody],
     ) -> Any:
         return await self._save_lesson(request, db, current_user, course_id, data, None)
@@ -322,15 +323,15 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
-        number: int,
+        course_id: PathId,
+        number: PathNumber,
         data: Annotated[LessonForm, FormBody],
     ) -> Any:
         return await self._save_lesson(request, db, current_user, course_id, data, number)
 
     @post("/{course_id:int}/lessons/{number:int}/delete", name="authoring:lesson-delete", status_code=303)
     async def delete_lesson(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, number: int
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, number: PathNumber
     ) -> Any:
         editing = await Editing.of(db, current_user, course_id)
         doc = authoring.without_lesson(editing.doc, number - 1)
@@ -342,8 +343,8 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
-        number: int,
+        course_id: PathId,
+        number: PathNumber,
         data: Annotated[MoveForm, FormBody],
     ) -> Any:
         editing = await Editing.of(db, current_user, course_id)
@@ -353,13 +354,13 @@ class CourseAuthoringController(Controller):
     # Questions
 
     @get("/{course_id:int}/questions/new", name="authoring:question-new")
-    async def new_question(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+    async def new_question(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId) -> Template:
         editing = await Editing.of(db, current_user, course_id)
         return await self._item_page(request, editing, QUESTION_PAGE, {"kind": "single"}, key=None)
 
     @get("/{course_id:int}/questions/{key:str}", name="authoring:question")
     async def question(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, key: str
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, key: str
     ) -> Template:
         editing = await Editing.of(db, current_user, course_id)
         bank = editing.doc["quiz"]["questions"]
@@ -390,7 +391,7 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
+        course_id: PathId,
         data: Annotated[QuestionForm, FormBody],
     ) -> Any:
         return await self._save_question(request, db, current_user, course_id, data, None)
@@ -401,7 +402,7 @@ class CourseAuthoringController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        course_id: int,
+        course_id: PathId,
         key: str,
         data: Annotated[QuestionForm, FormBody],
     ) -> Any:
@@ -409,7 +410,7 @@ class CourseAuthoringController(Controller):
 
     @post("/{course_id:int}/questions/{key:str}/delete", name="authoring:question-delete", status_code=303)
     async def delete_question(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int, key: str
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId, key: str
     ) -> Any:
         editing = await Editing.of(db, current_user, course_id)
         doc = authoring.without_question(editing.doc, key)
@@ -418,7 +419,7 @@ class CourseAuthoringController(Controller):
     # Preview, publish, export, statistics ----------------------------------------------------
 
     @get("/{course_id:int}/preview", name="authoring:preview")
-    async def preview(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Template:
+    async def preview(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId) -> Template:
         """The course as an agent's phone shows it: lessons in order, then one random draw of the quiz."""
         editing = await Editing.of(db, current_user, course_id)
         content = courses.content_of(editing.version)
@@ -439,7 +440,7 @@ class CourseAuthoringController(Controller):
         return page(request, "learning/admin/preview.html", context)
 
     @post("/{course_id:int}/publish", name="authoring:publish", status_code=303)
-    async def publish(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: int) -> Any:
+    async def publish(self, request: AnyRequest, db: Db, current_user: CurrentUser, course_id: PathId) -> Any:
         editing = await Editing.of(db, current_user, course_id)
 
         async def publish() -> None:
@@ -450,7 +451,7 @@ class CourseAuthoringController(Controller):
 
     @get("/{course_id:int}/export", name="authoring:export")
     async def export(
-        self, db: Db, principal: CurrentPrincipal, course_id: int, version: int | None = None
+        self, db: Db, principal: CurrentPrincipal, course_id: PathId, version: QueryNumber = None
     ) -> Response[bytes]:
         """A version's JSON as a download (the draft, else the current version, unless ``version`` names one)."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)
@@ -464,7 +465,7 @@ class CourseAuthoringController(Controller):
 
     @get("/{course_id:int}/stats", name="authoring:stats")
     async def statistics(
-        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, course_id: int, version: int | None = None
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, course_id: PathId, version: QueryNumber = None
     ) -> Template:
         """Each question's figures by its key, over every version (or the one asked for)."""
         course = await courses.course_of_site(db, site_id=principal.site_id, course_id=course_id)

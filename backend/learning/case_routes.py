@@ -18,6 +18,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User, skill_label
 from backend.accounts.schemas import FormPost
 from backend.accounts.zones import user_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
@@ -115,13 +116,18 @@ class CaseLibraryController(Controller):
 
     @get("/{case_id:int}", name="cases:case")
     async def show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: PathId, done: str = ""
     ) -> Template:
         return await self._case_page(request, db, current_user, case_id, done=done if done in NOTICES else "")
 
     @post("/{case_id:int}/use", name="cases:use", status_code=200)
     async def use(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: Annotated[UseForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        case_id: PathId,
+        data: Annotated[UseForm, FormBody],
     ) -> Any:
         await cases.set_used(db, case_id=case_id, agent=current_user, used=data.used == "1", now=utcnow())
         if is_htmx(request):
@@ -134,7 +140,7 @@ class CaseLibraryController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        case_id: int,
+        case_id: PathId,
         data: Annotated[CommentForm, FormBody],
     ) -> Any:
         template = COMMENTS if is_htmx(request) else CASE_PAGE
@@ -153,7 +159,13 @@ class CaseLibraryController(Controller):
 
     @post("/{case_id:int}/comments/{comment_id:int}/delete", name="cases:comment-delete", status_code=200)
     async def delete_comment(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, comment_id: int, data: FormPost
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        case_id: PathId,
+        comment_id: PathId,
+        data: FormPost,
     ) -> Any:
         await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=current_user)
         if is_htmx(request):
@@ -249,13 +261,18 @@ class CaseAdminController(Controller):
 
     @get("/{case_id:int}", name="cases:edit")
     async def edit(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: PathId, done: str = ""
     ) -> Template:
         return await self._edit_page(request, db, current_user, case_id, done=done if done in NOTICES else "")
 
     @post("/{case_id:int}", name="cases:update", status_code=200)
     async def update(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: Annotated[CaseForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        case_id: PathId,
+        data: Annotated[CaseForm, FormBody],
     ) -> Any:
         case = await cases.staff_case(db, case_id=case_id, site_id=current_user.site_id)
         try:
@@ -274,18 +291,18 @@ class CaseAdminController(Controller):
         return see_other(f"{self.path}/{case.id}?done={done}")
 
     @post("/{case_id:int}/publish", name="cases:publish", status_code=200)
-    async def publish(self, db: Db, current_user: CurrentUser, case_id: int, data: FormPost) -> Any:
+    async def publish(self, db: Db, current_user: CurrentUser, case_id: PathId, data: FormPost) -> Any:
         await cases.set_published(db, case_id=case_id, staff=current_user, published=True, now=utcnow())
         return see_other(f"{self.path}/{case_id}?done=published")
 
     @post("/{case_id:int}/unpublish", name="cases:unpublish", status_code=200)
-    async def unpublish(self, db: Db, current_user: CurrentUser, case_id: int, data: FormPost) -> Any:
+    async def unpublish(self, db: Db, current_user: CurrentUser, case_id: PathId, data: FormPost) -> Any:
         await cases.set_published(db, case_id=case_id, staff=current_user, published=False, now=utcnow())
         return see_other(f"{self.path}/{case_id}?done=unpublished")
 
     @post("/{case_id:int}/delete", name="cases:delete", status_code=200)
     async def delete_case(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, case_id: PathId, data: FormPost
     ) -> Any:
         try:
             async with db.begin_nested():
@@ -302,7 +319,7 @@ class CaseAdminController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        case_id: int,
+        case_id: PathId,
         data: Annotated[CommentForm, FormBody],
     ) -> Any:
         try:
@@ -316,7 +333,7 @@ class CaseAdminController(Controller):
 
     @post("/{case_id:int}/comments/{comment_id:int}/delete", name="cases:admin-comment-delete", status_code=200)
     async def delete_comment(
-        self, db: Db, current_user: CurrentUser, case_id: int, comment_id: int, data: FormPost
+        self, db: Db, current_user: CurrentUser, case_id: PathId, comment_id: PathId, data: FormPost
     ) -> Any:
         await cases.delete_comment(db, case_id=case_id, comment_id=comment_id, user=current_user)
         return see_other(f"{self.path}/{case_id}?done=comment-deleted#comments")
@@ -344,19 +361,19 @@ class CaseApiController(Controller):
         return [CaseOut.of(summary, summary.skill_code or None) for summary in found]
 
     @get("/{case_id:int}", name="api:case", guards=[requires("agent", "coordinator")])
-    async def get_case(self, db: Db, current_user: CurrentUser, case_id: int) -> CaseOut:
+    async def get_case(self, db: Db, current_user: CurrentUser, case_id: PathId) -> CaseOut:
         case = await cases.visible_case(db, case_id=case_id, viewer=current_user, published_only=True)
         summary = await cases.summarise(db, case, utcnow())
         return CaseOut.of(summary, summary.skill_code or None)
 
     @put("/{case_id:int}/use", name="api:case-use", guards=[requires("agent")], status_code=200)
-    async def mark_used(self, db: Db, current_user: CurrentUser, case_id: int) -> UseOut:
+    async def mark_used(self, db: Db, current_user: CurrentUser, case_id: PathId) -> UseOut:
         """Mark "I used this"; marking again changes nothing."""
         state = await cases.set_used(db, case_id=case_id, agent=current_user, used=True, now=utcnow())
         return UseOut.of(case_id, state)
 
     @delete("/{case_id:int}/use", name="api:case-unuse", guards=[requires("agent")], status_code=200)
-    async def unmark_used(self, db: Db, current_user: CurrentUser, case_id: int) -> UseOut:
+    async def unmark_used(self, db: Db, current_user: CurrentUser, case_id: PathId) -> UseOut:
         """Take back "I used this"; taking it back again changes nothing."""
         state = await cases.set_used(db, case_id=case_id, agent=current_user, used=False, now=utcnow())
         return UseOut.of(case_id, state)

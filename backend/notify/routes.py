@@ -200,7 +200,8 @@ class PushApiController(Controller):
 
     @get("/key", name="notify:api-key")
     async def key(self, db: Db, settings: AppSettings) -> PushKey:
-        pair = await keys.vapid_pair(db, settings)
+        """The public key browsers subscribe with; 503 until a start-up has made it (a read never makes it)."""
+        pair = await keys.stored_vapid_pair(db, settings)
         return PushKey(public_key=pair.public_key)
 
     @post("/subscriptions", name="notify:api-subscribe", status_code=201)

@@ -424,23 +424,27 @@ async def accrued(
     )
 
 
+async def _unsaved_recent_periods(session: AsyncSession, *, site: Site, today: dt.date) -> list[PayPeriod]:
+    """Today's period and the one before, when nobody has made them yet (the worker's ``keep_periods_ready``
+    does): reckoned, not stored, as a read never writes. The one before matters: a shift worked late on the
+    last day of a week nobody opened must stay on the tab the next morning."""
+    current = await periods.period_on(session, site=site, day=today)
+    previous = await periods.period_on(session, site=site, day=current.starts_on - dt.timedelta(days=1))
+    return [period for period in (current, previous) if period.id is None]
+
+
 async def open_periods(session: AsyncSession, *, user: User, now: dt.datetime | None = None) -> list[Accrued]:
     """The current open period's accrued pay, then up to two earlier periods still waiting for their lock."""
     site = await accounts.get_site(session, user.site_id)
     today = periods.site_today(site, now)
-    await periods.ensure_periods(session, site=site, today=today)
-    rows = list(
-        await session.scalars(
-            select(PayPeriod)
-            .where(
-                PayPeriod.site_id == site.id,
-                PayPeriod.status == PeriodStatus.open,
-                PayPeriod.starts_on <= today,
-            )
-            .order_by(PayPeriod.starts_on.desc())
-            .limit(1 + EARLIER_OPEN_PERIODS)
-        )
+    stored = await session.scalars(
+        select(PayPeriod)
+        .where(PayPeriod.site_id == site.id, PayPeriod.status == PeriodStatus.open, PayPeriod.starts_on <= today)
+        .order_by(PayPeriod.starts_on.desc())
+        .limit(1 + EARLIER_OPEN_PERIODS)
     )
+    unsaved = await _unsaved_recent_periods(session, site=site, today=today)
+    rows = sorted([*unsaved, *stored], key=lambda period: period.starts_on, reverse=True)[: 1 + EARLIER_OPEN_PERIODS]
     shown = []
     for period in rows:
         is_current = period.starts_on <= today < period.ends_on

@@ -188,6 +188,38 @@ async def period_for(session: AsyncSession, *, site: Site, day: dt.date) -> PayP
             raise DomainError(_("That day is too far from the site's pay periods."), field="day")
 
 
+async def period_on(session: AsyncSession, *, site: Site, day: dt.date) -> PayPeriod:
+    """The site's period holding ``day`` as it stands: the stored one, else the one ``period_for`` would make,
+    unsaved (no id). Read only: a page that shows pay must not write periods (a GET never writes)."""
+    found = await session.scalar(
+        select(PayPeriod).where(PayPeriod.site_id == site.id, PayPeriod.starts_on <= day, PayPeriod.ends_on > day)
+    )
+    if found is not None:
+        return found
+    settings = site_settings(site)
+    length = period_days(settings.pay_cadence)
+    in_site = PayPeriod.site_id == site.id
+    before = await session.scalar(select(func.max(PayPeriod.ends_on)).where(in_site, PayPeriod.ends_on <= day))
+    after = await session.scalar(select(func.min(PayPeriod.starts_on)).where(in_site, PayPeriod.starts_on > day))
+    if before is not None:  # periods run on from the last one in whole lengths
+        start = before + dt.timedelta(days=(day - before).days // length * length)
+    elif after is not None:  # and back from the first one
+        start = after - dt.timedelta(days=-(-(after - day).days // length) * length)
+    else:
+        start = aligned_start(day, settings)
+    end = start + dt.timedelta(days=length)
+    if after is not None:
+        end = min(end, after)
+    return PayPeriod(
+        site_id=site.id,
+        starts_on=start,
+        ends_on=end,
+        cadence=Cadence(settings.pay_cadence),
+        currency=settings.currency,
+        status=PeriodStatus.open,
+    )
+
+
 async def ensure_periods(session: AsyncSession, *, site: Site, today: dt.date) -> list[PayPeriod]:
     """Make sure the period containing ``today`` and the one before it exist; every period, the latest first.
 

@@ -14,16 +14,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from litestar.di import Provide
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Tier
-from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
 from backend.core.slots import SLOT_MINUTES, utc_start
 from backend.pay.gather import fallback_rates, rates_for
-from backend.pay.models import PayPeriod
-from backend.pay.periods import aligned_start, period_days
+from backend.pay.periods import period_on
 from backend.pay.rates import Rates
 from backend.pay.settlement import AgentWork, WorkedShift, settle_lines
 from backend.shifts.pay import PricedShift, ShiftPay
@@ -34,31 +31,7 @@ async def period_start(session: AsyncSession, *, site: Site, day: dt.date) -> dt
 
     Read only: a page that shows pay must not write periods for every future week it lists.
     """
-    found = await session.scalar(
-        select(PayPeriod.starts_on)
-        .where(PayPeriod.site_id == site.id, PayPeriod.starts_on <= day)
-        .where(PayPeriod.ends_on > day)
-    )
-    if found is not None:
-        return found
-    length = period_days(site_settings(site).pay_cadence)
-    before = await session.scalar(
-        select(PayPeriod.ends_on)
-        .where(PayPeriod.site_id == site.id, PayPeriod.ends_on <= day)
-        .order_by(PayPeriod.ends_on.desc())
-        .limit(1)
-    )
-    if before is not None:  # periods run on from the last one in whole lengths
-        return before + dt.timedelta(days=(day - before).days // length * length)
-    after = await session.scalar(
-        select(PayPeriod.starts_on)
-        .where(PayPeriod.site_id == site.id, PayPeriod.starts_on > day)
-        .order_by(PayPeriod.starts_on)
-        .limit(1)
-    )
-    if after is not None:  # and back from the first one
-        return after - dt.timedelta(days=-(-(after - day).days // length) * length)
-    return aligned_start(day, site_settings(site))
+    return (await period_on(session, site=site, day=day)).starts_on
 
 
 async def _rates(session: AsyncSession, site: Site, on: dt.date) -> Rates:

@@ -250,7 +250,6 @@ class RatesController(Controller):
             "saved": saved,
             "copied": copy and bool(cards) and error is None,
             "can_edit": principal.role in FINANCE_ROLES,
-            "amount": decimal_text,
             "skill_names": {skill.code: skill_label(skill) for skill in skills},
             "kinds": [("call", _("Call")), ("chat", _("Chat")), ("ticket", _("Ticket")), ("callback", _("Callback"))],
             "tiers": [("junior", _("Junior")), ("mid", _("Mid")), ("senior", _("Senior"))],

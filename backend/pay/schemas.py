@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Bounded
 from backend.core.money import decimal_text
 from backend.core.web import RefuseWith
 from backend.pay import disputes, earnings
@@ -76,7 +77,7 @@ class PayPeriodOut(msgspec.Struct, kw_only=True):
 AnyNumber = RefuseWith(lambda _: _("Enter a number."))
 
 
-class NewRateCardBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NewRateCardBody(Bounded, kw_only=True, forbid_unknown_fields=True):
     """``effective_from``: today or later (site time). ``rates``: amounts in minor units of the site's currency:
     ``{"base_hourly_minor": {"junior": 2800, "mid": 3200, "senior": 3800}, "pieces": [{"kind": "call",
     "rate_minor": 60, "tier": null, "skill": null}], "urgent_bonus_minor": 3000, "quality_bonus":
@@ -108,7 +109,7 @@ class RateCardOut(msgspec.Struct, kw_only=True):
         )
 
 
-class CardDates(msgspec.Struct, kw_only=True):
+class CardDates(Bounded, kw_only=True):
     """The rate card form's effective date, as the service takes it."""
 
     effective_from: Annotated[dt.date, RefuseWith(lambda _: _("Enter a date such as 2026-03-02."))]

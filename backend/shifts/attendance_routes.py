@@ -23,6 +23,7 @@ from backend.accounts.models import User
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone, user_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label, moment_labeller
@@ -122,7 +123,7 @@ class AttendanceController(Controller):
 
     @get("/{shift_id:int}/attendance", name="shifts:attendance")
     async def show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, done: str = ""
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, done: str = ""
     ) -> Template:
         return await self._page(
             request, db, current_user, shift_id, done=done if done in {"confirmed", "started"} else ""
@@ -130,12 +131,14 @@ class AttendanceController(Controller):
 
     @post("/{shift_id:int}/confirm", name="shifts:confirm", status_code=200)
     async def confirm(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: FormPost
     ) -> Any:
         return await self._act(request, db, current_user, shift_id, attendance.confirm_shift, "confirmed")
 
     @post("/{shift_id:int}/start", name="shifts:start", status_code=200)
-    async def start(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost) -> Any:
+    async def start(
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: FormPost
+    ) -> Any:
         return await self._act(request, db, current_user, shift_id, attendance.start_shift, "started")
 
 
@@ -196,7 +199,7 @@ class ReliabilityController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        shift_id: int,
+        shift_id: PathId,
         data: Annotated[AppealForm, FormBody],
     ) -> Any:
         return await act_on_page(
@@ -285,7 +288,12 @@ class AttendanceAdminController(Controller):
 
     @post("/{shift_id:int}/no-show", name="shifts:no-show", status_code=200)
     async def no_show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: Annotated[UserForm, FormBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_id: PathId,
+        data: Annotated[UserForm, FormBody],
     ) -> Any:
         async def act() -> None:
             agent_id = parse_fields(AgentValues, data).user
@@ -301,7 +309,7 @@ class AttendanceAdminController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        shift_id: int,
+        shift_id: PathId,
         data: Annotated[WaiverForm, FormBody],
     ) -> Any:
         async def act() -> None:
@@ -318,7 +326,7 @@ class AttendanceAdminController(Controller):
         request: AnyRequest,
         db: Db,
         current_user: CurrentUser,
-        appeal_id: int,
+        appeal_id: PathId,
         data: Annotated[DecisionForm, FormBody],
     ) -> Any:
         accept = data.decision == "accept"
@@ -360,24 +368,24 @@ class AttendanceApiController(Controller):
         return Response(content=AttendanceOut.of(shift_id, agent.id, row), status_code=200)
 
     @post("/shifts/{shift_id:int}/confirm", name="api:shift-confirm", guards=[requires("agent")], status_code=200)
-    async def confirm(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Response[Any]:
+    async def confirm(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Response[Any]:
         """Confirm a shift I hold, from ``confirm_opens_hours_before`` until it starts; 409 with ``at`` outside."""
         return await self._agent_act(request, db, current_user, shift_id, attendance.confirm_shift)
 
     @post("/shifts/{shift_id:int}/start", name="api:shift-start", guards=[requires("agent")], status_code=200)
-    async def start(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int) -> Response[Any]:
+    async def start(self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId) -> Response[Any]:
         """Start a shift I hold within ``start_window_minutes`` of its start; 409 with ``at`` outside."""
         return await self._agent_act(request, db, current_user, shift_id, attendance.start_shift)
 
     @post("/shifts/{shift_id:int}/appeal", name="api:shift-appeal", guards=[requires("agent")], status_code=201)
-    async def appeal(self, db: Db, current_user: CurrentUser, shift_id: int, data: AppealBody) -> AppealOut:
+    async def appeal(self, db: Db, current_user: CurrentUser, shift_id: PathId, data: AppealBody) -> AppealOut:
         """Appeal my no-show on a shift, once; 409 if already appealed or waived."""
         made = await attendance.appeal(db, shift_id=shift_id, agent=current_user, text=data.text, now=utcnow())
         return AppealOut(id=made.id, status=made.status.value)
 
     @post("/shifts/{shift_id:int}/no-show", name="api:shift-no-show", guards=[requires("coordinator")], status_code=200)
     async def no_show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: NoShowBody
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: NoShowBody
     ) -> Response[Any]:
         """Mark an agent of my site a no-show once their start window has closed; 409 if they started."""
         try:
@@ -389,7 +397,7 @@ class AttendanceApiController(Controller):
         return Response(content=AttendanceOut.of(shift_id, data.user, row), status_code=200)
 
     @post("/shifts/{shift_id:int}/waive", name="api:shift-waive", guards=[requires("coordinator")], status_code=200)
-    async def waive(self, db: Db, current_user: CurrentUser, shift_id: int, data: WaiverBody) -> AttendanceOut:
+    async def waive(self, db: Db, current_user: CurrentUser, shift_id: PathId, data: WaiverBody) -> AttendanceOut:
         """Waive an agent's no-show or missed confirmation for an outage: it leaves their reliability score."""
         row = await attendance.grant_waiver(
             db, shift_id=shift_id, user_id=data.user, coordinator=current_user, reason=data.reason, now=utcnow()
@@ -402,7 +410,7 @@ class AttendanceApiController(Controller):
         guards=[requires("coordinator")],
         status_code=200,
     )
-    async def decide(self, db: Db, current_user: CurrentUser, appeal_id: int, data: DecisionBody) -> AppealOut:
+    async def decide(self, db: Db, current_user: CurrentUser, appeal_id: PathId, data: DecisionBody) -> AppealOut:
         """Accept (the no-show is waived) or reject an appeal of my site."""
         made = await attendance.decide_appeal(
             db, appeal_id=appeal_id, coordinator=current_user, accept=data.decision == "accept", now=utcnow()

@@ -26,6 +26,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
 from backend.core.i18n import gettext as _
+from backend.core.money import parse_amount
 from backend.core.security import Principal, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status, retarget
@@ -154,7 +155,7 @@ class CoverStaffController(Controller):
             "local": lambda slot: local_start(slot, zone),
             "at_site": lambda moment: moment.astimezone(zone),
             "skill_label": skill_label,
-            "form": {"absent_user": "", "reason": "no_show", "bonus_minor": "0"},
+            "form": {"absent_user": "", "reason": "no_show", "bonus": "0.00"},
             "error": error,
             "raised": None,
         }
@@ -187,12 +188,12 @@ class CoverStaffController(Controller):
                     shift_id=shift_id,
                     absent_user_id=values.absent_user,
                     reason=CoverReason(values.reason),
-                    bonus_minor=values.bonus_minor,
+                    bonus_minor=parse_amount(data.bonus or "0", field="bonus"),
                     by=principal.user_id,
                     now=utcnow(),
                 )
         except DomainError as error:
-            form = {"absent_user": data.absent_user, "reason": data.reason, "bonus_minor": data.bonus_minor}
+            form = {"absent_user": data.absent_user, "reason": data.reason, "bonus": data.bonus}
             return await self._page(request, db, site.id, shift=shift_id, error=error, form=form)
         if is_htmx(request):
             return await self._page(request, db, site.id, raised=raised.id)

@@ -30,7 +30,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
 from backend.core.i18n import gettext as _
-from backend.core.money import format_money
+from backend.core.money import format_money, parse_amount
 from backend.core.security import requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status, retarget
@@ -262,7 +262,7 @@ class StaffShiftsController(Controller):
                 "start": "",
                 "end": "",
                 "seats": "1",
-                "bonus_minor": "0",
+                "bonus": "0.00",
                 "skill": "",
             },
             "error": None,
@@ -291,13 +291,13 @@ class StaffShiftsController(Controller):
                     start=start,
                     end=end,
                     seats=values.seats,
-                    bonus_minor=values.bonus_minor,
+                    bonus_minor=parse_amount(data.bonus or "0", field="bonus"),
                     created_by=principal.user_id,
                     now=utcnow(),
                 )
         except DomainError as error:
             form = {"day": data.day, "start": data.start, "end": data.end, "seats": data.seats}
-            form |= {"bonus_minor": data.bonus_minor, "skill": data.skill}
+            form |= {"bonus": data.bonus, "skill": data.skill}
             status = refused_status(request, error)
             return await self._page(request, db, principal.site_id, status=status, error=error, form=form)
         if is_htmx(request):

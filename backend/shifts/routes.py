@@ -14,6 +14,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
 from backend.accounts.schemas import FormPost
 from backend.accounts.site_settings import site_settings
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import day_label, set_locale
@@ -97,7 +98,7 @@ class ScheduleController(Controller):
 
     @post("/{shift_id:int}/release", name="shifts:release", status_code=200)
     async def release(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: int, data: FormPost
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: FormPost
     ) -> Any:
         """Give a shift back before the cutoff; the schedule shows the refusal after it (409 without htmx)."""
         try:

@@ -24,6 +24,7 @@ from backend.shifts.models import Attendance, ShiftSwap
 
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 BonusMinor = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+TypedAmount = Annotated[str, msgspec.Meta(max_length=20)]
 UserId = Id
 WholeNumber = Annotated[int, RefuseWith(lambda _: _("Enter a whole number."))]
 ListedDay = Annotated[
@@ -150,7 +151,7 @@ class ShiftForm(Form):
     start: Annotated[str, msgspec.Meta(max_length=5)]
     end: Annotated[str, msgspec.Meta(max_length=5)]
     seats: Annotated[str, msgspec.Meta(max_length=4)] = "1"
-    bonus_minor: Annotated[str, msgspec.Meta(max_length=9)] = "0"
+    bonus: TypedAmount = "0"  # an amount ("12.50"), read by ``core.money.parse_amount``
 
 
 class ShiftValues(Bounded, kw_only=True):
@@ -160,7 +161,6 @@ class ShiftValues(Bounded, kw_only=True):
     start: Clock
     end: Clock
     seats: WholeNumber = 0
-    bonus_minor: WholeNumber = 0
 
     def span(self, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         """The local day and clock times as aware datetimes; an end before the start is on the next day."""
@@ -327,7 +327,7 @@ class CoverForm(Form):
     shift_id: Annotated[str, msgspec.Meta(max_length=20)]
     reason: Annotated[str, msgspec.Meta(max_length=20)]
     absent_user: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    bonus_minor: Annotated[str, msgspec.Meta(max_length=9)] = "0"
+    bonus: TypedAmount = "0"  # an amount ("12.50"), read by ``core.money.parse_amount``
 
 
 class CoverShiftValues(msgspec.Struct, kw_only=True):
@@ -342,7 +342,6 @@ class CoverValues(msgspec.Struct, kw_only=True):
 
     absent_user: WholeNumber | None = None
     reason: RaisedReason
-    bonus_minor: WholeNumber = 0
 
 
 # Attendance ---------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from collections.abc import AsyncIterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site
+from backend.core.bounds import within_bounds
 from backend.core.csv_text import UnreadableCsv, csv_rows
+from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.demand.history import BATCH_ROWS, MAX_PROBLEMS_SHOWN
 from backend.work.models import WorkKind
@@ -111,8 +113,12 @@ class WorkRowReader:
         occurred_at: dt.datetime | None = None
         try:
             occurred_at = dt.datetime.fromisoformat(when_text)
+            within_bounds(occurred_at, field="occurred_at")  # as ``RecordIn`` will, but named on its row
         except ValueError:
             problems.append(("occurred_at", _("occurred_at %(value)r is not an ISO 8601 time", value=when_text)))
+        except DomainError as error:
+            occurred_at = None
+            problems.append(("occurred_at", error.message))
         kind_text = self._text(fields, "kind").lower()
         kind: WorkKind | None = None
         try:

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.service import get_site
 from backend.accounts.zones import site_zone
+from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.security import Principal, requires
@@ -180,7 +181,7 @@ class WorkPagesController(Controller):
         return see_other("/admin/work/agents?done=mapped")
 
     @post("/agents/{mapping_id:int}/delete", name="work:agents-unmap", status_code=303)
-    async def unmap_agent(self, db: Db, principal: CurrentPrincipal, mapping_id: int) -> Redirect:
+    async def unmap_agent(self, db: Db, principal: CurrentPrincipal, mapping_id: PathId) -> Redirect:
         await service.unmap_external_agent(db, site_id=principal.site_id, mapping_id=mapping_id)
         return see_other("/admin/work/agents?done=removed")
 
@@ -215,7 +216,16 @@ class WorkApiController(Controller):
             return problems_out(request, rejected)
         return Response(batch_out(result), status_code=201 if result.created else 200)
 
-    @put("/external-agents", name="api:external-agents", guards=[requires("coordinator")], status_code=200)
+    @put(
+        "/external-agents",
+        name="api:external-agents",
+        guards=[requires("coordinator")],
+        status_code=200,
+        responses={
+            200: ResponseSpec(ExternalAgentsOut, description="The mappings as stored.", generate_examples=False),
+            422: ResponseSpec(WorkProblemsOut, description="Bad mappings, each named; nothing was stored."),
+        },
+    )
     async def map_agents(
         self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: ExternalAgentsIn
     ) -> Response[Any]:

@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Bounded, Id
 from backend.core.web import RefuseWith
 from backend.work.models import WorkKind
 
@@ -23,13 +24,13 @@ SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 Source = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=SOURCE_PATTERN)]
 ExternalId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-AgentId = Annotated[int, msgspec.Meta(ge=1)]
+AgentId = Id
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 ListedAgent = Annotated[int, RefuseWith(lambda _: _("Choose an agent from the list."))]
 RecordsDay = Annotated[dt.date, RefuseWith(lambda _: _("Give the day like 2026-12-01."))]
 
 
-class RecordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RecordIn(Bounded, kw_only=True, forbid_unknown_fields=True):
     """One piece of work; the agent is named by exactly one of ``agent_id`` (ours) or ``external_agent_id``."""
 
     external_id: ExternalId
@@ -113,7 +114,7 @@ class ExternalAgentValues(msgspec.Struct, kw_only=True):
     agent_id: Annotated[ListedAgent, msgspec.Meta(ge=1)]
 
 
-class RecordsQuery(msgspec.Struct, kw_only=True):
+class RecordsQuery(Bounded, kw_only=True):
     """The record list's filter; blank is every day, every agent."""
 
     day: RecordsDay | None = None

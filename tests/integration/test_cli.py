@@ -23,6 +23,7 @@ from backend.handover import service as handover
 from backend.handover.models import HandoverKind
 from backend.learning import cases
 from backend.learning.case_models import CaseComment, CaseUse
+from backend.notify.models import VapidKey
 from tests.conftest import table_names
 
 SECRET = "cli-test-secret-" + "k" * 32
@@ -53,6 +54,12 @@ def query(url: str, work):
 
 def count_users(url: str) -> int:
     return query(url, lambda s: s.scalar(select(func.count()).select_from(User)))
+
+
+def test_migrate_makes_the_push_key_once_so_reads_find_it(weft: CliRunner, empty_database_url: str) -> None:
+    again = weft.invoke(main, ["migrate"])
+    assert again.exit_code == 0, again.output
+    assert query(empty_database_url, lambda s: s.scalar(select(func.count()).select_from(VapidKey))) == 1
 
 
 def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner, empty_database_url: str) -> None:

@@ -446,12 +446,12 @@ async def test_the_agent_page_offers_one_tap_cover_and_the_coordinator_page_expl
     raised = await post_form(
         client,
         "/admin/cover",
-        {"shift_id": str(other.id), "absent_user": str(other_holder.id), "reason": "no_show", "bonus_minor": "500"},
+        {"shift_id": str(other.id), "absent_user": str(other_holder.id), "reason": "no_show", "bonus": "5.00"},
     )
     assert raised.status_code == 303, raised.text
     assert await db.scalar(select(func.count()).where(CoverRequest.shift_id == other.id)) == 1
     nobody = await post_form(
-        client, "/admin/cover", {"shift_id": str(other.id), "absent_user": "", "reason": "no_show", "bonus_minor": "0"}
+        client, "/admin/cover", {"shift_id": str(other.id), "absent_user": "", "reason": "no_show", "bonus": "0"}
     )
     assert nobody.status_code == 422
     assert 'id="e-absent_user"' in nobody.text

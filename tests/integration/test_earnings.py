@@ -7,13 +7,16 @@ import datetime as dt
 
 import httpx
 import time_machine
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, Skill, User
+from backend.core.db import utcnow
 from backend.core.money import format_money
 from backend.core.slots import slot_of
 from backend.pay import earnings, periods
+from backend.pay import jobs as pay_jobs
 from backend.pay.models import PayPeriod
 from backend.work.models import WorkKind, WorkRecord
 from tests.conftest import login
@@ -168,6 +171,36 @@ async def test_last_nights_shift_stays_on_the_tab_the_morning_after_a_week_nobod
     page = await client.get("/app/earnings")
     assert page.status_code == 200
     assert "4.5 h × CNY 30.00/h = CNY 135.00" in page.text
+
+
+async def test_opening_earnings_stores_no_period_and_the_worker_keeps_them_ready(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    site: Site,
+    people: Factory,
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    """A GET never writes: the tab reckons periods nobody has made yet, and the worker's job makes them."""
+    time_machine.move_to(dt.datetime(2026, 11, 8, 16, 30, tzinfo=UTC), tick=True)  # Monday 9 Nov, 00:30 in Shanghai
+    agent = await people.make(Role.agent)
+    await a_rate_card(db, site, RATES, effective_from=RATES_FROM)
+    await a_skill(db, site)
+    await a_held_shift(db, agent, dt.datetime(2026, 11, 8, 10, 30, tzinfo=UTC), slots=9)  # Sunday 18:30-23:00
+    await db.commit()
+    await login(client, agent.email)
+
+    page = await client.get("/app/earnings")
+    assert page.status_code == 200
+    assert "4.5 h × CNY 30.00/h = CNY 135.00" in page.text
+    assert await db.scalar(select(func.count()).select_from(PayPeriod)) == 0
+
+    assert await pay_jobs.keep_periods_ready(db, now=utcnow()) == 2
+    assert await pay_jobs.keep_periods_ready(db, now=utcnow()) == 0
+    stored = list(await db.scalars(select(PayPeriod.starts_on).order_by(PayPeriod.starts_on)))
+    assert stored == [dt.date(2026, 11, 2), dt.date(2026, 11, 9)]
+    again = await client.get("/app/earnings")
+    assert "4.5 h × CNY 30.00/h = CNY 135.00" in again.text
+    assert "Question this line" in again.text
 
 
 async def test_staff_are_refused_the_earnings_tab(client: httpx.AsyncClient, people: Factory) -> None:

@@ -242,7 +242,7 @@ async def test_a_coordinator_opens_a_shift_with_the_form_and_sees_field_errors(
     assert 'href="/admin/shifts"' in form.text
 
     day = at(5, "00:00").date().isoformat()
-    values = {"skill": "billing", "day": day, "start": "18:00", "end": "22:00", "seats": "3", "bonus_minor": "0"}
+    values = {"skill": "billing", "day": day, "start": "18:00", "end": "22:00", "seats": "3", "bonus": "0"}
     bad = await post_form(client, "/admin/shifts/", {**values, "start": "18:15"})
     assert bad.status_code == 422
     assert 'id="e-start"' in bad.text

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Role, User
-from backend.notify import service
-from backend.notify.models import Kind, NotificationPreference, PushSubscription
+from backend.core.db import Database
+from backend.core.settings import Settings
+from backend.notify import keys, service
+from backend.notify.models import Kind, NotificationPreference, PushSubscription, VapidKey
 from backend.notify.service import notify
 from tests.conftest import login, post_form
 from tests.factories import Factory, bearer
@@ -63,12 +66,22 @@ async def test_the_service_worker_and_manifest_are_served_at_the_root(client: ht
 # The key and the subscription API
 
 
-async def test_the_vapid_key_is_made_once_and_kept(client: httpx.AsyncClient, people: Factory) -> None:
+async def test_the_vapid_key_is_made_once_at_start_up_and_kept(
+    client: httpx.AsyncClient, database: Database, db: AsyncSession, settings: Settings, people: Factory
+) -> None:
     assert (await client.get("/api/v1/push/key")).status_code == 401
     await signed_in(client, await people.make())
+    not_yet = await client.get("/api/v1/push/key")
+    assert not_yet.status_code == 503, "a read never makes the key"
+    assert "Push is not set up yet" in not_yet.json()["message"]
+    assert await db.scalar(select(func.count()).select_from(VapidKey)) == 0
+
+    await keys.prepare_vapid_key(database, settings)  # what the app, the worker and `weft migrate` do at start
+    await keys.prepare_vapid_key(database, settings)
     first = (await client.get("/api/v1/push/key")).json()["public_key"]
     second = (await client.get("/api/v1/push/key")).json()["public_key"]
     assert first == second
+    assert await db.scalar(select(func.count()).select_from(VapidKey)) == 1
     point = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))
     assert (len(point), point[0]) == (65, 4), "an uncompressed P-256 point, as PushManager.subscribe wants"
 
@@ -283,3 +296,14 @@ async def test_bad_quiet_hours_are_refused(
     assert response.status_code == 422
     assert 'class="error-text"' in response.text.split(f'id="f-{field}"', 1)[1].split("</div>", 1)[0]
     assert await db.get(NotificationPreference, agent.id) is None
+
+
+async def test_a_database_that_cannot_take_the_key_does_not_stop_start_up(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    unmigrated = Database.from_url(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    try:
+        await keys.prepare_vapid_key(unmigrated, settings)
+    finally:
+        await unmigrated.dispose()
+    assert [record.levelname for record in caplog.records if "push key" in record.getMessage()] == ["WARNING"]

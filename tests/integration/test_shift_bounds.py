@@ -65,7 +65,7 @@ async def test_the_coordinators_form_refuses_a_far_day_and_a_too_long_shift_besi
     coordinator = await people.make(Role.coordinator)
     await login(client, coordinator.email)
     form = {"skill": "billing", "day": at(5, "00:00").date().isoformat(), "start": "18:00", "end": "22:00"}
-    form |= {"seats": "2", "bonus_minor": "0"}
+    form |= {"seats": "2", "bonus": "0"}
 
     far = await post_form(client, "/admin/shifts/", {**form, "day": "9999-12-31"})
     assert far.status_code == 422

@@ -215,7 +215,7 @@ async def test_coordinator_sets_certification_expiry_pay_to_learn_and_promotion_
         90,
     )
     page = await client.get("/admin/site/")
-    assert 'name="course_pass_pay" type="number" value="20.00"' in page.text
+    assert 'name="course_pass_pay" type="text" value="20.00"' in page.text
     assert 'name="senior_min_reliability" type="number" value="95"' in page.text
     cents = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "course_pass_pay": "12.5"})
     assert cents.status_code == 200

@@ -1,0 +1,52 @@
+"""Every schema that takes a date or a datetime from outside holds it to Weft's span (``core.bounds.Bounded``).
+
+A date in 9999 reaching week, time-zone or pay-period arithmetic overflows into a 500; ``Bounded`` refuses
+it at the edge with a 422 naming the field. This walks every ``backend/*/schemas.py`` so a new body, form or
+query with a date is caught the day it is written. Answers (``...Out``, ``...Answer``) only carry stored
+values out, so a far stored row must still render, and are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import typing
+from pathlib import Path
+
+import msgspec
+
+from backend.core.bounds import Bounded
+
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
+ANSWERS = ("Out", "Answer")
+
+
+def takes_a_date(annotation: object) -> bool:
+    if annotation in (dt.date, dt.datetime):
+        return True
+    return any(takes_a_date(argument) for argument in typing.get_args(annotation))
+
+
+def dated_inputs() -> list[type[msgspec.Struct]]:
+    """Every Struct defined in a domain's schemas.py with a date or datetime field, answers aside."""
+    found = []
+    for path in sorted(BACKEND.glob("*/schemas.py")):
+        module = importlib.import_module(f"backend.{path.parent.name}.schemas")
+        for value in vars(module).values():
+            if (
+                not (isinstance(value, type) and issubclass(value, msgspec.Struct))
+                or value.__module__ != module.__name__
+            ):
+                continue
+            if value.__name__.endswith(ANSWERS):
+                continue
+            hints = typing.get_type_hints(value, include_extras=True)
+            if any(takes_a_date(hints[name]) for name in value.__struct_fields__):
+                found.append(value)
+    return found
+
+
+def test_every_schema_that_takes_a_date_is_bounded() -> None:
+    inputs = dated_inputs()
+    assert len(inputs) >= 10, "the walk finds the domains' bodies, forms and queries"
+    assert [f"{struct.__module__}.{struct.__name__}" for struct in inputs if not issubclass(struct, Bounded)] == []
