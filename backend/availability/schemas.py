@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
-from backend.core.bounds import Bounded
+from backend.core.bounds import Bounded, SlotNumber
 
 WeekText = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W49"])]
 AwareTime = Annotated[dt.datetime, msgspec.Meta(tz=True, examples=["2026-12-01T18:00:00+08:00"])]
@@ -48,6 +48,6 @@ class GridForm(Form):
     mode: Literal["tap", "paint"] = "tap"
     brush: Literal["preferred", "if_needed", "off"] = "preferred"
     anchor: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    slot: int | None = None
+    slot: SlotNumber | None = None
     preset: Annotated[str, msgspec.Meta(max_length=20)] = ""
     max_hours: Annotated[str, msgspec.Meta(max_length=10)] = ""

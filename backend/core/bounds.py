@@ -70,3 +70,11 @@ QueryWeekday = Annotated[int | None, Parameter(ge=0, le=6, schema_extra={"minimu
 """An optional day of the week in a query, 0 = Monday."""
 QuerySlot = Annotated[int, Parameter(ge=0, le=LATEST_SLOT, schema_extra={"minimum": 0, "maximum": LATEST_SLOT})]
 """A half-hour slot in a query: one that starts before ``LATEST`` ends, so its day can be worked out."""
+
+ID_BOUNDS = msgspec.Meta(ge=1, le=ID_MAX)
+"""``Id``'s bounds for a form field that carries its own refusal: ``Annotated[int, ID_BOUNDS, RefuseWith(...)]``."""
+Count = Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX)]
+"""A whole number a person types (minutes, days, a threshold): never negative, within an INTEGER column; the
+domain's own rule (a range that makes sense) comes on top."""
+SlotNumber = Annotated[int, msgspec.Meta(ge=0, le=LATEST_SLOT)]
+"""A half-hour slot in a body or form (``QuerySlot``'s bounds)."""

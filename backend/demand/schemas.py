@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
-from backend.core.bounds import Bounded
+from backend.core.bounds import Bounded, SlotNumber
 from backend.core.web import RefuseWith
 from backend.demand.erlang import Staffing
 from backend.demand.history import HistoryRejected, ImportResult
@@ -131,7 +131,7 @@ class OverrideForm(Form):
 
     skill: SkillCode
     week: Annotated[str, msgspec.Meta(max_length=10)]
-    slot: Annotated[int, msgspec.Meta(ge=0)]
+    slot: SlotNumber
     contacts: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
-from backend.core.bounds import Bounded, Id
+from backend.core.bounds import ID_BOUNDS, Bounded, Id
 from backend.core.slots import utc_start
 from backend.core.web import RefuseWith
 from backend.handover.models import HandoverAck, HandoverNote
@@ -40,7 +40,7 @@ class ShiftNoteForm(Form, kw_only=True):
 class ChosenShift(msgspec.Struct, kw_only=True):
     """The coming shift ``ShiftNoteForm`` writes on, chosen from the list."""
 
-    shift_id: Annotated[int, RefuseWith(lambda _: _("Choose a shift."))]
+    shift_id: Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a shift."))]
 
 
 class BlockNoteForm(Form, kw_only=True):

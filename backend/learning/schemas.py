@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import NUMBER_MAX
 from backend.core.web import RefuseWith
 from backend.learning import drills as drill_service
 from backend.learning import quiz as quiz_service
@@ -296,4 +297,4 @@ class ScenarioForm(Form):
 class ScenarioValues(msgspec.Struct, kw_only=True):
     """The reply a scenario card's agent chose, by its place in the lesson's replies."""
 
-    reply: Annotated[int, msgspec.Meta(ge=0), RefuseWith(lambda _: _("Choose one of the replies."))]
+    reply: Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX), RefuseWith(lambda _: _("Choose one of the replies."))]

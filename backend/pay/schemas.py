@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.accounts.schemas import Form
-from backend.core.bounds import Bounded
+from backend.core.bounds import ID_BOUNDS, NUMBER_MAX, Bounded
 from backend.core.money import decimal_text
 from backend.core.web import RefuseWith
 from backend.pay import disputes, earnings
@@ -119,8 +119,8 @@ class QualityValues(msgspec.Struct, kw_only=True):
     """The rate card form's quality bonus, as ``Rates`` takes it; read only when any of it is filled in."""
 
     quality_min_csat: Annotated[float, AnyNumber]
-    quality_percent: Annotated[int, AnyNumber]
-    quality_min_ratings: Annotated[int, AnyNumber] = 10
+    quality_percent: Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX), AnyNumber]
+    quality_min_ratings: Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX), AnyNumber] = 10
 
 
 class TaxIdForm(Form):
@@ -130,7 +130,7 @@ class TaxIdForm(Form):
 # Disputes -----------------------------------------------------------------------------------------
 
 Id = Annotated[str, msgspec.Meta(max_length=12)]
-EarningsLine = Annotated[int, RefuseWith(lambda _: _("Choose a line from your earnings."))]
+EarningsLine = Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a line from your earnings."))]
 
 
 class DisputeForm(Form):

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from backend.accounts.schemas import Form
+from backend.core.bounds import Id
 
 WeekText = Annotated[str, msgspec.Meta(max_length=8)]
 Clock = Annotated[str, msgspec.Meta(max_length=5)]
@@ -21,7 +22,7 @@ class LineForm(Form):
     """A manual add or move: agent, skill, and a local day with wall-clock start and end."""
 
     week: WeekText
-    agent: int
+    agent: Id
     skill: Annotated[str, msgspec.Meta(max_length=40)]
     day: Annotated[str, msgspec.Meta(max_length=10)]
     start: Clock

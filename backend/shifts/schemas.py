@@ -14,7 +14,7 @@ import msgspec
 
 from backend.accounts.schemas import Form
 from backend.accounts.site_settings import SiteSettings
-from backend.core.bounds import Bounded, Id
+from backend.core.bounds import ID_BOUNDS, ID_MAX, Bounded, Id
 from backend.core.slots import local_start
 from backend.core.web import RefuseWith
 from backend.shifts import attendance, cover, swaps
@@ -26,13 +26,13 @@ SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 BonusMinor = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 TypedAmount = Annotated[str, msgspec.Meta(max_length=20)]
 UserId = Id
-WholeNumber = Annotated[int, RefuseWith(lambda _: _("Enter a whole number."))]
+WholeNumber = Annotated[int, msgspec.Meta(ge=0, le=ID_MAX), RefuseWith(lambda _: _("Enter a whole number."))]
 ListedDay = Annotated[
     dt.date, RefuseWith(lambda _: _("Choose a day from the list."), missing=lambda _: _("Choose a day."))
 ]
-ListedAgent = Annotated[int, RefuseWith(lambda _: _("Choose an agent from the list."))]
+ListedAgent = Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose an agent from the list."))]
 RaisedReason = Annotated[Literal["no_show", "emergency"], RefuseWith(lambda _: _("Choose no-show or emergency."))]
-BoardAgent = Annotated[int, RefuseWith(lambda _: _("Choose an agent."))]
+BoardAgent = Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose an agent."))]
 BoardDay = Annotated[dt.date, RefuseWith(lambda _: _("Choose a day."))]
 Clock = Annotated[
     str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), RefuseWith(lambda _: _("Enter a time like 18:00."))

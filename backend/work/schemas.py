@@ -13,7 +13,7 @@ from typing import Annotated
 import msgspec
 
 from backend.accounts.schemas import Form
-from backend.core.bounds import Bounded, Id
+from backend.core.bounds import ID_MAX, Bounded, Id
 from backend.core.web import RefuseWith
 from backend.work.models import WorkKind
 
@@ -26,7 +26,7 @@ Source = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=SOURCE
 ExternalId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 AgentId = Id
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-ListedAgent = Annotated[int, RefuseWith(lambda _: _("Choose an agent from the list."))]
+ListedAgent = Annotated[int, msgspec.Meta(le=ID_MAX), RefuseWith(lambda _: _("Choose an agent from the list."))]
 RecordsDay = Annotated[dt.date, RefuseWith(lambda _: _("Give the day like 2026-12-01."))]
 
 

@@ -86,3 +86,17 @@ async def test_an_impossible_id_is_not_found_or_refused_on_every_route(
             assert response.json()["request_id"], path
     wrong = {route: status for route, status in answers.items() if status not in (404, 422)}
     assert wrong == {}
+
+
+@pytest.mark.parametrize("number", IMPOSSIBLE_IDS)
+async def test_an_impossible_id_chosen_in_a_form_or_filter_is_refused_beside_its_field(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory, number: int
+) -> None:
+    """Forms and filters read ids too (an agent picked from a list): one typed into the address bar or a tampered
+    form is refused with a 422 that names the field on the page, never an overflow in the driver."""
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    page = await client.get("/admin/work/", params={"agent": str(number)})
+    assert page.status_code == 422
+    assert "Choose an agent from the list." in page.text
+    assert 'name="agent"' in page.text

@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 
 import msgspec
+from msgspec import inspect
 
 from backend.core.bounds import Bounded
 
@@ -50,3 +51,47 @@ def test_every_schema_that_takes_a_date_is_bounded() -> None:
     inputs = dated_inputs()
     assert len(inputs) >= 10, "the walk finds the domains' bodies, forms and queries"
     assert [f"{struct.__module__}.{struct.__name__}" for struct in inputs if not issubclass(struct, Bounded)] == []
+
+
+def input_structs() -> list[type[msgspec.Struct]]:
+    """Every Struct a domain's ``*schemas.py`` defines for what comes in (bodies, forms, queries)."""
+    found = []
+    for path in sorted(BACKEND.glob("*/*schemas.py")):
+        module = importlib.import_module(f"backend.{path.parent.name}.{path.stem}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, msgspec.Struct)
+                and value.__module__ == module.__name__
+                and not value.__name__.endswith(ANSWERS)
+            ):
+                found.append(value)
+    return found
+
+
+def unbounded_whole_numbers(struct: type[msgspec.Struct]) -> list[str]:
+    """The struct's int fields missing a lower or an upper bound (nested structs and lists included)."""
+    missing = []
+    for field in inspect.type_info(struct).fields:
+        for kind in whole_number_types(field.type):
+            if (kind.ge is None and kind.gt is None) or (kind.le is None and kind.lt is None):
+                missing.append(f"{struct.__module__}.{struct.__name__}.{field.name}")
+    return missing
+
+
+def whole_number_types(kind: inspect.Type) -> list[inspect.IntType]:
+    if isinstance(kind, inspect.IntType):
+        return [kind]
+    if isinstance(kind, inspect.UnionType):
+        return [found for member in kind.types for found in whole_number_types(member)]
+    if isinstance(kind, (inspect.ListType, inspect.SetType, inspect.FrozenSetType, inspect.VarTupleType)):
+        return whole_number_types(kind.item_type)
+    return []
+
+
+def test_every_whole_number_that_comes_in_is_bounded() -> None:
+    """An id of 2**63 or a count of 10**30 typed into a form or sent in a body is a 422 naming the field, never
+    an overflow in the database driver (a 500): every int a body, form or query takes has both bounds."""
+    inputs = input_structs()
+    assert len(inputs) >= 40, "the walk finds the domains' bodies, forms and queries"
+    assert [name for struct in inputs for name in unbounded_whole_numbers(struct)] == []
