@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.accounts.models import ApiToken, User
-from backend.core.bounds import Count
+from backend.core.bounds import SettingNumber
 from backend.core.money import parse_amount
 from backend.core.web import FormBody
 
@@ -152,32 +152,32 @@ class SiteSettingsForm(Form):
     break_after_hours: Annotated[float, msgspec.Meta(ge=0, le=12, multiple_of=0.5)]  # 0: no break rule
     spare_cover_percent: Annotated[float, msgspec.Meta(ge=0, le=20)]
     # Marketplace and attendance: validated by ``SiteSettings`` itself (same names); left out = unchanged.
-    claim_grace_minutes: Count | None = None
-    release_cutoff_hours: Count | None = None
-    waitlist_offer_minutes: Count | None = None
-    mid_opens_after_minutes: Count | None = None
-    junior_opens_after_minutes: Count | None = None
-    request_window_minutes: Count | None = None
-    cover_wave_size: Count | None = None
-    cover_wave_minutes: Count | None = None
-    open_shift_digest_minutes: Count | None = None
-    confirm_opens_hours_before: Count | None = None
-    start_window_minutes: Count | None = None
+    claim_grace_minutes: SettingNumber | None = None
+    release_cutoff_hours: SettingNumber | None = None
+    waitlist_offer_minutes: SettingNumber | None = None
+    mid_opens_after_minutes: SettingNumber | None = None
+    junior_opens_after_minutes: SettingNumber | None = None
+    request_window_minutes: SettingNumber | None = None
+    cover_wave_size: SettingNumber | None = None
+    cover_wave_minutes: SettingNumber | None = None
+    open_shift_digest_minutes: SettingNumber | None = None
+    confirm_opens_hours_before: SettingNumber | None = None
+    start_window_minutes: SettingNumber | None = None
     base_hourly_pay: Annotated[str, msgspec.Meta(max_length=20)] | None = None  # an amount: "30.00" = 3000 minor
     swap_needs_approval: Literal["yes", "no"] | None = None
     # Learning and tier promotion: validated by ``SiteSettings`` too; left out = unchanged.
-    certification_valid_days: Count | None = None
-    certification_reminder_days: Count | None = None
+    certification_valid_days: SettingNumber | None = None
+    certification_reminder_days: SettingNumber | None = None
     course_pass_pay: Annotated[str, msgspec.Meta(max_length=20)] | None = None  # an amount: "20.00" = 2000 minor
-    mid_after_shifts: Count | None = None
-    mid_min_reliability: Count | None = None
-    mid_min_quiz_percent: Count | None = None
-    senior_after_shifts: Count | None = None
-    senior_min_reliability: Count | None = None
-    senior_min_quiz_percent: Count | None = None
+    mid_after_shifts: SettingNumber | None = None
+    mid_min_reliability: SettingNumber | None = None
+    mid_min_quiz_percent: SettingNumber | None = None
+    senior_after_shifts: SettingNumber | None = None
+    senior_min_reliability: SettingNumber | None = None
+    senior_min_quiz_percent: SettingNumber | None = None
     # Pay periods and withholding: validated by ``SiteSettings`` too (a bad value is refused naming it).
     pay_cadence: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    pay_week_starts_on: Count | None = None
+    pay_week_starts_on: SettingNumber | None = None
     withholding_policy: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
     def marketplace_changes(self) -> dict[str, object]:

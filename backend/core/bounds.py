@@ -78,3 +78,6 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX)]
 domain's own rule (a range that makes sense) comes on top."""
 SlotNumber = Annotated[int, msgspec.Meta(ge=0, le=LATEST_SLOT)]
 """A half-hour slot in a body or form (``QuerySlot``'s bounds)."""
+SettingNumber = Annotated[int, msgspec.Meta(ge=-NUMBER_MAX, le=NUMBER_MAX)]
+"""A whole number on a settings form: within an INTEGER column; the range that makes sense for the setting is the
+domain's rule, which refuses beside the field (so a negative number reaches it instead of a generic refusal)."""
