@@ -42,11 +42,14 @@ async def _rates(session: AsyncSession, site: Site, on: dt.date) -> Rates:
 async def shift_pay(session: AsyncSession, *, site: Site, tier: Tier, shifts: Sequence[PricedShift]) -> dict[int, int]:
     """Each shift's pay for an agent of ``tier`` had they worked it alone: the settlement's lines, summed."""
     zone = site_zone(site)
+    start_by_day: dict[dt.date, dt.date] = {}  # hundreds of open shifts fall on a handful of days: one read each
     rates_by_start: dict[dt.date, Rates] = {}
     pay: dict[int, int] = {}
     for shift in shifts:
         day = utc_start(shift.start_slot).astimezone(zone).date()
-        start = await period_start(session, site=site, day=day)
+        if day not in start_by_day:
+            start_by_day[day] = await period_start(session, site=site, day=day)
+        start = start_by_day[day]
         if start not in rates_by_start:
             rates_by_start[start] = await _rates(session, site, start)
         rates = rates_by_start[start]
