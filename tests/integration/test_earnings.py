@@ -125,8 +125,15 @@ async def test_a_shift_not_over_yet_does_not_count(db: AsyncSession, site: Site,
 
 
 async def test_the_earnings_tab_shows_live_lines_in_english_and_chinese(
-    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    site: Site,
+    people: Factory,
+    time_machine: time_machine.TimeMachineFixture,
 ) -> None:
+    """Read at noon on a Wednesday in Shanghai, so the shift and the calls share one day and one period (read
+    at 00:04:50, the twelve calls straddled midnight and the page rightly showed two lines)."""
+    time_machine.move_to(dt.datetime(2026, 11, 4, 4, 0, tzinfo=UTC), tick=True)
     agent = await people.make(Role.agent)
     now = dt.datetime.now(UTC)
     await a_rate_card(db, site, RATES, effective_from=RATES_FROM)
