@@ -16,6 +16,7 @@ import backend.learning.models
 import backend.notify.models
 import backend.pay.ledger  # the guard that refuses changes to anything posted
 import backend.pay.models
+import backend.payouts.models
 import backend.roster.models
 import backend.shifts.models
 import backend.work.models  # noqa: F401

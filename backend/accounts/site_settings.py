@@ -79,6 +79,12 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pay_cadence: Literal["weekly", "biweekly"] = "weekly"
     pay_week_starts_on: Weekday = 0
     withholding_policy: Literal["none", "cn_labour", "us_backup"] = "none"
+    # Payouts: how money leaves (Stripe Connect where Stripe serves the site's country, else a bank file; empty:
+    # decided by the country), the smallest payout (smaller amounts are carried to the next run), and the run
+    # total above which a second finance user must approve (0: every run needs a second person).
+    payout_rail: Literal["", "stripe", "bank"] = ""
+    payout_minimum_minor: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)] = 0
+    payout_second_approval_above_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000_000)] = 0
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:

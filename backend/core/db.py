@@ -65,14 +65,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def value_enum(kind: type[enum.Enum], name: str) -> Enum:
+def value_enum(kind: type[enum.Enum], name: str, *, length: int = 16) -> Enum:
     """Enums stored as their values in a VARCHAR with a CHECK, alike on both databases."""
     return Enum(
         kind,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
     )
 

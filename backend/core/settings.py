@@ -50,8 +50,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
     login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_window_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    # Payouts through Stripe Connect: with no secret key, payouts say they are off and everything else works.
+    # The platform endpoint (transfer events) and the Connect endpoint (connected accounts' events) each have
+    # their own signing secret. ``stripe_api_base`` points the SDK elsewhere (the stand-in: `weft stripe-standin`).
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    stripe_connect_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    # Requests per second the payout sender allows itself (Stripe's limit is lower in test mode than live).
+    stripe_requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 20.0
+    stripe_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 30.0
     # Web Push: a VAPID key given here wins over the one generated into the database on first use
     # (base64url of the raw 32-byte P-256 private key); the subject is the contact push services
     # see (mailto: or https:), by default derived from WEFT_BASE_URL.

@@ -41,13 +41,16 @@ class Account(enum.StrEnum):
     earnings_expense = "earnings_expense"  # what the site spends on agents' work (debit)
     agent_payable = "agent_payable"  # what the site owes each agent, net of withholding (credit)
     tax_payable = "tax_payable"  # withholding owed to the tax authority (credit)
-    cash = "cash"  # money leaving the platform when a period is paid
+    cash = "cash"  # money leaving the platform when a period is paid outside Stripe (marked paid, a bank file)
+    stripe_balance = "stripe_balance"  # the platform's Stripe balance: credited by each Connect transfer
+    agent_receivable = "agent_receivable"  # owed back by an agent (a reversal Stripe refused); netted in a run
 
 
 class EntryKind(enum.StrEnum):
     settlement = "settlement"
     payout = "payout"
     reversal = "reversal"
+    receivable = "receivable"  # a payout that could not be taken back: the agent owes it
 
 
 class LineKind(enum.StrEnum):
