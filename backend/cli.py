@@ -28,6 +28,7 @@ from backend.core.slots import IsoWeek
 from backend.core.web import uvicorn_log_config
 from backend.demo import DEMO_LOGINS, load_demo
 from backend.notify import keys
+from backend.payouts import standin
 from backend.roster import service as roster
 from backend.roster.jobs import solve_and_wait
 from backend.roster.models import Roster, SolveRun, SolveStatus
@@ -109,6 +110,39 @@ def worker(once: bool) -> None:
     click.echo(f"sending pushes every {settings.push_worker_interval_seconds:g} s; Ctrl-C stops", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
+
+
+@main.command("stripe-standin")
+@click.option("--port", default=standin.DEFAULT_PORT, show_default=True, type=int)
+@click.option("--webhook-url", default=None, help="Where platform events go (Weft's /stripe/webhook).")
+@click.option("--connect-webhook-url", default=None, help="Where Connect events go (account and payout events).")
+@click.option("--webhook-secret", default=standin.DEFAULT_WEBHOOK_SECRET, show_default=True)
+@click.option("--connect-webhook-secret", default=standin.DEFAULT_CONNECT_WEBHOOK_SECRET, show_default=True)
+@click.option(
+    "--requests-per-second", default=None, type=click.FloatRange(min=0, min_open=True), help="Answer 429 beyond it."
+)
+def stripe_standin(
+    port: int,
+    webhook_url: str | None,
+    connect_webhook_url: str | None,
+    webhook_secret: str,
+    connect_webhook_secret: str,
+    requests_per_second: float | None,
+) -> None:
+    """Run the local Stripe stand-in on 127.0.0.1 (development and tests only: it is not Stripe)."""
+    app = standin.create_standin(
+        webhook_url=webhook_url,
+        connect_webhook_url=connect_webhook_url,
+        webhook_secret=webhook_secret,
+        connect_webhook_secret=connect_webhook_secret,
+        requests_per_second=requests_per_second,
+    )
+    click.echo(
+        f"Stripe stand-in on http://127.0.0.1:{port} (any sk_test_ key); point Weft at it with "
+        f"WEFT_STRIPE_API_BASE=http://127.0.0.1:{port}",
+        err=True,
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", timeout_graceful_shutdown=1)
 
 
 @main.command()
