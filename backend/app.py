@@ -46,6 +46,11 @@ from backend.notify import keys
 from backend.notify.routes import router as notify_router
 from backend.pay.quotes import DEPENDENCIES as PAY_DEPENDENCIES
 from backend.pay.routes import router as pay_router
+from backend.payouts.agent_routes import router as payouts_agent_router
+from backend.payouts.finance_routes import router as payouts_finance_router
+from backend.payouts.gateway import close_gateways
+from backend.payouts.transfer_routes import router as payouts_transfer_router
+from backend.payouts.webhooks import router as payouts_webhook_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
 from backend.shifts.routes import router as shifts_router
@@ -67,6 +72,10 @@ ROUTERS = [
     growth_router,
     work_router,
     pay_router,
+    payouts_agent_router,
+    payouts_finance_router,
+    payouts_transfer_router,
+    payouts_webhook_router,
 ]
 
 
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(pushes, timeout=15)
             await solves.close()
+            await close_gateways()
             if owns_database:
                 await database.dispose()
 

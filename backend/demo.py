@@ -59,6 +59,8 @@ STAFF = [
     (Role.admin, "admin", "Ada Admin"),
     (Role.coordinator, "coordinator", "陈协调 Chen Coordinator"),
     (Role.finance, "finance", "Fay Finance"),
+    # A second finance user: a payout run is approved by someone other than the one who prepared it.
+    (Role.finance, "finance2", "冯财务 Feng Finance"),
 ]
 COORDINATOR_EMAIL = f"coordinator@{DEMO_DOMAIN}"
 # Not onboarded and certified for general enquiries only: the agent who shows what passing a course unlocks.
@@ -68,6 +70,20 @@ DEMO_LOGINS = [(role.value, f"{local}@{DEMO_DOMAIN}", DEMO_PASSWORD) for role, l
     ("agent", f"agent01@{DEMO_DOMAIN}", DEMO_PASSWORD),
     ("new agent", NEW_STARTER_EMAIL, DEMO_PASSWORD),
 ]
+# A second site in a country Stripe serves, so payouts through Stripe Connect can be walked (the Shanghai site pays
+# CNY through its bank file): a handful of agents, two finance users (four eyes), a rate card, last week locked.
+LONDON = ("Weft London", "Europe/London", "GB")
+LONDON_STAFF = [(Role.finance, "london-finance", "Lena Finance"), (Role.finance, "london-finance2", "Leo Finance")]
+LONDON_AGENTS = ["Amelia Clarke", "Oliver Bennett", "Priya Shah", "Tom Walsh", "Grace Okafor", "Jack Murphy"]
+LONDON_RATES = {
+    "base_hourly_minor": {"junior": 1200, "mid": 1350, "senior": 1500},
+    "pieces": [{"kind": "call", "rate_minor": 20}],
+    "urgent_bonus_minor": 1000,
+}
+# Each London agent worked these (weekday, local start hour) for four hours last week.
+LONDON_SHIFTS = [(0, 9), (2, 13)]
+DEMO_LOGINS += [(role.value + " (London)", f"{local}@{DEMO_DOMAIN}", DEMO_PASSWORD) for role, local, _ in LONDON_STAFF]
+DEMO_LOGINS += [("agent (London)", f"london-agent1@{DEMO_DOMAIN}", DEMO_PASSWORD)]
 
 # course code -> its weft-course/1 document in learning/demo_courses, published in this order
 DEMO_COURSES = {
@@ -106,6 +122,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     cases = await load_demo_cases(session, site=site, now=now)
     notes = await load_demo_handover(session, site=site, now=now)
     pay = await load_demo_pay(session, site=site, now=now)
+    users += await load_demo_london(session, now=now)
     return DemoLoaded(
         users=users,
         availability_weeks=weeks,
@@ -574,3 +591,89 @@ async def _demo_worked_shifts(
                 )
             )
     await session.flush()
+
+
+async def load_demo_london(session: AsyncSession, *, now: dt.datetime) -> int:
+    """The London site (GBP, paid through Stripe): its finance users and agents, a rate card from the first of last
+    month, each agent's shifts last week, and every ended period locked; return how many users were new."""
+    name, timezone, country = LONDON
+    site = await service.ensure_site(session, name=name, timezone=timezone, country=country)
+    if not site.settings:
+        await update_site_settings(session, site, currency="GBP", payout_rail="stripe", payout_minimum_minor=500)
+    general = await service.ensure_skill(
+        session, site=site, code="general", name="General enquiries", name_zh="综合咨询"
+    )
+    password_hash = service.hash_password(DEMO_PASSWORD)
+    created = 0
+    people = [(role, local, display) for role, local, display in LONDON_STAFF] + [
+        (Role.agent, f"london-agent{n}", display) for n, display in enumerate(LONDON_AGENTS, start=1)
+    ]
+    agents: list[User] = []
+    for role, local, display in people:
+        user = await service.find_user_by_email(session, f"{local}@{DEMO_DOMAIN}")
+        if user is None:
+            user = await service.create_user(
+                session, site=site, email=f"{local}@{DEMO_DOMAIN}", display_name=display, role=role
+            )
+            user.password_hash = password_hash
+            if role is Role.agent:
+                await grant_certification(session, user=user, skill=general, source=ADMIN_OVERRIDE)
+                await mark_onboarded(session, user=user)
+            created += 1
+        if role is Role.agent:
+            agents.append(user)
+    finance = await service.find_user_by_email(session, f"{LONDON_STAFF[0][1]}@{DEMO_DOMAIN}")
+    if finance is None or finance.site_id != site.id:
+        return created
+    zone = site_zone(site)
+    today = now.astimezone(zone).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    last_monday = this_monday - dt.timedelta(days=7)
+    if not await rate_cards.rate_cards_of(session, site_id=site.id):
+        first_of_last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        await rate_cards.create_rate_card(
+            session,
+            site=site,
+            effective_from=first_of_last_month,
+            rates=LONDON_RATES,
+            by=finance,
+            today=first_of_last_month,
+        )
+    last_week = await periods.period_for(session, site=site, day=last_monday)
+    week = range(local_slot(last_monday, 0, 0, zone), local_slot(this_monday, 0, 0, zone))
+    made = await session.scalar(
+        select(Shift.id).where(Shift.site_id == site.id, Shift.start_slot >= week.start, Shift.start_slot < week.stop)
+    )
+    if last_week.status is PeriodStatus.open and made is None:
+        for agent in agents:
+            for weekday, hour in LONDON_SHIFTS:
+                start_slot = local_slot(last_monday + dt.timedelta(days=weekday), hour, 0, zone)
+                starts = utc_start(start_slot)
+                shift = Shift(
+                    site_id=site.id,
+                    skill_id=general.id,
+                    start_slot=start_slot,
+                    end_slot=start_slot + WORKED_HOURS * 2,
+                    seats=1,
+                    taken=1,
+                    origin=ShiftOrigin.manual,
+                    opened_at=starts - dt.timedelta(days=3),
+                )
+                session.add(shift)
+                await session.flush()
+                session.add(ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=starts - dt.timedelta(days=2)))
+        await session.flush()
+    ended = await session.scalars(
+        select(PayPeriod)
+        .where(PayPeriod.site_id == site.id, PayPeriod.status == PeriodStatus.open, PayPeriod.ends_on <= this_monday)
+        .order_by(PayPeriod.starts_on)
+    )
+    for period in list(ended):
+        try:
+            async with session.begin_nested():
+                await periods.lock_period(session, period_id=period.id, by=finance, now=now)
+        except DomainError:
+            break
+    await periods.ensure_periods(session, site=site, today=today)
+    await session.flush()
+    return created

@@ -22,6 +22,7 @@ from backend.growth import service as growth
 from backend.notify import endpoints, keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
 from backend.pay import jobs as pay_jobs
+from backend.payouts.jobs import PayoutRounds
 from backend.shifts import jobs as shift_jobs
 
 log = logging.getLogger("weft.worker")
@@ -57,6 +58,7 @@ class PushWorker:
         self._next_digest_scan: dt.datetime | None = None
         self._pruned_at: float | None = None
         self._refusals = WriteRefusals(log, meanwhile="pushes and timed jobs wait until it accepts them again")
+        self.payouts = PayoutRounds(database, settings)  # Stripe transfers, when this server has a Stripe key
 
     def nudge(self) -> None:
         self._nudged.set()
@@ -72,6 +74,7 @@ class PushWorker:
 
     async def run_once(self, http: aiohttp.ClientSession | None = None) -> SendReport:
         await self.run_jobs()
+        await self.payouts.run_round()
         return await send_due(self.database, settings=self.settings, limit=BATCH_SIZE, http=http)
 
     async def run_jobs(self) -> None:

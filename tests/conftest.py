@@ -31,6 +31,7 @@ from backend.core.migrate import migrate
 from backend.core.settings import Settings, load_settings
 from tests.clock import start_moved_clock
 from tests.factories import TEST_PASSWORD, Factory
+from tests.payout_world import make_gateway  # noqa: F401
 from tests.stripe_standin import stripe_standin, stripe_standin_server, webhook_receiver  # noqa: F401
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar.config.csrf import CSRFConfig
@@ -116,10 +117,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Stripe's hosted pages (payout onboarding, the Express dashboard) are reached by a form whose answer redirects
+# there, and ``form-action`` governs that redirect too: with payouts on, those origins (and the stand-in's, when
+# ``stripe_api_base`` points at it) are allowed form targets.
+STRIPE_FORM_TARGETS = ("https://connect.stripe.com", "https://accounts.stripe.com")
+
+
+def content_security_policy(settings: Settings) -> str:
+    if not settings.stripe_secret_key:
+        return CONTENT_SECURITY_POLICY
+    base = urlsplit(settings.stripe_api_base)
+    targets = [*STRIPE_FORM_TARGETS, *([f"{base.scheme}://{base.netloc}"] if base.netloc else [])]
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", " ".join(["form-action 'self'", *targets]))
+
+
 def security_headers(settings: Settings) -> dict[str, str]:
     """Strict CSP, no framing, nosniff, a referrer policy, and HSTS when served over HTTPS."""
     headers = {
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Content-Security-Policy": content_security_policy(settings),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "same-origin",

@@ -28,6 +28,7 @@ class Kind(enum.StrEnum):
     waitlist_offer = "waitlist_offer"
     certification_expiring = "certification_expiring"
     pay_dispute = "pay_dispute"
+    payout = "payout"  # money sent to the agent, or something they must do so it can be
 
 
 class PushStatus(enum.StrEnum):

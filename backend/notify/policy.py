@@ -32,6 +32,7 @@ TTL_SECONDS: dict[Kind, int] = {
     Kind.waitlist_offer: 4 * HOUR_SECONDS,
     Kind.certification_expiring: 24 * HOUR_SECONDS,
     Kind.pay_dispute: 72 * HOUR_SECONDS,
+    Kind.payout: 72 * HOUR_SECONDS,
 }
 TOPIC_LENGTH = 32
 TITLE_MAX_CHARS = 200

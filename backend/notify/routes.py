@@ -48,6 +48,7 @@ def kind_labels() -> list[tuple[Kind, str]]:
         (Kind.waitlist_offer, _("Waitlist offers")),
         (Kind.certification_expiring, _("Certification expiry reminders")),
         (Kind.pay_dispute, _("Answers to my pay questions")),
+        (Kind.payout, _("My payouts: money sent, or something to fix")),
     ]
 
 

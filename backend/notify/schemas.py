@@ -58,5 +58,6 @@ class PreferencesForm(Form):
     waitlist_offer: Switch = "off"
     certification_expiring: Switch = "off"
     pay_dispute: Switch = "off"
+    payout: Switch = "off"
     quiet_start: Clock = ""
     quiet_end: Clock = ""

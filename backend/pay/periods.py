@@ -48,7 +48,7 @@ The rules, shown on the finance pages and the agent's Earnings page:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -531,6 +531,30 @@ async def lock_period(session: AsyncSession, *, period_id: int, by: User, now: d
 
 # Paying ----------------------------------------------------------------------------------------------------
 
+# Checks a higher layer adds to "mark paid" without pay importing it: each may raise to refuse (payouts refuses a
+# period that has a payout run, whose payouts post their own entries). Registered once, at import.
+MarkPaidGuard = Callable[[AsyncSession, PayPeriod], Awaitable[None]]
+MARK_PAID_GUARDS: list[MarkPaidGuard] = []
+
+
+def guard_mark_paid(check: MarkPaidGuard) -> MarkPaidGuard:
+    """Add a check that ``mark_paid`` runs before it pays anything (idempotent: a check is added once)."""
+    if check not in MARK_PAID_GUARDS:
+        MARK_PAID_GUARDS.append(check)
+    return check
+
+
+async def record_paid_by_run(session: AsyncSession, *, period_id: int, by_id: int | None, now: dt.datetime) -> bool:
+    """Move a locked period to paid because a payout run paid it, posting nothing (each payout posted its own
+    entry as its money left). True when this call moved it; a period already paid (or still open) is left."""
+    moved = await session.execute(
+        update(PayPeriod)
+        .where(PayPeriod.id == period_id, PayPeriod.status == PeriodStatus.locked)
+        .values(status=PeriodStatus.paid, paid_at=now, paid_by_id=by_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
 
 async def mark_paid(session: AsyncSession, *, period_id: int, by: User, now: dt.datetime) -> PayPeriod:
     """Mark a locked period paid and post each agent's payout, once; a paid period is returned unchanged."""
@@ -540,6 +564,8 @@ async def mark_paid(session: AsyncSession, *, period_id: int, by: User, now: dt.
         return period
     if period.status is PeriodStatus.open:
         raise DomainError(_("Lock this period before marking it paid."), field="period")
+    for check in MARK_PAID_GUARDS:
+        await check(session, period)
     claimed = await session.execute(
         update(PayPeriod)
         .where(PayPeriod.id == period.id, PayPeriod.status == PeriodStatus.locked)

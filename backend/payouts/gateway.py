@@ -114,10 +114,11 @@ class Gateway:
         base = settings.stripe_api_base.rstrip("/")
         self.settings = settings
         self.livemode = settings.stripe_secret_key.startswith(("sk_live_", "rk_live_"))
+        self.http_client = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses={"api": base} if base else None,  # type: ignore[typeddict-item]
-            http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds),
+            http_client=self.http_client,
             max_network_retries=0,
         )
         self.limiter = RateLimiter(settings.stripe_requests_per_second)
@@ -147,6 +148,13 @@ def gateway_of(settings: Settings) -> Gateway | None:
     if key not in _gateways:
         _gateways[key] = Gateway(settings)
     return _gateways[key]
+
+
+async def close_gateways() -> None:
+    """Close the process's gateways' connections (the served app's shutdown): a pool left open outlives its loop."""
+    while _gateways:
+        _key, gateway = _gateways.popitem()
+        await gateway.http_client.close_async()
 
 
 def require_gateway(settings: Settings) -> Gateway:

@@ -160,6 +160,9 @@ class Payout(IdMixin, Base):
     status: Mapped[PayoutStatus] = mapped_column(value_enum(PayoutStatus, "payout_status"))
     hold_reason: Mapped[HoldReason | None] = mapped_column(value_enum(HoldReason, "payout_hold_reason", length=24))
     destination: Mapped[str | None] = mapped_column(String(64))  # the connected account (or bank reference)
+    # The account's default outbound destination (its bank account or card) at the run: a change since the
+    # agent's last payout is a warning (``WarningKind.destination_changed``).
+    outbound_destination: Mapped[str | None] = mapped_column(String(64))
     attempt: Mapped[int] = mapped_column(Integer, default=0)  # numbers the idempotency keys
     idempotency_key: Mapped[str | None] = mapped_column(String(80))  # stored before the call it guards
     tries: Mapped[int] = mapped_column(Integer, default=0)  # calls under the current key (backoff)

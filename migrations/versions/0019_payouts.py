@@ -132,6 +132,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('held', 'pending', 'queued', 'sending', 'failed', 'sent', 'paid', 'reversed', name='payout_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('hold_reason', sa.Enum('no_account', 'transfers_inactive', 'requirements_past_due', 'below_minimum', 'not_positive', name='payout_hold_reason', native_enum=False, create_constraint=True, length=24), nullable=True),
     sa.Column('destination', sa.String(length=64), nullable=True),
+    sa.Column('outbound_destination', sa.String(length=64), nullable=True),
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=80), nullable=True),
     sa.Column('tries', sa.Integer(), nullable=False),

@@ -18,7 +18,7 @@ from backend.certifications.service import certified_skill_codes
 from backend.cli import main
 from backend.core.db import Database, utcnow
 from backend.core.settings import load_settings
-from backend.demo import DEMO_PASSWORD
+from backend.demo import DEMO_PASSWORD, LONDON_AGENTS, LONDON_STAFF
 from backend.handover import service as handover
 from backend.handover.models import HandoverKind
 from backend.learning import cases
@@ -67,10 +67,11 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
     assert first.exit_code == 0, first.output
     assert "coordinator@weft.demo" in first.output
     users = count_users(empty_database_url)
-    assert users == AGENT_COUNT + 4  # three staff and the new starter
+    # four staff and the new starter; in London, two finance users and their agents
+    assert users == AGENT_COUNT + 5 + len(LONDON_STAFF) + len(LONDON_AGENTS)
     library = library_state(empty_database_url)
     pay = pay_state(empty_database_url)
-    assert pay["rate_cards"] == 1
+    assert pay["rate_cards"] == 2  # Shanghai's and London's
     assert pay["work_records"] > 0
     statuses = [status for _start, status, _checksum in pay["periods"]]
     assert statuses[-1] == "open", "the current period is open"
