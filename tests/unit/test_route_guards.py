@@ -21,6 +21,8 @@ PUBLIC_PATHS = {
     "/healthz",  # liveness: no data, no database
     "/sw.js",  # the service worker and the manifest: a browser fetches them without credentials
     "/manifest.webmanifest",
+    "/stripe/webhook",  # Stripe's events: the signature over the raw body (the endpoint's secret) is the credential
+    "/stripe/connect-webhook",
 }
 
 
