@@ -65,13 +65,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format backend tests migrations
 	$(BIN)/ruff check --fix backend tests migrations
 
-## Benchmarks: sign-in and requests, availability writes, history import and staffing (SQLite and PostgreSQL)
+## Benchmarks: sign-in and requests, availability writes, history import and staffing (SQLite and PostgreSQL),
+## the roster solver, and payouts (prepare and send 10,000: about 15 minutes, the stand-in in its own process)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.availability
 	$(BIN)/python -m tests.bench.demand
 	$(BIN)/python -m tests.bench.solver
 	$(BIN)/python tests/bench/roster.py --size S --json
+	$(BIN)/python -m tests.bench.payouts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -49,6 +49,7 @@ from backend.core.migrate import migrate
 from backend.pay import exports, periods
 from backend.pay.models import PayPeriod, RateCard, SettlementLine
 from backend.pay.rates import PieceRate, QualityBonus, Rates
+from backend.work.models import WorkRecord
 from tests.conftest import drop_postgres_database, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +79,52 @@ def asyncpg_dsn(url: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the world
+
+
+RECORD_COLUMNS = [
+    "site_id",
+    "user_id",
+    "source",
+    "external_id",
+    "occurred_at",
+    "kind",
+    "count",
+    "handled_seconds",
+    "csat",
+    "resolved",
+    "skill_id",
+    "received_at",
+]
+
+
+class RecordSink:
+    """Where generated work records go: COPY through asyncpg on PostgreSQL, batched inserts on SQLite (the
+    payouts bench builds its world on both)."""
+
+    def __init__(self, connection: asyncpg.Connection | None, database: Database | None) -> None:
+        self.connection = connection
+        self.database = database
+
+    @classmethod
+    async def open(cls, url: str) -> RecordSink:
+        if make_url(url).get_backend_name() == "postgresql":
+            return cls(await asyncpg.connect(asyncpg_dsn(url)), None)
+        return cls(None, Database.from_url(url))
+
+    async def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.connection is not None:
+            await self.connection.copy_records_to_table("work_records", records=rows, columns=RECORD_COLUMNS)
+            return
+        assert self.database is not None
+        async with self.database.session(write=True) as session:
+            await session.execute(insert(WorkRecord), [dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows])
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.execute("ANALYZE")
+            await self.connection.close()
+        if self.database is not None:
+            await self.database.dispose()
 
 
 async def build_site(url: str, *, name: str, agents: int, records: int, seed: int) -> dict[str, int]:
@@ -133,10 +180,10 @@ async def build_site(url: str, *, name: str, agents: int, records: int, seed: in
         first_instant = dt.datetime.combine(period.starts_on, dt.time(0), tzinfo=ZoneInfo(TIMEZONE)).astimezone(dt.UTC)
     await database.dispose()
 
-    connection = await asyncpg.connect(asyncpg_dsn(url))
+    seconds_in_period = 7 * 24 * 3600
+    received = utcnow()
+    sink = await RecordSink.open(url)
     try:
-        seconds_in_period = 7 * 24 * 3600
-        received = utcnow()
         for start in range(0, records, RECORD_CHUNK):
             rows = []
             for number in range(start, min(records, start + RECORD_CHUNK)):
@@ -157,27 +204,9 @@ async def build_site(url: str, *, name: str, agents: int, records: int, seed: in
                         received,
                     )
                 )
-            await connection.copy_records_to_table(
-                "work_records",
-                records=rows,
-                columns=[
-                    "site_id",
-                    "user_id",
-                    "source",
-                    "external_id",
-                    "occurred_at",
-                    "kind",
-                    "count",
-                    "handled_seconds",
-                    "csat",
-                    "resolved",
-                    "skill_id",
-                    "received_at",
-                ],
-            )
-        await connection.execute("ANALYZE")
+            await sink.write(rows)
     finally:
-        await connection.close()
+        await sink.close()
     return ids
 
 
