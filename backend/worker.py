@@ -22,6 +22,7 @@ from backend.growth import service as growth
 from backend.notify import endpoints, keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
 from backend.pay import jobs as pay_jobs
+from backend.payouts.jobs import BATCH_SIZE as PAYOUT_BATCH
 from backend.payouts.jobs import PayoutRounds
 from backend.shifts import jobs as shift_jobs
 
@@ -59,6 +60,7 @@ class PushWorker:
         self._pruned_at: float | None = None
         self._refusals = WriteRefusals(log, meanwhile="pushes and timed jobs wait until it accepts them again")
         self.payouts = PayoutRounds(database, settings)  # Stripe transfers, when this server has a Stripe key
+        self._more_payouts = False
 
     def nudge(self) -> None:
         self._nudged.set()
@@ -74,7 +76,8 @@ class PushWorker:
 
     async def run_once(self, http: aiohttp.ClientSession | None = None) -> SendReport:
         await self.run_jobs()
-        await self.payouts.run_round()
+        payouts = await self.payouts.run_round()
+        self._more_payouts = payouts.total >= PAYOUT_BATCH  # a full batch: more may be due at once
         return await send_due(self.database, settings=self.settings, limit=BATCH_SIZE, http=http)
 
     async def run_jobs(self) -> None:
@@ -137,7 +140,7 @@ class PushWorker:
                 while not self._stopping.is_set():
                     self._nudged.clear()
                     report = await self.run_round(http)
-                    if report.total >= BATCH_SIZE:
+                    if report.total >= BATCH_SIZE or self._more_payouts:
                         continue
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._nudged.wait(), self.settings.push_worker_interval_seconds)

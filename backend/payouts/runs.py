@@ -35,8 +35,9 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -307,7 +308,7 @@ async def prepare_run(session: AsyncSession, *, period_id: int, by: User, now: d
         account.user_id: account
         for account in await session.scalars(select(PayoutAccount).where(PayoutAccount.user_id.in_(user_ids)))
     }
-    payouts: list[Payout] = []
+    payouts: list[dict[str, Any]] = []  # rows, written in one bulk INSERT (10,000 agents: one statement's work)
     for user_id in user_ids:
         payable, receivable = balances.get(user_id, (0, 0))
         owed_before, receivable_before = unposted.get(user_id, (0, 0))
@@ -325,32 +326,35 @@ async def prepare_run(session: AsyncSession, *, period_id: int, by: User, now: d
             reason = HoldReason.below_minimum
         stripe_rail = run.rail is Rail.stripe and account is not None
         payouts.append(
-            Payout(
-                run_id=run.id,
-                site_id=site.id,
-                period_id=period.id,
-                user_id=user_id,
-                display_name=str(names.get(user_id, f"#{user_id}"))[:120],
-                amount_minor=amount,
-                owed_minor=owed,
-                receivable_minor=receivable,
-                currency=period.currency,
-                status=PayoutStatus.held if reason else PayoutStatus.pending,
-                hold_reason=reason,
-                destination=account.stripe_account_id if stripe_rail and account else None,
-                outbound_destination=account.destination if stripe_rail and account else None,
-            )
+            {
+                "run_id": run.id,
+                "site_id": site.id,
+                "period_id": period.id,
+                "user_id": user_id,
+                "display_name": str(names.get(user_id, f"#{user_id}"))[:120],
+                "amount_minor": amount,
+                "owed_minor": owed,
+                "receivable_minor": receivable,
+                "currency": period.currency,
+                "status": PayoutStatus.held if reason else PayoutStatus.pending,
+                "hold_reason": reason,
+                "destination": account.stripe_account_id if stripe_rail and account else None,
+                "outbound_destination": account.destination if stripe_rail and account else None,
+            }
         )
-    session.add_all(payouts)
-    await session.flush()
-    ready = [p for p in payouts if p.status is PayoutStatus.pending]
-    held = [p for p in payouts if p.status is PayoutStatus.held]
-    run.total_minor = sum(p.amount_minor for p in ready)
-    run.held_minor = sum(p.amount_minor for p in held)
+    if payouts:
+        await session.execute(insert(Payout), payouts)
+    ready = [p["amount_minor"] for p in payouts if p["status"] is PayoutStatus.pending]
+    held = [p["amount_minor"] for p in payouts if p["status"] is PayoutStatus.held]
+    run.total_minor = sum(ready)
+    run.held_minor = sum(held)
     run.payout_count = len(ready)
     run.held_count = len(held)
     run.needs_second_approver = run.total_minor > settings.payout_second_approval_above_minor
-    session.add_all(await _warnings(session, run=run, period=period, site=site, payouts=payouts, accounts=accounts))
+    amounts = {p["user_id"]: p["amount_minor"] for p in payouts}
+    warnings = await _warnings(session, run=run, period=period, site=site, amounts=amounts, accounts=accounts)
+    if warnings:
+        await session.execute(insert(PayoutWarning), warnings)
     await session.flush()
     return run
 
@@ -364,17 +368,17 @@ async def _warnings(
     run: PayoutRun,
     period: PayPeriod,
     site: Site,
-    payouts: list[Payout],
+    amounts: dict[int, int],
     accounts: dict[int, PayoutAccount],
-) -> list[PayoutWarning]:
-    found: list[PayoutWarning] = []
-    by_user = {payout.user_id: payout for payout in payouts}
-    user_ids = sorted(by_user)
+) -> list[dict[str, Any]]:
+    """The run's warnings as rows for one bulk INSERT; ``amounts`` is each agent's payout in the run."""
+    found: list[dict[str, Any]] = []
+    user_ids = sorted(amounts)
     if not user_ids:
         return found
 
     def warn(user_id: int, kind: WarningKind, **detail: object) -> None:
-        found.append(PayoutWarning(run_id=run.id, user_id=user_id, kind=kind, detail=detail))
+        found.append({"run_id": run.id, "user_id": user_id, "kind": kind, "detail": detail})
 
     for user_id, pieces in (await _pieces_without_shift(session, period=period, site=site, user_ids=user_ids)).items():
         warn(user_id, WarningKind.pieces_without_shift, pieces=pieces[0], records=pieces[1], first_at=pieces[2])
@@ -393,7 +397,7 @@ async def _warnings(
         if len(earlier) < USUAL_MIN_SETTLEMENTS:
             continue
         usual = int(statistics.median(earlier))
-        amount = by_user[user_id].amount_minor
+        amount = amounts[user_id]
         if usual > 0 and amount > FAR_ABOVE_FACTOR * usual:
             warn(user_id, WarningKind.far_above_usual, amount_minor=amount, usual_minor=usual, settlements=len(earlier))
 
@@ -433,7 +437,7 @@ async def _warnings(
     )
     for user_id in user_ids:
         net = period_nets.get(user_id)
-        amount = by_user[user_id].amount_minor
+        amount = amounts[user_id]
         if amount < 0 or (net is not None and net < 0):
             warn(user_id, WarningKind.negative_net, net_minor=net if net is not None else amount, amount_minor=amount)
     return found

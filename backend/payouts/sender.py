@@ -49,7 +49,8 @@ from backend.payouts.models import (
 log = logging.getLogger("weft.payouts")
 
 LEASE_SECONDS = 300  # a ``sending`` row older than this was left by a worker that died mid-call
-CONCURRENT_CALLS = 4  # calls in flight at once; the gateway's shared rate sets how many per second
+CONCURRENT_CALLS = 8  # calls in flight at once; the gateway's shared rate sets how many per second
+RECORD_BATCH = 25  # answers recorded together in one transaction
 BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 # Stripe keeps a key's answer for 24 hours: past this many tries (about three hours) the payout fails for
@@ -157,6 +158,18 @@ async def record_sent(session: AsyncSession, payout: Payout, *, transfer_id: str
 
     False (nothing done) when the payout already moved past sending (a webhook or another worker recorded it).
     """
+    if not mark_sent(payout, transfer_id=transfer_id, now=now):
+        return False
+    entry = payout_entry(payout, credit=Account.stripe_balance)
+    if await entry_of(session, period_id=payout.period_id, kind=EntryKind.payout, key=entry.key) is None:
+        await ledger.post_entries(session, [entry], now=now)
+    await notices.money_sent(session, payout, now=now)
+    await session.flush()
+    return True
+
+
+def mark_sent(payout: Payout, *, transfer_id: str, now: dt.datetime) -> bool:
+    """Move the payout to sent with its transfer; False when it already moved past sending (never backwards)."""
     if STATE_ORDER[payout.status] >= STATE_ORDER[PayoutStatus.sent]:
         return False
     payout.status = PayoutStatus.sent
@@ -164,11 +177,6 @@ async def record_sent(session: AsyncSession, payout: Payout, *, transfer_id: str
     payout.sent_at = now
     payout.next_try_at = None
     payout.failure_kind = payout.failure_code = payout.failure_message = None
-    entry = payout_entry(payout, credit=Account.stripe_balance)
-    if await entry_of(session, period_id=payout.period_id, kind=EntryKind.payout, key=entry.key) is None:
-        await ledger.post_entries(session, [entry], now=now)
-    await notices.money_sent(session, payout, now=now)
-    await session.flush()
     return True
 
 
@@ -296,45 +304,90 @@ async def record_refusal(
     """Retry later under the same key, or fail and tell whoever must act."""
     async with database.session(write=True) as session:
         payout = await locked_payout(session, item.id)
-        if payout is None or payout.status != PayoutStatus.sending:
-            return
-        payout.failure_code = refusal.code[:64]
-        payout.failure_message = refusal.message[:500]
-        kind = refusal.kind
-        if kind is FailureKind.retryable and payout.tries < MAX_TRIES:
-            wait = max(float(backoff_seconds(payout.tries)), refusal.retry_after or 0.0)
-            payout.status = PayoutStatus.queued
-            payout.failure_kind = FailureKind.retryable
-            payout.next_try_at = now + dt.timedelta(seconds=wait)
-            report.retried += 1
-            return
-        if kind is FailureKind.retryable:  # tried for hours: finance looks, and a retry checks the group first
-            kind = FailureKind.platform
-        payout.status = PayoutStatus.failed
-        payout.failure_kind = kind
-        payout.next_try_at = None
-        await session.flush()
-        if kind is FailureKind.agent:
-            await notices.details_needed(session, payout, now=now)
-        else:
-            await notices.platform_refused(session, payout, now=now)
-        report.failed += 1
-        log.warning("payout %s failed (%s): %s", payout.id, refusal.code, refusal.message)
-        if await finish_run_if_left(session, run_id=payout.run_id, now=now):
-            report.runs_sent.append(payout.run_id)
-
-
-async def record_transfer(
-    database: Database, item: Claimed, transfer: Any, *, now: dt.datetime, report: SendReport
-) -> None:
-    async with database.session(write=True) as session:
-        payout = await locked_payout(session, item.id)
         if payout is None:
             return
-        if await record_sent(session, payout, transfer_id=transfer["id"], now=now):
-            report.sent += 1
+        await refuse(session, payout, refusal, now=now, report=report)
         if await finish_run_if_left(session, run_id=payout.run_id, now=now):
             report.runs_sent.append(payout.run_id)
+
+
+async def refuse(
+    session: AsyncSession, payout: Payout, refusal: Refusal, *, now: dt.datetime, report: SendReport
+) -> None:
+    """In the caller's transaction: back to the queue under the same key, or failed with whoever must act told."""
+    if payout.status != PayoutStatus.sending:
+        return
+    payout.failure_code = refusal.code[:64]
+    payout.failure_message = refusal.message[:500]
+    kind = refusal.kind
+    if kind is FailureKind.retryable and payout.tries < MAX_TRIES:
+        wait = max(float(backoff_seconds(payout.tries)), refusal.retry_after or 0.0)
+        payout.status = PayoutStatus.queued
+        payout.failure_kind = FailureKind.retryable
+        payout.next_try_at = now + dt.timedelta(seconds=wait)
+        report.retried += 1
+        return
+    if kind is FailureKind.retryable:  # tried for hours: finance looks, and a retry checks the group first
+        kind = FailureKind.platform
+    payout.status = PayoutStatus.failed
+    payout.failure_kind = kind
+    payout.next_try_at = None
+    await session.flush()
+    if kind is FailureKind.agent:
+        await notices.details_needed(session, payout, now=now)
+    else:
+        await notices.platform_refused(session, payout, now=now)
+    report.failed += 1
+    log.warning("payout %s failed (%s): %s", payout.id, refusal.code, refusal.message)
+
+
+async def record_answers(
+    database: Database, answers: list[tuple[Claimed, Any]], *, now: dt.datetime, report: SendReport
+) -> None:
+    """Record a batch of Stripe's answers in one transaction: the transfers made (their entries posted together,
+    each with its transfer id) and the refusals; then each run touched is checked for being done."""
+    async with database.session(write=True) as session:
+        payouts = {
+            payout.id: payout
+            for payout in await session.scalars(
+                select(Payout)
+                .where(Payout.id.in_([item.id for item, _answer in answers]))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        made: list[Payout] = []
+        for item, answer in answers:
+            payout = payouts.get(item.id)
+            if payout is None:
+                continue
+            if isinstance(answer, Refusal):
+                await refuse(session, payout, answer, now=now, report=report)
+            elif mark_sent(payout, transfer_id=answer["id"], now=now):
+                made.append(payout)
+        await _post_payout_entries(session, made, now=now)
+        for payout in made:
+            await notices.money_sent(session, payout, now=now)
+        report.sent += len(made)
+        for run_id in sorted({payout.run_id for payout in payouts.values()}):
+            if await finish_run_if_left(session, run_id=run_id, now=now):
+                report.runs_sent.append(run_id)
+
+
+async def _post_payout_entries(session: AsyncSession, payouts: list[Payout], *, now: dt.datetime) -> None:
+    """The payout entries of transfers just recorded, together; one already posted (a webhook) is not again."""
+    entries = [payout_entry(payout, credit=Account.stripe_balance) for payout in payouts]
+    if not entries:
+        return
+    posted = set(
+        await session.scalars(
+            select(JournalEntry.idempotency_key).where(
+                JournalEntry.kind == EntryKind.payout,
+                JournalEntry.idempotency_key.in_([entry.key for entry in entries]),
+            )
+        )
+    )
+    await ledger.post_entries(session, [entry for entry in entries if entry.key not in posted], now=now)
 
 
 async def send_due(database: Database, *, gateway: Gateway, now: dt.datetime, limit: int = 100) -> SendReport:
@@ -349,16 +402,25 @@ async def send_due(database: Database, *, gateway: Gateway, now: dt.datetime, li
         ready += await _check_groups(database, gateway, checking, now=now, report=report)
     gate = asyncio.Semaphore(CONCURRENT_CALLS)
 
-    async def one(item: Claimed) -> Any:
+    async def one(item: Claimed) -> tuple[Claimed, Any]:
         async with gate:
-            return await call_stripe(gateway, item)
+            return item, await call_stripe(gateway, item)
 
-    answers = await asyncio.gather(*(one(item) for item in ready))
-    for item, answer in zip(ready, answers, strict=True):
-        if isinstance(answer, Refusal):
-            await record_refusal(database, item, answer, now=now, report=report)
-        else:
-            await record_transfer(database, item, answer, now=now, report=report)
+    # Answers are recorded in batches as they arrive, while the next calls are under way: the calls and the
+    # database take turns on neither.
+    calls = [asyncio.create_task(one(item)) for item in ready]
+    try:
+        batch: list[tuple[Claimed, Any]] = []
+        for answered in asyncio.as_completed(calls):
+            batch.append(await answered)
+            if len(batch) >= RECORD_BATCH:
+                await record_answers(database, batch, now=now, report=report)
+                batch = []
+        if batch:
+            await record_answers(database, batch, now=now, report=report)
+    finally:
+        for call in calls:
+            call.cancel()
     return report
 
 

@@ -146,8 +146,8 @@ async def test_a_reversal_needs_a_reason_finance_and_a_sent_payout_of_the_site(
     queued = world.payouts[1]
     claimed = await sender.claim_due(database, now=now, limit=1)
     sent_one = await payout_now(db, claimed[0].id)
-    await sender.record_transfer(
-        database, claimed[0], await sender.call_stripe(gateway, claimed[0]), now=now, report=sender.SendReport()
+    await sender.record_answers(
+        database, [(claimed[0], await sender.call_stripe(gateway, claimed[0]))], now=now, report=sender.SendReport()
     )
     coordinator = await people.make(Role.coordinator)
     elsewhere = await accounts.ensure_site(db, name="Elsewhere", timezone="Europe/London", country="GB")
