@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import CurrentUser
-from backend.accounts.models import User
+from backend.accounts.models import Site, User
 from backend.accounts.schemas import Form
+from backend.accounts.site_settings import site_settings
 from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
@@ -48,8 +49,21 @@ class ReturnForm(Form):
     reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
+class PayoutSettingsForm(Form):
+    """Amounts stay text here: ``parse_amount`` refuses a bad one beside its field, in plain words."""
+
+    rail: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    minimum: Annotated[str, msgspec.Meta(max_length=30)] = ""
+    second_above: Annotated[str, msgspec.Meta(max_length=30)] = ""
+
+
 async def render_runs(
-    request: AnyRequest, db: AsyncSession, site_id: int, *, error: DomainError | None = None
+    request: AnyRequest,
+    db: AsyncSession,
+    site_id: int,
+    *,
+    error: DomainError | None = None,
+    form: PayoutSettingsForm | None = None,
 ) -> Template:
     """The site's runs, newest first, and the locked periods that have none yet (each with "prepare")."""
     run_rows = list(
@@ -71,7 +85,16 @@ async def render_runs(
             .limit(50)
         )
     )
-    context = {"runs": run_rows, "ready": ready, "error": error}
+    site = await db.get(Site, site_id)
+    assert site is not None
+    context = {
+        "runs": run_rows,
+        "ready": ready,
+        "error": error if error is None or error.field is None else None,
+        "settings_error": error if error is not None and error.field is not None else None,
+        "payout_settings": site_settings(site),
+        "form": form,
+    }
     return page(request, RUNS_PAGE, context, status_code=refused_status(request, error))
 
 
@@ -142,6 +165,24 @@ class PayoutRunsController(Controller):
     @get("/payouts", name="payouts:runs")
     async def runs_page(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
         return await render_runs(request, db, principal.site_id)
+
+    @post("/payouts/settings", name="payouts:settings", status_code=303)
+    async def save_settings(
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        current_user: CurrentUser,
+        data: Annotated[PayoutSettingsForm, FormBody],
+    ) -> Redirect | Template:
+        try:
+            async with db.begin_nested():
+                await runs.save_payout_settings(
+                    db, by=current_user, rail=data.rail, minimum=data.minimum, second_above=data.second_above
+                )
+        except DomainError as error:
+            return await render_runs(request, db, principal.site_id, error=error, form=data)
+        return see_other("/finance/payouts?done=settings")
 
     @post("/periods/{period_id:int}/payout-run", name="payouts:prepare", status_code=303)
     async def prepare(

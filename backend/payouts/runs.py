@@ -42,10 +42,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import FINANCE_ROLES, Site, User
-from backend.accounts.site_settings import site_settings
-from backend.core.errors import Conflict, Forbidden, NotFound
+from backend.accounts.site_settings import SiteSettings, site_settings, update_site_settings
+from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.money import format_money
+from backend.core.money import format_money, parse_amount
 from backend.core.slots import slot_of
 from backend.pay import gather, periods
 from backend.pay.models import Account, JournalEntry, PayPeriod, PeriodStatus, Posting, Settlement
@@ -122,6 +122,35 @@ def rail_of(site: Site) -> Rail:
 def ensure_finance(user: User) -> None:
     if user.role not in FINANCE_ROLES:
         raise Forbidden(_("Only finance prepares, approves and sends payouts."))
+
+
+RAIL_CHOICES = ("", Rail.stripe.value, Rail.bank.value)
+
+
+async def save_payout_settings(
+    session: AsyncSession, *, by: User, rail: str, minimum: str, second_above: str
+) -> SiteSettings:
+    """Finance's payout settings for its site: the rail ("" = by country), the smallest payout and the run total
+    above which a second finance user must approve; amounts as typed, in the site's currency."""
+    ensure_finance(by)
+    if rail not in RAIL_CHOICES:
+        message = _("Choose how this site pays: through Stripe, by bank file, or by its country.")
+        raise DomainError(message, field="rail")
+    minimum_minor = parse_amount(minimum or "0", field="minimum")
+    second_minor = parse_amount(second_above or "0", field="second_above")
+    site = await session.get(Site, by.site_id)
+    assert site is not None
+    try:
+        return await update_site_settings(
+            session,
+            site,
+            payout_rail=rail,
+            payout_minimum_minor=minimum_minor,
+            payout_second_approval_above_minor=second_minor,
+        )
+    except DomainError as error:  # the setting's own bound, said beside the form's field
+        field = "minimum" if error.field == "payout_minimum_minor" else "second_above"
+        raise DomainError(_("That amount is too large."), field=field) from None
 
 
 async def run_of_site(session: AsyncSession, *, site_id: int, run_id: int) -> PayoutRun:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User
-from backend.accounts.site_settings import update_site_settings
+from backend.accounts.site_settings import site_settings, update_site_settings
 from backend.core.db import Database, create_engine
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.migrate import migrate
@@ -480,6 +480,45 @@ async def test_a_foreign_run_is_not_found(
 
     assert (await client.get(f"/finance/payout-runs/{run.id}")).status_code == 404
     assert (await post_form(client, f"/finance/payout-runs/{run.id}/approve", {})).status_code == 404
+
+
+async def test_finance_sets_the_rail_minimum_and_four_eyes_limit_and_bad_amounts_are_named(
+    client: httpx.AsyncClient, db: AsyncSession, world: World, people: Factory
+) -> None:
+    await login(client, world.preparer.email)
+    saved = await post_form(
+        client, "/finance/payouts/settings", {"rail": "bank", "minimum": "50", "second_above": "1,000.50"}
+    )
+    assert saved.status_code == 303
+    await db.refresh(world.site)
+    chosen = site_settings(world.site)
+    assert (chosen.payout_rail, chosen.payout_minimum_minor, chosen.payout_second_approval_above_minor) == (
+        "bank",
+        5_000,
+        100_050,
+    )
+    assert 'value="1000.50"' in (await client.get("/finance/payouts")).text
+
+    for form, field in (
+        ({"rail": "bank", "minimum": "1,20", "second_above": "0"}, "minimum"),
+        ({"rail": "bank", "minimum": "1", "second_above": "-5"}, "second_above"),
+        ({"rail": "paypal", "minimum": "1", "second_above": "0"}, "rail"),
+    ):
+        refused = await post_form(client, "/finance/payouts/settings", form)
+        assert refused.status_code == 422, form
+        assert f'id="e-{field}"' in refused.text
+    await db.refresh(world.site)
+    assert site_settings(world.site).payout_minimum_minor == 5_000  # nothing half-written
+
+    coordinator = await people.make(Role.coordinator)
+    await db.commit()
+    for user in (world.agents[0], coordinator):
+        client.cookies.clear()
+        await login(client, user.email)
+        answer = await post_form(client, "/finance/payouts/settings", {"rail": "stripe", "minimum": "0"})
+        assert answer.status_code == 403
+    await db.refresh(world.site)
+    assert site_settings(world.site).payout_rail == "bank"
 
 
 # Two finance users at once on PostgreSQL ---------------------------------------------------------------------
