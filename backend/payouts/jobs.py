@@ -16,7 +16,7 @@ from backend.payouts.gateway import gateway_of
 
 log = logging.getLogger("weft.payouts")
 
-BATCH_SIZE = 200  # payouts claimed a round: two seconds of calls at 100 a second
+BATCH_SIZE = 500  # payouts claimed a round: five seconds of calls at 100 a second
 RECONCILE_SCAN_EVERY = dt.timedelta(minutes=1)  # which sent runs are due a daily reconciliation
 
 

@@ -321,7 +321,8 @@ async def refuse(
     payout.failure_message = refusal.message[:500]
     kind = refusal.kind
     if kind is FailureKind.retryable and payout.tries < MAX_TRIES:
-        wait = max(float(backoff_seconds(payout.tries)), refusal.retry_after or 0.0)
+        # A 429 was never executed: Stripe says when to come back. Anything else backs off, doubling.
+        wait = refusal.retry_after if refusal.retry_after is not None else float(backoff_seconds(payout.tries))
         payout.status = PayoutStatus.queued
         payout.failure_kind = FailureKind.retryable
         payout.next_try_at = now + dt.timedelta(seconds=wait)
