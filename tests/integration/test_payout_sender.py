@@ -322,18 +322,18 @@ async def test_only_finance_retries_and_only_a_failed_payout_of_their_site(
 # The process dies after Stripe made the transfer, before our commit ------------------------------------------
 
 SENDER_SCRIPT = """
-import asyncio, sys
-from backend.core.db import Database, utcnow
+import asyncio, datetime, sys
+from backend.core.db import Database
 from backend.core.settings import load_settings
 from backend.payouts.gateway import Gateway
 from backend.payouts.sender import send_due
 
-url, api_base = sys.argv[1], sys.argv[2]
+url, api_base, now = sys.argv[1], sys.argv[2], datetime.datetime.fromisoformat(sys.argv[3])
 settings = load_settings({
     "WEFT_DATABASE_URL": url, "WEFT_SECRET_KEY": "x" * 40, "WEFT_STRIPE_SECRET_KEY": "sk_test_x",
     "WEFT_STRIPE_API_BASE": api_base, "WEFT_STRIPE_TIMEOUT_SECONDS": "60",
 })
-asyncio.run(send_due(Database.from_url(url), gateway=Gateway(settings), now=utcnow()))
+asyncio.run(send_due(Database.from_url(url), gateway=Gateway(settings), now=now))
 """
 
 
@@ -367,6 +367,7 @@ async def test_a_sender_killed_after_the_transfer_was_made_replays_it_and_pays_o
         SENDER_SCRIPT,
         url,
         stripe_standin.url,
+        now.isoformat(),  # the child's clock is the real one: it sends at this test's "now" (a moved clock too)
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.DEVNULL,
