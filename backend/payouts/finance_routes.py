@@ -155,6 +155,30 @@ async def render_run(
     return page(request, RUN_PAGE, context, status_code=refused_status(request, error))
 
 
+async def act_on_run(
+    request: AnyRequest,
+    db: AsyncSession,
+    settings: Any,
+    *,
+    site_id: int,
+    run_id: int,
+    act: Any,
+    done: str,
+    raised: tuple[int, ...] = (404,),
+) -> Redirect | Template:
+    """Run ``act`` in a savepoint: success → 303 to the run page; a refusal (other than ``raised``) → the run
+    page with it."""
+    try:
+        async with db.begin_nested():
+            await act()
+    except DomainError as error:
+        if error.status_code in raised:
+            raise
+        run = await runs.run_of_site(db, site_id=site_id, run_id=run_id)
+        return await render_run(request, db, settings, run, error=error)
+    return see_other(f"/finance/payout-runs/{run_id}?done={done}")
+
+
 class PayoutRunsController(Controller):
     """``/finance/payouts`` and ``/finance/payout-runs/...``: prepare, check, approve, send."""
 
@@ -214,16 +238,8 @@ class PayoutRunsController(Controller):
     async def _act(
         self, request: AnyRequest, db: AsyncSession, settings: Any, site_id: int, run_id: int, act: Any, done: str
     ) -> Redirect | Template:
-        run = await runs.run_of_site(db, site_id=site_id, run_id=run_id)
-        try:
-            async with db.begin_nested():
-                await act()
-        except DomainError as error:
-            if error.status_code == 404:
-                raise
-            run = await runs.run_of_site(db, site_id=site_id, run_id=run.id)
-            return await render_run(request, db, settings, run, error=error)
-        return see_other(f"/finance/payout-runs/{run.id}?done={done}")
+        await runs.run_of_site(db, site_id=site_id, run_id=run_id)  # 404 before anything
+        return await act_on_run(request, db, settings, site_id=site_id, run_id=run_id, act=act, done=done)
 
     @post("/payout-runs/{run_id:int}/approve", name="payouts:approve", status_code=303)
     async def approve(

@@ -17,12 +17,11 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.schemas import Form
 from backend.core.bounds import PathId
 from backend.core.db import utcnow
-from backend.core.errors import DomainError
 from backend.core.security import requires
 from backend.core.settings import Settings
-from backend.core.web import AnyRequest, AppSettings, CurrentPrincipal, Db, FormBody, see_other
+from backend.core.web import AnyRequest, AppSettings, CurrentPrincipal, Db, FormBody
 from backend.payouts import reconcile, reversals, runs, sender
-from backend.payouts.finance_routes import render_run
+from backend.payouts.finance_routes import act_on_run
 from backend.payouts.gateway import require_gateway
 from backend.payouts.models import Payout
 
@@ -35,16 +34,10 @@ class ReverseForm(Form):
 async def _on_run_page(
     request: AnyRequest, db: AsyncSession, settings: Settings, *, site_id: int, run_id: int, act: Any, done: str
 ) -> Redirect | Template:
-    """Run ``act`` in a savepoint: success → 303 to the run page; a refusal → the run page with it."""
-    try:
-        async with db.begin_nested():
-            await act()
-    except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
-        run = await runs.run_of_site(db, site_id=site_id, run_id=run_id)
-        return await render_run(request, db, settings, run, error=error)
-    return see_other(f"/finance/payout-runs/{run_id}?done={done}")
+    """The run page's one way of acting; a 403 or 404 is raised as it is."""
+    return await act_on_run(
+        request, db, settings, site_id=site_id, run_id=run_id, act=act, done=done, raised=(403, 404)
+    )
 
 
 async def _payout(db: AsyncSession, *, site_id: int, payout_id: int) -> Payout:
