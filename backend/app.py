@@ -23,6 +23,7 @@ from backend.core.health import healthz
 from backend.core.i18n import ROOT, set_locale
 from backend.core.json_body import StrictJsonRequest
 from backend.core.openapi import document_api, openapi_config
+from backend.core.pwa import pwa_headers
 from backend.core.pwa import router as pwa_router
 from backend.core.security import csrf_config, security_headers
 from backend.core.settings import Settings, load_settings
@@ -41,6 +42,7 @@ from backend.core.web import (
 from backend.demand.routes import router as demand_router
 from backend.growth.routes import router as growth_router
 from backend.handover.routes import router as handover_router
+from backend.home.routes import router as home_router
 from backend.learning.routes import router as learning_router
 from backend.notify import keys
 from backend.notify.routes import router as notify_router
@@ -61,6 +63,7 @@ STATIC_DIR = ROOT / "web" / "static"
 ROUTERS = [
     healthz,
     accounts_router,
+    home_router,
     certifications_router,
     availability_router,
     demand_router,
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         route_handlers=[*ROUTERS, pwa_router, static],
         dependencies={**DEPENDENCIES, **ACCOUNT_DEPENDENCIES, **PAY_DEPENDENCIES},
         middleware=[request_id_middleware, authentication_middleware(database_of, secure_cookies=settings.is_https)],
-        before_send=[response_headers_hook(security_headers(settings))],
+        before_send=[pwa_headers, response_headers_hook(security_headers(settings))],
         csrf_config=csrf_config(settings),
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -118,6 +118,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     weeks = await load_demo_availability(session, site=site, now=now)
     rows = await load_demo_history(session, site=site, now=now)
     shifts = await load_demo_open_shifts(session, site=site, now=now)
+    await load_demo_next_shift(session, site=site, now=now)
     courses = await load_demo_courses(session, site=site)
     cases = await load_demo_cases(session, site=site, now=now)
     notes = await load_demo_handover(session, site=site, now=now)
@@ -334,6 +335,55 @@ async def load_demo_open_shifts(session: AsyncSession, *, site: Site, now: dt.da
             session, site=site, skill=skill, start=start, end=end, seats=seats, bonus_minor=bonus_minor, now=opened
         )
     return len(OPEN_SHIFTS)
+
+
+# The demo agent's next shift, so Home shows one with its Confirm button: (local start, local end, skill).
+NEXT_SHIFT = ((16, 30), (23, 0), "general")
+NEXT_SHIFT_LEAD = dt.timedelta(hours=2)  # later than this before today's start, the shift is tomorrow's
+
+
+async def load_demo_next_shift(session: AsyncSession, *, site: Site, now: dt.datetime) -> bool:
+    """Give the demo login agent a rostered shift today (tomorrow once today's is near), so Home has a next shift.
+
+    Within the confirm window by construction (it starts in at most about a day), so Home offers "Confirm shift";
+    the coordinator's follow-up handover note, left on the next general shift, lands on it. Made only when the
+    agent holds no shift before the end of tomorrow, so a second run changes nothing.
+    """
+    agent = await service.find_user_by_email(session, DEMO_LOGIN_AGENT)
+    if agent is None:
+        return False
+    zone = site_zone(site)
+    today = now.astimezone(zone).date()
+    (start_hour, start_minute), (end_hour, end_minute), code = NEXT_SHIFT
+    day = (
+        today
+        if utc_start(local_slot(today, start_hour, start_minute, zone)) - NEXT_SHIFT_LEAD > now
+        else today + dt.timedelta(days=1)
+    )
+    start_slot, end_slot = local_slot(day, start_hour, start_minute, zone), local_slot(day, end_hour, end_minute, zone)
+    held = await session.scalar(
+        select(Shift.id)
+        .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+        .where(ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None), Shift.cancelled_at.is_(None))
+        .where(Shift.end_slot > slot_of(now), Shift.start_slot < local_slot(today + dt.timedelta(days=2), 0, 0, zone))
+    )
+    skill = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == code))
+    if held is not None or skill is None:
+        return False
+    shift = Shift(
+        site_id=site.id,
+        skill_id=skill.id,
+        start_slot=start_slot,
+        end_slot=end_slot,
+        seats=1,
+        taken=1,
+        origin=ShiftOrigin.manual,
+    )
+    session.add(shift)
+    await session.flush()
+    session.add(ShiftSeat(shift_id=shift.id, user_id=agent.id, taken_at=now - dt.timedelta(days=1)))
+    await session.flush()
+    return True
 
 
 async def load_demo_people(session: AsyncSession, site: Site) -> int:

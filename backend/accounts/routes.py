@@ -1,4 +1,4 @@
-"""Pages for signing in, invitations, the agent's home and profile, finance's home; and the accounts router."""
+"""Pages for signing in, invitations, the agent's profile, finance's home; and the accounts router."""
 
 from __future__ import annotations
 
@@ -170,21 +170,15 @@ class SignInController(Controller):
 
 
 class AgentController(Controller):
-    """The agent's app: a bottom tab bar of Home, Availability, Shifts, Learn and Earnings."""
+    """The agent's profile (Home itself is ``backend.home``), under the app's bottom tab bar."""
 
     path = "/app"
     include_in_schema = False
     guards = [requires("agent")]
 
-    @get("/", name="agent:home")
-    async def home(self, request: AnyRequest, current_user: CurrentUser) -> Template:
-        return page(request, "accounts/agent_home.html", {"user": current_user, "tab": "home"})
-
     @get("/profile", name="agent:profile")
     async def profile(self, request: AnyRequest, current_user: CurrentUser, saved: bool = False) -> Template:
-        return page(
-            request, "accounts/profile.html", {"user": current_user, "tab": "home", "error": None, "saved": saved}
-        )
+        return page(request, "accounts/profile.html", {"user": current_user, "error": None, "saved": saved})
 
     @post("/profile", name="agent:profile-save", status_code=200)
     async def save_profile(
@@ -194,12 +188,10 @@ class AgentController(Controller):
         try:
             await service.update_preferences(db, current_user, locale=data.locale, timezone=data.timezone)
         except DomainError as error:
-            context = {"user": current_user, "tab": "home", "error": error, "saved": False}
+            context = {"user": current_user, "error": error, "saved": False}
             return page(request, "accounts/profile.html", context, status_code=error.status_code)
         set_locale(current_user.locale)
-        response = page(
-            request, "accounts/profile.html", {"user": current_user, "tab": "home", "error": None, "saved": True}
-        )
+        response = page(request, "accounts/profile.html", {"user": current_user, "error": None, "saved": True})
         remember_locale(response, current_user.locale)
         if language_changed:  # the whole page, tab bar included, must change language: reload it
             response.headers["HX-Redirect"] = "/app/profile?saved=1"

@@ -33,6 +33,7 @@ from backend.accounts.service import find_user_by_email, password_matches
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, TooManyAttempts
 from backend.core.i18n import gettext as _
+from backend.core.i18n import ngettext
 from backend.core.security import hash_secret, new_secret
 from backend.core.settings import Settings
 
@@ -132,7 +133,11 @@ async def _refusal(session: AsyncSession, budget: Budget, *, now: dt.datetime, w
     seconds = max(1, math.ceil(((started or now) + window - now).total_seconds()))
     minutes = math.ceil(seconds / 60)
     return TooManyAttempts(
-        _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes),
+        ngettext(
+            "Too many failed sign-ins. Try again in %(num)d minute.",
+            "Too many failed sign-ins. Try again in %(num)d minutes.",
+            minutes,
+        ),
         retry_after_seconds=seconds,
     )
 

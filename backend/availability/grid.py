@@ -22,6 +22,7 @@ from backend.availability import edits, service
 from backend.availability.models import Preference
 from backend.availability.schemas import GridForm
 from backend.core.errors import DomainError
+from backend.core.i18n import date_span_text
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, hours, local_day_slots, local_start
 
@@ -58,6 +59,15 @@ def preset_choices() -> list[tuple[str, str]]:
         ("morning", _("Morning 08:00-12:00")),
         ("clear", _("Clear day")),
     ]
+
+
+def week_title(week: IsoWeek, current: IsoWeek) -> str:
+    """The week as the agent would say it: "This week", "Next week", else its dates (never "This week" for another)."""
+    if week == current:
+        return _("This week")
+    if week == current.shifted(1):
+        return _("Next week")
+    return date_span_text(week.monday, week.days()[-1])
 
 
 def state_labels() -> dict[str, str]:
@@ -112,6 +122,14 @@ async def apply_edit(
     state = read_state(
         user, site, now, week=form.week, day=form.day, mode=form.mode, brush=form.brush, anchor=form.anchor
     )
+    if form.action != "template-save":  # keeping the pattern as a template changes nothing in the week
+        # A closed week answers with its deadline first: that refusal stands whatever the page showed.
+        service.ensure_writable(
+            service.week_rules(user=user, site=site, week=state.week, now=now, editor_role=editor.role)
+        )
+        await service.ensure_unchanged_since(
+            session, user=user, week=state.week, version=form.version, editor_id=editor.id, now=now
+        )
     where = {"session": session, "user": user, "site": site, "week": state.week, "now": now, "editor": editor}
     if form.action in {"tap", "paint"} and form.slot is None:
         raise DomainError(_("Choose a half-hour."), field="slot")
@@ -155,6 +173,7 @@ async def grid_context(
     names = weekday_names()
     day_slots = local_day_slots(days[state.day], rules.zone)
     labels = state_labels()
+    weeks = service.open_weeks(user, site, now)
     slots = []
     for slot in day_slots:
         chosen = answer.offers.get(slot)
@@ -177,7 +196,8 @@ async def grid_context(
         "answer": answer,
         "preferred_hours": hours(sum(1 for p in answer.offers.values() if p is Preference.preferred)),
         "if_needed_hours": hours(sum(1 for p in answer.offers.values() if p is Preference.if_needed)),
-        "weeks": service.open_weeks(user, site, now),
+        "weeks": weeks,
+        "week_title": week_title(state.week, weeks[0]),
         "days": [
             {
                 "index": index,
@@ -194,6 +214,7 @@ async def grid_context(
         "brushes": [(name, labels[name] if name != "off" else _("erase")) for name in BRUSHES],
         "has_template": template is not None and bool(template.blocks),
         "cap_ceiling": site_settings(site).max_weekly_hours,
+        "week_version": answer.version,
         "error": None,
         "saved": False,
         **extra,

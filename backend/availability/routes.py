@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Router, get, post, put
+from litestar import Controller, Response, Router, get, post, put
+from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +19,14 @@ from backend.core.bounds import PathId, QueryWeekday
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
-from backend.core.security import Principal, requires
+from backend.core.security import Principal, replay_is_mine, requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page
 from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, see_other
 
 PAGE = "availability/week.html"
+WEEK_VERSION_HEADER = "X-Weft-Week-Version"
+IfMatch = Annotated[str | None, Parameter(header="If-Match", required=False)]
 
 
 def editor_of(principal: Principal) -> edits.Editor:
@@ -45,7 +48,9 @@ async def show_grid(
     )
     context["tab"] = "availability"
     status = extra["error"].status_code if extra.get("error") and not is_htmx(request) else 200
-    return page(request, PAGE, context, status_code=status)
+    response = page(request, PAGE, context, status_code=status)
+    response.headers[WEEK_VERSION_HEADER] = context["week_version"]  # the offline outbox chains queued taps on it
+    return response
 
 
 async def edit_grid(
@@ -92,7 +97,7 @@ class AgentAvailabilityController(Controller):
         state = grid.read_state(current_user, site, utcnow(), week=week, day=day, mode=mode, brush=brush, anchor=anchor)
         return await show_grid(request, db, principal, current_user, state, self.path)
 
-    @post("/", name="availability:edit", status_code=200)
+    @post("/", name="availability:edit", status_code=200, guards=[replay_is_mine])
     async def edit(
         self,
         request: AnyRequest,
@@ -155,15 +160,25 @@ def week_body(agent: User, answer: service.WeekAnswer) -> WeekBody:
     )
 
 
-async def read_week_body(db: AsyncSession, agent: User, week: str | None) -> WeekBody:
+def tagged(agent: User, answer: service.WeekAnswer) -> Response[WeekBody]:
+    """The week with its version as an ``ETag``: a client that sends it back in ``If-Match`` cannot overwrite a
+    change made since it read the week (409 names the change); without ``If-Match`` the last write wins."""
+    return Response(content=week_body(agent, answer), headers={"ETag": f'"{answer.version}"'})
+
+
+def version_in(if_match: str | None) -> str:
+    return (if_match or "").strip().removeprefix("W/").strip('"')
+
+
+async def read_week_body(db: AsyncSession, agent: User, week: str | None) -> Response[WeekBody]:
     site = await accounts.get_site(db, agent.site_id)
     chosen = service.parse_week(week) if week else service.default_week(agent, site, utcnow())
-    return week_body(agent, await service.read_week(db, user=agent, week=chosen))
+    return tagged(agent, await service.read_week(db, user=agent, week=chosen))
 
 
 async def write_week_body(
-    db: AsyncSession, principal: Principal, agent: User, week: str | None, data: WeekBody
-) -> WeekBody:
+    db: AsyncSession, principal: Principal, agent: User, week: str | None, data: WeekBody, if_match: str | None
+) -> Response[WeekBody]:
     if week and week != data.week:
         raise DomainError(
             _("The body is for %(body)s but the address says %(query)s.", body=data.week, query=week), field="week"
@@ -178,8 +193,9 @@ async def write_week_body(
         now=utcnow(),
         editor_id=principal.user_id,
         editor_role=principal.role,
+        version=version_in(if_match),
     )
-    return week_body(agent, answer)
+    return tagged(agent, answer)
 
 
 class AvailabilityApiController(Controller):
@@ -189,19 +205,30 @@ class AvailabilityApiController(Controller):
     tags = ["availability"]
 
     @get("/availability", name="api:availability", guards=[requires("agent")])
-    async def mine(self, db: Db, current_user: CurrentUser, week: str | None = None) -> WeekBody:
-        """My week (default: the next week still open), blocks in my own UTC offset."""
+    async def mine(self, db: Db, current_user: CurrentUser, week: str | None = None) -> Response[WeekBody]:
+        """My week (default: the next week still open), blocks in my own UTC offset; its version is the ETag."""
         return await read_week_body(db, current_user, week)
 
     @put("/availability", name="api:availability-replace", guards=[requires("agent")])
     async def replace_mine(
-        self, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, data: WeekBody, week: str | None = None
-    ) -> WeekBody:
-        """Replace my week's future half-hours atomically; any refused block stores nothing (422 names it)."""
-        return await write_week_body(db, principal, current_user, week, data)
+        self,
+        db: Db,
+        principal: CurrentPrincipal,
+        current_user: CurrentUser,
+        data: WeekBody,
+        week: str | None = None,
+        if_match: IfMatch = None,
+    ) -> Response[WeekBody]:
+        """Replace my week's future half-hours atomically; any refused block stores nothing (422 names it).
+
+        With ``If-Match`` (the ETag of a GET) a week changed since then is refused with 409.
+        """
+        return await write_week_body(db, principal, current_user, week, data, if_match)
 
     @get("/agents/{user_id:int}/availability", name="api:agent-availability", guards=[requires("coordinator")])
-    async def agents(self, db: Db, principal: CurrentPrincipal, user_id: PathId, week: str | None = None) -> WeekBody:
+    async def agents(
+        self, db: Db, principal: CurrentPrincipal, user_id: PathId, week: str | None = None
+    ) -> Response[WeekBody]:
         agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
         return await read_week_body(db, agent, week)
 
@@ -211,11 +238,17 @@ class AvailabilityApiController(Controller):
         guards=[requires("coordinator")],
     )
     async def replace_agents(
-        self, db: Db, principal: CurrentPrincipal, user_id: PathId, data: WeekBody, week: str | None = None
-    ) -> WeekBody:
+        self,
+        db: Db,
+        principal: CurrentPrincipal,
+        user_id: PathId,
+        data: WeekBody,
+        week: str | None = None,
+        if_match: IfMatch = None,
+    ) -> Response[WeekBody]:
         """Replace an agent's week on their behalf, after the deadline too; the audit log records it."""
         agent = await service.agent_of_site(db, user_id=user_id, site_id=principal.site_id)
-        return await write_week_body(db, principal, agent, week, data)
+        return await write_week_body(db, principal, agent, week, data, if_match)
 
 
 router = Router(

@@ -51,3 +51,5 @@ class GridForm(Form):
     slot: SlotNumber | None = None
     preset: Annotated[str, msgspec.Meta(max_length=20)] = ""
     max_hours: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    # The week's version the page showed (``WeekAnswer.version``): an edit based on an older one is refused.
+    version: Annotated[str, msgspec.Meta(max_length=32)] = ""

@@ -32,8 +32,9 @@ from backend.availability.models import AvailabilityWeek, OfferedSlot, Preferenc
 from backend.certifications.models import Certification
 from backend.certifications.service import certification_in_force
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, NotFound
+from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.i18n import moment_phrase
 from backend.core.slots import (
     IsoWeek,
     SlotError,
@@ -73,6 +74,24 @@ class WeekAnswer:
     week: IsoWeek
     offers: Offers
     max_hours: float | None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def version(self) -> str:
+        """What an edit says it was based on: the week's last change, or ``new`` before the first one."""
+        return version_of(self.updated_at)
+
+
+NEW_WEEK_VERSION = "new"
+
+
+def version_of(updated_at: dt.datetime | None) -> str:
+    return updated_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") if updated_at else NEW_WEEK_VERSION
+
+
+class WeekChanged(Conflict):
+    """An edit based on an older copy of the week (another device, the coordinator, or an offline phone
+    replaying a queued tap): it is refused rather than applied over a change its author never saw."""
 
 
 # Weeks and deadlines ------------------------------------------------------------
@@ -186,6 +205,7 @@ async def read_week(session: AsyncSession, *, user: User, week: IsoWeek) -> Week
         week=week,
         offers={slot: preference for slot, preference in rows},
         max_hours=record.max_hours if record else None,
+        updated_at=record.updated_at if record else None,
     )
 
 
@@ -262,7 +282,47 @@ async def replace_week(
         session.add(record)
     record.max_hours, record.updated_at, record.updated_by_id = max_hours, utcnow(), editor_id
     await session.flush()
-    return WeekAnswer(week=rules.week, offers=kept | wanted, max_hours=max_hours)
+    return WeekAnswer(week=rules.week, offers=kept | wanted, max_hours=max_hours, updated_at=record.updated_at)
+
+
+async def ensure_unchanged_since(
+    session: AsyncSession, *, user: User, week: IsoWeek, version: str, editor_id: int | None, now: dt.datetime
+) -> None:
+    """Refuse an edit whose page showed an older copy of the week than the one stored now.
+
+    The agent's writers are serialised first (as ``replace_week`` does), so no edit can slip in between
+    this check and the write that follows it in the same transaction. An empty ``version`` (a client that
+    sends none) skips the check.
+    """
+    if not version:
+        return
+    await _lock_agent(session, user.id)
+    record = await _week_record(session, user_id=user.id, week=week)
+    updated_at = record.updated_at if record else None
+    if version == version_of(updated_at):
+        return
+    zone = user_zone(user)
+    if updated_at is None:
+        raise WeekChanged(
+            _("Week %(week)s was cleared since this page was loaded; your change was not applied.", week=str(week)),
+            field="version",
+        )
+    when = moment_phrase(updated_at, zone, now.astimezone(zone).date())
+    if record is not None and record.updated_by_id not in {None, user.id, editor_id}:
+        message = _(
+            "Your coordinator changed week %(week)s %(when)s, after this page was loaded; your change was not"
+            " applied. Here is the week as it is now.",
+            week=str(week),
+            when=when,
+        )
+    else:
+        message = _(
+            "Week %(week)s was changed on another device %(when)s, after this page was loaded; your change was"
+            " not applied. Here is the week as it is now.",
+            week=str(week),
+            when=when,
+        )
+    raise WeekChanged(message, field="version")
 
 
 async def _lock_agent(session: AsyncSession, user_id: int) -> None:
@@ -282,10 +342,15 @@ async def offer_week(
     now: dt.datetime,
     editor_id: int | None,
     editor_role: str,
+    version: str = "",
 ) -> WeekAnswer:
-    """Replace an agent's week with ``blocks`` (start, end, preference), all checked before anything is written."""
+    """Replace an agent's week with ``blocks`` (start, end, preference), all checked before anything is written.
+
+    A ``version`` (the API's ``If-Match``) refuses the write if the week changed since that version was read.
+    """
     rules = week_rules(user=user, site=site, week=parse_week(week), now=now, editor_role=editor_role)
     ensure_writable(rules)
+    await ensure_unchanged_since(session, user=user, week=rules.week, version=version, editor_id=editor_id, now=now)
     cap = check_max_hours(max_hours, site)
     offers = offers_from_blocks(blocks, rules)
     return await replace_week(session, user=user, rules=rules, offers=offers, max_hours=cap, editor_id=editor_id)

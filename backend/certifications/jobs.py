@@ -13,13 +13,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Site, Skill, User, UserStatus, skill_label
+from backend.accounts.models import Site, Skill, User, UserStatus
 from backend.accounts.site_settings import site_settings
-from backend.accounts.zones import user_zone
 from backend.certifications.models import Certification
-from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
-from backend.notify.service import Kind, notify
+from backend.notify.service import Kind, moment_value, notify, skill_values
 
 LEARN_URL = "/app/learn"
 
@@ -40,19 +37,12 @@ async def remind_expiring_certifications(session: AsyncSession, *, now: dt.datet
         )
         for certification, user, skill in list(rows):
             assert certification.expires_at is not None
-            expires = certification.expires_at.astimezone(user_zone(user))
-            with speaking(user.locale):
-                name = skill_label(skill, user.locale)
-                title = _(
-                    "Your %(skill)s certification expires on %(date)s: retake the course on Learn to keep it.",
-                    skill=name,
-                    date=expires.strftime("%Y-%m-%d"),
-                )
             await notify(
                 session,
                 user_id=user.id,
                 kind=Kind.certification_expiring,
-                title=title,
+                message="certification_expiring",
+                values={"expires": moment_value(certification.expires_at), **skill_values(skill)},
                 url=LEARN_URL,
                 subject=f"certification:{certification.id}",
                 expires_at=certification.expires_at,

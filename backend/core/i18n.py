@@ -14,12 +14,12 @@ import contextlib
 import contextvars
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_interval, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -78,16 +78,26 @@ def gettext(message: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
-def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+def plural_form(singular: str, plural: str, n: float) -> str:
+    """The form of a message that fits ``n`` in the current language, unformatted: Jinja's ``ngettext``
+    fills it itself (with ``num`` and the template's own variables), so it must not be filled twice."""
+    return TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+
+
+def ngettext(singular: str, plural: str, n: float, **variables: Any) -> str:
+    """``%(num)s`` is ``n``; English has "1 shift" and "2 shifts", Chinese one form for every count."""
+    return plural_form(singular, plural, n) % {"num": n, **variables}
 
 
 _ = gettext
 
 
+# Dates read day before month in English ("Mon 7 Dec"), as Weft's sites write them.
+DATE_LOCALES = {"en": "en_GB", "zh-Hans": "zh_Hans"}
+
+
 def _babel_locale() -> str:
-    return current_locale().replace("-", "_")
+    return DATE_LOCALES.get(current_locale(), DATE_LOCALES[DEFAULT_LOCALE])
 
 
 def day_label(day: dt.date, today: dt.date) -> str:
@@ -98,14 +108,57 @@ def day_label(day: dt.date, today: dt.date) -> str:
     return format_skeleton("MMMMEd", day, locale=_babel_locale())
 
 
-def moment_labeller(zone: ZoneInfo, today: dt.date) -> Callable[[dt.datetime], str]:
+def clock_text(local: dt.datetime) -> str:
+    """A time of day on the 24-hour clock (16:30), as both languages write it."""
+    return f"{local:%H:%M}"
+
+
+def date_text(day: dt.date) -> str:
+    """A full date in the reader's language: "7 Dec 2026", "2026年12月7日"."""
+    return format_skeleton("yMMMd", day, locale=_babel_locale())
+
+
+def moment_label(moment: dt.datetime, zone: ZoneInfo, today: dt.date) -> str:
+    """A moment on its own, as a caption: "Today 16:30", "Tomorrow 09:00", "Mon 7 Dec 16:30" (今天 16:30,
+    12月7日周一 16:30). The one place a weekday is written, through Babel, in the reader's language."""
+    local = moment.astimezone(zone)
+    relative = {0: gettext("Today"), 1: gettext("Tomorrow"), -1: gettext("Yesterday")}
+    day = relative.get((local.date() - today).days) or format_skeleton("MMMEd", local, locale=_babel_locale())
+    return gettext("%(day)s %(time)s", day=day, time=clock_text(local))
+
+
+def moment_phrase(moment: dt.datetime, zone: ZoneInfo, today: dt.date) -> str:
+    """A moment inside a sentence: "Started %(when)s" reads "Started today at 16:15" / "今天 16:15 开始",
+    never "Started at Today 16:15". Sentences take it through a placeholder, never a weekday of their own."""
+    local = moment.astimezone(zone)
+    time = clock_text(local)
+    offset = (local.date() - today).days
+    if offset == 0:
+        return gettext("today at %(time)s", time=time)
+    if offset == 1:
+        return gettext("tomorrow at %(time)s", time=time)
+    if offset == -1:
+        return gettext("yesterday at %(time)s", time=time)
+    return gettext("on %(day)s at %(time)s", day=format_skeleton("MMMEd", local, locale=_babel_locale()), time=time)
+
+
+class MomentLabeller:
+    """Labels moments for one page, in the reader's zone and relative to their today: ``when(moment)`` for a
+    caption, ``when.phrase(moment)`` inside a sentence."""
+
+    def __init__(self, zone: ZoneInfo, today: dt.date) -> None:
+        self.zone, self.today = zone, today
+
+    def __call__(self, moment: dt.datetime) -> str:
+        return moment_label(moment, self.zone, self.today)
+
+    def phrase(self, moment: dt.datetime) -> str:
+        return moment_phrase(moment, self.zone, self.today)
+
+
+def moment_labeller(zone: ZoneInfo, today: dt.date) -> MomentLabeller:
     """Labels moments as a reader takes them in (Today 17:45, Tomorrow 06:00, or a short date); pages use it per row."""
-
-    def when(moment: dt.datetime) -> str:
-        local = moment.astimezone(zone)
-        return f"{day_label(local.date(), today)} {local.strftime('%H:%M')}"
-
-    return when
+    return MomentLabeller(zone, today)
 
 
 def week_label(monday: dt.date, *, short: bool = False) -> str:
@@ -113,3 +166,8 @@ def week_label(monday: dt.date, *, short: bool = False) -> str:
     if short:
         return format_skeleton("Md", monday, locale=_babel_locale())
     return gettext("Week of %(day)s", day=format_skeleton("MMMd", monday, locale=_babel_locale()))
+
+
+def date_span_text(first: dt.date, last: dt.date) -> str:
+    """A run of days in the reader's language, written once: "14 to 20 Dec" (with an en dash), "12月14日至20日"."""
+    return format_interval(first, last, "MMMd", locale=_babel_locale())

@@ -75,6 +75,19 @@ def requires(*roles: RoleName) -> Any:
     return guard
 
 
+REPLAY_HEADER = "x-weft-replay"
+
+
+def replay_is_mine(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for the writes a phone queues offline (web/static/outbox.js) and sends later: the queued
+    request names the user who made it, and only that user's session may carry it (403 otherwise, and the
+    phone keeps it), so a change queued before a sign-out never lands in the next person's account."""
+    replayed_for = connection.headers.get(REPLAY_HEADER)
+    principal = current_principal(connection)
+    if replayed_for is not None and (principal is None or replayed_for != str(principal.user_id)):
+        raise PermissionDeniedException("This change was queued by someone else on this phone.")
+
+
 def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if current_principal(connection) is None:
         raise NotAuthorizedException("Sign in to continue.")

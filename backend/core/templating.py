@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.connection import Request
@@ -14,11 +17,13 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from backend.core.errors import DomainError
-from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, ngettext
+from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, plural_form
 from backend.core.money import decimal_text, format_money
 from backend.core.security import LOCALE_COOKIE, current_principal
 
 WEB_TEMPLATES = ROOT / "web" / "templates"
+STATIC_DIR = ROOT / "web" / "static"
+STATIC_HASH_CHARS = 12
 BACKEND = ROOT / "backend"
 HTML_LANG = {"en": "en", "zh-Hans": "zh-Hans"}
 
@@ -33,6 +38,38 @@ def negotiate_locale(request: Request[Any, Any, Any]) -> str:
         return cookie
     accept = request.headers.get("accept-language", "").lower()
     return "zh-Hans" if accept.startswith("zh") else DEFAULT_LOCALE
+
+
+class StaticFiles:
+    """The files under ``/static``, each named with a hash of its content (``/static/app.css?v=3f2a...``).
+
+    The address changes whenever the bytes do, so a browser may keep a file a year (``immutable``) and a
+    deploy is still seen at once. Hashes are computed once per process: a deploy restarts it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.content_hash = cache(self._content_hash)
+
+    def _content_hash(self, name: str) -> str:
+        path = (self.directory / name).resolve()
+        if not path.is_relative_to(self.directory.resolve()) or not path.is_file():
+            raise FileNotFoundError(f"no static file {name!r} in {self.directory}")
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:STATIC_HASH_CHARS]
+
+    def url(self, name: str) -> str:
+        return f"/static/{name}?v={self.content_hash(name)}"
+
+    def exists(self, name: str) -> bool:
+        return (self.directory / name).is_file()
+
+
+STATIC = StaticFiles(STATIC_DIR)
+
+
+def static_url(name: str) -> str:
+    """A static file's fingerprinted address, for templates (``{{ static_url('app.css') }}``)."""
+    return STATIC.url(name)
 
 
 def template_directories() -> list[Path]:
@@ -50,11 +87,12 @@ def create_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext, plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = current_locale
     env.globals["money"] = format_money
     env.globals["amount"] = decimal_text  # a stored amount as a form shows it back ("12.50"), for parse_amount
     env.globals["html_lang"] = lambda: HTML_LANG[current_locale()]
+    env.globals["static_url"] = static_url
     return env
 
 
@@ -82,6 +120,15 @@ def retarget(request: Request[Any, Any, Any], response: Template, selector: str)
     return response
 
 
+REFUSAL_HEADER = "X-Weft-Refusal"
+
+
+def refusal_headers(error: DomainError) -> dict[str, str]:
+    """A refusal named in a header as well as on the page (``409 Week%202026-W50...``): the offline outbox
+    replays queued writes as htmx, which answers refusals with 200, and must tell the agent which ones failed."""
+    return {REFUSAL_HEADER: f"{error.status_code} {quote(error.message)}"}
+
+
 def page(
     request: Request[Any, Any, Any],
     template_name: str,
@@ -92,6 +139,11 @@ def page(
     """Render a full page, or only its content when htmx asks for a fragment, from the same template."""
     layout = "_fragment.html" if is_htmx(request) else "base.html"
     full_context = {"layout": layout, "principal": current_principal(request), **(context or {})}
+    error = full_context.get("error")
     return Template(
-        template_name=template_name, context=full_context, status_code=status_code, media_type=MediaType.HTML
+        template_name=template_name,
+        context=full_context,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers=refusal_headers(error) if isinstance(error, DomainError) else None,
     )

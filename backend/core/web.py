@@ -33,7 +33,7 @@ from backend.core.errors import DomainError, TooManyAttempts
 from backend.core.i18n import gettext as _
 from backend.core.security import API_PREFIX, SAFE_METHODS, SESSION_COOKIE, Principal, current_principal
 from backend.core.settings import Settings
-from backend.core.templating import is_htmx
+from backend.core.templating import is_htmx, refusal_headers
 
 log = logging.getLogger("weft")
 Gettext = Callable[..., str]
@@ -358,6 +358,7 @@ def _answer(
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     response = _answer(request, exc.status_code, exc.message, exc.field)
+    response.headers.update(refusal_headers(exc))
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
     return response

@@ -25,7 +25,7 @@ from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
-from backend.core.i18n import week_label
+from backend.core.i18n import ngettext, week_label
 from backend.core.security import requires
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page
@@ -110,7 +110,7 @@ def matrix_rows(matrix: Matrix) -> list[Row]:
             matrix.reliability,
             [_percent(value) for value in matrix.reliability],
             f"{matrix.reliability_detail.percent}%",
-            _("last %(days)s days", days=matrix.reliability_detail.window_days),
+            ngettext("last %(num)s day", "last %(num)s days", matrix.reliability_detail.window_days),
         ),
         _row(
             "quiz",

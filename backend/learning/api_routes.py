@@ -4,7 +4,7 @@ Agents list and read the published courses of their site, take quizzes and
 answer drills; only their own attempts and drills exist for them (404
 otherwise). Coordinators (and admins) import, export and publish courses;
 other roles get 403. Refusals answer ``{message, field, request_id}``; a
-refused start adds ``reason`` and ``next_start_at``.
+refused start adds ``reason``, ``next_start_at`` and ``lessons_unread``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def refused_start(request: AnyRequest, refused: quiz.AttemptRefused) -> Response
         refused.field,
         reason=gate.reason,
         next_start_at=gate.next_start_at.isoformat() if gate.next_start_at else None,
+        lessons_unread=gate.lessons_unread,
     )
 
 
@@ -109,7 +110,8 @@ class LearnApiController(Controller):
         self, request: AnyRequest, db: Db, principal: CurrentPrincipal, current_user: CurrentUser, course_id: PathId
     ) -> Response[Any]:
         """201 with a new attempt's questions (no correct flags), 200 resuming the one in progress;
-        409 during the cooldown or past the daily limit (with ``next_start_at``)."""
+        409 during the cooldown or past the daily limit (with ``next_start_at``); 422 for a required course
+        whose lessons are not all read yet (with ``lessons_unread``)."""
         now = utcnow()
         gate = await quiz.attempt_gate(db, agent=current_user, course_id=course_id, now=now)
         try:

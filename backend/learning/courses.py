@@ -18,13 +18,14 @@ import re
 
 import msgspec
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.learning.content import CourseContent, Text
-from backend.learning.models import Course, CourseProgress, CourseVersion, VersionStatus
+from backend.learning.models import Course, CourseProgress, CourseVersion, LessonProgress, VersionStatus
 
 ONBOARDING = "onboarding"
 DEFAULT_LOCALE = "en"
@@ -337,9 +338,10 @@ async def progress_of(session: AsyncSession, *, user_id: int, course_id: int) ->
 async def record_lesson_done(
     session: AsyncSession, *, agent: User, course_id: int, lesson_index: int, now: dt.datetime
 ) -> CourseProgress:
-    """Remember that the agent has read up to ``lesson_index`` (0-based) of the current version.
+    """Remember that the agent went through lesson ``lesson_index`` (0-based) of the current version.
 
-    Progress only moves forward; a newer version keeps the count, capped at its number of lessons.
+    The lesson itself is recorded (a required course's quiz asks for every one: ``lessons_read``), and the
+    furthest lesson reached, which only moves forward; a newer version keeps the count, capped at its lessons.
     """
     _course, version = await agent_course(session, agent=agent, course_id=course_id)
     lessons = len(content_of(version).lessons)
@@ -352,4 +354,34 @@ async def record_lesson_done(
     progress.lessons_done = min(max(progress.lessons_done, lesson_index + 1), lessons)
     progress.version_id, progress.updated_at = version.id, now
     await session.flush()
+    if lesson_index not in await lessons_read(session, user_id=agent.id, course_id=course_id):
+        try:
+            async with session.begin_nested():  # a double tap may record it at the same moment
+                session.add(
+                    LessonProgress(user_id=agent.id, course_id=course_id, lesson_index=lesson_index, done_at=now)
+                )
+        except IntegrityError:
+            pass
     return progress
+
+
+async def lessons_read(session: AsyncSession, *, user_id: int, course_id: int) -> set[int]:
+    """The lessons (0-based) of a course the agent went through."""
+    return set(
+        await session.scalars(
+            select(LessonProgress.lesson_index).where(
+                LessonProgress.user_id == user_id, LessonProgress.course_id == course_id
+            )
+        )
+    )
+
+
+async def lessons_read_by_course(session: AsyncSession, *, user_id: int) -> dict[int, set[int]]:
+    """Every course's lessons (0-based) the agent went through, by course id."""
+    read: dict[int, set[int]] = {}
+    rows = await session.execute(
+        select(LessonProgress.course_id, LessonProgress.lesson_index).where(LessonProgress.user_id == user_id)
+    )
+    for course_id, index in rows:
+        read.setdefault(course_id, set()).add(index)
+    return read

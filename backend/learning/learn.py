@@ -11,6 +11,8 @@ The order, and why:
    certification or onboarding (a shift that is full, or clashes with one the
    agent holds, is not one a course unlocks). The marketplace's own list and
    reasons are asked, so the Learn tab and the Shifts tab never disagree.
+   Shifts are grouped by skill ("Billing: 5 open shifts from today 16:30"),
+   naming every course the agent needs to pass for them.
 3. **In progress**: lessons read or a quiz attempt made, with the lesson to resume.
 4. **Done**: passed, or covered by a certification the agent already holds.
 5. **Other** courses, by title.
@@ -33,25 +35,38 @@ from backend.core.errors import NotFound
 from backend.core.i18n import current_locale
 from backend.learning import courses, quiz
 from backend.learning.courses import ONBOARDING, localized
-from backend.learning.models import CoursePassCredit
+from backend.learning.models import CoursePassCredit, QuizAttempt
 from backend.shifts import market
 from backend.shifts.allocation import Why
 
 # A course can only unlock a shift kept from the agent by what a course grants; the tier window passes by itself.
 COURSE_FIXABLE = frozenset({Why.not_certified, Why.not_onboarded})
 UNLOCK_IGNORES = frozenset({Why.window})
-SHIFTS_SHOWN_PER_COURSE = 3
 
 
 @dataclass(frozen=True)
-class Unlock:
-    """An open shift this course helps the agent take: ``alone`` when passing this one course is enough."""
+class CourseLink:
+    course_id: int
+    title: str
 
-    shift_id: int
+
+@dataclass
+class Unlock:
+    """The open shifts of one skill a course helps the agent take, and every course to pass for them.
+
+    ``starts``/``ends`` are the first shift's; ``alone`` when passing this one course is enough.
+    """
+
+    skill_code: str
+    skill_name: str
     starts: dt.datetime
     ends: dt.datetime
-    skill_name: str
-    alone: bool
+    courses: list[CourseLink]
+    count: int = 1
+
+    @property
+    def alone(self) -> bool:
+        return len(self.courses) == 1
 
 
 @dataclass
@@ -76,7 +91,7 @@ class CourseCard:
     expiring: bool = False  # in force, but within the site's reminder days
     required: bool = False
     unlocks: list[Unlock] = field(default_factory=list)
-    more_unlocks: int = 0
+    lessons_read: frozenset[int] = frozenset()  # 1-based lesson numbers
 
     @property
     def is_onboarding(self) -> bool:
@@ -88,8 +103,8 @@ class CourseCard:
 
     @property
     def resume_lesson(self) -> int | None:
-        """The lesson (1-based) to go on with; None once every lesson is read (the quiz is next)."""
-        return self.lessons_done + 1 if self.lessons_done < self.lessons_total else None
+        """The first lesson (1-based) not read yet; None once every lesson is read (the quiz is next)."""
+        return next((n for n in range(1, self.lessons_total + 1) if n not in self.lessons_read), None)
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ def _card(item: quiz.AgentCourse, agent: User, held: set[str], names: dict[str, 
         skill_name=names.get(content.certifies, content.certifies),
         lessons_total=item.lessons_total,
         lessons_done=item.lessons_done,
+        lessons_read=frozenset(index + 1 for index in item.lessons_read),
         passed=item.passed,
         best_percent=item.best_score_percent,
         open_attempt_id=item.open_attempt_id,
@@ -151,23 +167,31 @@ async def learn_overview(session: AsyncSession, *, agent: User, now: dt.datetime
 async def _add_unlocks(session: AsyncSession, *, agent: User, now: dt.datetime, cards: list[CourseCard]) -> None:
     """Attach to each course the open shifts it would help the agent take, from the marketplace's own reasons."""
     view = await market.open_shifts_for(session, agent=agent, now=now)
-    onboarding_left = {c.course_id for c in cards if c.is_onboarding and not c.passed}
-    for shift in view.shifts:
+    onboarding_left = [c for c in cards if c.is_onboarding and not c.passed]
+    for shift in sorted(view.shifts, key=lambda s: s.starts):
         blocking = {reason.code for reason in shift.reasons} - UNLOCK_IGNORES
         if not blocking or not blocking <= COURSE_FIXABLE:
             continue
-        needs_skill = Why.not_certified in blocking
-        needs_onboarding = Why.not_onboarded in blocking
-        for card in cards:
-            teaches_skill = needs_skill and card.certifies == shift.skill_code
-            onboards = needs_onboarding and card.course_id in onboarding_left
-            if not (teaches_skill or onboards):
-                continue
-            alone = (not needs_skill or teaches_skill) and (not needs_onboarding or onboarding_left == {card.course_id})
-            if len(card.unlocks) >= SHIFTS_SHOWN_PER_COURSE:
-                card.more_unlocks += 1
-                continue
-            card.unlocks.append(Unlock(shift.shift_id, shift.starts, shift.ends, shift.skill_name, alone))
+        onboarding = onboarding_left if Why.not_onboarded in blocking else []
+        teaching: list[CourseCard] = []
+        if Why.not_certified in blocking:
+            teaching = sorted((c for c in cards if c.certifies == shift.skill_code), key=lambda c: c.minutes)
+            if not teaching:
+                continue  # no course teaches the skill: no course unlocks the shift
+        for card in onboarding:
+            _count_shift(card, shift, [*onboarding, *teaching[:1]])
+        for card in teaching:
+            _count_shift(card, shift, [*onboarding, card])
+
+
+def _count_shift(card: CourseCard, shift: market.OpenShift, needed: list[CourseCard]) -> None:
+    """Count one open shift in the card's group for its skill and courses; a new group starts at this shift."""
+    links = [CourseLink(c.course_id, c.title) for c in needed]
+    for unlock in card.unlocks:
+        if unlock.skill_code == shift.skill_code and unlock.courses == links:
+            unlock.count += 1
+            return
+    card.unlocks.append(Unlock(shift.skill_code, shift.skill_name, shift.starts, shift.ends, links))
 
 
 def _grouped(cards: list[CourseCard]) -> Overview:
@@ -195,6 +219,29 @@ async def course_card(session: AsyncSession, *, agent: User, course_id: int, now
     if card is None:
         raise NotFound("course")
     return card
+
+
+async def finish_goes_to_quiz(session: AsyncSession, *, agent: User, course_id: int, now: dt.datetime) -> bool:
+    """Whether the last lesson's button leads on to the quiz: not for a course already passed and not due again."""
+    item = next(c for c in await quiz.courses_for_agent(session, agent=agent, now=now) if c.course.id == course_id)
+    return item.required or not item.passed
+
+
+async def quiz_after_lessons(
+    session: AsyncSession, *, agent: User, course_id: int, now: dt.datetime
+) -> QuizAttempt | None:
+    """Where "Finish and go to the quiz" lands: the attempt in progress, or a new one when the gate allows it.
+
+    None when the quiz is not next (passed and not due again) or cannot start now (a cooldown, the daily limit,
+    lessons still unread): the course page then says why.
+    """
+    if not await finish_goes_to_quiz(session, agent=agent, course_id=course_id, now=now):
+        return None
+    try:
+        async with session.begin_nested():
+            return await quiz.start_attempt(session, agent=agent, course_id=course_id, now=now)
+    except quiz.AttemptRefused:
+        return None
 
 
 async def course_for_skill(session: AsyncSession, *, agent: User, skill_code: str) -> int | None:

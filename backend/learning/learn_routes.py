@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from babel.dates import format_date
+from babel.lists import format_list
 from litestar import Controller, Response, Router, get, post
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
@@ -32,7 +34,7 @@ from backend.accounts.zones import user_zone
 from backend.core.bounds import PathId, PathNumber
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
-from backend.core.i18n import current_locale, day_label
+from backend.core.i18n import current_locale, moment_labeller
 from backend.core.i18n import gettext as _
 from backend.core.security import requires
 from backend.core.templating import is_htmx, page, refused_status
@@ -72,11 +74,10 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
     def clock(moment: dt.datetime) -> str:
         return local(moment).strftime("%H:%M")
 
-    def when(moment: dt.datetime) -> str:
-        return f"{day_label(local(moment).date(), today)} {clock(moment)}"
+    when = moment_labeller(zone, today)
 
     def span(start: dt.datetime, end: dt.datetime) -> str:
-        return f"{day_label(local(start).date(), today)} {clock(start)}\u2013{clock(end)}"
+        return f"{when(start)}\u2013{clock(end)}"
 
     def date_label(moment: dt.datetime) -> str:
         return format_date(local(moment).date(), "medium", locale=locale.replace("-", "_"))
@@ -87,6 +88,12 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
     def markdown(value: Text | None) -> Any:
         return markdown_html(text(value))
 
+    def course_links(links: list[learn.CourseLink]) -> Markup:
+        """Courses as links in a list the reader's language joins ("A and B", "A和B")."""
+        link_html = Markup('<a href="{}/courses/{}">{}</a>')
+        anchors = [str(link_html.format(BASE, link.course_id, link.title)) for link in links]
+        return Markup(format_list(anchors, locale=locale.replace("-", "_")))
+
     context: dict[str, Any] = {
         "tab": "learn",
         "user": agent,
@@ -96,6 +103,7 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
         "when": when,
         "span": span,
         "date_label": date_label,
+        "course_links": course_links,
         "error": None,
         "notice": None,
     }
@@ -275,6 +283,7 @@ class LearnController(Controller):
             lesson=lesson,
             number=number,
             total=len(content.lessons),
+            to_quiz=await learn.finish_goes_to_quiz(db, agent=agent, course_id=course.id, now=utcnow()),
             **{"chosen": None, **extra},
         )
         return page(request, template, context, status_code=status)
@@ -295,14 +304,16 @@ class LearnController(Controller):
         number: PathNumber,
         data: FormPost,
     ) -> Any:
-        """Mark a lesson read and go on: the next lesson, or after the last one the course page's quiz."""
+        """Mark a lesson read and go on: the next lesson, or after the last one the quiz itself (started, or the
+        one in progress); when the quiz cannot start now, the course page's quiz section says why."""
         course, content = await _course_content(db, current_user, course_id)
         _lesson_of(content, number)
         await courses.record_lesson_done(
             db, agent=current_user, course_id=course.id, lesson_index=number - 1, now=utcnow()
         )
         if number >= len(content.lessons):
-            target = f"{BASE}/courses/{course.id}#quiz"
+            attempt = await learn.quiz_after_lessons(db, agent=current_user, course_id=course.id, now=utcnow())
+            target = f"{BASE}/attempts/{attempt.id}" if attempt else f"{BASE}/courses/{course.id}#quiz"
             if is_htmx(request):
                 return Response(content="", status_code=200, headers={"HX-Redirect": target})
             return see_other(target)

@@ -78,6 +78,22 @@ class CourseProgress(IdMixin, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LessonProgress(IdMixin, Base):
+    """One lesson an agent went through (its Next or Finish button), so a required course's quiz can ask for all.
+
+    ``lesson_index`` is 0-based in the course's current version; ``CourseProgress`` keeps the furthest one for
+    resuming, these rows say which ones were actually read.
+    """
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "lesson_index"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(BigId, ForeignKey("courses.id", ondelete="CASCADE"))
+    lesson_index: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class QuizAttempt(IdMixin, Base):
     """One sitting of a course's quiz: what was drawn and shown, what was answered, and the score.
 

@@ -39,15 +39,14 @@ from backend.accounts.zones import site_zone, user_zone
 from backend.certifications.models import Certification
 from backend.certifications.service import grant_certification, mark_onboarded
 from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.i18n import current_locale, ngettext
 from backend.core.i18n import gettext as _
-from backend.core.i18n import ngettext
 from backend.core.slots import IsoWeek, local_midnight
 from backend.learning import courses, drills, scoring
 from backend.learning.content import CourseContent, Question, Text
 from backend.learning.models import (
     Course,
     CoursePassCredit,
-    CourseProgress,
     CourseVersion,
     QuizAttempt,
 )
@@ -60,6 +59,7 @@ class AttemptGate(msgspec.Struct, kw_only=True):
     """Whether an agent may start an attempt now, and if not, why and when they may.
 
     ``reason``: "" (may start), "open_attempt" (may resume ``open_attempt_id``; can_start is True),
+    "lessons_unread" (a required course: ``lessons_unread`` lists the lessons, 1-based, still to read),
     "cooldown", "daily_limit", "unpublished", "archived".
     """
 
@@ -70,6 +70,7 @@ class AttemptGate(msgspec.Struct, kw_only=True):
     attempts_today: int
     attempts_per_day: int
     open_attempt_id: int | None
+    lessons_unread: list[int] = []
 
 
 class BlankAnswers(DomainError):
@@ -94,6 +95,12 @@ class AttemptRefused(Conflict):
     def __init__(self, gate: AttemptGate) -> None:
         super().__init__(gate.message, field="course")
         self.gate = gate
+
+
+class LessonsUnread(AttemptRefused):
+    """A required course's quiz before every lesson was read: 422, naming the lessons still to read."""
+
+    status_code = 422
 
 
 def is_open(attempt: QuizAttempt, now: dt.datetime) -> bool:
@@ -134,7 +141,8 @@ async def attempt_gate(session: AsyncSession, *, agent: User, course_id: int, no
             attempts_per_day=0,
             open_attempt_id=None,
         )
-    quiz = courses.content_of(version).quiz
+    content = courses.content_of(version)
+    quiz = content.quiz
     site = await session.get(Site, agent.site_id)
     assert site is not None
     zone = site_zone(site)
@@ -150,6 +158,19 @@ async def attempt_gate(session: AsyncSession, *, agent: User, course_id: int, no
                 message="",
                 next_start_at=None,
                 open_attempt_id=attempt.id,
+                **gate,
+            )
+    if await lessons_required(session, agent=agent, content=content, attempts=attempts, now=now):
+        read = await courses.lessons_read(session, user_id=agent.id, course_id=course.id)
+        unread = [index + 1 for index in range(len(content.lessons)) if index not in read]
+        if unread:
+            return AttemptGate(
+                can_start=False,
+                reason="lessons_unread",
+                message=unread_message(content, unread),
+                next_start_at=None,
+                open_attempt_id=None,
+                lessons_unread=unread,
                 **gate,
             )
     waits: list[tuple[dt.datetime, str, str]] = []
@@ -177,6 +198,63 @@ async def attempt_gate(session: AsyncSession, *, agent: User, course_id: int, no
     return AttemptGate(can_start=True, reason="", message="", next_start_at=None, open_attempt_id=None, **gate)
 
 
+def standing(
+    certifies: str,
+    *,
+    passed: bool,
+    expires_at: dt.datetime | None,
+    has_cert: bool,
+    now: dt.datetime,
+    remind: dt.timedelta,
+) -> tuple[str, bool]:
+    """A course's status for an agent and whether it is required of them (see ``AgentCourse``); "" = not decided."""
+    if certifies == courses.ONBOARDING:
+        return ("passed" if passed else ""), not passed
+    if has_cert and expires_at is not None and expires_at <= now:
+        return "expired", True
+    if has_cert and expires_at is not None and expires_at - now <= remind:
+        return "expiring", True
+    return ("passed" if passed else ""), False
+
+
+async def lessons_required(
+    session: AsyncSession, *, agent: User, content: CourseContent, attempts: list[QuizAttempt], now: dt.datetime
+) -> bool:
+    """Whether the quiz waits for every lesson: only for a course required of the agent (onboarding while not
+    onboarded, a lapsed or expiring certification). A skill course the agent chose may be tested out of."""
+    if content.certifies == courses.ONBOARDING and agent.onboarded_at is not None:
+        return False
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    expiry = await session.execute(
+        select(Certification.expires_at)
+        .join(Skill, Skill.id == Certification.skill_id)
+        .where(Certification.user_id == agent.id, Skill.code == content.certifies, Skill.site_id == agent.site_id)
+    )
+    held = expiry.first()
+    _status, required = standing(
+        content.certifies,
+        passed=any(attempt.passed for attempt in attempts),
+        expires_at=held[0] if held else None,
+        has_cert=held is not None,
+        now=now,
+        remind=dt.timedelta(days=site_settings(site).certification_reminder_days),
+    )
+    return required
+
+
+def unread_message(content: CourseContent, unread: list[int]) -> str:
+    """The refusal that names the lessons still to read, in the reader's language."""
+    locale = current_locale()
+    names = ", ".join(f"{number}. {courses.localized(content.lessons[number - 1].title, locale)}" for number in unread)
+    return ngettext(
+        "Read every lesson before the quiz. Still to read: %(lessons)s.",
+        "Read every lesson before the quiz. Still to read (%(num)d): %(lessons)s.",
+        len(unread),
+        lessons=names,
+    )
+
+
 def draw_questions(content: CourseContent, rng: random.Random) -> list[dict[str, object]]:
     """``quiz.draw`` questions at random, each with its choices shuffled (true/false keeps its order;
     an ordering question is never shown in its correct order)."""
@@ -202,6 +280,8 @@ async def start_attempt(
     gate = await attempt_gate(session, agent=agent, course_id=course_id, now=now)
     if gate.open_attempt_id is not None:
         return await attempt_of(session, agent=agent, attempt_id=gate.open_attempt_id)
+    if gate.reason == "lessons_unread":
+        raise LessonsUnread(gate)
     if not gate.can_start:
         raise AttemptRefused(gate)
     version = await courses.current_version(session, course_id=course_id)
@@ -568,6 +648,7 @@ class AgentCourse(msgspec.Struct, kw_only=True):
     required: bool
     lessons_done: int
     lessons_total: int
+    lessons_read: frozenset[int]  # 0-based
     best_score_percent: float | None
     passed: bool
     certification_expires_at: dt.datetime | None
@@ -581,10 +662,7 @@ async def courses_for_agent(session: AsyncSession, *, agent: User, now: dt.datet
     settings = site_settings(site)
     remind_within = dt.timedelta(days=settings.certification_reminder_days)
     published = await courses.published_courses(session, site_id=agent.site_id)
-    progress = {
-        row.course_id: row.lessons_done
-        for row in await session.scalars(select(CourseProgress).where(CourseProgress.user_id == agent.id))
-    }
+    read = await courses.lessons_read_by_course(session, user_id=agent.id)
     attempts: dict[int, list[QuizAttempt]] = {}
     for attempt in await session.scalars(
         select(QuizAttempt).where(QuizAttempt.user_id == agent.id).order_by(QuizAttempt.started_at.desc())
@@ -606,20 +684,13 @@ async def courses_for_agent(session: AsyncSession, *, agent: User, now: dt.datet
         passed = any(attempt.passed for attempt in mine)
         expires_at = certified.get(content.certifies)
         has_cert = content.certifies in certified
-        if content.certifies == courses.ONBOARDING:
-            status = "passed" if passed else ""
-            required = not passed
-        elif has_cert and expires_at is not None and expires_at <= now:
-            status, required = "expired", True
-        elif has_cert and expires_at is not None and expires_at - now <= remind_within:
-            status, required = "expiring", True
-        elif has_cert and passed:
-            status, required = "passed", False
-        else:
-            status, required = ("passed" if passed else ""), False
+        status, required = standing(
+            content.certifies, passed=passed, expires_at=expires_at, has_cert=has_cert, now=now, remind=remind_within
+        )
         if not status:
-            status = "in_progress" if (progress.get(course.id) or mine) else "not_started"
+            status = "in_progress" if (read.get(course.id) or mine) else "not_started"
         open_attempt = next((attempt.id for attempt in mine if is_open(attempt, now)), None)
+        lessons_read = frozenset(index for index in read.get(course.id, ()) if index < len(content.lessons))
         listed.append(
             AgentCourse(
                 course=course,
@@ -627,7 +698,8 @@ async def courses_for_agent(session: AsyncSession, *, agent: User, now: dt.datet
                 content=content,
                 status=status,
                 required=required,
-                lessons_done=min(progress.get(course.id, 0), len(content.lessons)),
+                lessons_done=len(lessons_read),
+                lessons_read=lessons_read,
                 lessons_total=len(content.lessons),
                 best_score_percent=max(scores) if scores else None,
                 passed=passed,

@@ -19,7 +19,7 @@ from markupsafe import Markup
 ALLOWED_TAGS = frozenset(
     {
         "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
-        "ul", "ol", "li", "h3", "h4", "h5", "h6", "a", "img",
+        "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6", "a", "img",
         "table", "thead", "tbody", "tr", "th", "td",
     }
 )  # fmt: skip
@@ -33,8 +33,9 @@ ALLOWED_ATTRIBUTES = {
 IMAGE_SOURCES = ("https://", "/static/")
 LINK_SCHEMES = {"https", "http", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
-# A lesson's own headings sit under the page's h1 and the lesson's h2.
-HEADING_SHIFT = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h6", "h5": "h6", "h6": "h6"}
+# A text's top heading sits right under the page's h1, whatever level its author started at: a skipped
+# level (h1 then h4) loses a screen reader's user, and axe and Lighthouse count it against the page.
+TOP_HEADING_LEVEL = 2
 CACHED_TEXTS = 512
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
@@ -51,9 +52,10 @@ def _keep_attribute(tag: str, name: str, value: str) -> str | None:
 def _render(text: str) -> str:
     env: dict[str, object] = {}
     tokens = _markdown.parse(text, env)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = HEADING_SHIFT.get(token.tag, token.tag)
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    shift = TOP_HEADING_LEVEL - min((int(token.tag[1]) for token in headings), default=TOP_HEADING_LEVEL)
+    for token in headings:
+        token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
     html = _markdown.renderer.render(tokens, _markdown.options, env)
     return nh3.clean(
         html,

@@ -141,6 +141,7 @@ class GateOut(msgspec.Struct, kw_only=True):
     attempts_today: int
     attempts_per_day: int
     open_attempt_id: int | None
+    lessons_unread: list[int] = []
 
     @classmethod
     def of(cls, gate: quiz_service.AttemptGate) -> GateOut:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,7 +67,13 @@ class PushSubscription(IdMixin, Base):
 
 
 class Notification(IdMixin, Base):
-    """An inbox entry: everything sent is kept here, so nothing is lost when push is off or denied."""
+    """An inbox entry: everything sent is kept here, so nothing is lost when push is off or denied.
+
+    ``values`` names the message (``values["message"]``, see ``notify.messages``) and holds what fills it;
+    the title and body are worded from them each time the notification is read, in the reader's language
+    of the moment. ``title`` and ``body`` keep the words as first sent: rows written before ``values``
+    existed have only those.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
@@ -75,6 +82,7 @@ class Notification(IdMixin, Base):
     kind: Mapped[Kind] = mapped_column(KIND_TYPE)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     url: Mapped[str] = mapped_column(String(500), default="/app")
     subject: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

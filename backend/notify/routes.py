@@ -56,10 +56,6 @@ def zone_of(principal: Principal) -> ZoneInfo:
     return known_time_zone(principal.timezone) or ZoneInfo("UTC")
 
 
-def tab_of(principal: Principal) -> str:
-    return "home" if principal.role == "agent" else ""
-
-
 async def save_subscription(
     request: AnyRequest, db: Any, principal: Principal, settings: Settings, data: SubscriptionBody
 ) -> SubscriptionAnswer:
@@ -90,7 +86,7 @@ class InboxController(Controller):
     async def _inbox(self, request: AnyRequest, db: Db, principal: Principal) -> Template:
         notes = await service.inbox(db, user_id=principal.user_id)
         unread = await service.unread_count(db, user_id=principal.user_id)
-        context = {"notes": notes, "unread": unread, "zone": zone_of(principal), "tab": tab_of(principal)}
+        context = {"notes": notes, "unread": unread, "zone": zone_of(principal)}
         return page(request, INBOX, context)
 
     @get("/", name="notify:inbox")
@@ -140,7 +136,6 @@ class InboxController(Controller):
             "clock_options": [(clock, clock) for clock in CLOCKS],
             "saved": saved,
             "error": error,
-            "tab": tab_of(principal),
         }
         status = error.status_code if error is not None else 200
         return page(request, SETTINGS, context, status_code=status)

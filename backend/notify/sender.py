@@ -29,6 +29,7 @@ import email.utils
 import logging
 import time
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import msgspec
@@ -36,11 +37,15 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 from sqlalchemy import delete, select, update
 
+from backend.accounts.models import User
 from backend.core.db import Database, utcnow
+from backend.core.i18n import DEFAULT_LOCALE, speaking
 from backend.core.settings import Settings
+from backend.core.slots import known_time_zone
 from backend.notify import endpoints, keys, policy
+from backend.notify.messages import Reader
 from backend.notify.models import Notification, PushMessage, PushStatus, PushSubscription
-from backend.notify.service import forget_subscription
+from backend.notify.service import forget_subscription, worded
 
 log = logging.getLogger("weft.push")
 
@@ -133,13 +138,14 @@ async def claim_due(database: Database, *, now: dt.datetime, limit: int) -> list
         if not ids:
             return []
         rows = await session.execute(
-            select(PushMessage, PushSubscription, Notification)
+            select(PushMessage, PushSubscription, Notification, User.locale, User.timezone)
             .join(Notification, Notification.id == PushMessage.notification_id)
+            .join(User, User.id == Notification.user_id)
             .outerjoin(PushSubscription, PushSubscription.id == PushMessage.subscription_id)
             .where(PushMessage.id.in_(ids))
             .order_by(PushMessage.next_attempt_at, PushMessage.id)
         )
-        for message, subscription, note in rows:
+        for message, subscription, note, locale, zone_name in rows:
             remaining = int((message.expires_at - now).total_seconds())
             if subscription is None or remaining <= 0:
                 message.status = PushStatus.dropped
@@ -147,6 +153,10 @@ async def claim_due(database: Database, *, now: dt.datetime, limit: int) -> list
                 continue
             message.attempts += 1
             message.next_attempt_at = now + dt.timedelta(seconds=LEASE_SECONDS)
+            # Worded at send time in the recipient's language of the moment, not the one they had when it was queued.
+            reader = Reader.at(known_time_zone(zone_name) or ZoneInfo("UTC"), now)
+            with speaking(locale or DEFAULT_LOCALE):
+                words = worded(note.values, note, reader=reader)
             claimed.append(
                 Claimed(
                     id=message.id,
@@ -158,8 +168,8 @@ async def claim_due(database: Database, *, now: dt.datetime, limit: int) -> list
                     payload=policy.payload_of(
                         notification_id=note.id,
                         kind=note.kind,
-                        title=note.title,
-                        body=note.body,
+                        title=words.title,
+                        body=words.body,
                         url=note.url,
                         subject=note.subject,
                     ),

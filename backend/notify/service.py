@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -13,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import User
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import DEFAULT_LOCALE, speaking
 from backend.core.i18n import gettext as _
 from backend.core.slots import known_time_zone
-from backend.notify import endpoints, keys, policy, wakeup
+from backend.notify import endpoints, keys, messages, policy, wakeup
+from backend.notify.messages import Words, moment_value, skill_values
 from backend.notify.models import Kind, Notification, NotificationPreference, PushMessage, PushStatus, PushSubscription
 
-__all__ = ["Kind", "notify"]
+__all__ = ["Kind", "moment_value", "notify", "skill_values"]
 
 INBOX_PAGE_SIZE = 50
 SUBJECT_MAX_CHARS = 120
@@ -31,7 +35,9 @@ async def notify(
     *,
     user_id: int,
     kind: Kind,
-    title: str,
+    message: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    title: str = "",
     body: str = "",
     url: str = "/app",
     subject: str | None = None,
@@ -40,6 +46,11 @@ async def notify(
 ) -> Notification:
     """Record a notification for ``user_id`` in the caller's transaction (inbox row + push outbox rows).
 
+    ``message`` names its words in ``notify.messages`` and ``values`` fills them: the inbox and the push
+    word it in the reader's language when they read it, so a language switch reaches old notifications
+    too. The words as of now, in the user's language, are kept as ``title``/``body`` for the record. A
+    ``title`` (and ``body``) without ``message`` is stored as given, in one language: only for words no
+    registry message has.
     ``subject`` names what it is about (e.g. ``shift:42``): a newer push with the same
     subject replaces a pending one (the Web Push ``Topic`` header). Nothing is sent
     here: the outbox worker sends after the transaction commits. The inbox row is
@@ -52,11 +63,16 @@ async def notify(
     if not policy.is_app_path(url):
         raise ValueError(f"a notification links to a path on this site, not {url!r}")
     now = now or utcnow()
+    stored: dict[str, Any] | None = None
+    if message is not None:
+        stored = {**(values or {}), "message": message}
+        title, body = await _first_words(session, user_id, stored, now)
     note = Notification(
         user_id=user_id,
         kind=kind,
         title=policy.clip_title(title),
         body=body,
+        values=stored,
         url=url,
         subject=(subject or "")[:SUBJECT_MAX_CHARS],
         created_at=now,
@@ -115,18 +131,66 @@ async def _zone_of(session: AsyncSession, user_id: int) -> ZoneInfo:
     return known_time_zone(name) or ZoneInfo("UTC")
 
 
+async def _first_words(
+    session: AsyncSession, user_id: int, values: Mapping[str, Any], now: dt.datetime
+) -> tuple[str, str]:
+    """The words as the user would read them now, in their own language, kept for the record."""
+    locale = await session.scalar(select(User.locale).where(User.id == user_id))
+    with speaking(locale or DEFAULT_LOCALE):
+        words = worded(values, None, reader=messages.Reader.at(await _zone_of(session, user_id), now))
+    return words.title, words.body
+
+
+def worded(values: Mapping[str, Any] | None, fallback: Notification | None, *, reader: messages.Reader) -> Words:
+    """A notification's title and body in the current language: from its message and values, or, for a row
+    written before notifications kept their values, the words it was first sent with."""
+    if values is None or values.get("message") not in messages.MESSAGES:
+        return Words(fallback.title, fallback.body) if fallback is not None else Words("")
+    words = messages.words_of(values["message"], values, reader)
+    return Words(policy.clip_title(words.title), words.body)
+
+
 # The inbox
 
 
-async def inbox(session: AsyncSession, *, user_id: int, limit: int = INBOX_PAGE_SIZE) -> list[Notification]:
-    """The user's notifications, newest first."""
+class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One notification as the reader sees it now: worded in their current language and zone."""
+
+    id: int
+    kind: Kind
+    title: str
+    body: str
+    url: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+async def inbox(
+    session: AsyncSession, *, user_id: int, limit: int = INBOX_PAGE_SIZE, now: dt.datetime | None = None
+) -> list[InboxEntry]:
+    """The user's notifications, newest first, worded in the current language (the reader's)."""
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)
     )
-    return list(await session.scalars(query))
+    reader = messages.Reader.at(await _zone_of(session, user_id), now or utcnow())
+    entries = []
+    for note in await session.scalars(query):
+        words = worded(note.values, note, reader=reader)
+        entries.append(
+            InboxEntry(
+                id=note.id,
+                kind=note.kind,
+                title=words.title,
+                body=words.body,
+                url=note.url,
+                created_at=note.created_at,
+                read_at=note.read_at,
+            )
+        )
+    return entries
 
 
 async def unread_count(session: AsyncSession, *, user_id: int) -> int:

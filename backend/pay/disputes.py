@@ -20,7 +20,6 @@ from backend.accounts import service as accounts
 from backend.accounts.models import PAY_ADJUSTERS, Role, User
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
 from backend.notify.service import Kind, notify
 from backend.pay import earnings, periods
 from backend.pay.models import Dispute, DisputeStatus, PayPeriod, PeriodStatus, SettlementLine
@@ -70,11 +69,27 @@ async def _agent_period(session: AsyncSession, *, agent: User, period_id: int) -
     return period
 
 
+async def _disputable_group(session: AsyncSession, *, agent: User, period: PayPeriod, key: str) -> earnings.LineGroup:
+    """A day's lines of one kind: on the statement once the period is locked, else as accrued so far."""
+    if period.status == PeriodStatus.open:
+        days = (await earnings.accrued(session, period=period, user=agent, is_current=False)).days
+    else:
+        days = (await earnings.statement(session, user=agent, period_id=period.id)).days
+    for day in days:
+        for group in day.groups:
+            if group.key == key:
+                return group
+    raise NotFound("line")
+
+
 async def disputable_line(
     session: AsyncSession, *, agent: User, period_id: int, line_id: int | None, line_ref: str
-) -> tuple[PayPeriod, earnings.ShownLine]:
-    """The line an agent means to question, as they see it; 404 unless it is one of theirs."""
+) -> tuple[PayPeriod, earnings.ShownLine | earnings.LineGroup]:
+    """The line (or a day's group of lines, named by its key) an agent means to question, as they see it; 404 unless
+    it is theirs."""
     period = await _agent_period(session, agent=agent, period_id=period_id)
+    if earnings.is_group_key(line_ref):
+        return period, await _disputable_group(session, agent=agent, period=period, key=line_ref)
     if line_id is not None:
         statement = await earnings.statement(session, user=agent, period_id=period.id)
         for day in statement.days:
@@ -105,9 +120,11 @@ async def file_dispute(
     comment: str,
     now: dt.datetime,
 ) -> Dispute:
-    """Question one of my lines; one open question per line."""
+    """Question one of my lines, or a day's group of them; one open question per line and per group."""
     text = _check_comment(comment)
     period, line = await disputable_line(session, agent=agent, period_id=period_id, line_id=line_id, line_ref=line_ref)
+    if line.open_dispute and isinstance(line, earnings.LineGroup):
+        raise Conflict(_("You already asked about these lines; the answer will come to your inbox."))
     if line.open_dispute:
         raise Conflict(_("You already asked about this line; the answer will come to your inbox."))
     dispute = Dispute(
@@ -115,7 +132,7 @@ async def file_dispute(
         user_id=agent.id,
         period_id=period.id,
         line_id=line.line_id,
-        line_ref="" if line.line_id is not None else line.ref,
+        line_ref=line.dispute_ref,
         comment=text,
         status=DisputeStatus.open,
         created_at=now,
@@ -141,6 +158,9 @@ async def _line_texts(session: AsyncSession, disputes: list[Dispute]) -> dict[in
         currencies = {period_id: currency for period_id, currency in rows}
     texts = {}
     for dispute in disputes:
+        if earnings.is_group_key(dispute.line_ref):
+            texts[dispute.id] = earnings.group_text(dispute.line_ref)
+            continue
         line = lines.get(dispute.line_id) if dispute.line_id is not None else None
         if line is not None:
             day = f"{line.day.isoformat()} · " if line.day else ""
@@ -245,21 +265,16 @@ async def _claim(
 
 async def _tell_agent(session: AsyncSession, dispute: Dispute, *, now: dt.datetime) -> None:
     agent = await accounts.get_user(session, dispute.user_id)
-    with speaking(agent.locale):
-        if dispute.status == DisputeStatus.adjusted:
-            title = _("Your pay question was answered: an adjustment was added")
-        else:
-            title = _("Your pay question was answered: no change")
-        await notify(
-            session,
-            user_id=agent.id,
-            kind=Kind.pay_dispute,
-            title=title,
-            body=dispute.resolution,
-            url=f"{EARNINGS_URL}#disputes",
-            subject=f"dispute:{dispute.id}",
-            now=now,
-        )
+    await notify(
+        session,
+        user_id=agent.id,
+        kind=Kind.pay_dispute,
+        message="dispute_adjusted" if dispute.status == DisputeStatus.adjusted else "dispute_no_change",
+        values={"resolution": dispute.resolution},
+        url=f"{EARNINGS_URL}#disputes",
+        subject=f"dispute:{dispute.id}",
+        now=now,
+    )
 
 
 async def resolve_by_adjustment(

@@ -49,6 +49,7 @@ from backend.shifts.models import Shift
 
 EARLIER_OPEN_PERIODS = 2  # besides the current one: weeks that ended but finance has not locked yet
 REF_MAX_CHARS = 120
+GROUP_PREFIX = "group:"  # a dispute's ``line_ref`` naming a day's lines of one kind: ``group:2026-12-01:piece``
 
 
 def hours_text(minutes: int) -> str:
@@ -180,6 +181,11 @@ class ShownLine:
     late_from: gather.Days | None = None  # late work: the first and last day of the (locked) period it was done in
 
     @property
+    def dispute_ref(self) -> str:
+        """What a dispute about this line stores beside ``line_id``: an open line's reference, a locked line none."""
+        return self.ref if self.line_id is None else ""
+
+    @property
     def title(self) -> str:
         """What the line is for, in a few words: the shift, the kind of pieces, or the kind of line."""
         if self.kind == LineKind.base and self.shift_label:
@@ -205,14 +211,93 @@ class ShownLine:
         )
 
 
+def group_key(day: dt.date | None, kind: str) -> str:
+    """How a dispute names a day's lines of one kind: ``group:2026-12-01:piece``, ``group:period:adjustment``."""
+    return f"{GROUP_PREFIX}{day.isoformat() if day else 'period'}:{kind}"
+
+
+def is_group_key(ref: str) -> bool:
+    return ref.startswith(GROUP_PREFIX)
+
+
+def group_text(key: str) -> str:
+    """A group's key in words, for a dispute about it: "Tue, 1 Dec · Pieces: every line"."""
+    day, _sep, kind = key.removeprefix(GROUP_PREFIX).partition(":")
+    try:
+        day_words = day_text(dt.date.fromisoformat(day))
+    except ValueError:
+        day_words = _("Whole period")
+    return _("%(day)s · %(kind)s: every line", day=day_words, kind=kind_label(kind))
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    """A day's lines of one kind (a day's calls, chats and tickets are one "Pieces" group): one summary row with
+    the count and the total, the lines on tap. An agent may question the whole group or any one line of it.
+
+    Read like a ``ShownLine`` by the dispute form (title, amount, day, line id, reference): a dispute about a
+    group stores the group's key in ``line_ref`` and, on a locked statement, the group's first line in ``line_id``.
+    """
+
+    day: dt.date | None
+    kind: str
+    lines: list[ShownLine]
+    open_dispute: bool
+
+    @property
+    def key(self) -> str:
+        return group_key(self.day, self.kind)
+
+    @property
+    def ref(self) -> str:
+        return self.key
+
+    @property
+    def dispute_ref(self) -> str:
+        return self.key
+
+    @property
+    def line_id(self) -> int | None:
+        return self.lines[0].line_id
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def amount_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+    @property
+    def title(self) -> str:
+        return kind_label(self.kind)
+
+
 @dataclass(frozen=True)
 class DayLines:
     day: dt.date | None  # None: the period as a whole (quality bonus, adjustments)
     lines: list[ShownLine]
+    disputed_groups: frozenset[str] = frozenset()  # keys of this day's groups with an open question
 
     @property
     def total_minor(self) -> int:
         return sum(line.amount_minor for line in self.lines)
+
+    @property
+    def groups(self) -> list[LineGroup]:
+        """The day's lines by kind, in the order the kinds first appear (hours, pieces, bonuses)."""
+        by_kind: dict[str, list[ShownLine]] = {}
+        for line in self.lines:
+            by_kind.setdefault(line.kind, []).append(line)
+        return [
+            LineGroup(
+                day=self.day,
+                kind=kind,
+                lines=lines,
+                open_dispute=group_key(self.day, kind) in self.disputed_groups,
+            )
+            for kind, lines in by_kind.items()
+        ]
 
     @property
     def late(self) -> bool:
@@ -301,12 +386,13 @@ async def _shift_labels(session: AsyncSession, *, shift_ids: set[int], zone: Zon
     }
 
 
-def _by_day(lines: list[ShownLine]) -> list[DayLines]:
+def _by_day(lines: list[ShownLine], disputed: set[str | int]) -> list[DayLines]:
     """Dated lines day by day (oldest first), then the period's own lines."""
     days: dict[dt.date | None, list[ShownLine]] = {}
     for line in sorted(lines, key=lambda line: (line.day is None, line.day or dt.date.min)):
         days.setdefault(line.day, []).append(line)
-    return [DayLines(day=day, lines=day_lines) for day, day_lines in days.items()]
+    groups = frozenset(ref for ref in disputed if isinstance(ref, str) and is_group_key(ref))
+    return [DayLines(day=day, lines=day_lines, disputed_groups=groups) for day, day_lines in days.items()]
 
 
 def _quality_facts(
@@ -398,7 +484,8 @@ async def _open_disputed(session: AsyncSession, *, user_id: int, period_id: int)
             Dispute.user_id == user_id, Dispute.period_id == period_id, Dispute.status == DisputeStatus.open
         )
     )
-    return {line_id if line_id is not None else ref for ref, line_id in rows}
+    # A question about a group names it by its key (and its first line by id): the group is asked about, not that line.
+    return {ref if ref else line_id for ref, line_id in rows}
 
 
 async def accrued(
@@ -419,7 +506,7 @@ async def accrued(
     return Accrued(
         period=period,
         is_current=is_current,
-        days=_by_day(shown),
+        days=_by_day(shown, disputed),
         totals=totals(lines) if lines else {},
     )
 
@@ -530,4 +617,4 @@ async def statement(session: AsyncSession, *, user: User, period_id: int) -> Sta
     )
     pay = [line for line in shown if line.kind != LineKind.withholding]
     withheld = [line for line in shown if line.kind == LineKind.withholding]
-    return Statement(summary=summary, days=_by_day(pay), withholding=withheld)
+    return Statement(summary=summary, days=_by_day(pay, disputed), withholding=withheld)

@@ -19,7 +19,7 @@ from backend.core.security import requires
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, parse_fields, see_other
 from backend.pay import disputes, earnings
-from backend.pay.earnings import date_text, day_text, hours_text, kind_label
+from backend.pay.earnings import date_text, day_text, hours_text, is_group_key, kind_label
 from backend.pay.periods import CONFIRM_ABOVE_MINOR, NeedsConfirmation
 from backend.pay.schemas import AdjustForm, DisputedLine, DisputeForm, RejectForm
 
@@ -95,6 +95,7 @@ class EarningsController(Controller):
             "period": period_row,
             "last_day": period_row.ends_on - dt.timedelta(days=1),
             "line": shown,
+            "is_group": is_group_key(ref),
             "form": {"period": period, "line": line, "ref": ref, "comment": comment},
             "error": error,
             "max_chars": disputes.COMMENT_MAX_CHARS,

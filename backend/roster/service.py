@@ -23,7 +23,6 @@ from backend.accounts.models import Pool, Site, Skill, User
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.i18n import ngettext, speaking
 from backend.core.slots import IsoWeek, ranges_of
 from backend.notify.service import Kind, notify
 from backend.roster import solver
@@ -460,27 +459,17 @@ async def _tell_agents(session: AsyncSession, *, roster: Roster, changes: dict[i
         user = users.get(user_id)
         if user is None:
             continue
-        with speaking(user.locale):
-            if first:
-                title = ngettext(
-                    "Your roster for %(week)s is out: %(num)d shift.",
-                    "Your roster for %(week)s is out: %(num)d shifts.",
-                    change.shifts,
-                    week=roster.week,
-                )
-            else:
-                title = _(
-                    "Your roster for %(week)s changed: %(added)s added, %(changed)s changed, %(removed)s removed.",
-                    week=roster.week,
-                    added=change.added,
-                    changed=change.changed,
-                    removed=change.removed,
-                )
+        if first:
+            message, values = "roster_out", {"week": roster.week, "shifts": change.shifts}
+        else:
+            message = "roster_changed"
+            values = {"week": roster.week, "added": change.added, "changed": change.changed, "removed": change.removed}
         await notify(
             session,
             user_id=user.id,
             kind=Kind.roster_published,
-            title=title,
+            message=message,
+            values=values,
             url="/app/shifts",
             subject=f"roster:{roster.site_id}:{roster.week}",
         )

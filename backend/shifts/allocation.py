@@ -67,6 +67,7 @@ from backend.certifications.service import certified_skill_codes
 from backend.core.bounds import LATEST_SLOT
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.i18n import ngettext
 from backend.core.slots import IsoWeek, local_day_slots, local_start, utc_start
 from backend.shifts.eligibility import AgentFacts, Refusal, Rule, Work, check_week, shift_rules
 from backend.shifts.models import Shift, ShiftSeat, ShiftSwap, ShiftWaitlist
@@ -198,10 +199,13 @@ class Context:
         minutes = window_minutes(self.agent.tier, self.settings, moved_up=moved_up)
         return opened_at(shift) + dt.timedelta(minutes=minutes)
 
-    async def refusals(self, shift: Shift, skill: Skill) -> list[Reason]:
-        """The eligibility rules the agent's week breaks with ``shift`` added that it did not break without."""
+    async def refusals(self, shift: Shift, skill: Skill, *, without: int | None = None) -> list[Reason]:
+        """The eligibility rules the agent's week breaks with ``shift`` added that it did not break without.
+
+        ``without``: as if the agent no longer held that shift, to tell what giving it back would mend.
+        """
         week = await self.week_of(shift.start_slot)
-        held = [h for h in week.held if h.shift_id != shift.id]
+        held = [h for h in week.held if h.shift_id not in (shift.id, without)]
         work = [Work(h.skill_code, h.start_slot, h.end_slot) for h in held]
         before = Counter(r.rule for r in check_week(week.facts, work, self.rules, week.day_starts))
         added = [*work, Work(skill.code, shift.start_slot, shift.end_slot)]
@@ -213,16 +217,16 @@ class Context:
                 before[refusal.rule] -= 1
                 continue
             reasons.append(Reason(Why(refusal.rule.value), self._explain(refusal, held, skill)))
-        return reasons + self._across_the_week(week, shift, skill, held, {r.code for r in reasons})
+        return reasons + self._across_the_week(week, shift, skill, held, {r.code for r in reasons}, without)
 
     def _across_the_week(
-        self, week: Week, shift: Shift, skill: Skill, held: list[HeldShift], found: set[Why]
+        self, week: Week, shift: Shift, skill: Skill, held: list[HeldShift], found: set[Why], without: int | None
     ) -> list[Reason]:
         """Rest and overlap against shifts just outside the week (Sunday night, Monday morning).
 
         The week's own check cannot see them; shifts a day and the weekly cap belong to each week alone.
         """
-        near = [h for h in week.around if h.shift_id != shift.id]
+        near = [h for h in week.around if h.shift_id not in (shift.id, without)]
         if not near:
             return []
         both = [*held, *near]
@@ -249,7 +253,13 @@ class Context:
             if clash is not None:
                 return _("Overlaps your %(time)s shift.", time=local_start(clash.start_slot, zone).strftime("%H:%M"))
         if refusal.rule is Rule.weekly_cap:
-            return _("Weekly cap reached (%(hours)s hours).", hours=f"{(refusal.value or 0) / 2:g}")
+            hours = (refusal.value or 0) / 2
+            return ngettext(
+                "Weekly cap reached (%(hours)s hour).",
+                "Weekly cap reached (%(hours)s hours).",
+                hours,
+                hours=f"{hours:g}",
+            )
         return refusal.message()
 
 

@@ -31,12 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, UserStatus, skill_label
 from backend.accounts.site_settings import SiteSettings, site_settings
-from backend.accounts.zones import site_zone, user_zone
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.accounts.zones import site_zone
+from backend.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
-from backend.core.slots import local_day_slots, local_start, slot_of, time_zone, utc_start
-from backend.notify.service import Kind, notify
+from backend.core.i18n import moment_phrase
+from backend.core.slots import local_day_slots, slot_of, time_zone, utc_start
+from backend.notify.service import Kind, moment_value, notify
 from backend.shifts.models import AppealStatus, Attendance, ReliabilityAppeal, Shift, ShiftSeat
 
 NEUTRAL_RELIABILITY = 1.0
@@ -250,7 +250,11 @@ async def _attendance_of(session: AsyncSession, seat: ShiftSeat, found: Attendan
 async def confirm_shift(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> Attendance:
     """Say "I'll be there" from ``confirm_opens_hours_before`` until the start; a second tap changes nothing."""
     _ensure_agent(agent)
-    shift, seat = await _held_seat(session, shift_id=shift_id, agent=agent)
+    try:
+        shift, seat = await _held_seat(session, shift_id=shift_id, agent=agent)
+    except NotFound:
+        await _explain_lost_seat(session, shift_id=shift_id, agent=agent, now=now)
+        raise
     found = await _existing(session, seat)
     if found is not None and found.confirmed_at is not None:
         return found
@@ -265,6 +269,31 @@ async def confirm_shift(session: AsyncSession, *, shift_id: int, agent: User, no
     attendance.confirmed_at = now
     await session.flush()
     return attendance
+
+
+async def _explain_lost_seat(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> None:
+    """A tap on a seat the agent held once but holds no more (a confirm queued offline and sent later, a second
+    device) is told why: the shift was cancelled, or they gave it up. A seat they never held stays a 404."""
+    row = (
+        await session.execute(
+            select(Shift, ShiftSeat)
+            .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+            .where(Shift.id == shift_id, Shift.site_id == agent.site_id, ShiftSeat.user_id == agent.id)
+            .order_by(ShiftSeat.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return
+    shift, seat = row
+    zone = time_zone(agent.timezone)
+    today = now.astimezone(zone).date()
+    if shift.cancelled_at is not None:
+        when = moment_phrase(shift.cancelled_at, zone, today)
+        raise Gone(_("This shift was cancelled %(when)s: there is nothing to confirm.", when=when))
+    if seat.released_at is not None:
+        when = moment_phrase(seat.released_at, zone, today)
+        raise Gone(_("You gave this shift up %(when)s: there is nothing to confirm.", when=when))
 
 
 async def start_shift(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> Attendance:
@@ -603,14 +632,12 @@ async def send_reminders(session: AsyncSession, *, now: dt.datetime) -> int:
         seat = await session.get(ShiftSeat, reminder.seat_id)
         assert user is not None
         assert seat is not None
-        starts = local_start(reminder.start_slot, user_zone(user))
-        with speaking(user.locale):
-            title = _("Confirm your shift at %(time)s: one tap on My schedule.", time=starts.strftime("%a %H:%M"))
         await notify(
             session,
             user_id=user.id,
             kind=Kind.shift_reminder,
-            title=title,
+            message="shift_reminder",
+            values={"start": moment_value(utc_start(reminder.start_slot))},
             url=f"{SCHEDULE_URL}#shift-{reminder.shift_id}",
             subject=f"shift:{reminder.shift_id}",
             expires_at=utc_start(reminder.start_slot),

@@ -28,7 +28,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label, moment_labeller
 from backend.core.i18n import gettext as _
-from backend.core.security import requires
+from backend.core.security import replay_is_mine, requires
 from backend.core.slots import local_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, json_error, parse_fields
@@ -129,7 +129,7 @@ class AttendanceController(Controller):
             request, db, current_user, shift_id, done=done if done in {"confirmed", "started"} else ""
         )
 
-    @post("/{shift_id:int}/confirm", name="shifts:confirm", status_code=200)
+    @post("/{shift_id:int}/confirm", name="shifts:confirm", status_code=200, guards=[replay_is_mine])
     async def confirm(
         self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: FormPost
     ) -> Any:

@@ -42,17 +42,15 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus, skill_label
+from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus
 from backend.accounts.site_settings import site_settings
-from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
 from backend.certifications.service import skills_in_force
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
 from backend.core.money import format_money
-from backend.core.slots import local_start, slot_of, utc_start
-from backend.notify.service import Kind, notify
+from backend.core.slots import slot_of, utc_start
+from backend.notify.service import Kind, moment_value, notify, skill_values
 from backend.shifts.allocation import (
     ClaimRefused,
     Context,
@@ -308,31 +306,19 @@ async def send_next_wave(session: AsyncSession, *, request_id: int, now: dt.date
 async def _tell(
     session: AsyncSession, *, user: User, request: CoverRequest, shift: Shift, skill: Skill, currency: str
 ) -> None:
-    """The ask, in the agent's own language and time zone."""
-    zone = user_zone(user)
-    with speaking(user.locale):
-        when = local_start(shift.start_slot, zone).strftime("%a %H:%M")
-        until = local_start(shift.end_slot, zone).strftime("%H:%M")
-        if request.bonus_minor:
-            title = _(
-                "Urgent cover: %(start)s-%(end)s, %(skill)s, bonus %(bonus)s. Can you take it?",
-                start=when,
-                end=until,
-                skill=skill_label(skill),
-                bonus=format_money(request.bonus_minor, currency),
-            )
-        else:
-            title = _(
-                "Urgent cover: %(start)s-%(end)s, %(skill)s. Can you take it?",
-                start=when,
-                end=until,
-                skill=skill_label(skill),
-            )
+    """The ask, worded in the agent's own language and time zone when they read it."""
+    values = {
+        "start": moment_value(utc_start(shift.start_slot)),
+        "end": moment_value(utc_start(shift.end_slot)),
+        "bonus": format_money(request.bonus_minor, currency) if request.bonus_minor else "",
+        **skill_values(skill),
+    }
     await notify(
         session,
         user_id=user.id,
         kind=Kind.cover_request,
-        title=title,
+        message="cover_request",
+        values=values,
         url=f"{AGENT_PAGE}#cover-{request.id}",
         subject=f"cover:{request.id}",
         expires_at=utc_start(shift.end_slot),

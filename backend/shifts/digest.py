@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User, UserStatus, skill_label
+from backend.accounts.models import Role, Site, Skill, User, UserStatus
 from backend.accounts.site_settings import site_settings
-from backend.accounts.zones import user_zone
 from backend.availability.models import OfferedSlot
 from backend.core.bounds import LATEST_SLOT
-from backend.core.i18n import current_locale, ngettext, speaking
-from backend.core.slots import local_start, slot_of
+from backend.core.slots import slot_of, utc_start
 from backend.notify.models import Notification
-from backend.notify.service import Kind, notify
+from backend.notify.service import Kind, moment_value, notify, skill_values
 from backend.shifts.allocation import Context
 from backend.shifts.models import Shift
 
@@ -111,29 +107,23 @@ async def _offered(session: AsyncSession, agents: list[User], shifts: list[tuple
     return offered
 
 
-def _line(shift: Shift, skill: Skill, zone: ZoneInfo) -> str:
-    """``Tue 18:00-21:00 · Billing`` in the current locale and the agent's time zone."""
-    locale = current_locale().replace("-", "_")
-    starts = format_datetime(local_start(shift.start_slot, zone), "EEE HH:mm", locale=locale)
-    ends = format_datetime(local_start(shift.end_slot, zone), "HH:mm", locale=locale)
-    return f"{starts}-{ends} · {skill_label(skill)}"
+def _line(shift: Shift, skill: Skill) -> dict[str, str]:
+    """One listed shift (``Tue 18:00-21:00 · Billing`` once worded in the reader's language and zone)."""
+    return {
+        "start": moment_value(utc_start(shift.start_slot)),
+        "end": moment_value(utc_start(shift.end_slot)),
+        **skill_values(skill),
+    }
 
 
 async def _tell(session: AsyncSession, agent: User, fits: list[tuple[Shift, Skill]], now: dt.datetime) -> None:
-    zone = user_zone(agent)
-    with speaking(agent.locale):
-        title = ngettext(
-            "%(num)d new open shift fits your week.",
-            "%(num)d new open shifts fit your week.",
-            len(fits),
-        )
-        body = "\n".join(_line(shift, skill, zone) for shift, skill in fits[:LISTED])
+    lines = [_line(shift, skill) for shift, skill in fits[:LISTED]]
     await notify(
         session,
         user_id=agent.id,
         kind=Kind.open_shift,
-        title=title,
-        body=body,
+        message="open_shifts_digest",
+        values={"count": len(fits), "lines": lines},
         url=OPEN_SHIFTS_URL,
         subject=f"open_shifts:{agent.id}",
         now=now,

@@ -21,6 +21,7 @@ import msgspec
 
 from backend.accounts.site_settings import SiteSettings
 from backend.core.i18n import gettext as _
+from backend.core.i18n import ngettext
 
 
 class Rule(enum.StrEnum):
@@ -81,18 +82,43 @@ class Refusal(msgspec.Struct, frozen=True):
 
     def message(self) -> str:
         """The reason in the current locale, with the value that matters (hours, not slots)."""
-        hours = f"{(self.value or 0) / 2:g}"
+        n = (self.value or 0) / 2
+        hours = f"{n:g}"
         texts = {
             Rule.not_certified: _("Not certified for this skill."),
             Rule.not_onboarded: _("Onboarding is not finished."),
             Rule.not_offered: _("Outside the hours the agent offered."),
             Rule.overlap: _("Overlaps another shift."),
-            Rule.too_short: _("Shorter than the minimum shift of %(hours)s hours.", hours=hours),
-            Rule.too_long: _("Longer than the maximum shift of %(hours)s hours.", hours=hours),
-            Rule.no_break: _("Works more than %(hours)s hours without a break.", hours=hours),
-            Rule.rest: _("Less than %(hours)s hours of rest between shifts.", hours=hours),
-            Rule.daily_limit: _("More than %(count)s shifts in a day.", count=self.value or 0),
-            Rule.weekly_cap: _("Over the weekly cap of %(hours)s hours.", hours=hours),
+            Rule.too_short: ngettext(
+                "Shorter than the minimum shift of %(hours)s hour.",
+                "Shorter than the minimum shift of %(hours)s hours.",
+                n,
+                hours=hours,
+            ),
+            Rule.too_long: ngettext(
+                "Longer than the maximum shift of %(hours)s hour.",
+                "Longer than the maximum shift of %(hours)s hours.",
+                n,
+                hours=hours,
+            ),
+            Rule.no_break: ngettext(
+                "Works more than %(hours)s hour without a break.",
+                "Works more than %(hours)s hours without a break.",
+                n,
+                hours=hours,
+            ),
+            Rule.rest: ngettext(
+                "Less than %(hours)s hour of rest between shifts.",
+                "Less than %(hours)s hours of rest between shifts.",
+                n,
+                hours=hours,
+            ),
+            Rule.daily_limit: ngettext(
+                "More than %(num)s shift in a day.", "More than %(num)s shifts in a day.", self.value or 0
+            ),
+            Rule.weekly_cap: ngettext(
+                "Over the weekly cap of %(hours)s hour.", "Over the weekly cap of %(hours)s hours.", n, hours=hours
+            ),
         }
         return texts[self.rule]
 

@@ -26,12 +26,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.accounts.models import Role, Site, Skill, User
 from backend.accounts.site_settings import site_settings
-from backend.accounts.zones import site_zone, user_zone
+from backend.accounts.zones import site_zone
 from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
-from backend.core.slots import IsoWeek, local_start, utc_start
-from backend.notify.service import Kind, notify
+from backend.core.slots import IsoWeek, utc_start
+from backend.notify.service import Kind, moment_value, notify
 from backend.shifts.allocation import (
     ClaimRefused,
     Context,
@@ -271,17 +270,12 @@ async def _draw(session: AsyncSession, *, shift_id: int, now: dt.datetime) -> Dr
 
 async def _tell_outcome(session: AsyncSession, *, user: User, shift: Shift, won: bool) -> None:
     """Winners hear they hold the seat; everyone else, briefly, that they were not drawn."""
-    start = local_start(shift.start_slot, user_zone(user)).strftime("%a %H:%M")
-    with speaking(user.locale):
-        if won:
-            title = _("You won a seat in the draw: the %(start)s shift is on your schedule.", start=start)
-        else:
-            title = _("Not drawn this time for the %(start)s shift.", start=start)
     await notify(
         session,
         user_id=user.id,
         kind=Kind.open_shift,
-        title=title,
+        message="draw_won" if won else "draw_lost",
+        values={"start": moment_value(utc_start(shift.start_slot))},
         url=MY_SHIFTS_URL if won else f"{OPEN_SHIFTS_URL}#shift-{shift.id}",
         subject=f"shift:{shift.id}",
     )

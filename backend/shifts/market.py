@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -49,11 +50,12 @@ from backend.shifts.allocation import (
     waiting_entry,
 )
 from backend.shifts.eligibility import shift_rules
-from backend.shifts.models import CoverReason, Shift, ShiftOrigin, ShiftSeat, ShiftWaitlist
+from backend.shifts.models import ClaimRequest, CoverReason, Shift, ShiftOrigin, ShiftSeat, ShiftWaitlist
 from backend.shifts.pay import PricedShift, ShiftPay
 from backend.shifts.waitlist import advance_waitlist, offer_free_seats
 
 MAX_SEATS = 100
+MARKET_REASONS = frozenset({Why.full, Why.window, Why.offered_to_other})  # the marketplace's own, not the week's
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,18 @@ class Claim:
 
 @dataclass(frozen=True)
 class Fix:
-    """One tap that removes a reason: what the button says and where it goes."""
+    """One tap that removes a reason (``removes``: every reason it takes away, ``code`` among them): what the
+    button says and where it goes (``post``: a form, not a link)."""
 
     code: Why
     label: str
     url: str
+    post: bool = False
+    removes: frozenset[Why] = frozenset()
+
+    @property
+    def mends(self) -> frozenset[Why]:
+        return self.removes | {self.code}
 
 
 @dataclass
@@ -126,10 +135,36 @@ class OpenShift:
         codes = set(self.codes)
         return not self.held and not self.waitlisted and Why.full in codes and codes <= {Why.full, Why.window}
 
+    @property
+    def within_one_fix(self) -> bool:
+        """The agent can take it, or could after one tap (a course, an undo, a swap, the waitlist).
+
+        What Open shifts shows by default: a shift already theirs, queued for, requested or offered to them
+        stays; waiting for one's window is no fix, only time. A shift two fixes away, or one no tap
+        mends (rest, shifts a day, the weekly cap, a seat offered to someone else) is left for "show everything".
+        """
+        if self.held or self.waitlisted or self.requested or self.offer_until:
+            return True
+        blocking = [reason.code for reason in self.reasons if reason.code is not Why.window]
+        if not blocking:
+            return True
+        return self.can_join_waitlist or any(set(blocking) <= fix.mends for fix in self.fixes)
+
+
+@dataclass(frozen=True)
+class MarketDay:
+    """The open shifts starting on one of the agent's local days."""
+
+    day: dt.date
+    shifts: list[OpenShift]
+
 
 @dataclass(frozen=True)
 class Market:
-    """What the Open shifts page shows besides the shifts: the rules as this agent meets them."""
+    """What the Open shifts page shows besides the shifts: the rules as this agent meets them.
+
+    ``next_day``: on a page cut short (``page_shifts``), the local day the next page starts at.
+    """
 
     shifts: list[OpenShift]
     settings: SiteSettings
@@ -137,6 +172,25 @@ class Market:
     moved_up: bool
     zone: ZoneInfo
     skills: list[tuple[str, str]]
+    next_day: dt.date | None = None
+
+    @property
+    def days(self) -> list[MarketDay]:
+        """The shifts grouped by the agent's local day of their start, soonest first."""
+        by_day = groupby(self.shifts, key=lambda item: item.starts.date())
+        return [MarketDay(day, list(items)) for day, items in by_day]
+
+
+@dataclass(frozen=True)
+class _Mine:
+    """The agent's own marks on the listed shifts, read once per list: seats, queue places, requests, claims
+    still inside the free undo."""
+
+    seats: dict[int, ShiftSeat]
+    waits: dict[int, ShiftWaitlist]
+    reserved: dict[int, int]
+    requests: dict[int, ClaimRequest]
+    undoable: dict[int, dt.datetime]  # held shift -> when its free undo ends
 
 
 # Reading -----------------------------------------------------------------------
@@ -165,82 +219,154 @@ async def open_shifts_for(
     day: dt.date | None = None,
     skill: str | None = None,
     pay: ShiftPay | None = None,
+    since: dt.date | None = None,
+    within_one_fix: bool = False,
+    page_shifts: int | None = None,
+    only: int | None = None,
 ) -> Market:
     """The open shifts of the agent's site, soonest first, each with pay and what stops the agent taking it.
 
-    ``day`` is a local day of the site; ``skill`` a skill code. A full shift is listed so its waitlist can be joined.
-    ``pay`` prices each shift for the agent (the app's ``shift_pay``); a caller that shows no pay leaves it out
-    and every ``pay_minor`` is None.
+    ``day`` is one of the agent's local days (the days their page shows), ``since`` the first of them to
+    list; ``skill`` a skill code; ``only`` one shift, as its row shows it after an action. A full shift is
+    listed so its waitlist can be joined. ``within_one_fix`` keeps what the agent can take or could after
+    one tap (``OpenShift.within_one_fix``). ``page_shifts`` stops after the first whole days holding that
+    many listed shifts, and names the day the next page starts at: each shift's reasons are worked out
+    only up to there, and the queries are a fixed few per list and per week, never per shift.
+    ``pay`` prices each listed shift for the agent (the app's ``shift_pay``); a caller that shows no pay
+    leaves it out and every ``pay_minor`` is None.
     """
     site = await session.get(Site, agent.site_id)
     assert site is not None
     settings = site_settings(site)
     context = Context(session, agent, site, settings)
-    query = select(Shift, Skill).join(Skill, Skill.id == Shift.skill_id).where(*_open_conditions(site.id, now))
-    if day is not None:
-        span = local_day_slots(day, context.zone)
-        query = query.where(Shift.start_slot >= span.start, Shift.start_slot < span.stop)
-    if skill:
-        query = query.where(Skill.code == skill)
-    rows = (await session.execute(query.order_by(Shift.start_slot, Shift.id))).all()
-    ids = [shift.id for shift, _skill in rows]
-    seats = {
-        s.shift_id: s
-        for s in await session.scalars(
-            select(ShiftSeat).where(
-                ShiftSeat.shift_id.in_(ids), ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None)
-            )
-        )
-    }
-    waits = {
-        w.shift_id: w
-        for w in await session.scalars(
-            select(ShiftWaitlist).where(ShiftWaitlist.shift_id.in_(ids), ShiftWaitlist.user_id == agent.id)
-        )
-    }
-    reserved = await live_offers(session, ids, now, excluding=agent.id)
-    requests = await lottery.requests_of(session, shift_ids=ids, user_id=agent.id)
-    grace = dt.timedelta(minutes=settings.claim_grace_minutes)
     zone = user_zone(agent)
+    rows = await _open_rows(session, site.id, now, zone, day=day, since=since, skill=skill, only=only)
+    mine = await _mine(session, agent, [shift.id for shift, _skill in rows], now, settings)
     listed: list[OpenShift] = []
+    next_day: dt.date | None = None
     for shift, shift_skill in rows:
-        seat, wait = seats.get(shift.id), waits.get(shift.id)
-        offer_until = wait.offer_expires_at if wait and wait.offer_expires_at and wait.offer_expires_at > now else None
-        item = OpenShift(
-            shift_id=shift.id,
-            skill_code=shift_skill.code,
-            skill_name=skill_label(shift_skill),
-            start_slot=shift.start_slot,
-            end_slot=shift.end_slot,
-            starts=local_start(shift.start_slot, zone),
-            ends=local_start(shift.end_slot, zone),
-            seats=shift.seats,
-            taken=shift.taken,
-            bonus_minor=shift.bonus_minor,
-            pay_minor=None,
-            currency=settings.currency,
-            opens_at=on_the_minute(await context.opens_at(shift)).astimezone(zone),
-            held=seat is not None,
-            undo_until=(seat.taken_at + grace).astimezone(zone) if seat and seat.taken_at + grace > now else None,
-            waitlisted=wait is not None,
-            offer_until=offer_until.astimezone(zone) if offer_until else None,
-            moved_up=await context.moved_up(shift.start_slot),
-        )
-        if lottery.collecting(shift, now):
-            item.draw_at = shift.requests_close_at.astimezone(zone) if shift.requests_close_at else None
-        if (request := requests.get(shift.id)) is not None:
-            item.requested, item.not_drawn = request.drawn_at is None, request.won is False
-        if seat is None:
-            item.reasons = await _reasons(context, shift, shift_skill, now, reserved.get(shift.id, 0), wait)
-            item.fixes = await _fixes(context, shift, item.reasons, now)
+        starts = local_start(shift.start_slot, zone)
+        full = page_shifts is not None and len(listed) >= page_shifts and starts.date() != listed[-1].starts.date()
+        item = await _seen_by(context, mine, shift, shift_skill, now)
+        if within_one_fix and not item.within_one_fix:
+            continue
+        if full:
+            next_day = starts.date()
+            break
         listed.append(item)
     if pay is not None:
-        priced = await pay(session, site=site, tier=agent.tier, shifts=[PricedShift.of(shift) for shift, _ in rows])
+        shifts = {shift.id: shift for shift, _skill in rows}
+        priced = await pay(
+            session, site=site, tier=agent.tier, shifts=[PricedShift.of(shifts[i.shift_id]) for i in listed]
+        )
         for item in listed:
             item.pay_minor = priced[item.shift_id]
     skills = [(s.code, skill_label(s)) for s in await session.scalars(select(Skill).where(Skill.site_id == site.id))]
     first = await context.week_of(slot_of(now))
-    return Market(listed, settings, agent.tier, first.moved_up, user_zone(agent), skills)
+    return Market(listed, settings, agent.tier, first.moved_up, zone, skills, next_day)
+
+
+async def _open_rows(
+    session: AsyncSession,
+    site_id: int,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    *,
+    day: dt.date | None,
+    since: dt.date | None,
+    skill: str | None,
+    only: int | None,
+) -> list[Row[tuple[Shift, Skill]]]:
+    query = select(Shift, Skill).join(Skill, Skill.id == Shift.skill_id).where(*_open_conditions(site_id, now))
+    if day is not None:
+        span = local_day_slots(day, zone)
+        query = query.where(Shift.start_slot >= span.start, Shift.start_slot < span.stop)
+    if since is not None:
+        query = query.where(Shift.start_slot >= local_day_slots(since, zone).start)
+    if skill:
+        query = query.where(Skill.code == skill)
+    if only is not None:
+        query = query.where(Shift.id == only)
+    return list((await session.execute(query.order_by(Shift.start_slot, Shift.id))).all())
+
+
+async def _mine(session: AsyncSession, agent: User, ids: list[int], now: dt.datetime, settings: SiteSettings) -> _Mine:
+    seats = await session.scalars(
+        select(ShiftSeat).where(
+            ShiftSeat.shift_id.in_(ids), ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None)
+        )
+    )
+    waits = await session.scalars(
+        select(ShiftWaitlist).where(ShiftWaitlist.shift_id.in_(ids), ShiftWaitlist.user_id == agent.id)
+    )
+    return _Mine(
+        seats={seat.shift_id: seat for seat in seats},
+        waits={wait.shift_id: wait for wait in waits},
+        reserved=await live_offers(session, ids, now, excluding=agent.id),
+        requests=await lottery.requests_of(session, shift_ids=ids, user_id=agent.id),
+        undoable=await _undoable_claims(session, agent=agent, now=now, settings=settings),
+    )
+
+
+async def _undoable_claims(
+    session: AsyncSession, *, agent: User, now: dt.datetime, settings: SiteSettings, shift_id: int | None = None
+) -> dict[int, dt.datetime]:
+    """The agent's claims whose free undo still runs, and when it ends (``undo_claim``'s rule)."""
+    grace = dt.timedelta(minutes=settings.claim_grace_minutes)
+    query = (
+        select(ShiftSeat.shift_id, ShiftSeat.taken_at)
+        .join(Shift, Shift.id == ShiftSeat.shift_id)
+        .where(ShiftSeat.user_id == agent.id, ShiftSeat.released_at.is_(None), ShiftSeat.taken_at > now - grace)
+        .where(Shift.start_slot > slot_of(now), Shift.opened_at.is_not(None))  # claimed, not rostered
+    )
+    if shift_id is not None:
+        query = query.where(Shift.id == shift_id)
+    return {held: taken_at + grace for held, taken_at in await session.execute(query)}
+
+
+async def free_undo_until(session: AsyncSession, *, shift_id: int, agent: User, now: dt.datetime) -> dt.datetime | None:
+    """When the free undo of the agent's claim on ``shift_id`` ends, while it runs: a page offering a costlier
+    way out of a shift (a swap) offers this one first."""
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    claims = await _undoable_claims(session, agent=agent, now=now, settings=site_settings(site), shift_id=shift_id)
+    return claims.get(shift_id)
+
+
+async def _seen_by(context: Context, mine: _Mine, shift: Shift, skill: Skill, now: dt.datetime) -> OpenShift:
+    """One open shift as the agent sees it: their seat, queue place or request, and what is in the way."""
+    zone = user_zone(context.agent)
+    seat, wait = mine.seats.get(shift.id), mine.waits.get(shift.id)
+    offer_until = wait.offer_expires_at if wait and wait.offer_expires_at and wait.offer_expires_at > now else None
+    undo_until = mine.undoable.get(shift.id) if seat is not None else None
+    item = OpenShift(
+        shift_id=shift.id,
+        skill_code=skill.code,
+        skill_name=skill_label(skill),
+        start_slot=shift.start_slot,
+        end_slot=shift.end_slot,
+        starts=local_start(shift.start_slot, zone),
+        ends=local_start(shift.end_slot, zone),
+        seats=shift.seats,
+        taken=shift.taken,
+        bonus_minor=shift.bonus_minor,
+        pay_minor=None,
+        currency=context.settings.currency,
+        opens_at=on_the_minute(await context.opens_at(shift)).astimezone(zone),
+        held=seat is not None,
+        undo_until=undo_until.astimezone(zone) if undo_until else None,
+        waitlisted=wait is not None,
+        offer_until=offer_until.astimezone(zone) if offer_until else None,
+        moved_up=await context.moved_up(shift.start_slot),
+    )
+    if lottery.collecting(shift, now):
+        item.draw_at = shift.requests_close_at.astimezone(zone) if shift.requests_close_at else None
+    if (request := mine.requests.get(shift.id)) is not None:
+        item.requested, item.not_drawn = request.drawn_at is None, request.won is False
+    if seat is None:
+        item.reasons = await _reasons(context, shift, skill, now, mine.reserved.get(shift.id, 0), wait)
+        item.fixes = await _fixes(context, mine, shift, skill, item.reasons, now)
+    return item
 
 
 async def _reasons(
@@ -260,16 +386,54 @@ async def _reasons(
     return reasons
 
 
-async def _fixes(context: Context, shift: Shift, reasons: list[Reason], now: dt.datetime) -> list[Fix]:
-    """A clash is fixed by offering the clashing shift for swap, while that shift has not begun."""
-    if not any(reason.code is Why.overlap for reason in reasons):
-        return []
+async def _fixes(
+    context: Context, mine: _Mine, shift: Shift, skill: Skill, reasons: list[Reason], now: dt.datetime
+) -> list[Fix]:
+    """One tap for each reason that has one, the cheapest first.
+
+    A missing certification is fixed by its course, onboarding by the onboarding course. A reason that a
+    shift the agent claimed minutes ago causes (a clash, shifts a day, rest, the weekly cap) is fixed by
+    that claim's free undo; a clash past its free undo by offering the clashing shift for swap, while it
+    has not begun (a swap keeps its seat filled, so it works past the release cutoff too).
+    """
+    codes = {reason.code for reason in reasons}
+    fixes: list[Fix] = []
+    if Why.not_certified in codes:
+        fixes.append(Fix(Why.not_certified, _("Take the course that unlocks it"), f"/app/learn/skills/{skill.code}"))
+    if Why.not_onboarded in codes:
+        fixes.append(Fix(Why.not_onboarded, _("Finish onboarding"), "/app/learn"))
+    if codes - MARKET_REASONS - {Why.not_certified, Why.not_onboarded}:
+        fixes.extend(await _giving_back(context, mine, shift, skill, reasons, now))
+    return fixes
+
+
+async def _giving_back(
+    context: Context, mine: _Mine, shift: Shift, skill: Skill, reasons: list[Reason], now: dt.datetime
+) -> list[Fix]:
+    """Undo a fresh claim, or swap away the clashing shift: each mends what that shift caused."""
     week = await context.week_of(shift.start_slot)
-    overlapping = (h for h in week.held if h.shift_id != shift.id and h.start_slot < shift.end_slot)
-    clash = next((h for h in overlapping if shift.start_slot < h.end_slot), None)
-    if clash is None or utc_start(clash.start_slot) <= now:
-        return []
-    return [Fix(Why.overlap, _("Offer that shift for swap"), f"/app/shifts/{clash.shift_id}/swap")]
+    others = [h for h in [*week.held, *week.around] if h.shift_id != shift.id]
+    zone = user_zone(context.agent)
+    fixes: list[Fix] = []
+    for held in (h for h in others if h.shift_id in mine.undoable):
+        mended = await _mended(context, shift, skill, reasons, held.shift_id)
+        if mended:
+            until = mine.undoable[held.shift_id].astimezone(zone).strftime("%H:%M")
+            clock = local_start(held.start_slot, zone).strftime("%H:%M")
+            label = _("Undo your %(time)s claim (free until %(until)s)", time=clock, until=until)
+            url = f"/app/shifts/open/{held.shift_id}/undo"
+            fixes.append(Fix(next(r.code for r in reasons if r.code in mended), label, url, post=True, removes=mended))
+    clash = next((h for h in others if h.start_slot < shift.end_slot and shift.start_slot < h.end_slot), None)
+    if clash is None or utc_start(clash.start_slot) <= now or any(Why.overlap in fix.mends for fix in fixes):
+        return fixes
+    mended = await _mended(context, shift, skill, reasons, clash.shift_id)
+    return [Fix(Why.overlap, _("Offer that shift for swap"), f"/app/shifts/{clash.shift_id}/swap", removes=mended)]
+
+
+async def _mended(context: Context, shift: Shift, skill: Skill, reasons: list[Reason], held_id: int) -> frozenset[Why]:
+    """The reasons that go away if the agent no longer held ``held_id``."""
+    left = {reason.code for reason in await context.refusals(shift, skill, without=held_id)}
+    return frozenset(r.code for r in reasons if r.code not in left and r.code not in MARKET_REASONS)
 
 
 # Claims ------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,16 +66,46 @@ OPEN_PAGE = "shifts/open.html"
 ROW = "shifts/_open_row.html"
 ADMIN_PAGE = "shifts/admin_open.html"
 FILTER_DAYS = 14
+PAGE_SHIFTS = 12  # a page is whole days holding at least this many cards: a first answer of a few kilobytes
+
+
+def open_url(*, day: str = "", skill: str = "", everything: bool = False, since: str = "") -> str:
+    """The Open shifts address with its filters: the page, its next page, or one day's group."""
+    query = {"day": day, "skill": skill, "all": "1" if everything else "", "since": since}
+    filled = urlencode({key: value for key, value in query.items() if value})
+    return f"/app/shifts/open?{filled}" if filled else "/app/shifts/open"
 
 
 async def market_context(
-    db: AsyncSession, agent: User, pay: ShiftPay, *, day: str = "", skill: str = "", **extra: Any
+    db: AsyncSession,
+    agent: User,
+    pay: ShiftPay,
+    *,
+    day: str = "",
+    skill: str = "",
+    everything: bool = False,
+    since: str = "",
+    only: int | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """Open shifts as the page lists them: by default only what the agent can take or could after one tap,
+    a page of whole days at a time (``since``: the day a next page starts), or ``only`` one shift's row."""
     now = utcnow()
     zone = user_zone(agent)
     today = now.astimezone(zone).date()
-    chosen = parse_fields(OpenShiftsQuery, {"day": day}).day
-    view = await market.open_shifts_for(db, agent=agent, now=now, day=chosen, skill=skill or None, pay=pay)
+    chosen = parse_fields(OpenShiftsQuery, {"day": day, "since": since})
+    view = await market.open_shifts_for(
+        db,
+        agent=agent,
+        now=now,
+        day=chosen.day,
+        since=chosen.since,
+        skill=skill or None,
+        pay=pay,
+        within_one_fix=not everything and only is None,
+        page_shifts=None if only is not None else PAGE_SHIFTS,
+        only=only,
+    )
     context: dict[str, Any] = {
         "tab": "shifts",
         "user": agent,
@@ -81,6 +113,9 @@ async def market_context(
         "rules": view.settings,
         "day": day,
         "skill": skill,
+        "everything": everything,
+        "since": since,
+        "open_url": partial(open_url, skill=skill, everything=everything),
         "days": [today + dt.timedelta(days=n) for n in range(FILTER_DAYS)],
         "day_label": lambda d: day_label(d, today),
         "error": None,
@@ -117,7 +152,7 @@ class OpenShiftsController(Controller):
         when the row has left it)."""
         if error is not None:
             return await self._list(request, db, agent, pay, status=refused_status(request, error), error=error)
-        context = await market_context(db, agent, pay)
+        context = await market_context(db, agent, pay, only=shift_id)
         item = next((i for i in context["market"].shifts if i.shift_id == shift_id), None)
         if item is None:
             return await self._list(request, db, agent, pay)
@@ -144,8 +179,14 @@ class OpenShiftsController(Controller):
         shift_pay: ShiftPayDependency,
         day: str = "",
         skill: str = "",
+        everything: Annotated[str, Parameter(query="all")] = "",
+        since: str = "",
     ) -> Template:
-        return page(request, OPEN_PAGE, await market_context(db, current_user, shift_pay, day=day, skill=skill))
+        """What the agent can take, by day, a page at a time (``since``); ``all=1`` shows everything."""
+        context = await market_context(
+            db, current_user, shift_pay, day=day, skill=skill, everything=everything == "1", since=since
+        )
+        return page(request, OPEN_PAGE, context)
 
     @post("/{shift_id:int}/claim", name="shifts:claim", status_code=200)
     async def claim(
@@ -172,7 +213,10 @@ class OpenShiftsController(Controller):
         shift_id: PathId,
         data: FormPost,
     ) -> Any:
-        return await self._act(request, db, current_user, shift_pay, shift_id, market.undo_claim)
+        response = await self._act(request, db, current_user, shift_pay, shift_id, market.undo_claim)
+        if is_htmx(request) and "HX-Retarget" not in response.headers:
+            response.headers["HX-Trigger"] = "shift-released"
+        return response
 
     @post("/{shift_id:int}/waitlist", name="shifts:waitlist-join", status_code=200)
     async def join(

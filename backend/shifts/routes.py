@@ -107,7 +107,9 @@ class ScheduleController(Controller):
         except DomainError as error:
             return await schedule_page(request, db, current_user, error=error)
         if is_htmx(request):
-            return await schedule_page(request, db, current_user, released=True)
+            response = await schedule_page(request, db, current_user, released=True)
+            response.headers["HX-Trigger"] = "shift-released"  # open-shift lists on the page re-read themselves
+            return response
         return see_other("/app/shifts?released=1")
 
     @post("/calendar", name="shifts:calendar-subscribe", status_code=200)

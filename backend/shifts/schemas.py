@@ -172,9 +172,10 @@ class ShiftValues(Bounded, kw_only=True):
 
 
 class OpenShiftsQuery(Bounded, kw_only=True):
-    """The Open shifts filter: a day from the list, or blank for every day."""
+    """The Open shifts filter: a day from the list, or blank for every day; ``since``: the day a page starts."""
 
     day: ListedDay | None = None
+    since: ListedDay | None = None
 
 
 # Swaps --------------------------------------------------------------------------------------------

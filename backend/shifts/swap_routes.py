@@ -31,7 +31,7 @@ from backend.core.security import requires
 from backend.core.slots import local_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, json_error, parse_fields, see_other
-from backend.shifts import allocation, swaps
+from backend.shifts import allocation, market, swaps
 from backend.shifts.market_routes import claim_refused
 from backend.shifts.schemas import SwapBody, SwapChangeOut, SwapForm, SwapOut, SwapsOut, SwapValues
 
@@ -100,6 +100,7 @@ class SwapPagesController(Controller):
         zone = user_zone(agent)
         today = utcnow().astimezone(zone).date()
         site = await accounts.get_site(db, agent.site_id)
+        undo_until = await market.free_undo_until(db, shift_id=shift.id, agent=agent, now=utcnow())
         context = {
             "day_label": lambda d: day_label(d, today),
             "tab": "shifts",
@@ -110,6 +111,7 @@ class SwapPagesController(Controller):
             "skill": skill_label(skill),
             "colleagues": await swaps.colleagues_for(db, agent=agent, skill=skill),
             "needs_approval": site_settings(site).swap_needs_approval,
+            "undo_until": undo_until.astimezone(zone) if undo_until else None,  # cheaper than a swap: offered first
             "chosen": chosen,
             "error": error,
         }

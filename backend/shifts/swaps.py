@@ -21,11 +21,9 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -35,10 +33,9 @@ from backend.accounts.site_settings import SiteSettings, site_settings
 from backend.accounts.zones import site_zone, user_zone
 from backend.certifications.service import skills_in_force
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
-from backend.core.i18n import current_locale, speaking
 from backend.core.i18n import gettext as _
 from backend.core.slots import hours, local_start, slot_of, utc_start
-from backend.notify.service import Kind, notify
+from backend.notify.service import Kind, moment_value, notify
 from backend.shifts import attendance
 from backend.shifts.allocation import (
     ClaimRefused,
@@ -279,23 +276,20 @@ async def _move_seat(session: AsyncSession, swap: ShiftSwap, *, to_user_id: int,
 # Notifications ------------------------------------------------------------------------
 
 
-async def _tell(session: AsyncSession, user_id: int | None, swap: ShiftSwap, title: Callable[[str], str]) -> None:
-    """Notify ``user_id`` in their own language; ``title`` gets the shift's start in their own zone."""
+async def _tell(session: AsyncSession, user_id: int | None, swap: ShiftSwap, message: str, name: str = "") -> None:
+    """Notify ``user_id`` of ``message`` (see ``notify.messages``), worded in their language and zone when read."""
     if user_id is None:
         return
     user = await session.get(User, user_id)
     shift = await session.get(Shift, swap.shift_id)
     if user is None or shift is None:
         return
-    when = local_start(shift.start_slot, user_zone(user))
-    with speaking(user.locale):
-        day = format_skeleton("MMMEd", when, locale=current_locale().replace("-", "_"))
-        text = title(f"{day} {when:%H:%M}")
     await notify(
         session,
         user_id=user.id,
         kind=Kind.swap,
-        title=text,
+        message=message,
+        values={"name": name, "start": moment_value(utc_start(shift.start_slot))},
         url=f"{SWAPS_URL}#swap-{swap.id}",
         subject=f"swap:{swap.id}",
     )
@@ -350,7 +344,8 @@ async def offer_swap(
                 session,
                 target.id,
                 swap,
-                lambda start: _("%(name)s offers you their shift on %(start)s. Tap to answer.", name=name, start=start),
+                "swap_offered",
+                name,
             )
         return Offer(swap, created=True)
 
@@ -398,20 +393,16 @@ async def accept_swap(session: AsyncSession, *, swap_id: int, agent: User, now: 
                 session,
                 swap.from_user_id,
                 swap,
-                lambda start: _(
-                    "%(name)s accepted your shift on %(start)s. It waits for a coordinator's approval.",
-                    name=name,
-                    start=start,
-                ),
+                "swap_accepted",
+                name,
             )
         else:
             await _tell(
                 session,
                 swap.from_user_id,
                 swap,
-                lambda start: _(
-                    "%(name)s took your shift on %(start)s. It is off your schedule.", name=name, start=start
-                ),
+                "swap_taken",
+                name,
             )
         return swap
 
@@ -440,7 +431,8 @@ async def cancel_swap(session: AsyncSession, *, swap_id: int, agent: User, now: 
             session,
             told,
             swap,
-            lambda start: _("%(name)s withdrew the swap of their shift on %(start)s.", name=name, start=start),
+            "swap_withdrawn",
+            name,
         )
         return swap
 
@@ -471,7 +463,8 @@ async def decline_swap(session: AsyncSession, *, swap_id: int, user: User, now: 
             session,
             swap.from_user_id,
             swap,
-            lambda start: _("%(name)s declined your shift on %(start)s.", name=name, start=start),
+            "swap_declined",
+            name,
         )
         return swap
 
@@ -533,14 +526,14 @@ async def _decide(
                     session,
                     user_id,
                     swap,
-                    lambda start: _("A coordinator approved the swap of the shift on %(start)s.", start=start),
+                    "swap_approved",
                 )
             else:
                 await _tell(
                     session,
                     user_id,
                     swap,
-                    lambda start: _("A coordinator declined the swap of the shift on %(start)s.", start=start),
+                    "swap_refused",
                 )
         return swap
 

@@ -15,12 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User
 from backend.accounts.site_settings import site_settings
-from backend.accounts.zones import user_zone
 from backend.core.errors import Conflict
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
-from backend.core.slots import local_start, utc_start
-from backend.notify.service import Kind, notify
+from backend.core.slots import utc_start
+from backend.notify.service import Kind, moment_value, notify
 from backend.shifts.allocation import (
     ClaimRefused,
     Context,
@@ -132,18 +130,12 @@ async def offer_free_seats(session: AsyncSession, *, shift: Shift, site: Site, n
 
 async def _tell_offer(session: AsyncSession, *, user: User, shift: Shift, until: dt.datetime) -> None:
     """The offer's notification, worded in the agent's own language and time zone."""
-    zone = user_zone(user)
-    with speaking(user.locale):
-        title = _(
-            "A seat on your waitlisted shift (%(start)s) is yours to claim until %(until)s.",
-            start=local_start(shift.start_slot, zone).strftime("%a %H:%M"),
-            until=until.astimezone(zone).strftime("%H:%M"),
-        )
     await notify(
         session,
         user_id=user.id,
         kind=Kind.waitlist_offer,
-        title=title,
+        message="waitlist_offer",
+        values={"start": moment_value(utc_start(shift.start_slot)), "until": moment_value(until)},
         url=f"{OPEN_SHIFTS_URL}#shift-{shift.id}",
         subject=f"shift:{shift.id}",
     )

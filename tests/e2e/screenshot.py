@@ -13,15 +13,31 @@ CJK font installed (Debian: ``fonts-noto-cjk``), or it shows as boxes.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from backend.accounts.demo import DEMO_DOMAIN
 from backend.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, PHONE, LiveServer, e2e_settings, free_port, launch_chromium, prepare_database
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "web" / "static" / "screenshots" / "agent-home.png"
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "screenshots"
+DEFAULT_OUTPUT = SCREENSHOT_DIR / "agent-home.png"
 AGENT = f"agent01@{DEMO_DOMAIN}"
+SAVE_VARIABLE = "WEFT_SAVE_SCREENSHOTS"
+
+
+def save_screen(page: Any, name: str) -> Path | None:
+    """Save a test's visible screen as ``web/static/screenshots/<name>.png`` for the README, only when
+    ``WEFT_SAVE_SCREENSHOTS=1`` (an ordinary test run leaves the committed pictures alone)."""
+    if os.environ.get(SAVE_VARIABLE) != "1":
+        return None
+    output = SCREENSHOT_DIR / f"{name}.png"
+    page.evaluate("document.fonts.ready")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(output), animations="disabled", caret="hide")
+    return output
 
 
 def take(output: Path, locale: str) -> None:

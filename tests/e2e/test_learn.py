@@ -19,7 +19,7 @@ from sqlalchemy import select
 from backend.accounts.models import Site, Tier, User
 from backend.core.db import Database, act_as, utcnow
 from backend.demo import COORDINATOR_EMAIL, DEMO_PASSWORD
-from backend.learning.courses import import_course
+from backend.learning.courses import content_of, current_version, import_course
 from backend.learning.models import Course
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
@@ -140,13 +140,16 @@ def a_billing_shift(database_url: str, days_ahead: int) -> int:
     return int(run(database_url, work))
 
 
-def a_new_agent(database_url: str) -> str:
+def a_new_agent(database_url: str, *, onboarded: bool = True, locale: str = "en") -> str:
     """A new senior agent's email: one whose quiz results no other test reads (the demo agents are shared)."""
 
     async def work(session: Any) -> str:
         site = await session.scalar(select(Site).order_by(Site.id))
         email = f"quiz-{uuid.uuid4().hex[:8]}@example.com"
-        await an_agent(Factory(db=session, site=site), tier=Tier.senior, email=email, password=DEMO_PASSWORD)
+        people = Factory(db=session, site=site)
+        await an_agent(
+            people, tier=Tier.senior, email=email, password=DEMO_PASSWORD, onboarded=onboarded, locale=locale
+        )
         return email
 
     return str(run(database_url, work))
@@ -189,7 +192,9 @@ def test_agent_passes_the_course_a_billing_shift_needs_and_claims_it(
 
     expect(phone).to_have_url(re.compile(rf"/app/learn/courses/{course_id}$"))
     expect(phone.get_by_role("heading", level=1)).to_have_text(TITLE)
-    expect(phone.locator(".course-unlocks")).to_contain_text("Pass this 3-minute course to take")
+    unlocks = phone.locator(".course-unlocks")
+    expect(unlocks).to_contain_text(re.compile(rf"Billing[^:]*: \d+ open shifts? .* — take {TITLE}"))  # the skill
+    expect(unlocks.get_by_role("link", name=TITLE)).to_have_attribute("href", f"/app/learn/courses/{course_id}")
     check_phone_fit(phone, "#course")
 
     phone.get_by_role("link", name="Start with lesson 1").click()
@@ -211,9 +216,7 @@ def test_agent_passes_the_course_a_billing_shift_needs_and_claims_it(
     check_phone_fit(phone, "#course-player")
     phone.get_by_role("button", name="Finish and go to the quiz").click()
 
-    expect(phone).to_have_url(re.compile(rf"/app/learn/courses/{course_id}#quiz$"))
-    expect(phone.locator(".learn-progress").first).to_have_attribute("value", "3")
-    phone.get_by_role("button", name="Take the quiz").click()
+    expect(phone).to_have_url(re.compile(r"/app/learn/attempts/\d+$"))  # the quiz itself, started
     expect(phone.get_by_role("heading", level=1)).to_have_text("Quiz")
     check_phone_fit(phone, "#quiz")
     answer_quiz(phone)
@@ -282,4 +285,50 @@ def test_a_quiz_sent_with_blanks_asks_first_and_keeps_the_answers(
     expect(phone.locator(".result-verdict")).to_have_text("Not passed")
     expect(phone.locator(".result-score")).to_contain_text("Your score: 33.3%")
     check_phone_fit(phone, "#result")
+    assert_clean_console(phone)
+
+
+def demo_onboarding_course(database_url: str) -> tuple[int, int]:
+    """The demo's onboarding course: its id and how many lessons it has."""
+
+    async def work(session: Any) -> tuple[int, int]:
+        course = await session.scalar(select(Course).where(Course.code == "onboarding-basics"))
+        version = await current_version(session, course_id=course.id)
+        return int(course.id), len(content_of(version).lessons)
+
+    return tuple(run(database_url, work))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_a_new_agent_reads_every_onboarding_lesson_before_its_quiz(
+    phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory, locale: str
+) -> None:
+    del live_server
+    database_url = e2e_database_url(tmp_path_factory)
+    course_id, lessons = demo_onboarding_course(database_url)
+    say = zh if locale == "zh-Hans" else str
+    sign_in(phone, a_new_agent(database_url, onboarded=False, locale=locale), translate=say)
+    phone.wait_for_url("**/app")
+    phone.goto("/app/learn")
+    required = phone.locator("#learn-required")
+    expect(required.locator(f"#course-{course_id}")).to_be_visible()
+    check_phone_fit(phone, "#learn")
+
+    phone.goto(f"/app/learn/courses/{course_id}")
+    quiz_section = phone.locator("#quiz")
+    expect(quiz_section.get_by_role("status")).to_contain_text("1. ")  # names the lessons still to read
+    expect(quiz_section.get_by_role("button")).to_have_count(0)  # no quiz before the lessons
+    check_phone_fit(phone, "#course")
+
+    phone.get_by_role("link", name=say("Start with lesson 1")).click()
+    for number in range(1, lessons):
+        expect(phone.locator("#lesson-step")).to_contain_text(str(number))
+        phone.get_by_role("button", name=say("Next lesson")).click()
+        expect(phone).to_have_url(re.compile(rf"/lessons/{number + 1}$"))
+    check_phone_fit(phone, "#course-player")
+    phone.get_by_role("button", name=say("Finish and go to the quiz")).click()
+
+    expect(phone).to_have_url(re.compile(r"/app/learn/attempts/\d+$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text(say("Quiz"))
+    check_phone_fit(phone, "#quiz")
     assert_clean_console(phone)

@@ -1,4 +1,5 @@
-"""An agent on a 360 px phone finds an open shift, claims it in one tap, and undoes it within the grace window."""
+"""An agent on a 360 px phone finds an open shift under its day, claims it in one tap, sees the card it now
+overlaps say so (with the free undo as the fix), and undoes it; "Show everything" is one tap away."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from backend.accounts.models import Site
 from backend.core.db import Database, act_as, utcnow
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
+from tests.e2e.screenshot import save_screen
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
 from tests.factories import an_open_shift
@@ -23,10 +25,16 @@ from tests.factories import an_open_shift
 pytestmark = pytest.mark.browser
 
 
-def seed_open_shift(database_url: str, days_ahead: int) -> int:
-    """A general shift at 03:00 site time ``days_ahead`` days out (clashing with nothing), opened an hour ago."""
+def quiet_day(zone: ZoneInfo) -> dt.date:
+    """The Wednesday after next week, site time: past the demo's published roster, so no agent works that day."""
+    today = utcnow().astimezone(zone).date()
+    return today + dt.timedelta(days=7 - today.weekday() + 7 + 2)
 
-    async def seed() -> int:
+
+def seed_open_shifts(database_url: str, clocks: list[int]) -> tuple[dt.date, list[int]]:
+    """General shifts of 4 hours starting at each hour of ``clocks`` on ``quiet_day``, opened an hour ago."""
+
+    async def seed() -> tuple[dt.date, list[int]]:
         database = Database.from_url(database_url)
         try:
             async with database.session(write=True) as session:
@@ -34,13 +42,16 @@ def seed_open_shift(database_url: str, days_ahead: int) -> int:
                 site = await session.scalar(select(Site).order_by(Site.id))
                 assert site is not None
                 zone = ZoneInfo(site.timezone)
-                day = utcnow().astimezone(zone).date() + dt.timedelta(days=days_ahead)
-                start = dt.datetime.combine(day, dt.time(3), tzinfo=zone)
+                day = quiet_day(zone)
                 an_hour_ago = utcnow() - dt.timedelta(hours=1)
-                shift = await an_open_shift(
-                    session, site, "general", start=start, hours=4, seats=3, now=an_hour_ago, opened_minutes_ago=0
-                )
-                return shift.id
+                ids = []
+                for hour in clocks:
+                    start = dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
+                    shift = await an_open_shift(
+                        session, site, "general", start=start, hours=4, seats=3, now=an_hour_ago, opened_minutes_ago=0
+                    )
+                    ids.append(shift.id)
+                return day, ids
         finally:
             await database.dispose()
 
@@ -48,11 +59,11 @@ def seed_open_shift(database_url: str, days_ahead: int) -> int:
         return pool.submit(lambda: asyncio.run(seed())).result()
 
 
-def test_agent_claims_an_open_shift_in_one_tap_and_undoes_it(
+def test_agent_claims_an_open_shift_and_the_card_it_overlaps_says_so(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     del live_server  # started first, so its database exists
-    shift_id = seed_open_shift(e2e_database_url(tmp_path_factory), days_ahead=9)
+    day, (first_id, overlapping_id) = seed_open_shifts(e2e_database_url(tmp_path_factory), [3, 5])
     agent = next(a for a in english_agents() if "general" in a["skills"] and a["tier"] == "senior")
 
     sign_in(phone, str(agent["email"]))
@@ -60,19 +71,38 @@ def test_agent_claims_an_open_shift_in_one_tap_and_undoes_it(
     phone.get_by_role("link", name="Open shifts").click()
     expect(phone).to_have_url(re.compile(r"/app/shifts/open"))
     expect(phone.get_by_role("heading", level=1)).to_have_text("Open shifts")
-    card = phone.locator(f"#shift-{shift_id}")
-    expect(card).to_contain_text("3 seats left")
+    expect(phone.get_by_role("link", name="Show everything")).to_be_visible()
     assert_fits_phone_width(phone)
     assert_thumb_sized(phone, "#market", "a, button, select")
 
-    card.get_by_role("button", name="Claim").click()
-    expect(card.get_by_role("status")).to_have_text("Claimed")
-    expect(card).to_contain_text("2 seats left")
+    phone.goto(f"/app/shifts/open?day={day.isoformat()}")
+    group = phone.locator(f"#open-day-{day.isoformat()}")
+    expect(group.get_by_role("heading", level=2)).to_be_visible()
+    first, overlapping = phone.locator(f"#shift-{first_id}"), phone.locator(f"#shift-{overlapping_id}")
+    expect(first).to_contain_text("3 seats left")
+    expect(overlapping.get_by_role("button", name="Claim", exact=True)).to_be_visible()
     assert_fits_phone_width(phone)
 
-    card.get_by_role("button", name=re.compile(r"^Undo")).click()
-    expect(card.get_by_role("button", name="Claim")).to_be_visible()
-    expect(card).to_contain_text("3 seats left")
+    first.get_by_role("button", name="Claim", exact=True).click()
+    expect(first.get_by_role("status")).to_have_text("Claimed")
+    expect(first).to_contain_text("2 seats left")
+    # the other card re-reads itself: it now overlaps, and the cheapest fix is the free undo, not a swap
+    expect(overlapping).to_contain_text(re.compile(r"Overlaps your \d\d:\d\d shift\."))
+    undo = overlapping.get_by_role("button", name=re.compile(r"^Undo your \d\d:\d\d claim \(free until"))
+    expect(undo).to_be_visible()
+    expect(overlapping.get_by_role("button", name="Claim", exact=True)).to_have_count(0)
+    expect(overlapping.get_by_role("link", name="Offer that shift for swap")).to_have_count(0)
+    assert_fits_phone_width(phone)
+    save_screen(phone, "open-shifts-overlap")
+
+    undo.click()
+    expect(overlapping.get_by_role("button", name="Claim", exact=True)).to_be_visible()
+    expect(first.get_by_role("button", name="Claim", exact=True)).to_be_visible()
+    expect(first).to_contain_text("3 seats left")
+
+    phone.get_by_role("link", name="Show everything").click()
+    expect(phone).to_have_url(re.compile(r"all=1"))
+    expect(phone.get_by_role("link", name="Show only what I can take")).to_be_visible()
     assert_clean_console(phone)
 
 
@@ -80,10 +110,13 @@ def test_open_shifts_read_in_chinese_on_a_phone(
     phone: Any, live_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     del live_server
-    shift_id = seed_open_shift(e2e_database_url(tmp_path_factory), days_ahead=10)
+    day, (shift_id,) = seed_open_shifts(e2e_database_url(tmp_path_factory), [10])
     sign_in(phone, "agent01@weft.demo")  # the sign-in page is English; agent01 chose Chinese
     phone.goto("/app/shifts/open")
     expect(phone.get_by_role("heading", level=1)).to_have_text(zh("Open shifts"))
+    expect(phone.get_by_role("link", name=zh("Show everything"))).to_be_visible()
+    assert_fits_phone_width(phone)
+    phone.goto(f"/app/shifts/open?day={day.isoformat()}")
     expect(phone.locator(f"#shift-{shift_id}").get_by_role("button", name=zh("Claim"))).to_be_visible()
     assert_fits_phone_width(phone)
     assert_clean_console(phone)

@@ -338,7 +338,7 @@ async def test_start_shift_answers_with_the_unacknowledged_notes(
     )
     assert started.status_code == 200
     piece = started.text[started.text.index(f'id="attendance-{shift.id}"') :]
-    assert "Started at" in piece
+    assert "Started today at" in piece
     assert f'hx-get="/app/handover/shifts/{shift.id}"' in piece[piece.index(f'id="handover-{shift.id}"') :]
     notes = await client.get(f"/app/handover/shifts/{shift.id}", headers=HTMX)  # as htmx loads them
     assert notes.status_code == 200

@@ -172,8 +172,11 @@ async def test_a_course_that_unlocks_an_open_shift_names_the_shift(
     body = html.unescape((await client.get("/app/learn")).text)
     unlocking = body[body.index('id="learn-unlocking"') :]
     assert f'id="course-{course.id}"' in unlocking
-    assert "Pass this 6-minute course to take" in unlocking
-    assert "18:00\u201322:00" in unlocking
+    unlocks = unlocking[unlocking.index('class="course-unlocks"') :]
+    unlocks = unlocks[: unlocks.index("</ul>")]
+    assert "Billing: 1 open shift, " in unlocks
+    assert "18:00\u201322:00" in unlocks
+    assert f'— take <a href="/app/learn/courses/{course.id}">Billing 101</a>' in unlocks
     assert await db.get(Shift, shift.id) is not None
 
 
@@ -255,8 +258,9 @@ async def test_lessons_step_forward_and_the_course_resumes_where_the_agent_left_
     assert "I was charged twice!" in swapped.text
     assert "<html" not in swapped.text
     last = await post_form(client, f"{base}/lessons/3/done", {})
-    assert (last.status_code, last.headers["location"]) == (303, f"{base}#quiz")
-    assert "Take the quiz" in (await client.get("/app/learn")).text
+    assert last.status_code == 303
+    assert re.fullmatch(r"/app/learn/attempts/\d+", last.headers["location"]), "Finish lands on the quiz"
+    assert "Resume the quiz" in (await client.get("/app/learn")).text
     assert (await client.get(f"{base}/lessons/4")).status_code == 404
 
 
@@ -478,7 +482,7 @@ def test_lesson_markdown_keeps_safe_html_only() -> None:
             " ![a](https://example.com/a.png) ![b](data:image/png;base64,AAAA) ![c](/static/icon.svg) ![d](/evil.png)"
         )
     )
-    assert "<h3>Title</h3>" in rendered  # a lesson's headings sit under the page's own
+    assert "<h2>Title</h2>" in rendered  # a lesson's top heading sits right under the page's h1
     assert "<strong>bold</strong>" in rendered
     assert "<script" not in rendered
     assert "onerror" not in rendered.replace("&lt;img src=x onerror=alert(1)&gt;", "")  # shown as text, not run

@@ -14,7 +14,8 @@ from backend.accounts.site_settings import update_site_settings
 from backend.certifications import jobs
 from backend.certifications.models import Certification
 from backend.certifications.service import ADMIN_OVERRIDE, certified_skill_codes, grant_certification, skills_in_force
-from backend.learning import quiz
+from backend.core.i18n import date_text, speaking
+from backend.learning import courses, quiz
 from backend.learning.models import Course
 from backend.notify.models import Kind, Notification
 from tests.factories import Factory, a_course, sample_course
@@ -33,7 +34,16 @@ async def agent(people: Factory) -> User:
     return await people.make(Role.agent)
 
 
+async def read_every_lesson(db: AsyncSession, agent: User, course: Course, *, now: dt.datetime) -> None:
+    """What the agent's Next and Finish buttons record, lesson by lesson (required courses' quizzes ask for it)."""
+    _course, version = await courses.agent_course(db, agent=agent, course_id=course.id)
+    for index in range(len(courses.content_of(version).lessons)):
+        await courses.record_lesson_done(db, agent=agent, course_id=course.id, lesson_index=index, now=now)
+
+
 async def take(db: AsyncSession, agent: User, course: Course, *, now: dt.datetime, good: bool = True) -> bool:
+    """Read the lessons, then answer the quiz right (or wrong)."""
+    await read_every_lesson(db, agent, course, now=now)
     attempt = await quiz.start_attempt(db, agent=agent, course_id=course.id, now=now)
     content = await quiz.attempt_content(db, attempt=attempt)
     answers = right_answers(attempt, content) if good else wrong_answers(attempt, content)
@@ -107,7 +117,8 @@ async def test_the_reminder_goes_once_before_expiry_and_again_after_renewal(
     assert await jobs.remind_expiring_certifications(db, now=expiry - 13 * DAY) == 0
     notes = list(await db.scalars(select(Notification).where(Notification.user_id == agent.id)))
     assert [(note.kind, note.url) for note in notes] == [(Kind.certification_expiring, "/app/learn")]
-    assert expiry.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d") in notes[0].title
+    with speaking("zh-Hans"):  # the agent reads Chinese: the date is written the Chinese way
+        assert date_text(expiry.astimezone(dt.timezone(dt.timedelta(hours=8))).date()) in notes[0].title
     await take(db, agent, course, now=expiry - 10 * DAY)  # renewed: a new expiry, a new reminder later
     held = await certification(db, agent)
     assert held is not None

@@ -15,6 +15,7 @@ from backend.accounts.models import Role, Site, Skill, Tier, User
 from backend.accounts.site_settings import update_site_settings
 from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
+from backend.core.i18n import moment_phrase
 from backend.core.slots import local_slot, slot_of
 from backend.notify.models import Notification
 from backend.roster.models import Roster, RosterVersion
@@ -180,10 +181,11 @@ async def test_the_draw_gives_exactly_the_free_seats_tells_everyone_and_then_is_
     for agent in agents:
         titles = list(await db.scalars(select(Notification.title).where(Notification.user_id == agent.id)))
         won = agent.id in result.winners
+        when = moment_phrase(at(5, "18:00"), SHANGHAI, utcnow().astimezone(SHANGHAI).date())
         assert titles == [
-            f"You won a seat in the draw: the {at(5, '18:00').strftime('%a %H:%M')} shift is on your schedule."
+            f"You won a seat in the draw: your shift {when} is on your schedule."
             if won
-            else f"Not drawn this time for the {at(5, '18:00').strftime('%a %H:%M')} shift."
+            else f"Not drawn this time for the shift {when}."
         ]
     assert await lottery.draw(db, shift_id=shift.id, now=after_close(shift)) is None  # drawn once
 

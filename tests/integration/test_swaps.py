@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from babel.dates import format_skeleton
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from backend.accounts.site_settings import update_site_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.i18n import speaking
+from backend.core.i18n import moment_phrase, speaking
 from backend.core.slots import utc_start
 from backend.notify.models import Kind, Notification
 from backend.shifts import allocation, market, swaps
@@ -487,7 +487,9 @@ async def test_a_new_offer_replaces_the_waiting_one_and_the_offer_speaks_the_nam
     assert named.swap.status is SwapStatus.cancelled
     assert [v.id for v in (await swaps.swaps_for(db, agent=giver, now=NOW)).mine if v.live] == [anyone.swap.id]
     [title] = await swap_notes(db, taker)
-    when = utc_start(shift.start_slot).astimezone(SHANGHAI)
+    today = utcnow().astimezone(SHANGHAI).date()  # the record is worded as of sending, on the real clock
     with speaking("zh-Hans"):
-        start = f"{format_skeleton('MMMEd', when, locale='zh_Hans')} {when:%H:%M}"
-        assert title == _("%(name)s offers you their shift on %(start)s. Tap to answer.", name="Gina", start=start)
+        when = moment_phrase(utc_start(shift.start_slot), SHANGHAI, today)
+        assert title == _("%(name)s offers you their shift %(when)s. Tap to answer.", name="Gina", when=when)
+    assert title.startswith("Gina 想把 ")
+    assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", title), "no English weekday in a Chinese sentence"

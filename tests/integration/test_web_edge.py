@@ -120,7 +120,7 @@ async def test_a_token_callers_api_answers_are_not_stored_but_static_files_are_c
 
 async def test_pages_use_no_inline_script_and_our_own_htmx(client: httpx.AsyncClient) -> None:
     page = (await client.get("/login")).text
-    assert '<script src="/static/htmx.min.js"' in page
+    assert '<script src="/static/htmx.min.js?v=' in page
     assert "<script>" not in page
     assert " onclick=" not in page
     htmx = await client.get("/static/htmx.min.js")

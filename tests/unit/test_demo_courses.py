@@ -80,7 +80,7 @@ def test_every_text_is_written_in_english_and_chinese(path: Path) -> None:
 def test_a_demo_course_has_every_kind_of_lesson_and_question(path: Path) -> None:
     course = load(path)
     assert course.estimated_minutes <= MAX_COURSE_MINUTES
-    assert {lesson.kind for lesson in course.lessons} == {"text", "video", "scenario"}
+    assert {lesson.kind for lesson in course.lessons} == {"text", "scenario"}  # no video: see below
     assert 2 <= sum(lesson.kind == "scenario" for lesson in course.lessons) <= 3
     assert all(len(lesson.replies) == 3 for lesson in course.lessons if lesson.kind == "scenario")
     questions = course.quiz.questions
@@ -108,10 +108,7 @@ def test_ordering_choice_ids_do_not_give_the_order_away(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", course_files(), ids=lambda path: path.stem)
-def test_video_lessons_carry_a_transcript(path: Path) -> None:
-    """Videos are hosted elsewhere; the transcript teaches the lesson when the video cannot load."""
-    for lesson in load(path).lessons:
-        if lesson.kind == "video":
-            assert lesson.video_url is not None
-            assert lesson.body is not None
-            assert len(lesson.body["en"].split()) >= 60
+def test_demo_content_points_at_no_other_host(path: Path) -> None:
+    """The demo runs on a machine with no internet: no video, image or link hosted elsewhere."""
+    assert "://" not in path.read_text(encoding="utf-8")
+    assert all(lesson.video_url is None for lesson in load(path).lessons)

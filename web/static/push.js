@@ -1,12 +1,18 @@
-// "Enable notifications on this phone": PushManager.subscribe is something htmx cannot do.
-// The button carries its URLs and messages in data- attributes; the CSRF token comes from <body hx-headers>.
+// "Enable notifications on this phone" (web/templates/_push_card.html): PushManager.subscribe is something htmx
+// cannot do. The button carries its URLs and messages in data- attributes; the CSRF token comes from
+// <body hx-headers>. Permission is asked only after the tap; where push cannot work the inbox link is shown.
 "use strict";
 
 (() => {
   const button = document.getElementById("push-toggle");
   const status = document.getElementById("push-status");
+  const fallback = document.getElementById("push-fallback");
   if (!button || !status) return;
-  const say = (name) => { status.textContent = button.dataset[name] || ""; };
+  const FALLS_BACK = new Set(["msgDenied", "msgUnsupported", "msgInstallFirst", "msgFailed"]);
+  const say = (name) => {
+    status.textContent = button.dataset[name] || "";
+    if (fallback) fallback.hidden = !FALLS_BACK.has(name);
+  };
   const csrf = () => {
     try {
       return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
@@ -31,11 +37,14 @@
     say(subscribed ? "msgOn" : "msgOff");
   };
 
+  const iPhone = /iPhone|iPad|iPod/.test(navigator.userAgent)
+    || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+  const installed = window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
-    say("msgUnsupported");
+    say(iPhone && !installed ? "msgInstallFirst" : "msgUnsupported");  // iOS: Web Push only from the Home Screen
     return;
   }
-  const ready = navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready);
+  const ready = navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(() => navigator.serviceWorker.ready);
 
   ready.then(async (registration) => {
     if (Notification.permission === "denied") {

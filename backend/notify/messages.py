@@ -1,0 +1,315 @@
+"""Every notification's words, in one registry: a notification is stored as a message name and its values,
+and worded when it is read, in the reader's current language, time zone and day.
+
+So an agent who switches to Chinese reads last week's notifications in Chinese too, and "tomorrow at
+16:30" is still right the day after it was sent (it then reads "today at 16:30"). Values are plain JSON
+and say nothing in any language: moments as ISO 8601 in UTC, a skill by both its names, money already
+written as "CNY 12.50" (the same in every language), and free text someone typed (a dispute's answer)
+as typed. Each message's title and body are msgids here, so the catalogue sees them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from backend.accounts.models import Skill, localized_skill_name
+from backend.core.i18n import date_text, moment_label, moment_phrase, ngettext
+from backend.core.i18n import gettext as _
+
+Values = Mapping[str, Any]
+
+
+class Reader(msgspec.Struct, frozen=True, kw_only=True):
+    """Who reads a notification, for wording it: their zone and their today (in that zone)."""
+
+    zone: ZoneInfo
+    today: dt.date
+
+    @classmethod
+    def at(cls, zone: ZoneInfo, now: dt.datetime) -> Reader:
+        return cls(zone=zone, today=now.astimezone(zone).date())
+
+
+class Words(msgspec.Struct, frozen=True):
+    title: str
+    body: str = ""
+
+
+Wording = Callable[[Values, Reader], Words]
+MESSAGES: dict[str, Wording] = {}
+
+
+def message(name: str) -> Callable[[Wording], Wording]:
+    def register(wording: Wording) -> Wording:
+        MESSAGES[name] = wording
+        return wording
+
+    return register
+
+
+def words_of(name: str, values: Values, reader: Reader) -> Words:
+    """The notification's title and body in the current language; an unknown name is a programming error."""
+    return MESSAGES[name](values, reader)
+
+
+# Values in, values out ---------------------------------------------------------------------------
+
+
+def moment_value(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def skill_values(skill: Skill | None) -> dict[str, str]:
+    return {"skill": skill.name if skill else "", "skill_zh": skill.name_zh if skill else ""}
+
+
+def _moment(values: Values, key: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(values[key])
+
+
+def _phrase(values: Values, key: str, reader: Reader) -> str:
+    return moment_phrase(_moment(values, key), reader.zone, reader.today)
+
+
+def _label(values: Values, key: str, reader: Reader) -> str:
+    return moment_label(_moment(values, key), reader.zone, reader.today)
+
+
+def _clock(values: Values, key: str, reader: Reader) -> str:
+    return f"{_moment(values, key).astimezone(reader.zone):%H:%M}"
+
+
+def _skill(values: Values) -> str:
+    return localized_skill_name(values.get("skill", ""), values.get("skill_zh", ""))
+
+
+# Roster ------------------------------------------------------------------------------------------
+
+
+@message("roster_out")
+def _roster_out(values: Values, reader: Reader) -> Words:
+    return Words(
+        ngettext(
+            "Your roster for %(week)s is out: %(num)d shift.",
+            "Your roster for %(week)s is out: %(num)d shifts.",
+            values["shifts"],
+            week=values["week"],
+        )
+    )
+
+
+@message("roster_changed")
+def _roster_changed(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "Your roster for %(week)s changed: %(added)s added, %(changed)s changed, %(removed)s removed.",
+            week=values["week"],
+            added=values["added"],
+            changed=values["changed"],
+            removed=values["removed"],
+        )
+    )
+
+
+# Shifts ------------------------------------------------------------------------------------------
+
+
+@message("shift_reminder")
+def _shift_reminder(values: Values, reader: Reader) -> Words:
+    return Words(_("Confirm your shift %(when)s: one tap on My schedule.", when=_phrase(values, "start", reader)))
+
+
+@message("draw_won")
+def _draw_won(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("You won a seat in the draw: your shift %(when)s is on your schedule.", when=_phrase(values, "start", reader))
+    )
+
+
+@message("draw_lost")
+def _draw_lost(values: Values, reader: Reader) -> Words:
+    return Words(_("Not drawn this time for the shift %(when)s.", when=_phrase(values, "start", reader)))
+
+
+@message("waitlist_offer")
+def _waitlist_offer(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "A seat on your waitlisted shift %(when)s is yours to claim until %(until)s.",
+            when=_phrase(values, "start", reader),
+            until=_clock(values, "until", reader),
+        )
+    )
+
+
+@message("open_shifts_digest")
+def _open_shifts_digest(values: Values, reader: Reader) -> Words:
+    lines = [
+        f"{_label(line, 'start', reader)}-{_clock(line, 'end', reader)} · {_skill(line)}" for line in values["lines"]
+    ]
+    title = ngettext(
+        "%(num)d new open shift fits your week.", "%(num)d new open shifts fit your week.", values["count"]
+    )
+    return Words(title, "\n".join(lines))
+
+
+@message("cover_request")
+def _cover_request(values: Values, reader: Reader) -> Words:
+    when, end, skill = _label(values, "start", reader), _clock(values, "end", reader), _skill(values)
+    if values.get("bonus"):
+        return Words(
+            _(
+                "Urgent cover: %(start)s-%(end)s, %(skill)s, bonus %(bonus)s. Can you take it?",
+                start=when,
+                end=end,
+                skill=skill,
+                bonus=values["bonus"],
+            )
+        )
+    return Words(_("Urgent cover: %(start)s-%(end)s, %(skill)s. Can you take it?", start=when, end=end, skill=skill))
+
+
+def _swap(values: Values, reader: Reader) -> dict[str, str]:
+    """A swap message names someone and the shift's start."""
+    return {"name": values.get("name", ""), "when": _phrase(values, "start", reader)}
+
+
+@message("swap_offered")
+def _swap_offered(values: Values, reader: Reader) -> Words:
+    return Words(_("%(name)s offers you their shift %(when)s. Tap to answer.", **_swap(values, reader)))
+
+
+@message("swap_accepted")
+def _swap_accepted(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("%(name)s accepted your shift %(when)s. It waits for a coordinator's approval.", **_swap(values, reader))
+    )
+
+
+@message("swap_taken")
+def _swap_taken(values: Values, reader: Reader) -> Words:
+    return Words(_("%(name)s took your shift %(when)s. It is off your schedule.", **_swap(values, reader)))
+
+
+@message("swap_withdrawn")
+def _swap_withdrawn(values: Values, reader: Reader) -> Words:
+    return Words(_("%(name)s withdrew the swap of their shift %(when)s.", **_swap(values, reader)))
+
+
+@message("swap_declined")
+def _swap_declined(values: Values, reader: Reader) -> Words:
+    return Words(_("%(name)s declined your shift %(when)s.", **_swap(values, reader)))
+
+
+@message("swap_approved")
+def _swap_approved(values: Values, reader: Reader) -> Words:
+    return Words(_("A coordinator approved the swap of the shift %(when)s.", **_swap(values, reader)))
+
+
+@message("swap_refused")
+def _swap_refused(values: Values, reader: Reader) -> Words:
+    return Words(_("A coordinator declined the swap of the shift %(when)s.", **_swap(values, reader)))
+
+
+# Learning ----------------------------------------------------------------------------------------
+
+
+@message("certification_expiring")
+def _certification_expiring(values: Values, reader: Reader) -> Words:
+    expires = _moment(values, "expires").astimezone(reader.zone).date()
+    return Words(
+        _(
+            "Your %(skill)s certification expires on %(date)s: retake the course on Learn to keep it.",
+            skill=_skill(values),
+            date=date_text(expires),
+        )
+    )
+
+
+# Pay and payouts ---------------------------------------------------------------------------------
+
+
+@message("dispute_adjusted")
+def _dispute_adjusted(values: Values, reader: Reader) -> Words:
+    return Words(_("Your pay question was answered: an adjustment was added"), values.get("resolution", ""))
+
+
+@message("dispute_no_change")
+def _dispute_no_change(values: Values, reader: Reader) -> Words:
+    return Words(_("Your pay question was answered: no change"), values.get("resolution", ""))
+
+
+@message("payout_sent")
+def _payout_sent(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("Your money is on its way: %(amount)s", amount=values["amount"]),
+        _("Stripe is sending it to your account; it usually arrives in your bank within a few days."),
+    )
+
+
+@message("payout_arrived")
+def _payout_arrived(values: Values, reader: Reader) -> Words:
+    return Words(_("Your payout arrived: %(amount)s", amount=values["amount"]))
+
+
+@message("payout_details_needed")
+def _payout_details_needed(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("We could not send your money: your payout details need attention"),
+        _(
+            "Open Payouts and finish setting up your Stripe details (bank account, identity). "
+            "We send the money again once Stripe accepts them."
+        ),
+    )
+
+
+@message("payout_bank_refused")
+def _payout_bank_refused(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("Your bank did not accept the payout"),
+        _("Open Payouts, check your bank details in the Stripe dashboard, and Stripe will try again."),
+    )
+
+
+@message("payout_owed_back")
+def _payout_owed_back(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("A payout of %(amount)s was made in error: you owe it back", amount=values["amount"]),
+        _("Reason: %(reason)s. It will be taken from your next payout.", reason=values["reason"]),
+    )
+
+
+@message("payout_taken_back")
+def _payout_taken_back(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("A payout of %(amount)s was taken back", amount=values["amount"]),
+        _("Reason: %(reason)s", reason=values["reason"]),
+    )
+
+
+@message("payout_platform_refused")
+def _payout_platform_refused(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("A payout to %(name)s failed: %(code)s", name=values["name"], code=values["code"]),
+        _(
+            "%(stripe_says)s Fix it on the Stripe side (for example, top up the balance), then retry the payout.",
+            stripe_says=values["stripe_says"],
+        ),
+    )
+
+
+@message("payout_reversal_refused")
+def _payout_reversal_refused(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("Stripe refused to take back the payout to %(name)s", name=values["name"]),
+        _(
+            "%(refusal)s The agent owes %(amount)s; it is netted from their next payout.",
+            refusal=values["refusal"],
+            amount=values["amount"],
+        ),
+    )

@@ -1,0 +1,196 @@
+"""Writing offline on a 360 px phone: availability taps made without a connection are kept on the phone and
+reach the server when it comes back; a change made meanwhile on another device wins, and the agent is told;
+buttons that need the network say so while offline.
+
+The service worker (web/static/sw.js, importing web/static/outbox.js) must control the page first: these
+tests wait for it, as a phone that opened Weft once would have it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from playwright.sync_api import expect
+
+from backend.accounts.demo import demo_agents
+from tests.e2e.conftest import Phone, assert_clean_console
+from tests.e2e.test_sign_in import CATALOGUE_ZH, assert_fits_phone_width, english_agents, sign_in
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "offline"
+
+
+@cache
+def catalogue() -> dict[str, Any]:
+    with CATALOGUE_ZH.open("rb") as po_file:
+        return {
+            message.id if isinstance(message.id, str) else message.id[0]: message.string
+            for message in read_po(po_file, locale="zh_Hans")
+            if message.id
+        }
+
+
+def words(locale: str) -> Callable[..., str]:
+    """The page's words in ``locale``, as the catalogue has them (``count`` picks a plural form)."""
+
+    def translate(message: str, plural: str = "", count: int = 1) -> str:
+        if locale == "en":
+            return (plural if count != 1 and plural else message).replace("%(num)s", str(count))
+        found = catalogue()[message]
+        text = found[0] if isinstance(found, tuple) else found
+        assert text, f"{message!r} is not translated"
+        return str(text).replace("%(num)s", str(count))
+
+    return translate
+
+
+PENDING = (
+    "Saved on this phone: %(num)s change will be sent when you are back online.",
+    "Saved on this phone: %(num)s changes will be sent when you are back online.",
+)
+
+
+def agent_for(locale: str, index: int) -> str:
+    if locale == "en":
+        return str(english_agents()[index]["email"])
+    chinese = [agent for agent in demo_agents() if agent["locale"] == "zh-Hans"]
+    return str(chinese[-1 - index]["email"])
+
+
+def controlled_by_the_worker(page: Any) -> None:
+    """Wait until Weft's service worker controls the page (first visit: it installs, then claims the page)."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def open_day(page: Any, day: int) -> None:
+    page.goto(f"/app/availability?day={day}")
+    expect(page.locator("form.avail-grid")).to_be_visible()
+
+
+def slot(page: Any, time: str) -> Any:
+    return page.locator(".avail-grid button.slot", has_text=time)
+
+
+def clear_the_day(page: Any, translate: Callable[..., str]) -> None:
+    page.get_by_role("button", name=translate("Clear day")).click()
+    expect(page.locator(".avail-grid button.preferred")).to_have_count(0)
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_taps_made_offline_are_kept_on_the_phone_and_sent_when_back_online(
+    new_phone: Callable[[], Phone], locale: str
+) -> None:
+    translate = words(locale)
+    email = agent_for(locale, 6)
+    phone = new_phone()
+    page = phone.page
+    sign_in(page, email)
+    open_day(page, 3)
+    controlled_by_the_worker(page)
+    clear_the_day(page, translate)
+
+    phone.context.set_offline(True)
+    slot(page, "18:00").click()
+    expect(slot(page, "18:00")).to_have_class(re.compile(r"\bpreferred\b"))
+    report = page.locator("#outbox-report")
+    expect(report).to_contain_text(translate(*PENDING, count=1))
+    slot(page, "18:30").click()
+    expect(report).to_contain_text(translate(*PENDING, count=2))
+    expect(slot(page, "18:30")).to_contain_text(translate("preferred"))
+    assert_fits_phone_width(page)
+    shot(page, f"queued-{locale}")
+
+    # Another device signed in as the same agent: the server has none of it yet.
+    other = new_phone().page
+    sign_in(other, email)
+    open_day(other, 3)
+    expect(other.locator(".avail-grid button.preferred")).to_have_count(0)
+
+    phone.context.set_offline(False)
+    expect(report).to_contain_text(translate("Back online: the changes you made offline were sent."))
+    expect(report).not_to_contain_text(translate(*PENDING, count=1))
+    other.reload()
+    expect(slot(other, "18:00")).to_have_class(re.compile(r"\bpreferred\b"))
+    expect(slot(other, "18:30")).to_have_class(re.compile(r"\bpreferred\b"))
+    expect(other.locator(".avail-grid button.preferred")).to_have_count(2)
+    shot(page, f"sent-{locale}")
+    assert_clean_console(page)
+    assert_clean_console(other)
+
+
+def test_a_change_made_meanwhile_on_another_device_wins_and_the_agent_is_told(
+    new_phone: Callable[[], Phone],
+) -> None:
+    translate = words("en")
+    email = agent_for("en", 7)
+    phone = new_phone()
+    page = phone.page
+    sign_in(page, email)
+    open_day(page, 4)
+    controlled_by_the_worker(page)
+    clear_the_day(page, translate)
+
+    phone.context.set_offline(True)
+    slot(page, "19:00").click()
+    expect(page.locator("#outbox-report")).to_contain_text(translate(*PENDING, count=1))
+
+    other = new_phone().page
+    sign_in(other, email)
+    open_day(other, 4)
+    slot(other, "20:00").click()
+    expect(slot(other, "20:00")).to_have_class(re.compile(r"\bpreferred\b"))
+
+    phone.context.set_offline(False)
+    refused = page.locator("#outbox-report [role=alert]")
+    expect(refused).to_contain_text("A change you made offline was not applied.")
+    expect(refused).to_contain_text(re.compile(r"Week \d{4}-W\d{2} was changed on another device today at \d\d:\d\d"))
+    # The page shows the week as the server has it: the other device's tap, not the refused one.
+    expect(slot(page, "20:00")).to_have_class(re.compile(r"\bpreferred\b"))
+    expect(slot(page, "19:00")).not_to_have_class(re.compile(r"\bpreferred\b"))
+    shot(page, "refused-en")
+    other.reload()
+    expect(slot(other, "19:00")).not_to_have_class(re.compile(r"\bpreferred\b"))
+    expect(slot(other, "20:00")).to_have_class(re.compile(r"\bpreferred\b"))
+
+    page.get_by_role("button", name="OK").click()
+    expect(refused).to_have_count(0)
+    page.reload()
+    expect(page.locator("#outbox-report [role=alert]")).to_have_count(0)  # read once, then gone for good
+    assert_clean_console(page)
+    assert_clean_console(other)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_offline_the_claim_button_says_it_needs_a_connection(new_phone: Callable[[], Phone], locale: str) -> None:
+    translate = words(locale)
+    phone = new_phone()
+    page = phone.page
+    sign_in(page, agent_for(locale, 8))
+    page.goto("/app/shifts/open")
+    button = page.locator("button[data-needs-network]").first
+    expect(button).to_be_visible()
+    label = button.inner_text()
+
+    phone.context.set_offline(True)
+    expect(button).to_have_text(translate("Needs a connection"))
+    expect(button).to_be_disabled()
+    assert_fits_phone_width(page)
+    phone.context.set_offline(False)
+    expect(button).to_have_text(label)
+    expect(button).to_be_enabled()
+    assert_clean_console(page)
