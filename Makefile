@@ -30,6 +30,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	@touch $@ $(VENV)/.installed-run
 
+# Lighthouse and axe-core for the browser tests (tests/quality: exact pins and a lock file; needs node and npm).
+QUALITY := tests/quality
+$(QUALITY)/node_modules/.installed: $(QUALITY)/package.json $(QUALITY)/package-lock.json
+	npm ci --prefix $(QUALITY) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## Migrate a SQLite database under var/, load the demo data and serve on http://$(HOST):$(PORT)
 run: $(VENV)/.installed-run
 	$(BIN)/weft migrate
@@ -37,7 +43,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/weft serve --host $(HOST) --port $(PORT)
 
 ## Install the dev extras and run the whole suite (unit, integration on SQLite and PostgreSQL, browser)
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(QUALITY)/node_modules/.installed
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## The suite on a moved clock: unit and integration tests at each of CLOCK_INSTANTS,
@@ -76,4 +82,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.payouts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(QUALITY)/node_modules

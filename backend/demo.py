@@ -337,8 +337,9 @@ async def load_demo_open_shifts(session: AsyncSession, *, site: Site, now: dt.da
     return len(OPEN_SHIFTS)
 
 
-# The demo agent's next shift, so Home shows one with its Confirm button: (local start, local end, skill).
-NEXT_SHIFT = ((16, 30), (23, 0), "general")
+# The demo agent's next shift, so Home shows one with its Confirm button: (local start, local end, skill). Four hours,
+# so the demo agent's 8-hour weekly cap still leaves an open shift they can claim from Home.
+NEXT_SHIFT = ((17, 0), (21, 0), "general")
 NEXT_SHIFT_LEAD = dt.timedelta(hours=2)  # later than this before today's start, the shift is tomorrow's
 
 

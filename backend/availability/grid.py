@@ -198,6 +198,7 @@ async def grid_context(
         "if_needed_hours": hours(sum(1 for p in answer.offers.values() if p is Preference.if_needed)),
         "weeks": weeks,
         "week_title": week_title(state.week, weeks[0]),
+        "week_titles": {week: week_title(week, weeks[0]) for week in weeks},
         "days": [
             {
                 "index": index,

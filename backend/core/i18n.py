@@ -80,8 +80,12 @@ def gettext(message: str, **variables: Any) -> str:
 
 def plural_form(singular: str, plural: str, n: float) -> str:
     """The form of a message that fits ``n`` in the current language, unformatted: Jinja's ``ngettext``
-    fills it itself (with ``num`` and the template's own variables), so it must not be filled twice."""
-    return TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, n)
+    fills it itself (with ``num`` and the template's own variables), so it must not be filled twice.
+
+    gettext counts in whole numbers; a fraction (1.5 hours) takes the plural form, as English writes it.
+    """
+    count = int(n) if float(n).is_integer() else 2
+    return TRANSLATIONS.get(current_locale(), TRANSLATIONS[DEFAULT_LOCALE]).ngettext(singular, plural, count)
 
 
 def ngettext(singular: str, plural: str, n: float, **variables: Any) -> str:

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from babel.dates import format_date
-from babel.lists import format_list
 from litestar import Controller, Response, Router, get, post
 from litestar.response import Redirect, Template
-from markupsafe import Markup
 
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import User
@@ -88,12 +86,6 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
     def markdown(value: Text | None) -> Any:
         return markdown_html(text(value))
 
-    def course_links(links: list[learn.CourseLink]) -> Markup:
-        """Courses as links in a list the reader's language joins ("A and B", "A和B")."""
-        link_html = Markup('<a href="{}/courses/{}">{}</a>')
-        anchors = [str(link_html.format(BASE, link.course_id, link.title)) for link in links]
-        return Markup(format_list(anchors, locale=locale.replace("-", "_")))
-
     context: dict[str, Any] = {
         "tab": "learn",
         "user": agent,
@@ -103,7 +95,6 @@ def page_context(agent: User, **extra: Any) -> dict[str, Any]:
         "when": when,
         "span": span,
         "date_label": date_label,
-        "course_links": course_links,
         "error": None,
         "notice": None,
     }

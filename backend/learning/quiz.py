@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import msgspec
+from babel.lists import format_list
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,9 +185,10 @@ async def attempt_gate(session: AsyncSession, *, agent: User, course_id: int, no
             )
             waits.append((cooldown_ends, "cooldown", message))
     if today >= quiz.attempts_per_day:
-        message = _(
-            "You have used today's %(count)s attempts: you can try again at %(time)s.",
-            count=quiz.attempts_per_day,
+        message = ngettext(
+            "You have used today's %(num)s attempt: you can try again at %(time)s.",
+            "You have used today's %(num)s attempts: you can try again at %(time)s.",
+            quiz.attempts_per_day,
             time=_time_label(day_end, zone),
         )
         waits.append((day_end, "daily_limit", message))
@@ -246,7 +248,10 @@ async def lessons_required(
 def unread_message(content: CourseContent, unread: list[int]) -> str:
     """The refusal that names the lessons still to read, in the reader's language."""
     locale = current_locale()
-    names = ", ".join(f"{number}. {courses.localized(content.lessons[number - 1].title, locale)}" for number in unread)
+    names = format_list(
+        [f"{number}. {courses.localized(content.lessons[number - 1].title, locale)}" for number in unread],
+        locale=locale.replace("-", "_"),
+    )
     return ngettext(
         "Read every lesson before the quiz. Still to read: %(lessons)s.",
         "Read every lesson before the quiz. Still to read (%(num)d): %(lessons)s.",

@@ -17,7 +17,7 @@ from tests.e2e.test_sign_in import assert_fits_phone_width, sign_in, zh
 
 pytestmark = pytest.mark.browser
 
-AGENT = f"agent01@{DEMO_DOMAIN}"  # the demo gives them a shift today (tomorrow late in the day): see demo.py
+AGENT = f"agent01@{DEMO_DOMAIN}"  # the demo gives them a shift today (tomorrow, late in the day): demo.py
 AGENT_NAME = str(next(agent["name"] for agent in demo_agents() if agent["email"] == AGENT))
 TIME_RANGE = re.compile(r"\d\d:\d\d\s*–\s*\d\d:\d\d")  # noqa: RUF001 -- the page's en dash
 

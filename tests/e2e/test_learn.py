@@ -193,7 +193,7 @@ def test_agent_passes_the_course_a_billing_shift_needs_and_claims_it(
     expect(phone).to_have_url(re.compile(rf"/app/learn/courses/{course_id}$"))
     expect(phone.get_by_role("heading", level=1)).to_have_text(TITLE)
     unlocks = phone.locator(".course-unlocks")
-    expect(unlocks).to_contain_text(re.compile(rf"Billing[^:]*: \d+ open shifts? .* — take {TITLE}"))  # the skill
+    expect(unlocks).to_contain_text(re.compile(rf"Billing[^:]*: \d+ open shifts? [^\n]+\s+Courses to pass:\s+{TITLE}"))
     expect(unlocks.get_by_role("link", name=TITLE)).to_have_attribute("href", f"/app/learn/courses/{course_id}")
     check_phone_fit(phone, "#course")
 
@@ -307,7 +307,7 @@ def test_a_new_agent_reads_every_onboarding_lesson_before_its_quiz(
     database_url = e2e_database_url(tmp_path_factory)
     course_id, lessons = demo_onboarding_course(database_url)
     say = zh if locale == "zh-Hans" else str
-    sign_in(phone, a_new_agent(database_url, onboarded=False, locale=locale), translate=say)
+    sign_in(phone, a_new_agent(database_url, onboarded=False, locale=locale))  # the page speaks theirs after
     phone.wait_for_url("**/app")
     phone.goto("/app/learn")
     required = phone.locator("#learn-required")

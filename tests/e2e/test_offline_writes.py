@@ -175,6 +175,37 @@ def test_a_change_made_meanwhile_on_another_device_wins_and_the_agent_is_told(
     assert_clean_console(other)
 
 
+def test_a_range_painted_offline_is_sent_whole(new_phone: Callable[[], Phone]) -> None:
+    translate = words("en")
+    email = agent_for("en", 9)
+    phone = new_phone()
+    page = phone.page
+    sign_in(page, email)
+    open_day(page, 5)
+    controlled_by_the_worker(page)
+    clear_the_day(page, translate)
+    page.get_by_role("link", name="Paint a range").click()
+    expect(page.locator(".avail-grid input[name=action]")).to_have_value("paint")
+
+    phone.context.set_offline(True)
+    slot(page, "09:00").click()
+    expect(slot(page, "09:00")).to_have_class(re.compile(r"\banchor\b"))
+    slot(page, "10:00").click()
+    expect(page.locator(".avail-grid button.preferred")).to_have_count(3)
+    expect(page.locator("#outbox-report")).to_contain_text(translate(*PENDING, count=1))
+
+    phone.context.set_offline(False)
+    expect(page.locator("#outbox-report")).to_contain_text(
+        translate("Back online: the changes you made offline were sent.")
+    )
+    other = new_phone().page
+    sign_in(other, email)
+    open_day(other, 5)
+    expect(other.locator(".avail-grid button.preferred")).to_have_count(3)
+    expect(slot(other, "10:00")).to_have_class(re.compile(r"\bpreferred\b"))
+    assert_clean_console(page)
+
+
 @pytest.mark.parametrize("locale", ["en", "zh-Hans"])
 def test_offline_the_claim_button_says_it_needs_a_connection(new_phone: Callable[[], Phone], locale: str) -> None:
     translate = words(locale)

@@ -253,3 +253,25 @@ def test_a_deploy_is_offered_as_refresh_and_refreshing_activates_it(browser: Any
         assert_clean_console(page)
     finally:
         phone.context.close()
+
+
+def test_push_card_on_home_asks_only_after_a_tap_and_offers_the_inbox_when_refused(new_phone: Any) -> None:
+    phone: Phone = new_phone()
+    page = phone.page
+    sign_in(page, str(english_agents()[4]["email"]))
+    page.wait_for_url("**/app")
+    toggle = page.locator("#push-toggle")
+    expect(toggle).to_be_enabled()  # push.js found the worker and no subscription
+    assert page.evaluate("Notification.permission") == "default", "nothing is asked before the tap"
+    expect(page.locator("#push-fallback")).to_be_hidden()
+    assert_thumb_sized(page, "#push-card", "button")
+
+    toggle.click()  # headless Chromium answers the permission prompt with "denied", as a refusing agent would
+    expect(page.locator("#push-status")).to_have_text(
+        "This browser blocks notifications from Weft. Allow them in the browser settings, then try again."
+    )
+    inbox = page.get_by_role("link", name="Read your notifications in the inbox")
+    expect(inbox).to_be_visible()
+    inbox.click()
+    page.wait_for_url("**/app/inbox")
+    assert_clean_console(page)

@@ -176,7 +176,7 @@ async def test_a_course_that_unlocks_an_open_shift_names_the_shift(
     unlocks = unlocks[: unlocks.index("</ul>")]
     assert "Billing: 1 open shift, " in unlocks
     assert "18:00\u201322:00" in unlocks
-    assert f'— take <a href="/app/learn/courses/{course.id}">Billing 101</a>' in unlocks
+    assert f'Courses to pass: <a href="/app/learn/courses/{course.id}">Billing 101</a>' in unlocks
     assert await db.get(Shift, shift.id) is not None
 
 

@@ -2,6 +2,8 @@
 to the quiz" lands on the quiz, a required course's quiz waits for its lessons, and the demo lessons need no
 other host."""
 
+# ruff: noqa: RUF001 -- the Chinese page uses full-width punctuation, and so do its assertions
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,7 +43,7 @@ def unlock_lines(page: str, course: Course) -> list[str]:
     block = card_of(page, course)
     block = block[block.index('class="course-unlocks"') :]
     block = block[: block.index("</ul>")]
-    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", item)).split()) for item in block.split("<li>")[1:]]
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", item)).split()) for item in block.split("<li>")[1:]]
 
 
 async def test_the_unlock_list_names_the_skill_groups_the_shifts_and_links_the_courses(
@@ -65,8 +67,8 @@ async def test_the_unlock_list_names_the_skill_groups_the_shifts_and_links_the_c
     assert "One of the courses you need" not in page
     welcome_lines = unlock_lines(page, onboarding)
     assert len(welcome_lines) == 2, welcome_lines
-    assert re.fullmatch(r"General enquiries: 2 open shifts from \S.* 09:00 — take Welcome", welcome_lines[0])
-    both = r"Billing: 3 open shifts from \S.* 18:00 — take Welcome and Billing 101"
+    assert re.fullmatch(r"General enquiries: 2 open shifts from \S.* 09:00 Courses to pass: Welcome", welcome_lines[0])
+    both = r"Billing: 3 open shifts from \S.* 18:00 Courses to pass: Welcome Billing 101"
     assert re.fullmatch(both, welcome_lines[1]), welcome_lines
     [billing_line] = unlock_lines(page, billing)
     assert re.fullmatch(both, billing_line)
@@ -124,7 +126,7 @@ async def test_a_required_courses_quiz_is_refused_until_every_lesson_is_read(
 
     refused = await post_form(client, f"{base}/attempts", {})
     assert refused.status_code == 422
-    assert "Read every lesson before the quiz. Still to read (3): 1. Refunds, 2. Watch, 3. A double charge." in (
+    assert "Read every lesson before the quiz. Still to read (3): 1. Refunds, 2. Watch, and 3. A double charge." in (
         html.unescape(refused.text)
     )
     assert await quiz.attempts_of(db, agent=agent, course_id=course.id) == []
@@ -222,9 +224,11 @@ async def test_the_unlock_list_reads_in_chinese(
     page = await client.get("/app/learn")
     assert page.status_code == 200, page.text[-3000:]
     [line] = unlock_lines(page.text, billing)
-    assert re.fullmatch(r"账单：2 个开放班次，最早 \S.* 18:00。需学完：Welcome 中文版和Billing 101 中文版", line), line
+    assert re.fullmatch(
+        r"账单：2 个开放班次，最早 \S.* 18:00 需通过的课程： Welcome 中文版 Billing 101 中文版", line
+    ), line
     assert unlock_lines(page.text, onboarding) == [line]
     course_page = await client.get(f"/app/learn/courses/{onboarding.id}")
-    assert "参加测验前请读完每一课。还有 3 课没读：1. 退款, 2. Watch, 3. A double charge。" in html.unescape(
+    assert "参加测验前请读完每一课。还有 3 课没读：1. 退款、2. Watch和3. A double charge。" in html.unescape(
         course_page.text
     )

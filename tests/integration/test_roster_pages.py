@@ -389,7 +389,7 @@ async def test_htmx_edits_answer_the_page_fragment(client: httpx.AsyncClient, db
         ("overlap", "Overlaps another shift."),
         ("too_short", "Shorter than the minimum shift of 4 hours."),
         ("not_certified", "Not certified for this skill."),
-        ("second_shift_same_day", "More than 1 shifts in a day."),
+        ("second_shift_same_day", "More than 1 shift in a day."),
     ],
 )
 async def test_an_ineligible_edit_is_refused_with_the_reason_and_writes_nothing(

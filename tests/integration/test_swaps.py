@@ -250,7 +250,8 @@ async def test_an_overlap_reason_offers_the_clashing_shift_for_swap(
     mine = await a_claimed_shift(db, site, agent, start=at(5, "09:00"), now=NOW)
     clashing = await an_open_shift(db, site, start=at(5, "11:00"), seats=1, now=NOW)
 
-    view = await market.open_shifts_for(db, agent=agent, now=NOW)
+    # past the claim's free undo (which would come first, being free): the swap is the fix left
+    view = await market.open_shifts_for(db, agent=agent, now=NOW + dt.timedelta(minutes=30))
     item = next(i for i in view.shifts if i.shift_id == clashing.id)
     assert [(fix.label, fix.url) for fix in item.fixes] == [
         ("Offer that shift for swap", f"/app/shifts/{mine.id}/swap")

@@ -8,8 +8,10 @@
 // them too. Lighthouse's storage reset before each run clears the worker and its caches, not cookies,
 // so every run is a signed-in agent's first visit.
 // Prints one JSON object on stdout: {"pages": [{"url", "runs", "scores": {category: 0-100},
-// "failing": {category: [{"id", "title", "score", "displayValue"}]}}]}.
-// Each page runs until its three categories are 100 or `runs` runs are done; a category keeps its best
+// "failing": {category: [{"id", "title", "score", "weight", "displayValue"}]},
+// "performanceRuns": [{"score", "failing"}]}]}: each run's performance score, to see how it varies.
+// Each page runs until its performance is 100 (the one score that moves between runs) or `runs` runs are
+// done; a category keeps its best
 // score over the runs (the performance score moves with the machine's load, the other two do not).
 import fs from 'node:fs';
 
@@ -33,7 +35,7 @@ function failingAudits(lhr, category) {
 }
 
 async function measure(url, request, port) {
-  const best = {scores: {}, failing: {}};
+  const best = {scores: {}, failing: {}, performanceRuns: []};
   let runs = 0;
   while (runs < request.runs) {
     runs += 1;
@@ -49,6 +51,10 @@ async function measure(url, request, port) {
       best.error = `${lhr.runtimeError.code}: ${lhr.runtimeError.message}`;
       continue;
     }
+    best.performanceRuns.push({
+      score: Math.round((lhr.categories.performance.score || 0) * 100),
+      failing: failingAudits(lhr, 'performance').filter((audit) => audit.weight > 0),
+    });
     for (const category of CATEGORIES) {
       const score = Math.round((lhr.categories[category].score || 0) * 100);
       if (best.scores[category] === undefined || score > best.scores[category]) {

@@ -220,6 +220,9 @@
       htmx: request.headers.get("HX-Request") === "true",
       fields: Object.fromEntries(new URLSearchParams(body)),
     };
+    if (entry.htmx && entry.fields.action === "paint" && !entry.fields.anchor) {
+      return queuedAnswer(entry, request, current); // the first tap of a range only marks it: nothing to send
+    }
     entry.id = await write(QUEUE, entry);
     await askForSync();
     if (scope.navigator.onLine) flush().then(announce); // online but older changes waited: send them now
