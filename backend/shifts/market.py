@@ -140,8 +140,9 @@ class OpenShift:
         """The agent can take it, or could after one tap (a course, an undo, a swap, the waitlist).
 
         What Open shifts shows by default: a shift already theirs, queued for, requested or offered to them
-        stays; waiting for one's window is no fix, only time. A shift two fixes away, or one no tap
-        mends (rest, shifts a day, the weekly cap, a seat offered to someone else) is left for "show everything".
+        stays; waiting for one's window is no fix, only time. A shift two fixes away, or one no tap mends
+        (rest or the weekly cap from shifts held long since, a seat offered to someone else) is left for
+        "show everything".
         """
         if self.held or self.waitlisted or self.requested or self.offer_until:
             return True
@@ -427,7 +428,10 @@ async def _giving_back(
     if clash is None or utc_start(clash.start_slot) <= now or any(Why.overlap in fix.mends for fix in fixes):
         return fixes
     mended = await _mended(context, shift, skill, reasons, clash.shift_id)
-    return [Fix(Why.overlap, _("Offer that shift for swap"), f"/app/shifts/{clash.shift_id}/swap", removes=mended)]
+    return [
+        *fixes,
+        Fix(Why.overlap, _("Offer that shift for swap"), f"/app/shifts/{clash.shift_id}/swap", removes=mended),
+    ]
 
 
 async def _mended(context: Context, shift: Shift, skill: Skill, reasons: list[Reason], held_id: int) -> frozenset[Why]:

@@ -94,7 +94,7 @@ def test_agent_reads_earnings_opens_a_statement_and_questions_a_line(
     agent = english_agents()[3]  # an agent no other browser test seats: the schedule test counts the last one's shifts
     seed_pay(e2e_database_url(tmp_path_factory), str(agent["email"]))
     sign_in(phone, str(agent["email"]))
-    phone.get_by_role("link", name="Earnings").click()
+    phone.get_by_role("link", name="Earnings", exact=True).click()
 
     expect(phone.get_by_role("heading", name="Earnings", level=1)).to_be_visible()
     expect(phone.get_by_text("Accrued so far").first).to_be_visible()

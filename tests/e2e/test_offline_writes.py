@@ -206,6 +206,45 @@ def test_a_range_painted_offline_is_sent_whole(new_phone: Callable[[], Phone]) -
     assert_clean_console(page)
 
 
+def test_the_confirm_tap_made_offline_is_sent_when_back_online(new_phone: Callable[[], Phone]) -> None:
+    """agent01 (who reads Chinese) holds the demo's next shift, within its confirm window."""
+    translate = words("zh-Hans")
+    email = str(demo_agents()[0]["email"])
+    phone = new_phone()
+    page = phone.page
+    sign_in(page, email)
+    page.goto("/app/shifts")
+    controlled_by_the_worker(page)
+    form = page.locator('form[action$="/confirm"]').first
+    expect(form).to_be_visible()
+    shift_page = str(form.get_attribute("action")).removesuffix("/confirm") + "/attendance"
+
+    phone.context.set_offline(True)
+    form.locator("button").click()
+    queued = page.get_by_role("status").filter(
+        has_text=translate("Saved on this phone: your confirmation will be sent when you are back online.")
+    )
+    expect(queued).to_be_visible()
+    expect(page.locator("#outbox-report")).to_contain_text(translate(*PENDING, count=1))
+    assert_fits_phone_width(page)
+    shot(page, "confirm-queued-zh-Hans")
+
+    other = new_phone().page
+    sign_in(other, email)
+    other.goto(shift_page)
+    expect(other.locator('form[action$="/confirm"]')).to_be_visible()  # not confirmed on the server yet
+
+    phone.context.set_offline(False)
+    expect(page.locator("#outbox-report")).to_contain_text(
+        translate("Back online: the changes you made offline were sent.")
+    )
+    other.reload()
+    expect(other.get_by_text(translate("Confirmed. See you then."))).to_be_visible()
+    expect(other.locator('form[action$="/confirm"]')).to_have_count(0)
+    assert_clean_console(page)
+    assert_clean_console(other)
+
+
 @pytest.mark.parametrize("locale", ["en", "zh-Hans"])
 def test_offline_the_claim_button_says_it_needs_a_connection(new_phone: Callable[[], Phone], locale: str) -> None:
     translate = words(locale)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import httpx
@@ -267,7 +268,7 @@ async def test_preferences_are_saved(client: httpx.AsyncClient, db: AsyncSession
     page = await client.get("/app/inbox/settings")
     assert page.status_code == 200
     assert "Enable notifications on this phone" in page.text
-    assert '<script src="/static/push.js" defer></script>' in page.text
+    assert re.search(r'<script src="/static/push\.js\?v=[0-9a-f]{12}" defer></script>', page.text)
     form = {kind.value: "on" for kind in Kind} | {"open_shift": "off", "quiet_start": "22:00", "quiet_end": "07:00"}
 
     response = await post_form(client, "/app/inbox/settings", form)

@@ -241,6 +241,24 @@ async def test_after_a_claim_the_overlapping_card_says_why_and_offers_the_free_u
     assert "Overlaps" not in card(again.text, overlapping.id)
 
 
+async def test_a_release_from_my_schedule_tells_open_shift_lists_to_re_read_themselves(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    billing = await a_skill(db, site)
+    agent = await an_agent(people, skills=[billing], tier=Tier.senior)
+    held = await a_held_shift(db, agent, at(5, "18:00"), slots=8)  # 18:00-22:00
+    overlapping = await an_open_shift(db, site, billing, start=at(5, "20:00"), now=utcnow())
+    await signed_in(client, agent)
+    before = await client.get("/app/shifts/open")
+    assert f'href="/app/shifts/{held.id}/swap">Offer that shift for swap</a>' in card(before.text, overlapping.id)
+
+    released = await htmx_post(client, f"/app/shifts/{held.id}/release")
+    assert released.status_code == 200
+    assert released.headers["hx-trigger"] == "shift-released"
+    after = await client.get(day_refresh_url(before.text, at(5, "00:00").date()), headers=HTMX)
+    assert "Claim</button>" in card(after.text, overlapping.id)
+
+
 async def test_a_clash_offers_the_free_undo_while_it_lasts_and_a_swap_after(
     db: AsyncSession, site: Site, people: Factory
 ) -> None:

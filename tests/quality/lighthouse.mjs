@@ -10,9 +10,8 @@
 // Prints one JSON object on stdout: {"pages": [{"url", "runs", "scores": {category: 0-100},
 // "failing": {category: [{"id", "title", "score", "weight", "displayValue"}]},
 // "performanceRuns": [{"score", "failing"}]}]}: each run's performance score, to see how it varies.
-// Each page runs until its performance is 100 (the one score that moves between runs) or `runs` runs are
-// done; a category keeps its best
-// score over the runs (the performance score moves with the machine's load, the other two do not).
+// Each page runs until its performance is 100 or `runs` runs are done; a category keeps its best score
+// over the runs (the performance score moves with the machine's load, the other two do not).
 import fs from 'node:fs';
 
 import * as chromeLauncher from 'chrome-launcher';
@@ -20,6 +19,8 @@ import lighthouse from 'lighthouse';
 import puppeteer from 'puppeteer-core';
 
 const CATEGORIES = ['performance', 'accessibility', 'best-practices'];
+// Audits that weigh nothing in any score and cost seconds per run (a back-and-forward navigation, screenshots).
+const UNSCORED_SLOW_AUDITS = ['bf-cache', 'full-page-screenshot', 'screenshot-thumbnails', 'final-screenshot'];
 
 function failingAudits(lhr, category) {
   return lhr.categories[category].auditRefs
@@ -44,6 +45,7 @@ async function measure(url, request, port) {
       output: 'json',
       logLevel: 'error',
       onlyCategories: CATEGORIES,
+      skipAudits: UNSCORED_SLOW_AUDITS,
       formFactor: 'mobile',
     });
     const lhr = result.lhr;
