@@ -96,7 +96,7 @@ def test_home_is_light_on_a_first_visit(
         scripts = transfer.bodies_of_type("Script")
         print(f"\nHome, first visit: {transfer.total / KB:.1f} KB, scripts {scripts / KB:.1f} KB compressed")
         print(transfer.report())
-    assert "Document" in {kind for kind, _ in transfer.by_url.values()}
+    assert "Document" in {kind for kind, _, _ in transfer.by_url.values()}
     assert transfer.total < HOME_BUDGET_BYTES, f"Home moved {transfer.total / KB:.1f} KB:\n{transfer.report()}"
     assert scripts < HOME_SCRIPT_BUDGET_BYTES, f"Home's scripts moved {scripts / KB:.1f} KB:\n{transfer.report()}"
 

@@ -38,8 +38,9 @@ function failingAudits(lhr, category) {
 async function measure(url, request, port) {
   const best = {scores: {}, failing: {}, performanceRuns: []};
   let runs = 0;
-  while (runs < request.runs) {
-    runs += 1;
+  let attempts = 0;
+  while (runs < request.runs && attempts < 2 * request.runs) {
+    attempts += 1;
     const result = await lighthouse(url, {
       port,
       output: 'json',
@@ -49,10 +50,12 @@ async function measure(url, request, port) {
       formFactor: 'mobile',
     });
     const lhr = result.lhr;
-    if (lhr.runtimeError) {
+    if (lhr.runtimeError) { // a failed trace (NO_NAVSTART...) is no measurement: try again, within limits
       best.error = `${lhr.runtimeError.code}: ${lhr.runtimeError.message}`;
       continue;
     }
+    runs += 1;
+    delete best.error;
     best.performanceRuns.push({
       score: Math.round((lhr.categories.performance.score || 0) * 100),
       failing: failingAudits(lhr, 'performance').filter((audit) => audit.weight > 0),
