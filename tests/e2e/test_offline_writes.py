@@ -9,6 +9,7 @@ tests wait for it, as a phone that opened Weft once would have it.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -72,6 +73,17 @@ def controlled_by_the_worker(page: Any) -> None:
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
+def go_offline(phone: Phone) -> None:
+    """Cut the phone's network, and wait until its service worker sees it too (Chromium applies the emulation
+    to the worker a moment after the page)."""
+    phone.context.set_offline(True)
+    phone.page.wait_for_function("!navigator.onLine")
+    deadline = time.monotonic() + 5
+    for worker in phone.context.service_workers:
+        while worker.evaluate("navigator.onLine") and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 def open_day(page: Any, day: int) -> None:
     page.goto(f"/app/availability?day={day}")
     expect(page.locator("form.avail-grid")).to_be_visible()
@@ -104,7 +116,7 @@ def test_taps_made_offline_are_kept_on_the_phone_and_sent_when_back_online(
     controlled_by_the_worker(page)
     clear_the_day(page, translate)
 
-    phone.context.set_offline(True)
+    go_offline(phone)
     slot(page, "18:00").click()
     expect(slot(page, "18:00")).to_have_class(re.compile(r"\bpreferred\b"))
     report = page.locator("#outbox-report")
@@ -145,7 +157,7 @@ def test_a_change_made_meanwhile_on_another_device_wins_and_the_agent_is_told(
     controlled_by_the_worker(page)
     clear_the_day(page, translate)
 
-    phone.context.set_offline(True)
+    go_offline(phone)
     slot(page, "19:00").click()
     expect(page.locator("#outbox-report")).to_contain_text(translate(*PENDING, count=1))
 
@@ -187,7 +199,7 @@ def test_a_range_painted_offline_is_sent_whole(new_phone: Callable[[], Phone]) -
     page.get_by_role("link", name="Paint a range").click()
     expect(page.locator(".avail-grid input[name=action]")).to_have_value("paint")
 
-    phone.context.set_offline(True)
+    go_offline(phone)
     slot(page, "09:00").click()
     expect(slot(page, "09:00")).to_have_class(re.compile(r"\banchor\b"))
     slot(page, "10:00").click()
@@ -219,7 +231,7 @@ def test_the_confirm_tap_made_offline_is_sent_when_back_online(new_phone: Callab
     expect(form).to_be_visible()
     shift_page = str(form.get_attribute("action")).removesuffix("/confirm") + "/attendance"
 
-    phone.context.set_offline(True)
+    go_offline(phone)
     form.locator("button").click()
     queued = page.get_by_role("status").filter(
         has_text=translate("Saved on this phone: your confirmation will be sent when you are back online.")
@@ -256,7 +268,7 @@ def test_offline_the_claim_button_says_it_needs_a_connection(new_phone: Callable
     expect(button).to_be_visible()
     label = button.inner_text()
 
-    phone.context.set_offline(True)
+    go_offline(phone)
     expect(button).to_have_text(translate("Needs a connection"))
     expect(button).to_be_disabled()
     assert_fits_phone_width(page)

@@ -76,6 +76,7 @@ CASES: dict[tuple[str, str], list[tuple[Callable[[Foreign], str], dict[str, str]
     ("GET", "/app/shifts/{shift_id:int}/swap"): [(lambda f: f"/app/shifts/{f.held}/swap", {})],
     ("POST", "/app/shifts/{shift_id:int}/swap"): [(lambda f: f"/app/shifts/{f.held}/swap", {"to": ""})],
     ("POST", "/app/shifts/open/{shift_id:int}/claim"): [(lambda f: f"/app/shifts/open/{f.open_elsewhere}/claim", {})],
+    ("POST", "/app/home/open/{shift_id:int}/claim"): [(lambda f: f"/app/home/open/{f.open_elsewhere}/claim", {})],
     ("POST", "/app/shifts/open/{shift_id:int}/waitlist"): [
         (lambda f: f"/app/shifts/open/{f.open_elsewhere}/waitlist", {})
     ],

@@ -208,7 +208,7 @@
     const body = await request.clone().text();
     const current = await session();
     if (!current.user) return fetch(request); // no agent page has run yet: nothing to queue for
-    if ((await waiting(current.user)).length === 0) {
+    if (scope.navigator.onLine && (await waiting(current.user)).length === 0) {
       try {
         return await fetch(request);
       } catch (error) {
