@@ -21,6 +21,7 @@ PUBLIC_PATHS = {
     "/healthz",  # liveness: no data, no database
     "/sw.js",  # the service worker and the manifest: a browser fetches them without credentials
     "/manifest.webmanifest",
+    "/offline",  # the offline page the service worker saves at install, in both languages, before anyone signs in
     "/stripe/webhook",  # Stripe's events: the signature over the raw body (the endpoint's secret) is the credential
     "/stripe/connect-webhook",
 }
