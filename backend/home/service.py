@@ -134,11 +134,12 @@ async def gather_home(session: AsyncSession, *, agent: User, now: dt.datetime, s
     """Ask each domain for its part of Home. ``stripe_ready``: this server can pay through Stripe (it has a key)."""
     site = await accounts.get_site(session, agent.site_id)
     last_payout, payouts_shown = await last_payout_of(session, agent=agent, site=site, stripe_ready=stripe_ready)
+    open_now = await market.open_shifts_for(session, agent=agent, now=now)  # asked once: two cards read it
     return Home(
         next_shift=await next_shift(session, agent=agent, now=now),
         pay=await pay_so_far(session, agent=agent, site=site, now=now),
-        open_shifts=await open_shifts_fit(session, agent=agent, now=now),
-        courses=await courses_next(session, agent=agent, now=now),
+        open_shifts=await open_shifts_fit(session, agent=agent, now=now, open_now=open_now),
+        courses=await courses_next(session, agent=agent, now=now, open_now=open_now),
         availability=await availability_due(session, agent=agent, site=site, now=now),
         inbox=await inbox_glance(session, agent=agent),
         payouts_shown=payouts_shown,
@@ -186,11 +187,19 @@ async def pay_so_far(session: AsyncSession, *, agent: User, site: Site, now: dt.
     )
 
 
-async def open_shifts_fit(session: AsyncSession, *, agent: User, now: dt.datetime) -> OpenShiftsFit:
-    """The marketplace's open shifts this agent can claim right now, priced as the Open shifts page prices them."""
-    view = await market.open_shifts_for(session, agent=agent, now=now, pay=shift_pay)
+async def open_shifts_fit(
+    session: AsyncSession, *, agent: User, now: dt.datetime, open_now: market.Market | None = None
+) -> OpenShiftsFit:
+    """The marketplace's open shifts this agent can claim right now, priced as the Open shifts page prices them.
+
+    ``open_now``: ``market.open_shifts_for`` for this agent now, if already asked. Only the shifts shown are
+    priced (pricing reads each day's pay period and rate card).
+    """
+    view = open_now if open_now is not None else await market.open_shifts_for(session, agent=agent, now=now)
     claimable = [item for item in view.shifts if item.can_claim]
-    return OpenShiftsFit(count=len(claimable), first=claimable[:OPEN_SHOWN])
+    first = claimable[:OPEN_SHOWN]
+    await market.price_shifts(session, agent=agent, items=first, pay=shift_pay)
+    return OpenShiftsFit(count=len(claimable), first=first)
 
 
 def _why_course(card: learn.CourseCard) -> str:
@@ -221,9 +230,11 @@ def _why_course(card: learn.CourseCard) -> str:
     )
 
 
-async def courses_next(session: AsyncSession, *, agent: User, now: dt.datetime) -> list[CourseNext]:
+async def courses_next(
+    session: AsyncSession, *, agent: User, now: dt.datetime, open_now: market.Market | None = None
+) -> list[CourseNext]:
     """The first courses of the Learn tab's order: required, then unlocking an open shift, then in progress."""
-    overview = await learn.learn_overview(session, agent=agent, now=now)
+    overview = await learn.learn_overview(session, agent=agent, now=now, open_shifts=open_now)
     cards = [*overview.required, *overview.unlocking, *overview.in_progress][:COURSES_SHOWN]
     return [CourseNext(card.course_id, card.title, _why_course(card), card.required) for card in cards]
 

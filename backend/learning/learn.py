@@ -154,19 +154,26 @@ def _card(item: quiz.AgentCourse, agent: User, held: set[str], names: dict[str, 
     return card
 
 
-async def learn_overview(session: AsyncSession, *, agent: User, now: dt.datetime) -> Overview:
-    """The agent's courses in the Learn tab's order (see the module docstring)."""
+async def learn_overview(
+    session: AsyncSession, *, agent: User, now: dt.datetime, open_shifts: market.Market | None = None
+) -> Overview:
+    """The agent's courses in the Learn tab's order (see the module docstring).
+
+    ``open_shifts``: the marketplace as ``market.open_shifts_for`` lists it for this agent now (every shift, no
+    filter), when the caller has it already: Home shows both, and computing the market is most of its cost.
+    """
     listed = await quiz.courses_for_agent(session, agent=agent, now=now)
     held = set(await certified_skill_codes(session, user_id=agent.id))
     names = _skill_names(list(await session.scalars(select(Skill).where(Skill.site_id == agent.site_id))))
     cards = [_card(item, agent, held, names) for item in listed]
-    await _add_unlocks(session, agent=agent, now=now, cards=cards)
+    if open_shifts is None:
+        open_shifts = await market.open_shifts_for(session, agent=agent, now=now)
+    _add_unlocks(open_shifts, cards)
     return _grouped(cards)
 
 
-async def _add_unlocks(session: AsyncSession, *, agent: User, now: dt.datetime, cards: list[CourseCard]) -> None:
+def _add_unlocks(view: market.Market, cards: list[CourseCard]) -> None:
     """Attach to each course the open shifts it would help the agent take, from the marketplace's own reasons."""
-    view = await market.open_shifts_for(session, agent=agent, now=now)
     onboarding_left = [c for c in cards if c.is_onboarding and not c.passed]
     for shift in sorted(view.shifts, key=lambda s: s.starts):
         blocking = {reason.code for reason in shift.reasons} - UNLOCK_IGNORES

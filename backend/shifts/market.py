@@ -256,15 +256,21 @@ async def open_shifts_for(
             break
         listed.append(item)
     if pay is not None:
-        shifts = {shift.id: shift for shift, _skill in rows}
-        priced = await pay(
-            session, site=site, tier=agent.tier, shifts=[PricedShift.of(shifts[i.shift_id]) for i in listed]
-        )
-        for item in listed:
-            item.pay_minor = priced[item.shift_id]
+        await price_shifts(session, agent=agent, items=listed, pay=pay)
     skills = [(s.code, skill_label(s)) for s in await session.scalars(select(Skill).where(Skill.site_id == site.id))]
     first = await context.week_of(slot_of(now))
     return Market(listed, settings, agent.tier, first.moved_up, zone, skills, next_day)
+
+
+async def price_shifts(session: AsyncSession, *, agent: User, items: list[OpenShift], pay: ShiftPay) -> None:
+    """Set what each listed shift pays the agent: a caller showing a few shifts of a long list (Home) prices
+    only those, since pricing reads the pay periods and rate card of every day priced."""
+    site = await session.get(Site, agent.site_id)
+    assert site is not None
+    to_price = [PricedShift(i.shift_id, i.start_slot, i.end_slot, i.bonus_minor) for i in items]
+    priced = await pay(session, site=site, tier=agent.tier, shifts=to_price)
+    for item in items:
+        item.pay_minor = priced[item.shift_id]
 
 
 async def _open_rows(

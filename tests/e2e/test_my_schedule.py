@@ -76,6 +76,11 @@ def test_agent_sees_next_shift_first_and_subscribes_to_the_calendar(
     feed = phone.request.get(url)
     assert feed.status == 200
     assert feed.text().count("BEGIN:VEVENT") == 2
+    phone.context.grant_permissions(["clipboard-read", "clipboard-write"])  # a phone grants them on a tap
+    copy = phone.locator('#calendar button[data-copy="#feed-https"]')
+    copy.click()  # copy.js came with My schedule: these buttons arrived in an htmx swap, where scripts do not run
+    expect(copy).to_have_text("Copied")
+    assert phone.evaluate("navigator.clipboard.readText()") == url
     assert_fits_phone_width(phone)
     assert_thumb_sized(phone, "#schedule", "a, button, input, summary")
 

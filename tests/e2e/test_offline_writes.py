@@ -94,7 +94,10 @@ def slot(page: Any, time: str) -> Any:
 
 
 def clear_the_day(page: Any, translate: Callable[..., str]) -> None:
-    page.get_by_role("button", name=translate("Clear day")).click()
+    """Start from an empty day, saved on the server (a request still in flight when the network goes would be
+    queued, rightly, and counted with the test's own taps)."""
+    with page.expect_response(lambda answer: answer.request.method == "POST" and "/app/availability" in answer.url):
+        page.get_by_role("button", name=translate("Clear day")).click()
     expect(page.locator(".avail-grid button.preferred")).to_have_count(0)
 
 

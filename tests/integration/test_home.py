@@ -463,3 +463,32 @@ async def test_a_full_home_takes_a_bounded_number_of_queries(
     statements.clear()
     await home(client)
     assert len(statements) <= few + 5, "Home's queries grow with the number of open shifts"
+
+
+async def test_a_demo_like_home_asks_the_marketplace_once_and_stays_under_its_query_budget(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory, statements: list[str]
+) -> None:
+    """Every card has something to show, as for the demo agent: the market is computed once (Learn's unlocks
+    read Home's copy) and only the three shifts shown are priced, so the page stays at a fixed few dozen queries
+    (97 before, with the market computed twice and all of it priced)."""
+    billing = await a_skill(db, site, "billing")
+    await a_skill(db, site, "tech")
+    agent = await signed_in(client, people, skills=[billing])
+    await a_rate_card(db, site, RATES, effective_from=dt.date(2026, 1, 1))
+    await a_held_shift(db, agent, AFTERNOON_SHIFT, slots=13)
+    await a_course(db, site, sample_course(code="tech-basics", certifies="tech"))
+    for day in range(5, 12):
+        for hour in (1, 6):
+            for skill in ("billing", "tech"):
+                start = dt.datetime(2026, 11, day, hour, 0, tzinfo=UTC)
+                await an_open_shift(db, site, skill, start=start, now=NOON)
+    for n in range(4):
+        await notify(db, user_id=agent.id, kind=Kind.open_shift, title=f"Open shift number {n}", now=NOON)
+    await a_paid_payout(db, site, agent, people)
+    statements.clear()
+    page = await home(client)
+    assert "14 open shifts you can claim now." in card(page, "open")
+    assert "Unlocks 14 open Technical support shifts." in card(page, "learn")
+    market_lists = [sql for sql in statements if "shifts.opened_at IS NOT NULL OR shifts.taken < shifts.seats" in sql]
+    assert len(market_lists) == 1, "Home lists the marketplace more than once"
+    assert len(statements) <= 65, f"Home ran {len(statements)} queries"  # 59 here, sign-in and savepoints included
