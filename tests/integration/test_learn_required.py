@@ -229,6 +229,4 @@ async def test_the_unlock_list_reads_in_chinese(
     ), line
     assert unlock_lines(page.text, onboarding) == [line]
     course_page = await client.get(f"/app/learn/courses/{onboarding.id}")
-    assert "参加测验前请读完每一课。还没读：1. 退款、2. Watch和3. A double charge。" in html.unescape(
-        course_page.text
-    )
+    assert "参加测验前请读完每一课。还没读：1. 退款、2. Watch和3. A double charge。" in html.unescape(course_page.text)
