@@ -166,7 +166,7 @@ async def test_the_return_page_speaks_chinese_to_a_chinese_speaking_agent(
     stripe_standin.complete_onboarding(await set_up(stripe_client))
     back = await stripe_client.get("/app/payouts/return")
     assert back.status_code == 200
-    assert "已就绪：款项发出后约 3 个工作日到达您的银行账户。" in back.text
+    assert "已就绪：款项发出后约 3 个工作日到达你的银行账户。" in back.text
     assert "Ready:" not in back.text
 
 

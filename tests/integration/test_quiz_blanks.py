@@ -95,7 +95,7 @@ async def test_the_question_asked_reads_in_chinese(
     attempt_id, _page = await start_quiz(client, course)
     asked = await post_form(client, f"/app/learn/attempts/{attempt_id}", {})
     body = html.unescape(asked.text)
-    assert "您有 4 道题未作答" in body
+    assert "你有 4 道题未作答" in body
     assert "仍然提交" in body
 
 
