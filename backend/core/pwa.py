@@ -27,7 +27,7 @@ from backend.core.templating import STATIC, WEB_TEMPLATES, StaticFiles
 
 SERVICE_WORKER_NAME = "sw.js"
 CONFIG_PLACEHOLDER = "/*WEFT_CONFIG*/{}"
-OUTBOX_NAME = "outbox.js"
+OUTBOX_NAMES = ("outbox-store.js", "outbox.js")  # the store first: outbox.js builds on it
 SHELL_ICONS = ("icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png", "icons/icon-96.png")
 OFFLINE_PAGE = "offline.html"
 STATIC_PREFIX = "/static/"
@@ -75,7 +75,7 @@ class Shell:
         config = {
             "version": self.version(),
             "shell": self.urls(),
-            "outbox": self.static.url(OUTBOX_NAME) if self.static.exists(OUTBOX_NAME) else None,
+            "outbox": [self.static.url(name) for name in OUTBOX_NAMES if self.static.exists(name)],
             "offline": {locale: offline_url(locale) for locale in LOCALES},
             "icon": self.static.url("icons/icon-192.png"),
         }

@@ -5,52 +5,7 @@
 "use strict";
 
 (function (scope) {
-  const DB_NAME = "weft-outbox";
-  const QUEUE = "queue";
-  const META = "meta";
-  const OUTCOMES = "outcomes";
-
-  let opened = null;
-
-  function database() {
-    if (!opened) {
-      opened = new Promise((resolve, reject) => {
-        const request = indexedDB.open(DB_NAME, 1);
-        request.onupgradeneeded = () => {
-          const db = request.result;
-          db.createObjectStore(QUEUE, { keyPath: "id", autoIncrement: true });
-          db.createObjectStore(OUTCOMES, { keyPath: "id", autoIncrement: true });
-          db.createObjectStore(META);
-        };
-        request.onsuccess = () => {
-          const db = request.result;
-          db.onversionchange = () => { db.close(); opened = null; };
-          resolve(db);
-        };
-        request.onerror = () => { opened = null; reject(request.error); };
-      });
-    }
-    return opened;
-  }
-
-  function done(request) {
-    return new Promise((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  async function objects(name, mode) {
-    return (await database()).transaction(name, mode).objectStore(name);
-  }
-
-  const all = async (name) => done((await objects(name, "readonly")).getAll());
-  const write = async (name, value, key) => done((await objects(name, "readwrite")).put(value, key));
-  const forget = async (name, key) => done((await objects(name, "readwrite")).delete(key));
-
-  async function waiting(user) {
-    return (await all(QUEUE)).filter((entry) => entry.user === user);
-  }
+  const { META, OUTCOMES, all, write, forget, waiting } = scope.weftOutboxStore; // outbox-store.js
 
   function startPage(script) {
     const texts = Object.assign({}, script.dataset);

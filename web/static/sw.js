@@ -5,9 +5,9 @@
 
 const WEFT = /*WEFT_CONFIG*/{};
 
-if (WEFT.outbox) {
+if (WEFT.outbox && WEFT.outbox.length) {
   try {
-    importScripts(WEFT.outbox); // writing offline (outbox.js): its own sync and message listeners
+    importScripts(...WEFT.outbox); // writing offline (outbox-store.js, outbox.js): its own sync and message listeners
   } catch (error) {
     // Without the outbox the worker still reads offline; the page's forms then need the network.
   }
