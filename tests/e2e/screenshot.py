@@ -23,7 +23,7 @@ from backend.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, PHONE, LiveServer, e2e_settings, free_port, launch_chromium, prepare_database
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "screenshots"
-DEFAULT_OUTPUT = SCREENSHOT_DIR / "agent-home.png"
+DEFAULT_OUTPUT = SCREENSHOT_DIR / "home-en.png"
 AGENT = f"agent01@{DEMO_DOMAIN}"
 SAVE_VARIABLE = "WEFT_SAVE_SCREENSHOTS"
 
