@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from backend.accounts.demo import demo_agents
-from tests.e2e.conftest import Phone, assert_clean_console
+from tests.e2e.conftest import Phone, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_sign_in import CATALOGUE_ZH, assert_fits_phone_width, english_agents, sign_in
 
 pytestmark = pytest.mark.browser
@@ -278,4 +278,112 @@ def test_offline_the_claim_button_says_it_needs_a_connection(new_phone: Callable
     phone.context.set_offline(False)
     expect(button).to_have_text(label)
     expect(button).to_be_enabled()
+    assert_clean_console(page)
+
+
+SIGN_OUT_WAITING = (
+    "%(num)s change made offline has not been sent yet. Signing out now keeps it on this phone until you sign in "
+    "again.",
+    "%(num)s changes made offline have not been sent yet. Signing out now keeps them on this phone until you sign "
+    "in again.",
+)
+
+
+def a_change_waits_on_the_phone(phone: Phone, email: str, day: int, translate: Callable[..., str]) -> Any:
+    """Queue one availability tap offline in a second tab, leave the first tab on Profile (where "Sign out" is),
+    and bring the network back while the change has not gone yet: the Profile tab holds the outbox's lock (the
+    one every replay takes), as a slow connection would keep the worker busy. Returns the second tab."""
+    page = phone.page
+    sign_in(page, email)
+    grid = phone.context.new_page()
+    open_day(grid, day)
+    controlled_by_the_worker(grid)
+    clear_the_day(grid, translate)
+    page.goto("/app/profile")
+    controlled_by_the_worker(page)
+
+    go_offline(phone)
+    slot(grid, "18:00").click()
+    expect(grid.locator("#outbox-report")).to_contain_text(translate(*PENDING, count=1))
+    page.evaluate(
+        """() => new Promise((held) => navigator.locks.request("weft-outbox", () => {
+             held();
+             return new Promise((release) => { window.releaseOutbox = release; });
+           }))"""
+    )
+    phone.context.set_offline(False)
+    page.wait_for_function("navigator.onLine")
+    return grid
+
+
+def server_has_the_change(new_phone: Callable[[], Phone], email: str, day: int) -> None:
+    other = new_phone().page
+    sign_in(other, email)
+    open_day(other, day)
+    expect(slot(other, "18:00")).to_have_class(re.compile(r"\bpreferred\b"))
+    expect(other.locator(".avail-grid button.preferred")).to_have_count(1)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_signing_out_with_a_change_waiting_warns_and_sign_out_anyway_keeps_it_on_the_phone(
+    new_phone: Callable[[], Phone], locale: str
+) -> None:
+    translate = words(locale)
+    email = agent_for(locale, 5)
+    phone = new_phone()
+    page = phone.page
+    a_change_waits_on_the_phone(phone, email, 1, translate)
+
+    page.get_by_role("button", name=translate("Sign out"), exact=True).click()
+    warning = page.locator("#outbox-signout")
+    expect(warning).to_have_attribute("role", "alert")
+    expect(warning).to_contain_text(translate(*SIGN_OUT_WAITING, count=1))
+    expect(page).to_have_url(re.compile(r"/app/profile$"))  # not signed out yet
+    expect(warning.get_by_role("button", name=translate("Send it first", "Send them first", 1))).to_be_visible()
+    assert_thumb_sized(page, "#outbox-signout", "button", at_least=2)
+    assert_fits_phone_width(page)
+    shot(page, f"sign-out-warning-{locale}")
+
+    warning.get_by_role("button", name=translate("Sign out anyway")).click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    # Kept on this phone, not sent for someone else's session: it goes when this agent signs in again (the sign-in
+    # page now speaks the agent's language).
+    sign_in(page, email, translate=translate)
+    expect(page.locator("#outbox-report")).to_contain_text(
+        translate("Back online: the changes you made offline were sent.")
+    )
+    server_has_the_change(new_phone, email, 1)
+    assert_clean_console(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_send_them_first_sends_the_waiting_change_and_then_signs_out(
+    new_phone: Callable[[], Phone], locale: str
+) -> None:
+    translate = words(locale)
+    email = agent_for(locale, 5)
+    phone = new_phone()
+    page = phone.page
+    a_change_waits_on_the_phone(phone, email, 2, translate)
+
+    page.get_by_role("button", name=translate("Sign out"), exact=True).click()
+    warning = page.locator("#outbox-signout")
+    expect(warning).to_contain_text(translate(*SIGN_OUT_WAITING, count=1))
+    send = warning.get_by_role("button", name=translate("Send it first", "Send them first", 1))
+    send.click()
+    expect(send).to_be_disabled()  # asked: the worker sends as soon as it can
+    page.evaluate("window.releaseOutbox()")
+
+    expect(page).to_have_url(re.compile(r"/login$"))
+    server_has_the_change(new_phone, email, 2)
+    assert_clean_console(page)
+
+
+def test_signing_out_with_nothing_waiting_is_unchanged(new_phone: Callable[[], Phone]) -> None:
+    page = new_phone().page
+    sign_in(page, agent_for("en", 5))
+    page.goto("/app/profile")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("#outbox-signout")).to_have_count(0)
     assert_clean_console(page)

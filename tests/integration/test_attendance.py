@@ -384,6 +384,30 @@ async def test_start_shift_with_htmx_swaps_in_the_started_state(
     assert f'id="attendance-{shift.id}"' in started.text
 
 
+ATTENDANCE_WINDOWS = {  # the site's default rules: confirm 36 hours ahead, start within 15 minutes either side
+    "en": (
+        "Confirm from 36 hours before the start.",
+        "Start shift opens 15 minutes before the start and closes 15 minutes after it.",
+    ),
+    "zh-Hans": ("开始前 36 小时起可以确认。", "“开始班次”在开始前 15 分钟开放，开始后 15 分钟关闭。"),  # noqa: RUF001
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+async def test_the_attendance_page_states_its_windows_in_the_agents_language(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory, locale: str
+) -> None:
+    agent = await people.make(Role.agent, locale=locale)
+    assert (await login(client, agent.email)).status_code == 303
+    shift = await a_held_shift(db, agent, slot_start(2))
+
+    page = await client.get(f"/app/shifts/{shift.id}/attendance")
+    assert page.status_code == 200
+    assert f'<html lang="{locale}">' in page.text
+    for sentence in ATTENDANCE_WINDOWS[locale]:
+        assert sentence in page.text
+
+
 @pytest.mark.parametrize("locale", ["en", "zh-Hans"])
 async def test_the_reliability_page_explains_the_score_and_takes_an_appeal(
     client: httpx.AsyncClient, db: AsyncSession, people: Factory, locale: str

@@ -425,6 +425,8 @@ async def test_the_agent_page_offers_one_tap_cover_and_the_coordinator_page_expl
     assert f'id="cover-{request.id}"' in page.text
     assert "I&#39;ll cover" in page.text or "I'll cover" in page.text
     assert "CNY 15.00" in page.text
+    assert "Each wave asks the next 5 agents." in page.text  # the site's default rules
+    assert "Unless the seat is taken, the next wave goes 10 minutes later." in page.text
     token = client.cookies.get("weft_csrf")
     taken = await client.post(f"/app/shifts/cover/{request.id}/accept", data={"_csrf_token": token}, headers=HTMX)
     assert taken.status_code == 200

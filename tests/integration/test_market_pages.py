@@ -190,6 +190,8 @@ async def test_the_open_shifts_page_claims_in_one_tap_and_offers_undo(
     assert "CNY 120.00" in page.text
     assert "5 seats left" in page.text
     assert "How open shifts are shared out" in page.text
+    assert "Mid agents can claim it 10 minutes after it opens." in page.text  # the site's default rules
+    assert "You can release a shift until 24 hours before it starts." in page.text
     assert 'href="/app/shifts"' in page.text
 
     token = client.cookies.get("weft_csrf")

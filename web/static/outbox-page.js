@@ -77,12 +77,65 @@
       if (result.sent) lastSent = result.sent; // a second, empty round (sync and "online" both ask) keeps the news
       showReport();
       if (result.sent || result.refused) refreshGrid();
+      afterSignOutFlush(result.waiting);
     }
 
     function requestFlush() {
       const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (worker) worker.postMessage({ type: "FLUSH_OUTBOX" }); // uncontrolled (a hard reload): the next page asks
+      return Boolean(worker);
     }
+
+    // Signing out with changes still waiting: on a shared phone they would sit unsent until this agent is back,
+    // so the first tap on "Sign out" says so, in the page, and offers to send them first.
+    let signingOut = null; // the sign-out form, once "Send them first" was tapped
+
+    function warnBeforeSignOut(form, pending) {
+      let warning = document.getElementById("outbox-signout");
+      if (!warning) {
+        warning = element("div", "alert outbox-signout");
+        warning.id = "outbox-signout";
+        warning.setAttribute("role", "alert");
+        form.after(warning);
+      }
+      const one = pending === 1;
+      const words = (one ? texts.signOutOne : texts.signOutMany) || "";
+      const send = element("button", "button primary wide", one ? texts.sendFirstOne : texts.sendFirstMany);
+      send.type = "button";
+      send.dataset.needsNetwork = "";
+      send.addEventListener("click", () => {
+        signingOut = form;
+        send.disabled = requestFlush();
+      });
+      const anyway = element("button", "button secondary wide", texts.signOutAnyway);
+      anyway.type = "button";
+      anyway.addEventListener("click", () => form.submit());
+      warning.replaceChildren(element("p", "", words.replace("%(num)s", String(pending))), send, anyway);
+      markNetworkButtons(warning);
+      warning.scrollIntoView({ block: "center" });
+    }
+
+    function afterSignOutFlush(pending) {
+      const warning = document.getElementById("outbox-signout");
+      if (!warning) return;
+      if (pending && signingOut) warnBeforeSignOut(signingOut, pending); // still offline, or the server failed
+      else if (signingOut) signingOut.submit(); // all sent: sign out, as the agent meant to
+      else if (!pending) warning.remove(); // sent meanwhile (back online): nothing is left to warn about
+      signingOut = null;
+    }
+
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      const target = form instanceof HTMLFormElement && form.getAttribute("action"); // form.action may be a field
+      if (!target || new URL(target, location.href).pathname !== "/logout") return;
+      if (form.dataset.outboxChecked) return; // stopped once: a second tap signs out
+      event.preventDefault();
+      form.dataset.outboxChecked = "1";
+      waiting(texts.user).then(
+        (queued) => (queued.length ? warnBeforeSignOut(form, queued.length) : form.submit()),
+        () => form.submit(), // no IndexedDB: nothing can be waiting
+      );
+    });
 
     function cycleSlot(button, grid) {
       const order = ["off", "preferred", "if_needed"];
