@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +28,12 @@ from backend.accounts import service as accounts
 from backend.accounts import tokens
 from backend.accounts.models import Role, Site, Skill, Tier, User
 from backend.certifications.service import grant_certification, mark_onboarded
+from backend.core.db import utcnow
 from backend.core.slots import slot_of
 from backend.learning import courses
 from backend.learning.models import Course
-from backend.pay.models import RateCard
+from backend.pay import periods
+from backend.pay.models import PayPeriod, RateCard
 from backend.roster.solver import Agent, Offer, Problem, Requirement, SiteRules
 from backend.shifts import market
 from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
@@ -323,3 +326,19 @@ def solver_demand(
 def a_solver_week(agents: list[Agent], requirements: list[Requirement], rules: SiteRules, **extra: Any) -> Problem:
     """A two-day problem (96 half-hour slots from slot 0) under ``rules``; ``extra`` sets fixed work and more."""
     return Problem(first_slot=0, slot_count=96, agents=agents, requirements=requirements, rules=rules, **extra)
+
+
+async def a_pay_period_before_all(session: AsyncSession, site: Site) -> tuple[PayPeriod, dt.datetime]:
+    """A new open pay period just before the site's earliest, and a moment inside it (its second day at noon).
+
+    A browser test that needs a locked statement seeds its work there and locks it: being the site's oldest, it
+    can be locked whatever other tests sharing the server locked before (a period further back would make
+    ``period_for`` fill the gap with open periods, which a later lock of a newer period refuses to pass).
+    """
+    earliest = await session.scalar(
+        select(PayPeriod).where(PayPeriod.site_id == site.id).order_by(PayPeriod.starts_on).limit(1)
+    )
+    day = (earliest.starts_on if earliest is not None else periods.site_today(site, utcnow())) - dt.timedelta(days=1)
+    period = await periods.period_for(session, site=site, day=day)
+    noon = dt.datetime.combine(period.starts_on + dt.timedelta(days=1), dt.time(12), ZoneInfo(site.timezone))
+    return period, noon.astimezone(dt.UTC)

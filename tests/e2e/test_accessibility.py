@@ -21,21 +21,20 @@ from backend.core.db import utcnow
 from backend.core.slots import slot_of, utc_start
 from backend.demo import DEMO_PASSWORD
 from backend.pay import periods
-from backend.pay.models import PeriodStatus, RateCard
+from backend.pay.models import RateCard
 from backend.work.models import WorkKind, WorkRecord
 from tests.e2e.quality import AXE_SCRIPT, first_course_url, require_npm_tool
 from tests.e2e.test_earnings import RATES
 from tests.e2e.test_learn import run
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import sign_in, zh
-from tests.factories import Factory, a_held_shift, a_rate_card, an_agent
+from tests.factories import Factory, a_held_shift, a_pay_period_before_all, a_rate_card, an_agent
 
 pytestmark = pytest.mark.browser
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 LOCALES = ("en", "zh-Hans")
-PAST_WEEKS = 14  # the locked period of the agents' statements (test_earnings locks the one 10 weeks back)
 CALLS = 6
 
 
@@ -69,9 +68,7 @@ def agents_with_a_history(database_url: str) -> dict[str, dict]:
         skill = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == "general"))
         if await session.scalar(select(RateCard.id).where(RateCard.site_id == site.id).limit(1)) is None:
             await a_rate_card(session, site, RATES, effective_from=dt.date(2020, 1, 1))
-        past = utcnow() - dt.timedelta(weeks=PAST_WEEKS)
-        period = await periods.period_for(session, site=site, day=periods.site_today(site, past))
-        assert period.status == PeriodStatus.open, "the statement's period was locked before its work was added"
+        period, past = await a_pay_period_before_all(session, site)
         agents = {locale: await _an_agent_with_a_history(session, site, skill, locale, past) for locale in LOCALES}
         finance = await session.scalar(select(User).where(User.site_id == site.id, User.role == Role.finance))
         await periods.lock_period(session, period_id=period.id, by=finance, now=utcnow())

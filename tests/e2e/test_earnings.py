@@ -17,12 +17,12 @@ from backend.accounts.models import Role, Site, Skill, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of, utc_start
 from backend.pay import periods
-from backend.pay.models import PeriodStatus, RateCard
+from backend.pay.models import RateCard
 from backend.work.models import WorkKind, WorkRecord
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
-from tests.factories import a_held_shift, a_rate_card
+from tests.factories import a_held_shift, a_pay_period_before_all, a_rate_card
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,6 @@ RATES = {
     "base_hourly_minor": {"junior": 3000, "mid": 3000, "senior": 3000},
     "pieces": [{"kind": "call", "rate_minor": 50}],
 }
-PAST_WEEKS = 10  # a period this far back is locked for the statement; the demo's own periods are more recent
 
 
 async def _seed(session: Any, email: str) -> None:
@@ -65,9 +64,9 @@ async def _seed(session: Any, email: str) -> None:
     # This period: a 1.5 h shift that ended half an hour ago and 12 calls a minute ago.
     await work(slot_of(now) - 1, now - dt.timedelta(minutes=1), "now")
     # A past period, locked: its statement.
-    past = now - dt.timedelta(weeks=PAST_WEEKS)
-    period = await periods.period_for(session, site=site, day=periods.site_today(site, past))
-    if period.status == PeriodStatus.open:
+    seeded = await session.scalar(select(WorkRecord.id).where(WorkRecord.external_id == f"past-{user.id}-0"))
+    if seeded is None:
+        period, past = await a_pay_period_before_all(session, site)
         await work(slot_of(past), past, "past")
         finance = await session.scalar(select(User).where(User.site_id == site.id, User.role == Role.finance))
         assert finance is not None

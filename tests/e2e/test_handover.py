@@ -15,7 +15,7 @@ from backend.accounts.models import Role, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of
 from backend.handover.models import HandoverKind, HandoverNote
-from backend.shifts.models import Shift
+from backend.shifts.models import Shift, ShiftSeat
 from tests.e2e.conftest import E2E_ACTOR, assert_clean_console, assert_thumb_sized
 from tests.e2e.test_my_schedule import e2e_database_url, give_shifts
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in
@@ -36,8 +36,15 @@ def coordinator_warns(database_url: str, email: str, start_slot: int, end_slot: 
                 coordinator = await session.scalar(
                     select(User).where(User.site_id == agent.site_id, User.role == Role.coordinator)
                 )
-                shift = await session.scalar(
-                    select(Shift).where(Shift.site_id == agent.site_id, Shift.start_slot == start_slot)
+                shift = await session.scalar(  # the agent's own: another test may seat someone at the same time
+                    select(Shift)
+                    .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+                    .where(
+                        Shift.site_id == agent.site_id,
+                        Shift.start_slot == start_slot,
+                        ShiftSeat.user_id == agent.id,
+                        ShiftSeat.released_at.is_(None),
+                    )
                 )
                 assert coordinator is not None
                 assert shift is not None

@@ -20,18 +20,17 @@ from backend.accounts.models import Role, Site, Skill, User
 from backend.core.db import Database, act_as, utcnow
 from backend.core.slots import slot_of, utc_start
 from backend.pay import periods
-from backend.pay.models import PeriodStatus, RateCard
+from backend.pay.models import RateCard
 from backend.work.models import WorkKind, WorkRecord
 from tests.e2e.conftest import E2E_ACTOR, MIN_TAP, PHONE, assert_clean_console
 from tests.e2e.test_earnings import RATES
 from tests.e2e.test_my_schedule import e2e_database_url, give_shifts
 from tests.e2e.test_sign_in import assert_fits_phone_width, english_agents, sign_in, zh
-from tests.factories import a_held_shift, a_rate_card
+from tests.factories import a_held_shift, a_pay_period_before_all, a_rate_card
 
 pytestmark = pytest.mark.browser
 
 PHONE_HEIGHT = PHONE["viewport"]["height"]
-PAST_WEEKS = 11  # this test's locked statement: a week no other browser test locks
 Translate = Callable[[str], str]
 
 
@@ -164,10 +163,10 @@ async def _seed_grouped_week(session: Any, email: str) -> None:
     assert len(skills) == 2
     if await session.scalar(select(RateCard.id).where(RateCard.site_id == site.id).limit(1)) is None:
         await a_rate_card(session, site, RATES, effective_from=dt.date(2020, 1, 1))
-    past = utcnow() - dt.timedelta(weeks=PAST_WEEKS)
-    period = await periods.period_for(session, site=site, day=periods.site_today(site, past))
-    if period.status != PeriodStatus.open:
+    seeded = f"polish-{user.id}-{skills[0].code}-0"
+    if await session.scalar(select(WorkRecord.id).where(WorkRecord.external_id == seeded)) is not None:
         return  # seeded by an earlier run of this module
+    period, past = await a_pay_period_before_all(session, site)
     end = slot_of(past)
     await a_held_shift(session, user, utc_start(end - 3), slots=3, skill=skills[0], taken_at=utc_start(end - 200))
     for skill in skills:
