@@ -14,6 +14,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
+# One run at a time: two at once can lose the catalogue in pybabel's temporary-file rename (seen here).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/weft-locale-update.lock"
+  flock 9
+fi
+
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
 PYBABEL=("$PY" -m babel.messages.frontend)
