@@ -107,6 +107,9 @@ def test_home_and_my_schedule_read_offline_with_a_dated_banner(new_phone: Any, l
     assert_clean_console(page)
 
 
+HTMX_IDLE = "!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
+
+
 def test_offline_an_unkept_page_says_so_and_an_htmx_request_leaves_the_page_intact(new_phone: Any) -> None:
     agent = english_agents()[1]
     phone: Phone = new_phone()
@@ -118,6 +121,7 @@ def test_offline_an_unkept_page_says_so_and_an_htmx_request_leaves_the_page_inta
 
     phone.context.set_offline(True)
     page.reload()
+    page.wait_for_function(HTMX_IDLE)  # the handover panel loads itself: let that swap settle first
     main = page.locator("#main")
     schedule = main.inner_html()
     page.evaluate("htmx.ajax('GET', '/app/learn', {target: '#main', swap: 'innerHTML'})")
@@ -125,6 +129,7 @@ def test_offline_an_unkept_page_says_so_and_an_htmx_request_leaves_the_page_inta
     expect(page.locator("#offline-toast")).to_have_text(
         "You are offline: this needs the network. Try again when you are back online."
     )
+    page.wait_for_function(HTMX_IDLE)
     assert main.inner_html() == schedule, "the offline answer must not be swapped into the page"
 
     assert_from_worker(page.goto("/app/learn"))

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import httpx
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,10 @@ HTMX = {"hx-request": "true"}
 
 def open_week(offset: int = 2) -> IsoWeek:
     return IsoWeek.containing(utcnow(), SHANGHAI).shifted(offset)
+
+
+# A moment well away from midnight in the test site's zone, for sentences that say "today at 14:05".
+WEDNESDAY_NOON_IN_SHANGHAI = dt.datetime(2026, 11, 4, 4, 0, tzinfo=dt.UTC)
 
 
 async def offers(db: AsyncSession, user: User) -> dict[int, Preference]:
@@ -229,8 +234,9 @@ async def test_a_confirm_sent_twice_confirms_once_and_answers_the_same(
 
 
 async def test_confirming_a_shift_cancelled_meanwhile_says_so(
-    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, time_machine: time_machine.TimeMachineFixture
 ) -> None:
+    time_machine.move_to(WEDNESDAY_NOON_IN_SHANGHAI, tick=True)  # "today at ..." holds only away from midnight
     agent = await signed_in_agent(client, people)
     shift = await a_held_shift(db, agent, soon())
     cancelled = await db.get(Shift, shift.id)
@@ -248,8 +254,9 @@ async def test_confirming_a_shift_cancelled_meanwhile_says_so(
 
 
 async def test_confirming_a_shift_i_gave_up_says_so_and_a_stranger_still_gets_404(
-    client: httpx.AsyncClient, people: Factory, db: AsyncSession
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, time_machine: time_machine.TimeMachineFixture
 ) -> None:
+    time_machine.move_to(WEDNESDAY_NOON_IN_SHANGHAI, tick=True)  # "today at ..." holds only away from midnight
     agent = await signed_in_agent(client, people)
     given_up = await a_held_shift(db, agent, soon(), released_at=utcnow() - dt.timedelta(hours=1))
     other = await people.make(Role.agent)
