@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, Router, get, post, put
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, see_oth
 
 PAGE = "availability/week.html"
 WEEK_VERSION_HEADER = "X-Weft-Week-Version"
-IfMatch = Annotated[str | None, Parameter(header="If-Match", required=False)]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 
 def editor_of(principal: Principal) -> edits.Editor:

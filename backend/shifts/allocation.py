@@ -257,7 +257,7 @@ class Context:
             return ngettext(
                 "Weekly cap reached (%(hours)s hour).",
                 "Weekly cap reached (%(hours)s hours).",
-                int(hours) if hours.is_integer() else 2,  # a fraction of an hour reads as plural ("1.5 hours")
+                hours,
                 hours=f"{hours:g}",
             )
         return refusal.message()
