@@ -72,7 +72,8 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix backend tests migrations
 
 ## Benchmarks: sign-in and requests, availability writes, history import and staffing (SQLite and PostgreSQL),
-## the roster solver, and payouts (prepare and send 10,000: about 15 minutes, the stand-in in its own process)
+## the roster solver, payouts (prepare and send 10,000: about 15 minutes, the stand-in in its own process), and
+## every ops page and CSV on 2,000 agents and 13 weeks (PostgreSQL; a few minutes of seeding)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.availability
@@ -80,6 +81,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.solver
 	$(BIN)/python tests/bench/roster.py --size S --json
 	$(BIN)/python -m tests.bench.payouts
+	$(BIN)/python -m tests.bench.ops
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(QUALITY)/node_modules

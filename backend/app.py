@@ -46,6 +46,7 @@ from backend.home.routes import router as home_router
 from backend.learning.routes import router as learning_router
 from backend.notify import keys
 from backend.notify.routes import router as notify_router
+from backend.ops.routes import router as ops_router
 from backend.pay.quotes import DEPENDENCIES as PAY_DEPENDENCIES
 from backend.pay.routes import router as pay_router
 from backend.payouts.agent_routes import router as payouts_agent_router
@@ -80,6 +81,7 @@ ROUTERS = [
     payouts_finance_router,
     payouts_transfer_router,
     payouts_webhook_router,
+    ops_router,
 ]
 
 

@@ -14,6 +14,7 @@ import backend.handover.models
 import backend.learning.case_models
 import backend.learning.models
 import backend.notify.models
+import backend.ops.models
 import backend.pay.ledger  # the guard that refuses changes to anything posted
 import backend.pay.models
 import backend.payouts.models

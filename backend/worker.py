@@ -21,6 +21,7 @@ from backend.core.settings import Settings
 from backend.growth import service as growth
 from backend.notify import endpoints, keys, wakeup
 from backend.notify.sender import SendReport, prune_finished, send_due
+from backend.ops import jobs as ops_jobs
 from backend.pay import jobs as pay_jobs
 from backend.payouts.jobs import BATCH_SIZE as PAYOUT_BATCH
 from backend.payouts.jobs import PayoutRounds
@@ -45,6 +46,7 @@ EVERY_MINUTE: list[tuple[str, Job]] = [
     *shift_jobs.EVERY_MINUTE,
     ("promotion suggestions open", growth.refresh_all_promotions),
     ("pay periods made", pay_jobs.keep_periods_ready),  # pages only read them (a GET never writes)
+    *ops_jobs.EVERY_MINUTE,  # the duty log's system items, late agents and missing hand-overs
 ]
 
 

@@ -32,6 +32,7 @@ from backend.core.db import utcnow
 from backend.core.slots import slot_of
 from backend.learning import courses
 from backend.learning.models import Course
+from backend.ops.models import Duty, ShiftLead
 from backend.pay import periods
 from backend.pay.models import PayPeriod, RateCard
 from backend.roster.solver import Agent, Offer, Problem, Requirement, SiteRules
@@ -342,3 +343,22 @@ async def a_pay_period_before_all(session: AsyncSession, site: Site) -> tuple[Pa
     period = await periods.period_for(session, site=site, day=day)
     noon = dt.datetime.combine(period.starts_on + dt.timedelta(days=1), dt.time(12), ZoneInfo(site.timezone))
     return period, noon.astimezone(dt.UTC)
+
+
+# The duty routine (ops) ----------------------------------------------------------------------------------
+
+
+async def a_lead(db: AsyncSession, site: Site, agent: User, *, now: dt.datetime | None = None) -> ShiftLead:
+    """``agent`` named a shift lead of ``site`` (since ``now``, by default an hour ago)."""
+    lead = ShiftLead(site_id=site.id, user_id=agent.id, named_at=now or utcnow() - dt.timedelta(hours=1))
+    db.add(lead)
+    await db.commit()
+    return lead
+
+
+async def a_duty(db: AsyncSession, site: Site, user: User, *, start: dt.datetime, hours: float = 4) -> Duty:
+    """``user`` on duty at ``site`` for ``hours`` from ``start`` (written straight in, no overlap check)."""
+    duty = Duty(site_id=site.id, user_id=user.id, starts_at=start, ends_at=start + dt.timedelta(hours=hours))
+    db.add(duty)
+    await db.commit()
+    return duty

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
-from backend.core.i18n import current_locale
+from backend.core.i18n import localized_name
 
 
 class Role(enum.StrEnum):
@@ -73,7 +73,7 @@ class Skill(IdMixin, Base):
 
 def localized_skill_name(name: str, name_zh: str, locale: str | None = None) -> str:
     """A skill's name for a reader of ``locale`` (the request's by default): the Chinese name in zh-Hans, if any."""
-    return name_zh if (current_locale() if locale is None else locale) == "zh-Hans" and name_zh else name
+    return localized_name(name, name_zh, locale)
 
 
 def skill_label(skill: Skill | None, locale: str | None = None) -> str:

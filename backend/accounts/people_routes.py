@@ -29,12 +29,10 @@ class PeopleController(Controller):
     include_in_schema = False
     guards = [requires("coordinator")]
 
-    @get("/", name="admin:dashboard")
-    async def dashboard(self, request: AnyRequest, db: Db, principal: CurrentPrincipal) -> Template:
-        users = await service.list_users(db, site_id=principal.site_id)
-        counts = {role.value: sum(1 for u in users if u.role is role) for role in Role}
-        invitations = await service.list_pending_invitations(db, site_id=principal.site_id)
-        return page(request, "accounts/admin_dashboard.html", {"counts": counts, "invitations": invitations})
+    @get("/", name="admin:dashboard", status_code=303)
+    async def dashboard(self) -> Redirect:
+        """The staff's front door is the Today board (``backend.ops``)."""
+        return see_other("/admin/today")
 
     @get("/users", name="admin:users")
     async def users(

@@ -28,7 +28,7 @@ from backend.core.security import LOCALE_COOKIE, SESSION_COOKIE, requires
 from backend.core.templating import page
 from backend.core.web import AnyRequest, AppSettings, Db, FormBody, MaybePrincipal, see_other
 
-ROLE_HOME = {"agent": "/app", "coordinator": "/admin", "finance": "/finance", "admin": "/admin"}
+ROLE_HOME = {"agent": "/app", "coordinator": "/admin/today", "finance": "/finance", "admin": "/admin/today"}
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 

@@ -9,6 +9,8 @@ import msgspec
 
 from backend.accounts.models import ApiToken, User
 from backend.core.bounds import SettingNumber
+from backend.core.errors import DomainError
+from backend.core.i18n import gettext as _
 from backend.core.money import parse_amount
 from backend.core.web import FormBody
 
@@ -179,18 +181,37 @@ class SiteSettingsForm(Form):
     pay_cadence: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     pay_week_starts_on: SettingNumber | None = None
     withholding_policy: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    # The day's operations (Today board, reforecast, VTO/VOT, duty): validated by ``SiteSettings``; left out =
+    # unchanged. The reforecast's ratios are typed as percentages (50 = 0.5).
+    late_after_minutes: SettingNumber | None = None
+    reforecast_damping_percent: SettingNumber | None = None
+    reforecast_low_percent: SettingNumber | None = None
+    reforecast_high_percent: SettingNumber | None = None
+    reforecast_min_slots: SettingNumber | None = None
+    vto_mode: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    vto_standby_percent: SettingNumber | None = None
+    vto_max_per_week: SettingNumber | None = None
+    vot_bonus: Annotated[str, msgspec.Meta(max_length=20)] | None = None  # an amount: "10.00" = 1000 minor
+    intraday_offer_minutes: SettingNumber | None = None
+    handover_due_minutes: SettingNumber | None = None
 
     def marketplace_changes(self) -> dict[str, object]:
         """The optional settings the form carried (marketplace, attendance, learning, promotion, pay), as
         ``SiteSettings`` takes them; a malformed pay amount is refused naming its field (``base_hourly_pay``)."""
         changes: dict[str, object] = {
             name: value
-            for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS, *PAY_FIELDS)
+            for name in (*MARKETPLACE_FIELDS, *LEARNING_FIELDS, *PAY_FIELDS, *OPS_FIELDS)
             if (value := getattr(self, name)) is not None
         }
         if self.swap_needs_approval is not None:
             changes["swap_needs_approval"] = self.swap_needs_approval == "yes"
-        for amount in ("base_hourly_pay", "course_pass_pay"):
+        for ratio, (low, high) in RATIO_PERCENT_BOUNDS.items():
+            if (percent := getattr(self, f"{ratio}_percent")) is not None:
+                if not low <= percent <= high:
+                    message = _("Enter a percentage from %(low)d to %(high)d.") % {"low": low, "high": high}
+                    raise DomainError(message, field=f"{ratio}_percent")
+                changes[ratio] = percent / 100
+        for amount in ("base_hourly_pay", "course_pass_pay", "vot_bonus"):
             if (typed := getattr(self, amount)) is not None:
                 changes[f"{amount}_minor"] = parse_amount(typed, field=amount)
         return changes
@@ -220,6 +241,16 @@ LEARNING_FIELDS = (
     "senior_min_quiz_percent",
 )
 PAY_FIELDS = ("pay_cadence", "pay_week_starts_on", "withholding_policy")
+RATIO_PERCENT_BOUNDS = {"reforecast_damping": (0, 100), "reforecast_low": (1, 100), "reforecast_high": (100, 1000)}
+OPS_FIELDS = (
+    "late_after_minutes",
+    "reforecast_min_slots",
+    "vto_mode",
+    "vto_standby_percent",
+    "vto_max_per_week",
+    "intraday_offer_minutes",
+    "handover_due_minutes",
+)
 
 
 class SkillForm(Form):

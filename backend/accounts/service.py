@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
+from backend.accounts.models import STAFF_ROLES, Invitation, LoginSession, Role, Site, Skill, Tier, User, UserStatus
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from backend.core.i18n import gettext as _
@@ -368,3 +369,37 @@ async def list_pending_invitations(session: AsyncSession, *, site_id: int) -> li
         .order_by(Invitation.created_at.desc())
     )
     return list(await session.scalars(query))
+
+
+async def staff_of_site(session: AsyncSession, *, site_id: int, roles: frozenset[Role] = STAFF_ROLES) -> list[User]:
+    """The site's active staff in ``roles`` (coordinators and admins by default), by name: who staff alerts reach."""
+    query = (
+        select(User)
+        .where(User.site_id == site_id, User.role.in_(sorted(roles)), User.status == UserStatus.active)
+        .order_by(User.display_name, User.id)
+    )
+    return list(await session.scalars(query))
+
+
+def person_labels(users: Iterable[User]) -> dict[int, str]:
+    """How lists and pickers name people, by user id: the display name, and where two of ``users`` share it (as
+    they read: case and spaces aside) the email's local part too, "Li Wei (liwei2)", so a coordinator can tell
+    them apart; the whole email where even those match."""
+    people = list({user.id: user for user in users}.values())
+    by_name: dict[str, list[User]] = {}
+    for user in people:
+        by_name.setdefault(_name_key(user.display_name), []).append(user)
+    labels: dict[int, str] = {}
+    for namesakes in by_name.values():
+        if len(namesakes) == 1:
+            labels[namesakes[0].id] = namesakes[0].display_name
+            continue
+        locals_ = [user.email.partition("@")[0] for user in namesakes]
+        for user, local in zip(namesakes, locals_, strict=True):
+            tag = local if locals_.count(local) == 1 else user.email
+            labels[user.id] = f"{user.display_name} ({tag})"
+    return labels
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()

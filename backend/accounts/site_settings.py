@@ -85,6 +85,27 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     payout_rail: Literal["", "stripe", "bank"] = ""
     payout_minimum_minor: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)] = 0
     payout_second_approval_above_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000_000)] = 0
+    # Today board: an agent is late when their shift has not been started this many minutes after its start.
+    late_after_minutes: Annotated[int, msgspec.Meta(ge=1, le=120)] = 10
+    # Intraday reforecast: how far the ratio of actual to forecast moves from 1 (0 = not at all, 1 = fully).
+    reforecast_damping: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    # The damped ratio is kept between these bounds.
+    reforecast_low: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.5
+    reforecast_high: Annotated[float, msgspec.Meta(ge=1, le=10)] = 2.0
+    # Half-hours of actual volumes needed before the rest of the day is reforecast.
+    reforecast_min_slots: Annotated[int, msgspec.Meta(ge=1, le=48)] = 2
+    # Voluntary time off: paid standby or a release without penalty.
+    vto_mode: Literal["standby", "release"] = "release"
+    # Standby pay as a percentage of the base pay for the hours stood by.
+    vto_standby_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
+    # At most this many VTO grants per agent per week.
+    vto_max_per_week: Annotated[int, msgspec.Meta(ge=0, le=14)] = 2
+    # Voluntary overtime: a bonus per extra shift in minor units of ``currency``.
+    vot_bonus_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 1000
+    # Intraday offers (VTO, VOT, extensions) expire this many minutes after they are made.
+    intraday_offer_minutes: Annotated[int, msgspec.Meta(ge=5, le=240)] = 20
+    # Duty: the outgoing lead's hand-over is due this many minutes after the duty ends (later: late; none: missing).
+    handover_due_minutes: Annotated[int, msgspec.Meta(ge=0, le=720)] = 30
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import enum
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -175,3 +176,184 @@ def week_label(monday: dt.date, *, short: bool = False) -> str:
 def date_span_text(first: dt.date, last: dt.date) -> str:
     """A run of days in the reader's language, written once: "14 to 20 Dec" (with an en dash), "12月14日至20日"."""
     return format_interval(first, last, "MMMd", locale=_babel_locale())
+
+
+def _enum_msgids(_: Callable[[str], str]) -> dict[str, str]:
+    """Every code a page may show, with the words a reader sees: keyed by the code, or by ``Enum.code`` where one
+    enum's code means something else than another's. Written as ``_()`` calls so extraction finds the msgids;
+    built once with the identity, translated when asked (``enum_label``)."""
+    return {
+        # accounts: Role, Tier, Pool, UserStatus
+        "agent": _("agent"),
+        "coordinator": _("coordinator"),
+        "finance": _("finance"),
+        "admin": _("admin"),
+        "junior": _("junior"),
+        "mid": _("mid"),
+        "senior": _("senior"),
+        "core": _("core staff"),
+        "backbone": _("backbone"),
+        "elastic": _("elastic"),
+        "active": _("active"),
+        "paused": _("paused"),
+        "left": _("left"),
+        # work: WorkKind
+        "call": _("call"),
+        "chat": _("chat"),
+        "ticket": _("ticket"),
+        "callback": _("callback"),
+        # pay: Cadence, PeriodStatus, Account, EntryKind, LineKind, DisputeStatus
+        "weekly": _("weekly"),
+        "biweekly": _("every two weeks"),
+        "open": _("open"),
+        "locked": _("locked"),
+        "paid": _("paid"),
+        "earnings_expense": _("earnings expense"),
+        "agent_payable": _("owed to agents"),
+        "tax_payable": _("tax owed"),
+        "cash": _("cash"),
+        "stripe_balance": _("Stripe balance"),
+        "agent_receivable": _("owed back by agents"),
+        "settlement": _("settlement"),
+        "payout": _("payout"),
+        "reversal": _("reversal"),
+        "receivable": _("receivable"),
+        "base": _("base pay"),
+        "piece": _("piece pay"),
+        "urgent_bonus": _("urgent cover bonus"),
+        "quality_bonus": _("quality bonus"),
+        "course_pass": _("course passed"),
+        "adjustment": _("adjustment"),
+        "withholding": _("tax withheld"),
+        "standby": _("paid standby"),
+        "vot_bonus": _("overtime bonus"),
+        "DisputeStatus.open": _("awaiting a decision"),
+        "adjusted": _("adjusted"),
+        "rejected": _("rejected"),
+        # shifts: ShiftOrigin, AppealStatus, SwapStatus, CoverReason, CoverStatus, CallKind, OfferStatus
+        "ShiftOrigin.roster": _("rostered"),
+        "gap": _("gap"),
+        "ShiftOrigin.manual": _("added by hand"),
+        "vot": _("voluntary overtime"),
+        "AppealStatus.open": _("awaiting a decision"),
+        "accepted": _("accepted"),
+        "offered": _("offered"),
+        "approved": _("approved"),
+        "declined": _("declined"),
+        "cancelled": _("cancelled"),
+        "expired": _("expired"),
+        "no_show": _("no-show"),
+        "emergency": _("emergency"),
+        "late_release": _("late release"),
+        "covered": _("covered"),
+        "vto": _("voluntary time off"),
+        "extension": _("extension"),
+        "taken": _("filled by others"),
+        # roster: AssignmentSource, SolveStatus
+        "solver": _("solver"),
+        "manual": _("edited"),
+        "fixed": _("fixed hours"),
+        "queued": _("queued"),
+        "running": _("running"),
+        "done": _("done"),
+        "failed": _("failed"),
+        # notify: Kind, PushStatus
+        "roster_published": _("roster published"),
+        "open_shift": _("open shift"),
+        "cover_request": _("cover request"),
+        "shift_reminder": _("shift reminder"),
+        "swap": _("swap"),
+        "waitlist_offer": _("waitlist offer"),
+        "certification_expiring": _("certification expiring"),
+        "pay_dispute": _("pay dispute"),
+        "intraday_offer": _("offer for today"),
+        "staff_dispute": _("new pay dispute"),
+        "staff_cover_unfilled": _("cover request unfilled"),
+        "staff_unconfirmed": _("shifts not confirmed"),
+        "staff_late": _("agent late"),
+        "staff_handover": _("handover missing"),
+        "pending": _("pending"),
+        "sent": _("sent"),
+        "dropped": _("dropped"),
+        # payouts: Rail, RunStatus, PayoutStatus, HoldReason, FailureKind, WarningKind, DifferenceKind
+        "stripe": _("Stripe"),
+        "bank": _("bank transfer"),
+        "prepared": _("prepared"),
+        "held": _("held"),
+        "sending": _("sending"),
+        "reversed": _("reversed"),
+        "no_account": _("no payout account"),
+        "transfers_inactive": _("transfers not active"),
+        "requirements_past_due": _("details overdue"),
+        "below_minimum": _("below the minimum"),
+        "not_positive": _("nothing owed"),
+        "retryable": _("will retry"),
+        "FailureKind.agent": _("the agent must act"),
+        "platform": _("the platform must act"),
+        "pieces_without_shift": _("pieces without a shift"),
+        "missing_at_stripe": _("missing at Stripe"),
+        "missing_here": _("missing here"),
+        "amount_differs": _("amount differs"),
+        "destination_differs": _("destination differs"),
+        "unknown_transfer": _("unknown transfer"),
+        # learning: VersionStatus, CaseStatus; availability: Preference
+        "draft": _("draft"),
+        "published": _("published"),
+        "retired": _("retired"),
+        "preferred": _("preferred"),
+        "if_needed": _("if needed"),
+        # handover: HandoverKind; ops: LogKind, LogStatus, HandoverItemKind
+        "warning": _("warning"),
+        "open_issue": _("open issue"),
+        "follow_up": _("follow-up"),
+        "system_problem": _("system problem"),
+        "queue_spike": _("queue spike"),
+        "staffing_gap": _("staffing gap"),
+        "agent_escalation": _("escalation from an agent"),
+        "customer_complaint": _("customer complaint"),
+        "other": _("other"),
+        "late_start": _("late start"),
+        "request_breach": _("request breached"),
+        "in_progress": _("in progress"),
+        "LogStatus.closed": _("resolved"),
+        "open_item": _("open item"),
+        # shifts: eligibility Rule and allocation Why
+        "not_certified": _("not certified"),
+        "not_onboarded": _("not onboarded"),
+        "not_offered": _("time not offered"),
+        "overlap": _("overlaps another shift"),
+        "too_short": _("too short"),
+        "too_long": _("too long"),
+        "no_break": _("no break"),
+        "rest": _("too little rest"),
+        "daily_limit": _("daily limit reached"),
+        "weekly_cap": _("weekly cap reached"),
+        "full": _("full"),
+        "window": _("not yet open to the tier"),
+        "offered_to_other": _("offered to someone else"),
+    }
+
+
+ENUM_MSGIDS = _enum_msgids(lambda message: message)
+
+
+def enum_label(value: enum.Enum | str) -> str:
+    """How a page names a code (a role, tier, status, kind...) in the reader's language, first letter capitalised
+    as a table cell or a tag reads it: ``Role.agent`` is "Agent" / "坐席", ``"call"`` "Call" / "电话". A code
+    with no label reads as itself, so a new enum member shows its code rather than nothing."""
+    code = str(value.value if isinstance(value, enum.Enum) else value)
+    qualified = f"{type(value).__name__}.{code}" if isinstance(value, enum.Enum) else ""
+    msgid = ENUM_MSGIDS.get(qualified) or ENUM_MSGIDS.get(code)
+    text = gettext(msgid) if msgid else code.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def localized_name(name: str, name_zh: str, locale: str | None = None) -> str:
+    """A name kept in both languages (a skill's) for a reader of ``locale`` (the request's by default): the
+    Chinese one in zh-Hans when there is one, else the English."""
+    return name_zh if (current_locale() if locale is None else locale) == "zh-Hans" and name_zh else name
+
+
+def named_label(named: Any) -> str:
+    """How a page names anything with a ``name`` and a ``name_zh`` (a skill): ``{{ skill_label(skill) }}``."""
+    return "" if named is None else localized_name(named.name, getattr(named, "name_zh", "") or "")

@@ -17,7 +17,16 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from backend.core.errors import DomainError
-from backend.core.i18n import DEFAULT_LOCALE, LOCALES, ROOT, current_locale, gettext, plural_form
+from backend.core.i18n import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    ROOT,
+    current_locale,
+    enum_label,
+    gettext,
+    named_label,
+    plural_form,
+)
 from backend.core.money import decimal_text, format_money
 from backend.core.security import LOCALE_COOKIE, current_principal
 
@@ -89,6 +98,8 @@ def create_environment() -> Environment:
     )
     env.install_gettext_callables(gettext, plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = current_locale
+    env.globals["enum_label"] = enum_label  # a role, tier, status or kind in the reader's words
+    env.globals["skill_label"] = named_label  # a skill by its name in the reader's language
     env.globals["money"] = format_money
     env.globals["amount"] = decimal_text  # a stored amount as a form shows it back ("12.50"), for parse_amount
     env.globals["html_lang"] = lambda: HTML_LANG[current_locale()]

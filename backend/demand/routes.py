@@ -33,16 +33,21 @@ from backend.core.web import (
     CurrentPrincipal,
     Db,
     FormBody,
+    json_error,
     parse_fields,
     request_id_of,
     see_other,
     uploaded_file,
 )
 from backend.demand import service
+from backend.demand.actuals import ActualsRejected, record_actuals
 from backend.demand.chart import week_chart
 from backend.demand.erlang import Staffing
 from backend.demand.history import HistoryRejected, import_history
 from backend.demand.schemas import (
+    ActualsIn,
+    ActualsOut,
+    ActualsProblemsOut,
     DayScaleForm,
     ErlangAOut,
     ErlangCOut,
@@ -252,6 +257,29 @@ class DemandApiController(Controller):
         except HistoryRejected as rejected:
             return Response(HistoryProblemsOut.of(rejected, request_id_of(request.scope)), status_code=422)
         return Response(HistoryImportOut.of(result))
+
+    @post(
+        "/demand/actuals",
+        name="api:demand-actuals",
+        guards=[requires("coordinator")],
+        status_code=200,
+        responses={422: ResponseSpec(ActualsProblemsOut, description="Bad rows, each named; nothing was stored.")},
+    )
+    async def actuals(
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: ActualsIn
+    ) -> Response[ActualsOut | Any]:
+        """Store actual volumes per half-hour and skill as the day runs (the history import's fields), all or
+        nothing. An interval already stored is REPLACED: re-post the half-hour under way as its counts grow.
+        An interval that has not begun is refused (422), as is any row problem, named ``rows[i].field``."""
+        rows = [row.as_actual() for row in data.rows]
+        try:
+            result = await record_actuals(db, site_id=principal.site_id, rows=rows, now=utcnow())
+        except ActualsRejected as rejected:
+            problems = [{"field": p.field, "message": p.message} for p in rejected.problems]
+            return json_error(
+                request, 422, rejected.message, rejected.field, problems=problems, problem_count=rejected.problem_count
+            )
+        return Response(ActualsOut.of(result))
 
     @get("/demand/forecast", name="api:demand-forecast", guards=[requires("coordinator", "finance")])
     async def forecast(self, db: Db, principal: CurrentPrincipal, skill: str, week: str = "") -> ForecastOut:

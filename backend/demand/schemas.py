@@ -10,8 +10,9 @@ import msgspec
 from backend.accounts.schemas import Form
 from backend.core.bounds import Bounded, SlotNumber
 from backend.core.web import RefuseWith
+from backend.demand.actuals import MAX_ACTUAL_ROWS, Actual, ActualsResult
 from backend.demand.erlang import Staffing
-from backend.demand.history import HistoryRejected, ImportResult
+from backend.demand.history import MAX_AHT_SECONDS, MAX_CONTACTS_PER_SLOT, HistoryRejected, ImportResult
 from backend.demand.service import MAX_SLOT_CONTACTS, WeekPlan
 
 SkillCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -52,6 +53,50 @@ class ErlangAOut(ErlangCOut, kw_only=True):
             occupancy=staffing.occupancy,
             abandon_rate=staffing.abandon_rate,
         )
+
+
+class ActualRowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One half-hour of one skill's queue: the history import's columns, ``interval_start`` with its offset."""
+
+    interval_start: dt.datetime
+    skill: SkillCode
+    offered: Annotated[int, msgspec.Meta(ge=0, le=MAX_CONTACTS_PER_SLOT)]
+    handled: Annotated[int, msgspec.Meta(ge=0, le=MAX_CONTACTS_PER_SLOT)]
+    aht_seconds: Annotated[float, msgspec.Meta(ge=0, le=MAX_AHT_SECONDS)]
+    abandoned: Annotated[int, msgspec.Meta(ge=0, le=MAX_CONTACTS_PER_SLOT)] | None = None
+
+    def as_actual(self) -> Actual:
+        return Actual(self.interval_start, self.skill, self.offered, self.handled, self.aht_seconds, self.abandoned)
+
+
+class ActualsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    rows: Annotated[list[ActualRowIn], msgspec.Meta(min_length=1, max_length=MAX_ACTUAL_ROWS)]
+
+
+class ActualsOut(msgspec.Struct, kw_only=True):
+    """``stored``: rows written; ``replaced``: of them, intervals that were already stored (a re-post)."""
+
+    stored: int
+    replaced: int
+
+    @classmethod
+    def of(cls, result: ActualsResult) -> ActualsOut:
+        return cls(stored=result.stored, replaced=result.replaced)
+
+
+class ActualProblemOut(msgspec.Struct, kw_only=True):
+    field: str
+    message: str
+
+
+class ActualsProblemsOut(msgspec.Struct, kw_only=True):
+    """A refused batch: every problem by row and field (``rows[3].handled``); nothing was stored."""
+
+    message: str
+    field: str | None
+    problems: list[ActualProblemOut]
+    problem_count: int
+    request_id: str
 
 
 class HistoryImportOut(msgspec.Struct, kw_only=True):

@@ -174,6 +174,43 @@ def _cover_request(values: Values, reader: Reader) -> Words:
     return Words(_("Urgent cover: %(start)s-%(end)s, %(skill)s. Can you take it?", start=when, end=end, skill=skill))
 
 
+# Intraday offers (shifts.intraday) ----------------------------------------------------------------
+
+
+@message("intraday_vto")
+def _intraday_vto(values: Values, reader: Reader) -> Words:
+    start, end, until = _clock(values, "start", reader), _clock(values, "end", reader), _clock(values, "until", reader)
+    if values.get("standby_percent"):
+        title = _(
+            "Time off today from %(start)s to %(end)s on paid standby (%(percent)s%% of your base)? Answer by "
+            "%(until)s.",
+            start=start,
+            end=end,
+            percent=values["standby_percent"],
+            until=until,
+        )
+    else:
+        title = _(
+            "Time off today from %(start)s to %(end)s, unpaid, no penalty? Answer by %(until)s.",
+            start=start,
+            end=end,
+            until=until,
+        )
+    return Words(title, _("First to accept, first granted."))
+
+
+@message("intraday_extension")
+def _intraday_extension(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "Can you stay until %(end)s today (%(skill)s)? Answer by %(until)s.",
+            end=_clock(values, "end", reader),
+            skill=_skill(values),
+            until=_clock(values, "until", reader),
+        )
+    )
+
+
 def _swap(values: Values, reader: Reader) -> dict[str, str]:
     """A swap message names someone and the shift's start."""
     return {"name": values.get("name", ""), "when": _phrase(values, "start", reader)}
@@ -312,4 +349,86 @@ def _payout_reversal_refused(values: Values, reader: Reader) -> Words:
             refusal=values["refusal"],
             amount=values["amount"],
         ),
+    )
+
+
+@message("shift_cancelled")
+def _shift_cancelled(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("Your shift %(when)s was cancelled. It is off your schedule.", when=_phrase(values, "start", reader)),
+        _("Reason: %(reason)s", reason=values["reason"]),
+    )
+
+
+@message("no_show_marked")
+def _no_show_marked(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("You were marked a no-show for your shift %(when)s.", when=_phrase(values, "start", reader)),
+        _(
+            "If something outside your control kept you away, appeal it on your Reliability page: "
+            "a coordinator can waive it."
+        ),
+    )
+
+
+# Staff alerts ------------------------------------------------------------------------------------
+
+
+@message("staff_dispute")
+def _staff_dispute(values: Values, reader: Reader) -> Words:
+    first, last = dt.date.fromisoformat(values["first"]), dt.date.fromisoformat(values["last"])
+    return Words(
+        _(
+            "%(name)s asked a pay question about %(first)s-%(last)s.",
+            name=values["name"],
+            first=date_text(first),
+            last=date_text(last),
+        ),
+        values.get("text", ""),
+    )
+
+
+@message("staff_cover_unfilled")
+def _staff_cover_unfilled(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "Cover found nobody: %(start)s-%(end)s, %(skill)s. Every wave was asked.",
+            start=_label(values, "start", reader),
+            end=_clock(values, "end", reader),
+            skill=_skill(values),
+        )
+    )
+
+
+@message("staff_unconfirmed")
+def _staff_unconfirmed(values: Values, reader: Reader) -> Words:
+    day = dt.date.fromisoformat(values["day"])
+    title = ngettext(
+        "%(num)d shift on %(date)s is not confirmed yet.",
+        "%(num)d shifts on %(date)s are not confirmed yet.",
+        values["count"],
+        date=date_text(day),
+    )
+    return Words(title, ", ".join(values.get("names", [])))
+
+
+@message("staff_late")
+def _staff_late(values: Values, reader: Reader) -> Words:
+    title = ngettext(
+        "%(num)d agent has not started their %(start)s shift.",
+        "%(num)d agents have not started their %(start)s shift.",
+        values["count"],
+        start=_clock(values, "start", reader),
+    )
+    return Words(title, ", ".join(values.get("names", [])))
+
+
+@message("staff_handover")
+def _staff_handover(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "%(name)s's duty ended %(when)s without a handover.",
+            name=values["name"],
+            when=_phrase(values, "end", reader),
+        )
     )

@@ -30,6 +30,21 @@ class Kind(enum.StrEnum):
     certification_expiring = "certification_expiring"
     pay_dispute = "pay_dispute"
     payout = "payout"  # money sent to the agent, or something they must do so it can be
+    intraday_offer = "intraday_offer"  # voluntary time off, or staying longer today: answer in the app
+    shift_change = "shift_change"  # a coordinator cancelled a shift the agent holds
+    attendance = "attendance"  # a no-show marked on the agent's shift, and how to appeal it
+    # Staff alerts: what a coordinator (or finance) must act on.
+    staff_dispute = "staff_dispute"  # an agent filed a pay dispute
+    staff_cover_unfilled = "staff_cover_unfilled"  # a cover request's last wave found nobody
+    staff_unconfirmed = "staff_unconfirmed"  # tomorrow's shifts not yet confirmed (one summary a day)
+    staff_late = "staff_late"  # an agent has not started their shift
+    staff_handover = "staff_handover"  # a duty ended without its handover
+
+
+STAFF_KINDS = frozenset(
+    {Kind.staff_dispute, Kind.staff_cover_unfilled, Kind.staff_unconfirmed, Kind.staff_late, Kind.staff_handover}
+)
+"""Kinds only staff receive; the settings page lists these to staff and the others to agents."""
 
 
 class PushStatus(enum.StrEnum):

@@ -19,7 +19,10 @@ HOUR_SECONDS = 3600
 # Web Push Urgency (RFC 8030 5.3): a phone on battery saver only wakes for high.
 URGENCY: dict[Kind, str] = {
     Kind.cover_request: "high",
+    Kind.intraday_offer: "high",
     Kind.open_shift: "low",
+    Kind.staff_late: "high",
+    Kind.staff_cover_unfilled: "high",
 }
 DEFAULT_URGENCY = "normal"
 # How long a push service keeps a message for a phone that is offline: past this it is stale.
@@ -33,6 +36,14 @@ TTL_SECONDS: dict[Kind, int] = {
     Kind.certification_expiring: 24 * HOUR_SECONDS,
     Kind.pay_dispute: 72 * HOUR_SECONDS,
     Kind.payout: 72 * HOUR_SECONDS,
+    Kind.intraday_offer: 1 * HOUR_SECONDS,  # offers lapse after ``intraday_offer_minutes`` (at most 4 hours)
+    Kind.shift_change: 24 * HOUR_SECONDS,
+    Kind.attendance: 24 * HOUR_SECONDS,
+    Kind.staff_dispute: 72 * HOUR_SECONDS,
+    Kind.staff_cover_unfilled: 2 * HOUR_SECONDS,
+    Kind.staff_unconfirmed: 12 * HOUR_SECONDS,
+    Kind.staff_late: 1 * HOUR_SECONDS,
+    Kind.staff_handover: 12 * HOUR_SECONDS,
 }
 TOPIC_LENGTH = 32
 TITLE_MAX_CHARS = 200

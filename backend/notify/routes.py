@@ -38,7 +38,16 @@ JsonBody = Body(media_type="application/json")
 CLOCKS = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in (0, 30)]
 
 
-def kind_labels() -> list[tuple[Kind, str]]:
+def kind_labels(role: str = "agent") -> list[tuple[Kind, str]]:
+    """The kinds a person of ``role`` receives, to choose which reach their phone: staff alerts for staff."""
+    if role != "agent":
+        return [
+            (Kind.staff_dispute, _("New pay disputes")),
+            (Kind.staff_cover_unfilled, _("Cover requests that found nobody")),
+            (Kind.staff_unconfirmed, _("Unconfirmed shifts for tomorrow (one summary)")),
+            (Kind.staff_late, _("Agents late for their shift")),
+            (Kind.staff_handover, _("Missing duty handovers")),
+        ]
     return [
         (Kind.roster_published, _("Roster published")),
         (Kind.open_shift, _("New open shifts (one digest)")),
@@ -49,6 +58,9 @@ def kind_labels() -> list[tuple[Kind, str]]:
         (Kind.certification_expiring, _("Certification expiry reminders")),
         (Kind.pay_dispute, _("Answers to my pay questions")),
         (Kind.payout, _("My payouts: money sent, or something to fix")),
+        (Kind.shift_change, _("Shifts of mine that were cancelled")),
+        (Kind.attendance, _("No-shows marked on my shifts")),
+        (Kind.intraday_offer, _("Time off or extra time offered today")),
     ]
 
 
@@ -130,7 +142,7 @@ class InboxController(Controller):
         error: DomainError | None = None,
     ) -> Template:
         context = {
-            "kinds": kind_labels(),
+            "kinds": kind_labels(principal.role),
             "chosen": chosen,
             "devices": await service.subscriptions_of(db, user_id=principal.user_id),
             "clock_options": [(clock, clock) for clock in CLOCKS],
@@ -144,7 +156,11 @@ class InboxController(Controller):
     async def save_settings(
         self, request: AnyRequest, db: Db, principal: CurrentPrincipal, data: Annotated[PreferencesForm, FormBody]
     ) -> Any:
-        push_kinds = {kind for kind in Kind if getattr(data, kind.value, "on") == "on"}
+        # Only the kinds on the page change; the rest (another role's kinds) keep their setting.
+        shown = {kind for kind, _label in kind_labels(principal.role)}
+        before = await service.preferences(db, user_id=principal.user_id)
+        push_kinds = {kind for kind in shown if getattr(data, kind.value, "on") == "on"}
+        push_kinds |= {kind for kind in before.push_kinds if kind not in shown}
         try:
             await service.save_preferences(
                 db,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import User
+from backend.accounts.models import STAFF_ROLES, Role, User, UserStatus
+from backend.accounts.service import staff_of_site
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import DEFAULT_LOCALE, speaking
@@ -22,7 +23,7 @@ from backend.notify import endpoints, keys, messages, policy, wakeup
 from backend.notify.messages import Words, moment_value, skill_values
 from backend.notify.models import Kind, Notification, NotificationPreference, PushMessage, PushStatus, PushSubscription
 
-__all__ = ["Kind", "moment_value", "notify", "skill_values"]
+__all__ = ["Kind", "moment_value", "notify", "notify_staff", "skill_values"]
 
 INBOX_PAGE_SIZE = 50
 SUBJECT_MAX_CHARS = 120
@@ -123,6 +124,54 @@ async def notify(
     await session.flush()
     wakeup.mark_queued(session.info)
     return note
+
+
+async def notify_staff(
+    session: AsyncSession,
+    *,
+    site_id: int,
+    kind: Kind,
+    values: Mapping[str, Any],
+    link: str,
+    now: dt.datetime,
+    only_user_ids: Collection[int] | None = None,
+    roles: frozenset[Role] = STAFF_ROLES,
+    subject: str | None = None,
+) -> int:
+    """Alert the site's staff (``roles``, coordinators and admins by default) in the caller's transaction.
+
+    ``only_user_ids`` narrows it to those people of the site, whatever their role (a shift lead on duty
+    may be an agent). The words are the message named ``values["message"]``, else the one named after
+    the kind. ``subject`` is the event's key (``late:seat:42``): someone already told about it is not
+    told again, so a job that runs every minute alerts once. Inbox, push, muted kinds and quiet hours
+    behave as for agents (``notify``). Returns how many people were told.
+    """
+    kind = Kind(kind)
+    message = str(values.get("message", kind.value))
+    if only_user_ids is not None:
+        query = select(User).where(
+            User.site_id == site_id, User.id.in_(sorted(set(only_user_ids))), User.status == UserStatus.active
+        )
+        people = list(await session.scalars(query.order_by(User.id)))
+    else:
+        people = await staff_of_site(session, site_id=site_id, roles=roles)
+    told_already: set[int] = set()
+    if subject and people:
+        query = select(Notification.user_id).where(
+            Notification.user_id.in_([person.id for person in people]),
+            Notification.kind == kind,
+            Notification.subject == subject[:SUBJECT_MAX_CHARS],
+        )
+        told_already = set(await session.scalars(query))
+    count = 0
+    for person in people:
+        if person.id in told_already:
+            continue
+        await notify(
+            session, user_id=person.id, kind=kind, message=message, values=values, url=link, subject=subject, now=now
+        )
+        count += 1
+    return count
 
 
 async def _zone_of(session: AsyncSession, user_id: int) -> ZoneInfo:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
@@ -161,3 +161,39 @@ class HandoverItem(IdMixin, Base):
     acknowledged_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class QualityWeek(IdMixin, Base):
+    """One agent's work on one skill in one site-local ISO week, summed for the quality dashboard.
+
+    Written only by the worker (``ops.rollup``), a (site, week) at a time, and stamped in ``QualityRollup``;
+    a page reads these for stamped weeks and sums the work records itself for the rest. ``skill_id`` None:
+    records whose source named no skill. Worked slots follow attendance's ``worked_seats`` rule and count
+    in the week a shift starts.
+    """
+
+    __tablename__ = "ops_quality_weeks"
+    __table_args__ = (Index("ix_ops_quality_weeks_site_id_week", "site_id", "week"),)
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    skill_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("skills.id", ondelete="SET NULL"))
+    contacts: Mapped[int] = mapped_column(Integer, default=0)  # pieces (the records' ``count``)
+    timed_contacts: Mapped[int] = mapped_column(Integer, default=0)  # pieces of records with a handle time
+    handled_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csat_count: Mapped[int] = mapped_column(Integer, default=0)  # records rated
+    resolved_count: Mapped[int] = mapped_column(Integer, default=0)
+    outcome_count: Mapped[int] = mapped_column(Integer, default=0)  # records saying resolved or not
+    worked_slots: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QualityRollup(Base):
+    """When the worker last summed a site's week into ``QualityWeek`` (no row: the page sums it live)."""
+
+    __tablename__ = "ops_quality_rollups"
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

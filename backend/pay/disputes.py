@@ -20,7 +20,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import PAY_ADJUSTERS, Role, User
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.i18n import gettext as _
-from backend.notify.service import Kind, notify
+from backend.notify.service import Kind, notify, notify_staff
 from backend.pay import earnings, periods
 from backend.pay.models import Dispute, DisputeStatus, PayPeriod, PeriodStatus, SettlementLine
 
@@ -140,6 +140,21 @@ async def file_dispute(
     )
     session.add(dispute)
     await session.flush()
+    await notify_staff(
+        session,
+        site_id=agent.site_id,
+        kind=Kind.staff_dispute,
+        values={
+            "name": agent.display_name,
+            "first": period.starts_on.isoformat(),
+            "last": (period.ends_on - dt.timedelta(days=1)).isoformat(),
+            "text": text,
+        },
+        link="/admin/pay/disputes",
+        now=now,
+        roles=PAY_ADJUSTERS,
+        subject=f"dispute:{dispute.id}",
+    )
     return dispute
 
 

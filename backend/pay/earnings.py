@@ -77,6 +77,8 @@ def kind_label(kind: str) -> str:
         LineKind.base: _("Hours"),
         LineKind.piece: _("Pieces"),
         LineKind.urgent_bonus: _("Urgent cover bonus"),
+        LineKind.standby: _("Paid standby (VTO)"),
+        LineKind.vot_bonus: _("Overtime bonus (VOT)"),
         LineKind.quality_bonus: _("Quality bonus"),
         LineKind.course_pass: _("Course passed"),
         LineKind.adjustment: _("Adjustment"),
@@ -132,6 +134,15 @@ def why(
         )
     if kind == LineKind.urgent_bonus:
         return _("Urgent cover bonus for working this shift: %(amount)s", amount=amount)
+    if kind == LineKind.standby and rate_minor is not None:
+        return _(
+            "%(hours)s h of time off you volunteered for, on paid standby at %(percent)s%% of your base = %(amount)s",
+            hours=hours_text(quantity),
+            percent=rate_minor,
+            amount=amount,
+        )
+    if kind == LineKind.vot_bonus:
+        return _("Overtime bonus for the extra half-hours you took on the day: %(amount)s", amount=amount)
     if kind == LineKind.quality_bonus and quality is not None and rate_minor is not None:
         piece = format_money(quality.piece_minor, currency)
         if quality.csat_average is not None and quality.min_average is not None:
@@ -192,6 +203,10 @@ class ShownLine:
             return _("Shift %(shift)s", shift=self.shift_label)
         if self.kind == LineKind.urgent_bonus and self.shift_label:
             return _("Urgent cover bonus · %(shift)s", shift=self.shift_label)
+        if self.kind == LineKind.standby and self.shift_label:
+            return _("Paid standby · %(shift)s", shift=self.shift_label)
+        if self.kind == LineKind.vot_bonus and self.shift_label:
+            return _("Overtime bonus · %(shift)s", shift=self.shift_label)
         if self.kind == LineKind.piece:
             label = work_kind_label(self.work_kind)
             return f"{label} · {self.skill_label}" if self.skill_label else label

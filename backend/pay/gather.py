@@ -8,6 +8,9 @@ The inputs of ``settlement.settle_lines`` (see its rules):
   given away (released) is not the agent's. The urgent bonus is the shift's
   own ``bonus_minor`` when above 0, else the rate card's ``urgent_bonus_minor``
   when the agent filled the seat by accepting a cover request, else 0.
+  A seat's worked time ends at its extension (``extended_to_slot``) or, after
+  a VTO, where the release starts (``vto_from_slot``); the released rest is
+  standby time when the seat carries a ``standby_percent``.
 - **Pieces**: the site's work records whose ``occurred_at`` falls on a
   site-local day of the period, summed per (agent, day, kind, skill) with one
   GROUP BY: pieces, CSAT sum and number of rated records. The skill is the
@@ -49,7 +52,7 @@ from backend.learning.models import CoursePassCredit
 from backend.pay.models import Adjustment, PayPeriod, RateCard
 from backend.pay.rates import Rates
 from backend.pay.settlement import AdjustmentIn, AgentWork, Credit, Pieces, WorkedShift
-from backend.shifts.models import Attendance, CoverRequest, CoverStatus, Shift, ShiftSeat
+from backend.shifts.models import Attendance, CoverRequest, CoverStatus, Shift, ShiftOrigin, ShiftSeat
 from backend.work.models import WorkRecord
 
 Days = tuple[dt.date, dt.date]  # a period's first and last day
@@ -123,28 +126,46 @@ async def _shifts(
         CoverRequest.covered_by_id == ShiftSeat.user_id,
         CoverRequest.status == CoverStatus.covered,
     )
+    seat_end = func.coalesce(ShiftSeat.extended_to_slot, Shift.end_slot)
     query = (
-        select(ShiftSeat.user_id, Shift.id, Shift.start_slot, Shift.end_slot, Shift.bonus_minor, Skill.code, covered)
+        select(
+            ShiftSeat.user_id,
+            Shift.id,
+            Shift.start_slot,
+            seat_end,
+            Shift.bonus_minor,
+            Skill.code,
+            covered,
+            ShiftSeat.vto_from_slot,
+            ShiftSeat.standby_percent,
+            Shift.origin,
+        )
         .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
         .join(Skill, Skill.id == Shift.skill_id)
         .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
         .where(Shift.site_id == period.site_id, Shift.cancelled_at.is_(None))
         .where(Shift.start_slot >= window.slots.start, Shift.start_slot < window.slots.stop)
-        .where(Shift.end_slot <= slot_of(now))
+        .where(seat_end <= slot_of(now))
         .where(ShiftSeat.user_id.in_(user_ids), ShiftSeat.released_at.is_(None))
         .where(Attendance.no_show_at.is_(None))
         .order_by(ShiftSeat.user_id, Shift.start_slot, Shift.id)
     )
     found: dict[int, list[WorkedShift]] = defaultdict(list)
-    for user_id, shift_id, start, end, bonus, skill_code, was_cover in await session.execute(query):
+    for user_id, shift_id, start, end, bonus, skill_code, was_cover, vto_from, standby, origin in await session.execute(
+        query
+    ):
         urgent = bonus if bonus and bonus > 0 else (rates.urgent_bonus_minor if was_cover else 0)
+        worked_end = end if vto_from is None else max(start, min(vto_from, end))
         found[user_id].append(
             WorkedShift(
                 shift_id=shift_id,
                 day=window.day_of_slot(start),
                 skill_code=skill_code,
-                minutes=(end - start) * SLOT_MINUTES,
-                urgent_bonus_minor=urgent,
+                minutes=(worked_end - start) * SLOT_MINUTES,
+                urgent_bonus_minor=urgent if worked_end > start else 0,
+                standby_minutes=(end - worked_end) * SLOT_MINUTES,
+                standby_percent=standby or 0,
+                vot=origin == ShiftOrigin.vot,
             )
         )
     return found
@@ -420,7 +441,8 @@ async def period_user_ids(session: AsyncSession, *, period: PayPeriod, now: dt.d
         .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
         .where(Shift.site_id == period.site_id, Shift.cancelled_at.is_(None))
         .where(Shift.start_slot >= window.slots.start, Shift.start_slot < window.slots.stop)
-        .where(Shift.end_slot <= slot_of(now), ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_(None))
+        .where(func.coalesce(ShiftSeat.extended_to_slot, Shift.end_slot) <= slot_of(now))
+        .where(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_(None))
     )
     records = select(WorkRecord.user_id).where(*_records_in(period, window)).distinct()
     credits = (

@@ -61,6 +61,8 @@ class LineKind(enum.StrEnum):
     course_pass = "course_pass"  # paid to learn: a course passed (learning.CoursePassCredit)
     adjustment = "adjustment"  # a correction with its reason and author
     withholding = "withholding"  # tax withheld (negative)
+    standby = "standby"  # VTO on paid standby: released time times a share of the hourly base
+    vot_bonus = "vot_bonus"  # the bonus on a voluntary-overtime shift worked
 
 
 class DisputeStatus(enum.StrEnum):

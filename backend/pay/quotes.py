@@ -20,10 +20,11 @@ from backend.accounts.models import Site, Tier
 from backend.accounts.zones import site_zone
 from backend.core.slots import SLOT_MINUTES, utc_start
 from backend.pay.gather import fallback_rates, rates_for
+from backend.pay.models import PeriodStatus
 from backend.pay.periods import period_on
 from backend.pay.rates import Rates
 from backend.pay.settlement import AgentWork, WorkedShift, settle_lines
-from backend.shifts.pay import PricedShift, ShiftPay
+from backend.shifts.pay import PayLocked, PricedShift, ShiftPay
 
 
 async def period_start(session: AsyncSession, *, site: Site, day: dt.date) -> dt.date:
@@ -65,4 +66,16 @@ def _provide_shift_pay() -> ShiftPay:
     return shift_pay
 
 
-DEPENDENCIES = {"shift_pay": Provide(_provide_shift_pay, sync_to_thread=False)}
+async def pay_locked(session: AsyncSession, *, site: Site, day: dt.date) -> bool:
+    """Whether the site's pay period holding local ``day`` is locked or paid: its attendance is final."""
+    return (await period_on(session, site=site, day=day)).status is not PeriodStatus.open
+
+
+def _provide_pay_locked() -> PayLocked:
+    return pay_locked
+
+
+DEPENDENCIES = {
+    "shift_pay": Provide(_provide_shift_pay, sync_to_thread=False),
+    "pay_locked": Provide(_provide_pay_locked, sync_to_thread=False),
+}

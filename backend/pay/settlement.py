@@ -23,6 +23,13 @@ The rules, shown to agents on their Earnings page ("why this amount"):
   (``Shift.bonus_minor``, set when a cover request was accepted or by a
   coordinator) pays it; a shift filled from a cover request with no bonus of
   its own pays the rate card's ``urgent_bonus_minor``. One line per shift.
+  A voluntary-overtime shift's bonus (``origin=vot``) is a ``vot_bonus`` line instead.
+- **Intraday changes** (``shifts.intraday``). An accepted extension makes the
+  shift's worked time run to its new end. An accepted VTO ends the worked time
+  where the release starts; on paid standby the released time pays
+  ``standby_percent`` % of the hourly base, ``minutes x base x percent / 6000``
+  (one ``standby`` line; counted with base pay in the totals); a release pays
+  nothing for it. A shift released whole has no base line.
 - **Quality bonus.** When the card has a quality rule and the agent has at
   least ``min_rated_contacts`` rated contacts in the period with a CSAT
   average of at least ``min_csat_average``, the agent earns
@@ -56,7 +63,7 @@ from backend.pay.models import LineKind
 from backend.pay.rates import Rates, piece_rate
 
 MINUTES_PER_HOUR = 60
-BONUS_KINDS = frozenset({LineKind.urgent_bonus, LineKind.quality_bonus, LineKind.course_pass})
+BONUS_KINDS = frozenset({LineKind.urgent_bonus, LineKind.vot_bonus, LineKind.quality_bonus, LineKind.course_pass})
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class WorkedShift:
     skill_code: str
     minutes: int
     urgent_bonus_minor: int
+    standby_minutes: int = 0  # VTO on paid standby: the time released (``shifts.intraday``)
+    standby_percent: int = 0
+    vot: bool = False  # a voluntary-overtime shift: its bonus is a ``vot_bonus`` line
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,8 @@ def rule_notes() -> dict[LineKind, str]:
         LineKind.base: _("Worked time: the hours worked times the hourly base for your tier."),
         LineKind.piece: _("Pieces times the rate for the kind, your tier and the skill."),
         LineKind.urgent_bonus: _("Urgent bonus for working a shift that needed cover."),
+        LineKind.standby: _("Paid standby: time off you volunteered for (VTO), a share of your hourly base."),
+        LineKind.vot_bonus: _("Overtime bonus for extra half-hours you took on the day (VOT)."),
         LineKind.quality_bonus: _("Quality bonus: a share of your piece pay for a high CSAT average."),
         LineKind.course_pass: _("Paid to learn: a course passed."),
         LineKind.withholding: _("Tax withheld under the site's withholding policy."),
@@ -165,23 +177,40 @@ def settle_lines(work: AgentWork, rates: Rates) -> list[Line]:
     lines: list[Line] = []
     base_rate = rates.base_hourly_minor.get(work.tier, 0)  # type: ignore[call-overload]
     for shift in sorted(work.shifts, key=lambda s: (s.day, s.shift_id)):
-        lines.append(
-            Line(
-                kind=LineKind.base,
-                day=shift.day,
-                shift_id=shift.shift_id,
-                work_kind=None,
-                skill_code=shift.skill_code,
-                quantity=shift.minutes,
-                rate_minor=base_rate,
-                amount_minor=round_minor(Fraction(shift.minutes * base_rate, MINUTES_PER_HOUR)),
-                note=stored_note(LineKind.base),
+        if shift.minutes:
+            lines.append(
+                Line(
+                    kind=LineKind.base,
+                    day=shift.day,
+                    shift_id=shift.shift_id,
+                    work_kind=None,
+                    skill_code=shift.skill_code,
+                    quantity=shift.minutes,
+                    rate_minor=base_rate,
+                    amount_minor=round_minor(Fraction(shift.minutes * base_rate, MINUTES_PER_HOUR)),
+                    note=stored_note(LineKind.base),
+                )
             )
-        )
+        if shift.standby_minutes and shift.standby_percent:
+            lines.append(
+                Line(
+                    kind=LineKind.standby,
+                    day=shift.day,
+                    shift_id=shift.shift_id,
+                    work_kind=None,
+                    skill_code=shift.skill_code,
+                    quantity=shift.standby_minutes,
+                    rate_minor=shift.standby_percent,
+                    amount_minor=round_minor(
+                        Fraction(shift.standby_minutes * base_rate * shift.standby_percent, MINUTES_PER_HOUR * 100)
+                    ),
+                    note=stored_note(LineKind.standby),
+                )
+            )
         if shift.urgent_bonus_minor:
             lines.append(
                 Line(
-                    kind=LineKind.urgent_bonus,
+                    kind=LineKind.vot_bonus if shift.vot else LineKind.urgent_bonus,
                     day=shift.day,
                     shift_id=shift.shift_id,
                     work_kind=None,
@@ -189,7 +218,7 @@ def settle_lines(work: AgentWork, rates: Rates) -> list[Line]:
                     quantity=1,
                     rate_minor=shift.urgent_bonus_minor,
                     amount_minor=shift.urgent_bonus_minor,
-                    note=stored_note(LineKind.urgent_bonus),
+                    note=stored_note(LineKind.vot_bonus if shift.vot else LineKind.urgent_bonus),
                 )
             )
     piece_total = 0
@@ -282,7 +311,7 @@ def totals(lines: list[Line]) -> dict[str, int]:
     sums = dict.fromkeys(("base_minor", "piece_minor", "bonus_minor", "adjustment_minor"), 0)
     withheld = 0
     for line in lines:
-        if line.kind is LineKind.base:
+        if line.kind in (LineKind.base, LineKind.standby):  # standby is paid time, at a share of the base
             sums["base_minor"] += line.amount_minor
         elif line.kind is LineKind.piece:
             sums["piece_minor"] += line.amount_minor

@@ -13,6 +13,7 @@ id is 404.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from backend.availability.service import parse_week
 from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import gettext as _
 from backend.core.security import Principal, requires
 from backend.core.settings import Settings
 from backend.core.slots import IsoWeek, local_start
@@ -42,10 +44,37 @@ from backend.roster.schemas import LineForm, LineOut, LockForm, RosterOut, RunOu
 
 PAGE = "roster/week.html"
 RUN_PAGE = "roster/run.html"
+LINE_PAGE = "roster/line_edit.html"
+ALL_WEEK = "all"
+# Up to this many draft lines the schedules show the whole week; above, one day at a time (a page of a real
+# centre's week, ~250 lines with their forms, weighed 1.4 MB): the day asked for, else the first of the week.
+WHOLE_WEEK_LINES = 60
 
 
-def week_url(week: IsoWeek | str, anchor: str = "") -> str:
-    return f"/admin/roster?week={week}" + (f"#{anchor}" if anchor else "")
+def week_url(week: IsoWeek | str, anchor: str = "", day: str = "") -> str:
+    return f"/admin/roster?week={week}" + (f"&day={day}" if day else "") + (f"#{anchor}" if anchor else "")
+
+
+def shown_skill(text: str, codes: list[str], line_count: int) -> str:
+    """Whose coverage chart the page draws: every skill's while the draft is small (""), else one at a time,
+    the skill asked for (422 naming ``skill`` if the site has none such) or the first."""
+    if text and text not in codes:
+        raise DomainError(_("Choose one of the site's skills."), field="skill")
+    if line_count <= WHOLE_WEEK_LINES or not codes:
+        return ""
+    return text or codes[0]
+
+
+def shown_day(text: str, days: list[dt.date], line_count: int) -> str:
+    """Which day's schedules the page lists: ``all``, an ISO date of the week (else 422 naming ``day``), or by
+    default the whole week while the draft is small and its first day once it is not."""
+    if text == ALL_WEEK or (not text and line_count <= WHOLE_WEEK_LINES):
+        return ALL_WEEK
+    if not text:
+        return days[0].isoformat()
+    if text not in {day.isoformat() for day in days}:
+        raise DomainError(_("Choose a day of the week shown."), field="day")
+    return text
 
 
 def chosen_week(text: str, zone: ZoneInfo) -> IsoWeek:
@@ -73,6 +102,10 @@ class Place:
         find = service.roster_of if changing else service.find_roster
         return cls(site, week, await find(db, site_id=site.id, week=week))
 
+    def day_of(self, line: RosterAssignment) -> str:
+        """The local day a line starts on, as the page's ``day`` names it."""
+        return local_start(line.start_slot, self.zone).date().isoformat()
+
     async def run(self, db: AsyncSession, run_id: PathId) -> SolveRun:
         run = await service.get_run(db, run_id=run_id, site_id=self.site.id)
         if run.roster_id != self.roster.id:
@@ -80,11 +113,17 @@ class Place:
         return run
 
 
-async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str, Any]:
-    """Everything the week page shows: the solve, the draft's coverage, schedules, fairness and versions."""
+async def week_context(
+    db: AsyncSession, place: Place, *, day: str = "", skill: str = "", **extra: Any
+) -> dict[str, Any]:
+    """Everything the week page shows: the solve, the draft's coverage, schedules (of ``day``: see
+    ``shown_day``), fairness and versions. Each line's edit form is fetched when asked (``line_edit``)."""
     site, week, roster, zone = place.site, place.week, place.roster, place.zone
     facts = await week_facts(db, site=site, week=week, roster=roster)
     lines = await service.draft_lines(db, roster)
+    days = week.days()
+    showing = shown_day(day, days, len(lines))
+    charted = shown_skill(skill, list(facts.skills), len(lines))
     run = await service.latest_run(db, roster)
     published = await service.versions(db, roster)
     skills = {skill.id: (code, skill_label(skill)) for code, skill in facts.skills.items()}
@@ -92,12 +131,12 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
     latest, previous = (published[0] if published else None), (published[1] if len(published) > 1 else None)
     changes = service.changes_between(previous, latest) if latest is not None else []
     wanted |= {change.user_id for change in changes}
-    names = {int(agent_id): user.display_name for agent_id, user in facts.users.items()}
-    names |= {user.id: user.display_name for user in await accounts.users_by_ids(db, wanted - set(names))}
+    known = {int(agent_id): user for agent_id, user in facts.users.items()}
+    others = await accounts.users_by_ids(db, wanted - set(known))
+    names = accounts.person_labels([*known.values(), *others])
     draft = [service.Line(a.user_id, a.skill_id, a.start_slot, a.end_slot) for a in lines]
     unpublished = service.changes_between(latest, draft_version(draft)) if latest is not None else []
     scheduled = service.scheduled_by_cell([*draft, *(service.Line(*seat) for seat in facts.claimed)])
-    days = week.days()
     charts = [
         views.coverage_chart(
             code=code,
@@ -118,8 +157,13 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
         "zone": zone.key,
         "roster": roster,
         "run": views.run_view(run) if run is not None else None,
-        "charts": charts,
-        "schedules": views.schedules(lines, names, skills, zone),
+        "charts": [chart for chart in charts if not charted or chart.code == charted],
+        "chart_tabs": charts if charted else [],
+        "shown_skill": charted,
+        "schedules": views.schedules_of_day(lines, names, skills, zone, None if showing == ALL_WEEK else showing),
+        "week_hours": views.hours_by_agent(lines),
+        "shown_day": showing,
+        "day_pages": [(ALL_WEEK, _("Whole week")), *((d.isoformat(), views.day_tab(d)) for d in days)],
         "fairness": views.fairness_rows(
             names=names,
             offered={int(agent_id): len(agent.offered) for agent_id, agent in facts.facts.items()},
@@ -127,7 +171,7 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
             report=run.report if run is not None else None,
             zone=zone,
         ),
-        "agents": sorted(((int(i), u.display_name) for i, u in facts.users.items()), key=lambda a: a[1].casefold()),
+        "agents": sorted(((int(i), names[int(i)]) for i in facts.users), key=lambda a: a[1].casefold()),
         "skills": [(code, skills[skill.id][1]) for code, skill in facts.skills.items()],
         "days": [(day.isoformat(), f"{names_of_days[day.weekday()]} {day.isoformat()}") for day in days],
         "versions": [
@@ -150,6 +194,32 @@ async def week_context(db: AsyncSession, place: Place, **extra: Any) -> dict[str
     }
     context.update(extra)
     return context
+
+
+async def line_form_context(db: AsyncSession, place: Place, line: RosterAssignment) -> dict[str, Any]:
+    """What one line's edit form needs: the week's agents and skills to choose from, the line's own values."""
+    facts = await week_facts(db, site=place.site, week=place.week, roster=place.roster)
+    names = accounts.person_labels(facts.users.values())
+    skills = {skill.id: (code, skill_label(skill)) for code, skill in facts.skills.items()}
+    row = views.line_row(line, skills, place.zone)
+    names_of_days = views.weekday_names()
+    return {
+        "week": place.week,
+        "line": row,
+        "agent_name": names.get(line.user_id) or (await accounts.get_user(db, line.user_id)).display_name,
+        "agents": sorted(((int(i), names[int(i)]) for i in facts.users), key=lambda a: a[1].casefold()),
+        "skills": [(code, name) for code, name in skills.values()],
+        "days": [(day.isoformat(), f"{names_of_days[day.weekday()]} {day.isoformat()}") for day in place.week.days()],
+        "values": {
+            "agent": line.user_id,
+            "skill": row.skill_code,
+            "day": row.day,
+            "start": row.start,
+            "end": row.end,
+            "locked": line.locked,
+        },
+        "error": None,
+    }
 
 
 def hours_text(slots: int) -> str:
@@ -193,15 +263,37 @@ class RosterPagesController(Controller):
         context = await week_context(db, place, error=error, error_scope=scope, **extra)
         return page(request, PAGE, context, status_code=refused_status(request, error))
 
-    async def _done(self, request: AnyRequest, db: AsyncSession, place: Place, anchor: str) -> Any:
+    async def _done(self, request: AnyRequest, db: AsyncSession, place: Place, anchor: str, day: str = "") -> Any:
+        """The page again, showing the day of the line just changed (the whole week while it fits)."""
+        lines = len(await service.draft_lines(db, place.roster))
+        day = day if day and lines > WHOLE_WEEK_LINES else ""
         if is_htmx(request):
-            return page(request, PAGE, await week_context(db, place))
-        return see_other(week_url(place.week, anchor))
+            return page(request, PAGE, await week_context(db, place, day=day))
+        return see_other(week_url(place.week, anchor, day))
 
     @get("/", name="roster:week")
-    async def week(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, week: str = "") -> Template:
+    async def week(
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        week: str = "",
+        day: str = "",
+        skill: str = "",
+    ) -> Template:
+        """The week; a long draft is shown a day of schedules and a skill's coverage at a time (``day``, ``skill``)."""
         place = await Place.of(db, principal, week)
-        return page(request, PAGE, await week_context(db, place))
+        return page(request, PAGE, await week_context(db, place, day=day, skill=skill))
+
+    @get("/lines/{line_id:int}/edit", name="roster:line-edit")
+    async def line_edit(
+        self, request: AnyRequest, db: Db, principal: CurrentPrincipal, line_id: PathId, week: str = ""
+    ) -> Template:
+        """One line's move-or-change form: the week page fetches it when asked rather than carrying every line's."""
+        place = await Place.of(db, principal, week)
+        line = await service.get_line(db, roster=place.roster, line_id=line_id)
+        context = await line_form_context(db, place, line)
+        return page(request, LINE_PAGE, context)
 
     @post("/solve", name="roster:solve", status_code=303)
     async def solve(
@@ -275,7 +367,7 @@ class RosterPagesController(Controller):
                 line = await service.add_line(db, site=place.site, roster=place.roster, edit=edit_of(place, data))
         except DomainError as error:
             return await self._show(request, db, place, error, "add", form=form_values(data))
-        return await self._done(request, db, place, f"line-{line.id}")
+        return await self._done(request, db, place, f"line-{line.id}", place.day_of(line))
 
     @post("/lines/{line_id:int}", name="roster:move", status_code=303)
     async def move(
@@ -293,8 +385,9 @@ class RosterPagesController(Controller):
                 edit = edit_of(place, data)
                 await service.move_line(db, site=place.site, roster=place.roster, line=line, edit=edit)
         except DomainError as error:
-            return await self._show(request, db, place, error, f"line-{line_id}", form=form_values(data))
-        return await self._done(request, db, place, f"line-{line_id}")
+            scope, day = f"line-{line_id}", place.day_of(line)
+            return await self._show(request, db, place, error, scope, form=form_values(data), day=day)
+        return await self._done(request, db, place, f"line-{line_id}", place.day_of(line))
 
     @post("/lines/{line_id:int}/remove", name="roster:remove", status_code=303)
     async def remove(
@@ -307,8 +400,9 @@ class RosterPagesController(Controller):
     ) -> Any:
         place = await Place.of(db, principal, data.week, changing=True)
         line = await service.get_line(db, roster=place.roster, line_id=line_id)
+        day = place.day_of(line)
         await service.remove_line(db, roster=place.roster, line=line)
-        return await self._done(request, db, place, "schedules")
+        return await self._done(request, db, place, "schedules", day)
 
     @post("/lines/{line_id:int}/lock", name="roster:lock", status_code=303)
     async def lock(
@@ -322,7 +416,7 @@ class RosterPagesController(Controller):
         place = await Place.of(db, principal, data.week, changing=True)
         line = await service.get_line(db, roster=place.roster, line_id=line_id)
         await service.set_locked(db, roster=place.roster, line=line, locked=data.locked == "1")
-        return await self._done(request, db, place, f"line-{line_id}")
+        return await self._done(request, db, place, f"line-{line_id}", place.day_of(line))
 
     @post("/publish", name="roster:publish", status_code=303)
     async def publish(

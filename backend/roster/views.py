@@ -304,6 +304,34 @@ def schedules(
     return sorted(by_agent.values(), key=lambda a: (a.name.casefold(), a.user_id))
 
 
+def schedules_of_day(
+    lines: Iterable[LineLike],
+    names: Mapping[int, str],
+    skills: Mapping[int, tuple[str, str]],
+    zone: ZoneInfo,
+    day: str | None,
+) -> list[AgentSchedule]:
+    """``schedules`` of the lines starting on local ``day`` (an ISO date), or of the whole week for None."""
+    if day is None:
+        return schedules(lines, names, skills, zone)
+    return schedules(
+        [x for x in lines if local_start(x.start_slot, zone).date().isoformat() == day], names, skills, zone
+    )
+
+
+def hours_by_agent(lines: Iterable[LineLike]) -> dict[int, float]:
+    """Each agent's hours in the whole draft week, shown beside one day's lines."""
+    hours: dict[int, float] = {}
+    for line in lines:
+        hours[line.user_id] = hours.get(line.user_id, 0.0) + (line.end_slot - line.start_slot) / 2
+    return hours
+
+
+def day_tab(day: dt.date) -> str:
+    """A day as a tab names it: "Mon 14"."""
+    return f"{weekday_names()[day.weekday()]} {day.day}"
+
+
 # Fairness -----------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, UserStatus, skill_label
@@ -38,6 +38,7 @@ from backend.core.i18n import moment_phrase
 from backend.core.slots import local_day_slots, slot_of, time_zone, utc_start
 from backend.notify.service import Kind, moment_value, notify
 from backend.shifts.models import AppealStatus, Attendance, ReliabilityAppeal, Shift, ShiftSeat
+from backend.shifts.pay import PayLocked
 
 NEUTRAL_RELIABILITY = 1.0
 RELIABILITY_WINDOW_DAYS = 60
@@ -46,6 +47,7 @@ WAIVER_REASON_MAX_CHARS = 200
 APPEAL_MAX_CHARS = 1000
 APPEAL_ACCEPTED_REASON = "Appeal accepted"
 SCHEDULE_URL = "/app/shifts"
+RELIABILITY_URL = "/app/reliability"  # where an agent appeals a no-show
 SCHEDULE_DAYS = 8  # My schedule offers attendance buttons this far ahead (the longest confirm window is 7 days)
 
 
@@ -352,17 +354,36 @@ async def appeal(
 
 
 async def mark_no_show(
-    session: AsyncSession, *, shift_id: int, user_id: int, coordinator: User, now: dt.datetime
+    session: AsyncSession,
+    *,
+    shift_id: int,
+    user_id: int,
+    coordinator: User,
+    now: dt.datetime,
+    pay_locked: PayLocked | None = None,
 ) -> Attendance:
-    """Record that an agent did not come: only once their start window has closed, and never if they started."""
+    """Record that an agent did not come: only once their start window has closed, and never if they started.
+
+    Any past day may be fixed (yesterday's record too) until its pay period is settled: ``pay_locked``
+    (the pay domain's answer, injected by the app) refuses a shift whose period is locked or paid. The
+    agent is told, with the way to appeal.
+    """
     _ensure_staff(coordinator)
     shift, seat = await _staff_seat(session, shift_id=shift_id, user_id=user_id, staff=coordinator)
     found = await _existing(session, seat)
     if found is not None and found.no_show_at is not None:
         return found
+    if pay_locked is not None:
+        site = await session.get(Site, shift.site_id)
+        assert site is not None
+        day = utc_start(shift.start_slot).astimezone(site_zone(site)).date()
+        if await pay_locked(session, site=site, day=day):
+            raise Conflict(_("The pay period of this shift is locked: its attendance can no longer change."))
     if found is not None and found.started_at is not None:
         when = _when(found.started_at, coordinator.timezone)
         raise Conflict(_("They started this shift at %(time)s: not a no-show.", time=when))
+    if seat.vto_from_slot is not None and seat.vto_from_slot <= shift.start_slot:
+        raise Conflict(_("They took this whole shift off (voluntary time off): not a no-show."))
     windows = await _windows_of(session, shift)
     if now <= windows.start_closes:
         when = _when(windows.start_closes, coordinator.timezone)
@@ -372,6 +393,16 @@ async def mark_no_show(
     attendance.no_show_at = now
     attendance.marked_by_id = coordinator.id
     await session.flush()
+    await notify(
+        session,
+        user_id=user_id,
+        kind=Kind.attendance,
+        message="no_show_marked",
+        values={"start": moment_value(utc_start(shift.start_slot))},
+        url=RELIABILITY_URL,
+        subject=f"no-show:{seat.id}",
+        now=now,
+    )
     return attendance
 
 
@@ -487,6 +518,40 @@ async def day_board(session: AsyncSession, *, site: Site, day: dt.date) -> list[
     return _seat_states(rows, site_settings(site))
 
 
+@dataclass(frozen=True)
+class WorkingSeat:
+    """A seat at work during some of a span, with the slots it is worked: an accepted extension moves its end
+    later, an accepted VTO earlier (``shifts.intraday``). ``held`` is False for a seat given up after a no-show."""
+
+    state: SeatState
+    skill_id: int
+    work_start_slot: int
+    work_end_slot: int
+    held: bool
+
+
+async def seats_during(session: AsyncSession, *, site: Site, slots: range) -> list[WorkingSeat]:
+    """Every seat worked (or due and not come) during ``slots`` on the site's live shifts, whenever the shift
+    started: held seats and seats given up after a no-show, by start then name (the Today board)."""
+    earliest = slots.start - 2 * 48  # no shift, however extended, runs two days: keeps the start index useful
+    query = (
+        _state_query()
+        .where(Shift.site_id == site.id, Shift.start_slot >= earliest, Shift.start_slot < slots.stop)
+        .where(or_(Shift.end_slot > slots.start, ShiftSeat.extended_to_slot > slots.start))
+        .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
+        .order_by(Shift.start_slot, Shift.id, User.display_name)
+    )
+    rows = [tuple(row) for row in await session.execute(query)]
+    seats = []
+    for row, state in zip(rows, _seat_states(rows, site_settings(site)), strict=True):
+        shift, seat = row[0], row[1]
+        end = max(shift.end_slot, seat.extended_to_slot or shift.end_slot)
+        if seat.vto_from_slot is not None:
+            end = min(end, seat.vto_from_slot)
+        seats.append(WorkingSeat(state, shift.skill_id, shift.start_slot, end, seat.released_at is None))
+    return [seat for seat in seats if seat.work_end_slot > slots.start]
+
+
 async def open_appeals(session: AsyncSession, *, site: Site) -> list[SeatState]:
     """Appeals of the site waiting for a decision, oldest first."""
     query = (
@@ -522,6 +587,7 @@ def _history_query(user_ids: list[int], now: dt.datetime) -> Select[Any]:
         _state_query()
         .where(ShiftSeat.user_id.in_(user_ids), Shift.start_slot >= since, Shift.start_slot <= slot_of(now))
         .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
+        .where(or_(ShiftSeat.vto_from_slot.is_(None), ShiftSeat.vto_from_slot > Shift.start_slot))  # VTO: all off
         .order_by(Shift.start_slot.desc(), Shift.id.desc())
     )
 
@@ -657,19 +723,24 @@ def worked_seats(*, site_id: int, until_slot: int) -> Select[Any]:
     site that was not cancelled and has ended by ``until_slot``, without a no-show.
 
     A waiver forgives a no-show's reliability, not its pay: a no-show earns nothing and is not worked time.
+    Intraday (``shifts.intraday``): ``end_slot`` is where the seat's work ended, an accepted extension's end
+    or the start of an accepted VTO's release; a seat released whole by a VTO is not worked at all.
     Columns: ``user_id``, ``shift_id``, ``start_slot``, ``end_slot``, ``skill_id``, ``bonus_minor``.
     """
+    seat_end = func.coalesce(ShiftSeat.extended_to_slot, Shift.end_slot)
+    worked_end = func.coalesce(ShiftSeat.vto_from_slot, seat_end)
     return (
         select(
             ShiftSeat.user_id,
             Shift.id.label("shift_id"),
             Shift.start_slot,
-            Shift.end_slot,
+            worked_end.label("end_slot"),
             Shift.skill_id,
             Shift.bonus_minor,
         )
         .join(Shift, Shift.id == ShiftSeat.shift_id)
         .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
-        .where(Shift.site_id == site_id, Shift.cancelled_at.is_(None), Shift.end_slot <= until_slot)
+        .where(Shift.site_id == site_id, Shift.cancelled_at.is_(None), seat_end <= until_slot)
+        .where(worked_end > Shift.start_slot)
         .where(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_(None))
     )

@@ -29,11 +29,12 @@ from backend.core.errors import DomainError
 from backend.core.i18n import day_label, moment_labeller
 from backend.core.i18n import gettext as _
 from backend.core.security import replay_is_mine, requires
-from backend.core.slots import local_start
+from backend.core.slots import local_start, utc_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, json_error, parse_fields
-from backend.shifts import attendance
+from backend.shifts import attendance, cover
 from backend.shifts.attendance import WindowClosed
+from backend.shifts.pay import PayLockedDependency
 from backend.shifts.schemas import (
     AgentValues,
     AppealBody,
@@ -44,9 +45,9 @@ from backend.shifts.schemas import (
     DecisionBody,
     DecisionForm,
     NoShowBody,
+    NoShowForm,
     RecordOut,
     ReliabilityOut,
-    UserForm,
     WaiverBody,
     WaiverForm,
 )
@@ -250,6 +251,7 @@ class AttendanceAdminController(Controller):
             "now": now,
             "when": moment_labeller(zone, today),
             "clock": lambda moment: moment.astimezone(zone).strftime("%H:%M"),
+            "under_way": lambda seat: utc_start(seat.end_slot) > now,
             "rule": rule_text(),
             "error": error,
             "error_key": error_key,
@@ -293,13 +295,17 @@ class AttendanceAdminController(Controller):
         db: Db,
         current_user: CurrentUser,
         shift_id: PathId,
-        data: Annotated[UserForm, FormBody],
+        data: Annotated[NoShowForm, FormBody],
+        pay_locked: PayLockedDependency,
     ) -> Any:
         async def act() -> None:
             agent_id = parse_fields(AgentValues, data).user
+            now = utcnow()
             await attendance.mark_no_show(
-                db, shift_id=shift_id, user_id=agent_id, coordinator=current_user, now=utcnow()
+                db, shift_id=shift_id, user_id=agent_id, coordinator=current_user, now=now, pay_locked=pay_locked
             )
+            if data.cover == "on":
+                await cover.cover_rest_of_shift(db, shift_id=shift_id, user_id=agent_id, by=current_user, now=now)
 
         return await self._act(request, db, current_user, data.day, f"{shift_id}-{data.user}", "no-show", act)
 
@@ -385,12 +391,19 @@ class AttendanceApiController(Controller):
 
     @post("/shifts/{shift_id:int}/no-show", name="api:shift-no-show", guards=[requires("coordinator")], status_code=200)
     async def no_show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, shift_id: PathId, data: NoShowBody
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_id: PathId,
+        data: NoShowBody,
+        pay_locked: PayLockedDependency,
     ) -> Response[Any]:
-        """Mark an agent of my site a no-show once their start window has closed; 409 if they started."""
+        """Mark an agent of my site a no-show once their start window has closed, on any day whose pay period
+        is not locked; 409 if they started or the period is locked. The agent is told."""
         try:
             row = await attendance.mark_no_show(
-                db, shift_id=shift_id, user_id=data.user, coordinator=current_user, now=utcnow()
+                db, shift_id=shift_id, user_id=data.user, coordinator=current_user, now=utcnow(), pay_locked=pay_locked
             )
         except WindowClosed as error:
             return window_closed(request, error)

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,7 +51,7 @@ from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.money import format_money
 from backend.core.slots import slot_of, utc_start
-from backend.notify.service import Kind, moment_value, notify, skill_values
+from backend.notify.service import Kind, moment_value, notify, notify_staff, skill_values
 from backend.shifts.allocation import (
     ClaimRefused,
     Context,
@@ -63,6 +64,7 @@ from backend.shifts.allocation import (
 )
 from backend.shifts.attendance import reliability_score
 from backend.shifts.models import (
+    Attendance,
     CoverCandidate,
     CoverReason,
     CoverRequest,
@@ -73,6 +75,8 @@ from backend.shifts.models import (
 from backend.shifts.pay import PricedShift
 
 AGENT_PAGE = "/app/shifts/cover"
+ADMIN_PAGE = "/admin/cover"
+PAGE_SIZE = 50  # requests a page on the coordinator's list
 TIER_ORDER = {Tier.senior: 0, Tier.mid: 1, Tier.junior: 2}
 RAISED_BY_COORDINATOR = frozenset({CoverReason.no_show, CoverReason.emergency})
 COVERABLE_HOURS = 48
@@ -238,6 +242,37 @@ async def request_cover(
     return request
 
 
+async def cover_rest_of_shift(
+    session: AsyncSession, *, shift_id: int, user_id: int, by: User, now: dt.datetime
+) -> CoverRequest:
+    """After a no-show: ask for cover for the rest of a shift still under way (``request_cover`` with the
+    no-show's seat given back; candidates are checked and ranked on the slots still to come).
+
+    The shift must be the coordinator's site's and the agent a no-show on it; a shift that is over is 409.
+    """
+    site = await session.get(Site, by.site_id)
+    assert site is not None
+    marked = await session.scalar(
+        select(Attendance.id)
+        .join(ShiftSeat, ShiftSeat.id == Attendance.seat_id)
+        .join(Shift, Shift.id == ShiftSeat.shift_id)
+        .where(Shift.id == shift_id, Shift.site_id == site.id, ShiftSeat.user_id == user_id)
+        .where(Attendance.no_show_at.is_not(None), ShiftSeat.released_at.is_(None))
+    )
+    if marked is None:
+        raise NotFound("no-show")
+    return await request_cover(
+        session,
+        site=site,
+        shift_id=shift_id,
+        absent_user_id=user_id,
+        reason=CoverReason.no_show,
+        bonus_minor=0,
+        by=by.id,
+        now=now,
+    )
+
+
 async def _locked_request(session: AsyncSession, request_id: int) -> CoverRequest | None:
     """The request, row-locked on PostgreSQL so two schedulers cannot send the same wave twice."""
     query = select(CoverRequest).where(CoverRequest.id == request_id)
@@ -345,6 +380,46 @@ async def due_waves(session: AsyncSession, *, now: dt.datetime) -> list[int]:
         await send_next_wave(session, request_id=request_id, now=now)
     await session.flush()
     return due
+
+
+async def alert_unfilled(session: AsyncSession, *, now: dt.datetime) -> int:
+    """Tell the site's staff, once, about each open request nobody is left to ask and nobody took.
+
+    Nobody eligible at all is known at once; otherwise the last wave gets its ``cover_wave_minutes`` to
+    answer first. The alert's subject (``cover-unfilled:<id>``) keeps it to one per request.
+    """
+    rows = (
+        await session.execute(
+            select(CoverRequest, Shift, Skill, Site, func.max(CoverCandidate.asked_at))
+            .join(Shift, Shift.id == CoverRequest.shift_id)
+            .join(Skill, Skill.id == Shift.skill_id)
+            .join(Site, Site.id == CoverRequest.site_id)
+            .outerjoin(CoverCandidate, CoverCandidate.request_id == CoverRequest.id)
+            .where(CoverRequest.status == CoverStatus.open, CoverRequest.next_wave_at.is_(None))
+            .where(Shift.end_slot > slot_of(now))
+            .group_by(CoverRequest.id, Shift.id, Skill.id, Site.id)
+            .order_by(CoverRequest.id)
+        )
+    ).all()
+    told = 0
+    for request, shift, skill, site, last_asked in rows:
+        if last_asked is not None and now < last_asked + dt.timedelta(minutes=site_settings(site).cover_wave_minutes):
+            continue
+        values = {
+            "start": moment_value(utc_start(shift.start_slot)),
+            "end": moment_value(utc_start(shift.end_slot)),
+            **skill_values(skill),
+        }
+        told += await notify_staff(
+            session,
+            site_id=request.site_id,
+            kind=Kind.staff_cover_unfilled,
+            values=values,
+            link=f"{ADMIN_PAGE}#cover-{request.id}",
+            now=now,
+            subject=f"cover-unfilled:{request.id}",
+        )
+    return told
 
 
 async def cover_request_of(session: AsyncSession, *, request_id: int, site_id: int) -> CoverRequest:
@@ -472,20 +547,39 @@ class CoverView:
     asked: list[Asked]
 
 
-async def site_requests(session: AsyncSession, *, site_id: int, now: dt.datetime) -> list[CoverView]:
-    """The site's open requests and those closed in the last day, newest first, with who was asked."""
+def _listed(site_id: int, now: dt.datetime) -> Select[Any]:
     since = now - dt.timedelta(days=1)
-    rows = (
-        await session.execute(
-            select(CoverRequest, Shift, Skill)
-            .join(Shift, Shift.id == CoverRequest.shift_id)
-            .join(Skill, Skill.id == Shift.skill_id)
-            .where(CoverRequest.site_id == site_id)
-            .where((CoverRequest.status == CoverStatus.open) | (CoverRequest.created_at >= since))
-            .order_by(CoverRequest.created_at.desc(), CoverRequest.id.desc())
+    return select(CoverRequest.id).where(
+        CoverRequest.site_id == site_id,
+        (CoverRequest.status == CoverStatus.open) | (CoverRequest.created_at >= since),
+    )
+
+
+async def site_requests(
+    session: AsyncSession, *, site_id: int, now: dt.datetime, page: int | None = None
+) -> list[CoverView]:
+    """The site's open requests and those closed in the last day, with who was asked: open ones first, each
+    group newest first, so a request just raised is at the top. ``page`` (from 1) gives ``PAGE_SIZE`` of them."""
+    query = (
+        select(CoverRequest, Shift, Skill)
+        .join(Shift, Shift.id == CoverRequest.shift_id)
+        .join(Skill, Skill.id == Shift.skill_id)
+        .where(CoverRequest.id.in_(_listed(site_id, now)))
+        .order_by(
+            case((CoverRequest.status == CoverStatus.open, 0), else_=1),
+            CoverRequest.created_at.desc(),
+            CoverRequest.id.desc(),
         )
-    ).all()
+    )
+    if page is not None:
+        query = query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    rows = (await session.execute(query)).all()
     return await _views(session, [tuple(row) for row in rows])
+
+
+async def site_request_count(session: AsyncSession, *, site_id: int, now: dt.datetime) -> int:
+    """How many requests ``site_requests`` lists in all (for the pages)."""
+    return int(await session.scalar(select(func.count()).select_from(_listed(site_id, now).subquery())) or 0)
 
 
 async def cover_view(session: AsyncSession, *, request_id: int, site_id: int) -> CoverView:

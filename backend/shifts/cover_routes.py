@@ -137,12 +137,15 @@ class CoverStaffController(Controller):
         *,
         shift: QueryId = None,
         error: DomainError | None = None,
+        page_number: int = 1,
         **extra: Any,
     ) -> Template:
         site = await accounts.get_site(db, site_id)
         zone = site_zone(site)
         now = utcnow()
-        views = await cover.site_requests(db, site_id=site.id, now=now)
+        number = max(page_number, 1)
+        views = await cover.site_requests(db, site_id=site.id, now=now, page=number)
+        total = await cover.site_request_count(db, site_id=site.id, now=now)
         coverable = await cover.coverable_shifts(db, site_id=site.id, now=now)
         chosen = next((c for c in coverable if c.shift.id == shift), None)
         context: dict[str, Any] = {
@@ -158,6 +161,8 @@ class CoverStaffController(Controller):
             "form": {"absent_user": "", "reason": "no_show", "bonus": "0.00"},
             "error": error,
             "raised": None,
+            "page_number": number,
+            "pages": max(1, -(-total // cover.PAGE_SIZE)),
         }
         context.update(extra)
         return page(request, STAFF_PAGE, context, status_code=refused_status(request, error))
@@ -170,8 +175,9 @@ class CoverStaffController(Controller):
         principal: CurrentPrincipal,
         shift: QueryId = None,
         raised: QueryId = None,
+        page: QueryId = None,
     ) -> Template:
-        return await self._page(request, db, principal.site_id, shift=shift, raised=raised)
+        return await self._page(request, db, principal.site_id, shift=shift, raised=raised, page_number=page or 1)
 
     @post("/", name="cover:admin-raise", status_code=303)
     async def raise_cover(

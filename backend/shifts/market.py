@@ -578,7 +578,9 @@ def planning_horizon(site: Site, now: dt.datetime) -> dt.datetime:
     return local_midnight(after.monday, zone)
 
 
-def _within_site_rules(site: Site, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+def _within_site_rules(
+    site: Site, *, start: dt.datetime, end: dt.datetime, now: dt.datetime, allow_short: bool = False
+) -> None:
     """A hand-made shift keeps to the site's roster rules (shortest and longest shift) and its horizon."""
     settings = site_settings(site)
     horizon = planning_horizon(site, now)
@@ -593,7 +595,8 @@ def _within_site_rules(site: Site, *, start: dt.datetime, end: dt.datetime, now:
             field="start",
         )
     rules = shift_rules(settings)
-    if not rules.min_shift_slots <= slot_of(end) - slot_of(start) <= rules.max_shift_slots:
+    least = 1 if allow_short else rules.min_shift_slots
+    if not least <= slot_of(end) - slot_of(start) <= rules.max_shift_slots:
         raise DomainError(
             _(
                 "A shift at this site lasts %(least)s to %(most)s hours.",
@@ -615,8 +618,13 @@ async def create_open_shift(
     bonus_minor: int = 0,
     created_by: int | None = None,
     now: dt.datetime,
+    origin: ShiftOrigin = ShiftOrigin.manual,
+    allow_short: bool = False,
 ) -> Shift:
-    """Put a hand-made shift on the marketplace now; every refusal names the field to fix (422)."""
+    """Put a hand-made shift on the marketplace now; every refusal names the field to fix (422).
+
+    ``allow_short``: voluntary overtime (``origin=vot``) may be one or two half-hours, under the site's
+    shortest shift; the longest still applies."""
     found = await session.scalar(select(Skill).where(Skill.site_id == site.id, Skill.code == skill))
     if found is None:
         raise DomainError(_("No skill %(code)s at this site.", code=skill), field="skill")
@@ -629,7 +637,7 @@ async def create_open_shift(
         raise DomainError(_("The end must be after the start."), field="end")
     if start <= now:
         raise DomainError(_("The start is in the past."), field="start")
-    _within_site_rules(site, start=start, end=end, now=now)
+    _within_site_rules(site, start=start, end=end, now=now, allow_short=allow_short)
     if not 1 <= seats <= MAX_SEATS:
         raise DomainError(_("Seats must be between 1 and %(most)s.", most=MAX_SEATS), field="seats")
     if bonus_minor < 0:
@@ -641,7 +649,7 @@ async def create_open_shift(
         end_slot=slot_of(end),
         seats=seats,
         taken=0,
-        origin=ShiftOrigin.manual,
+        origin=origin,
         bonus_minor=bonus_minor,
         created_by_id=created_by,
         opened_at=now,

@@ -32,7 +32,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import day_label
 from backend.core.i18n import gettext as _
-from backend.core.money import format_money, parse_amount
+from backend.core.money import decimal_text, format_money, parse_amount
 from backend.core.security import requires
 from backend.core.slots import local_start
 from backend.core.templating import is_htmx, page, refused_status, retarget
@@ -46,12 +46,14 @@ from backend.core.web import (
     parse_fields,
     see_other,
 )
-from backend.shifts import allocation, lottery, market, waitlist
+from backend.shifts import allocation, lottery, manage, market, waitlist
 from backend.shifts.models import Shift
 from backend.shifts.pay import PricedShift, ShiftPay, ShiftPayDependency
 from backend.shifts.schemas import (
+    CancelShiftForm,
     ClaimOut,
     NewShiftBody,
+    OpenShiftEditForm,
     OpenShiftOut,
     OpenShiftsQuery,
     RequestedOut,
@@ -65,6 +67,7 @@ from backend.shifts.schemas import (
 OPEN_PAGE = "shifts/open.html"
 ROW = "shifts/_open_row.html"
 ADMIN_PAGE = "shifts/admin_open.html"
+EDIT_PAGE = "shifts/admin_open_edit.html"
 FILTER_DAYS = 14
 PAGE_SHIFTS = 12  # a page is whole days holding at least this many cards: a first answer of a few kilobytes
 
@@ -311,13 +314,118 @@ class StaffShiftsController(Controller):
             },
             "error": None,
             "created": None,
+            "edited": None,
+            "cancelled": None,
         }
         context.update(extra)
         return page(request, ADMIN_PAGE, context, status_code=status)
 
     @get("/", name="shifts:admin")
-    async def show(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, created: QueryId = None) -> Template:
-        return await self._page(request, db, principal.site_id, created=created)
+    async def show(
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        created: QueryId = None,
+        edited: QueryId = None,
+        cancelled: QueryId = None,
+    ) -> Template:
+        return await self._page(request, db, principal.site_id, created=created, edited=edited, cancelled=cancelled)
+
+    async def _edit_page(
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        site_id: int,
+        shift_id: int,
+        *,
+        form: dict[str, str] | None = None,
+        error: DomainError | None = None,
+        cancel_error: DomainError | None = None,
+        reason: str = "",
+    ) -> Template:
+        site = await accounts.get_site(db, site_id)
+        zone = site_zone(site)
+        shift, skill = await manage.editable_shift(db, site_id=site.id, shift_id=shift_id, now=utcnow())
+        starts, ends = local_start(shift.start_slot, zone), local_start(shift.end_slot, zone)
+        settings = site_settings(site)
+        context = {
+            "zone": zone.key,
+            "rules": settings,
+            "shift": shift,
+            "skill": skill_label(skill),
+            "starts": starts,
+            "ends": ends,
+            "form": form
+            or {
+                "day": starts.date().isoformat(),
+                "start": starts.strftime("%H:%M"),
+                "end": ends.strftime("%H:%M"),
+                "seats": str(shift.seats),
+                "bonus": decimal_text(shift.bonus_minor),
+            },
+            "error": error,
+            "cancel_error": cancel_error,
+            "reason": reason,
+        }
+        return page(request, EDIT_PAGE, context, status_code=refused_status(request, error or cancel_error))
+
+    @get("/open/{shift_id:int}/edit", name="shifts:admin-edit-form")
+    async def edit_form(self, request: AnyRequest, db: Db, principal: CurrentPrincipal, shift_id: PathId) -> Template:
+        """The open shift's edit form, with its cancel button (409 once it started or was cancelled)."""
+        return await self._edit_page(request, db, principal.site_id, shift_id)
+
+    @post("/open/{shift_id:int}/edit", name="shifts:admin-edit", status_code=303)
+    async def edit(
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        shift_id: PathId,
+        data: Annotated[OpenShiftEditForm, FormBody],
+    ) -> Any:
+        site = await accounts.get_site(db, principal.site_id)
+        try:
+            async with db.begin_nested():
+                values = parse_fields(ShiftValues, data)
+                start, end = values.span(site_zone(site))
+                await manage.edit_open_shift(
+                    db,
+                    site=site,
+                    shift_id=shift_id,
+                    seats=values.seats,
+                    bonus_minor=parse_amount(data.bonus or "0", field="bonus"),
+                    start=start,
+                    end=end,
+                    now=utcnow(),
+                )
+        except DomainError as error:
+            if error.status_code == 404:
+                raise
+            form = {"day": data.day, "start": data.start, "end": data.end, "seats": data.seats, "bonus": data.bonus}
+            return await self._edit_page(request, db, site.id, shift_id, form=form, error=error)
+        return see_other(f"{self.path}?edited={shift_id}#shift-{shift_id}")
+
+    @post("/open/{shift_id:int}/cancel", name="shifts:admin-cancel", status_code=303)
+    async def cancel(
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        shift_id: PathId,
+        data: Annotated[CancelShiftForm, FormBody],
+    ) -> Any:
+        site = await accounts.get_site(db, current_user.site_id)
+        try:
+            async with db.begin_nested():
+                await manage.cancel_open_shift(
+                    db, site=site, shift_id=shift_id, reason=data.reason, by=current_user, now=utcnow()
+                )
+        except DomainError as error:
+            if error.status_code == 404:
+                raise
+            return await self._edit_page(request, db, site.id, shift_id, cancel_error=error, reason=data.reason)
+        return see_other(f"{self.path}?cancelled={shift_id}")
 
     @post("/", name="shifts:admin-create", status_code=303)
     async def create(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow, value_enum
@@ -27,6 +27,7 @@ class ShiftOrigin(enum.StrEnum):
     roster = "roster"
     gap = "gap"
     manual = "manual"
+    vot = "vot"  # voluntary overtime: extra half-hours opened intraday with a bonus (``shifts.intraday``)
 
 
 class Shift(IdMixin, Base):
@@ -63,6 +64,11 @@ class ShiftSeat(IdMixin, Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Intraday (``shifts.intraday``): an accepted extension moves this seat's end past the shift's; an accepted
+    # VTO ends the seat's work at ``vto_from_slot`` (the rest is released, paid ``standby_percent`` % of base).
+    extended_to_slot: Mapped[int | None] = mapped_column(BigInteger)
+    vto_from_slot: Mapped[int | None] = mapped_column(BigInteger)
+    standby_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ShiftWaitlist(IdMixin, Base):
@@ -228,3 +234,67 @@ class ClaimRequest(IdMixin, Base):
     weight: Mapped[float | None] = mapped_column(Float)
     drawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     won: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CallKind(enum.StrEnum):
+    vto = "vto"  # voluntary time off: fewer agents needed than scheduled
+    vot = "vot"  # voluntary overtime: extra half-hours opened to the marketplace with a bonus
+    extension = "extension"  # one agent on shift asked to stay longer
+
+
+class OfferStatus(enum.StrEnum):
+    offered = "offered"
+    accepted = "accepted"
+    declined = "declined"
+    taken = "taken"  # closed unanswered: the call was already filled
+    expired = "expired"
+
+
+class IntradayCall(IdMixin, Base):
+    """A coordinator's intraday call from the board: a VTO call for ``wanted`` agents of a skill over
+    ``[start_slot, end_slot)``, a VOT opening (``shift_id`` is the open shift it made), or an extension of one
+    agent's shift (``shift_id`` is theirs, ``end_slot`` the new end). ``granted`` counts acceptances and moves
+    by one conditional UPDATE (``granted < wanted``), like a seat claim, so it never exceeds ``wanted``."""
+
+    __tablename__ = "intraday_calls"
+    __table_args__ = (Index("ix_intraday_calls_site_id_start_slot", "site_id", "start_slot"),)
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[CallKind] = mapped_column(value_enum(CallKind, "intraday_call_kind"))
+    skill_id: Mapped[int] = mapped_column(BigId, ForeignKey("skills.id", ondelete="CASCADE"))
+    start_slot: Mapped[int] = mapped_column(BigInteger)
+    end_slot: Mapped[int] = mapped_column(BigInteger)
+    wanted: Mapped[int] = mapped_column(Integer)
+    granted: Mapped[int] = mapped_column(Integer, default=0)
+    standby_percent: Mapped[int] = mapped_column(Integer, default=0)  # VTO: 0 = release (unpaid)
+    bonus_minor: Mapped[int] = mapped_column(Integer, default=0)  # VOT
+    shift_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shifts.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class IntradayOffer(IdMixin, Base):
+    """One agent asked to take a call: their seat (``seat_id``), the slots it would change (VTO: released
+    ``[from_slot, to_slot)``; extension: worked ``[from_slot, to_slot)`` after the shift's end), the order they
+    were asked in (``rank``) and their answer."""
+
+    __tablename__ = "intraday_offers"
+    __table_args__ = (
+        UniqueConstraint("call_id", "user_id"),
+        Index("ix_intraday_offers_user_id_status", "user_id", "status"),
+    )
+
+    call_id: Mapped[int] = mapped_column(BigId, ForeignKey("intraday_calls.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    seat_id: Mapped[int] = mapped_column(BigId, ForeignKey("shift_seats.id", ondelete="CASCADE"))
+    from_slot: Mapped[int] = mapped_column(BigInteger)
+    to_slot: Mapped[int] = mapped_column(BigInteger)
+    rank: Mapped[int] = mapped_column(Integer)
+    status: Mapped[OfferStatus] = mapped_column(
+        value_enum(OfferStatus, "intraday_offer_status"), default=OfferStatus.offered
+    )
+    offered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

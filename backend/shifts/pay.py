@@ -9,6 +9,7 @@ an open shift or a cover offer is the settlement's, from the same rate card and 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -47,3 +48,14 @@ class ShiftPay(Protocol):
 
 ShiftPayDependency = NamedDependency[ShiftPay]
 """Taken by a handler as ``shift_pay: ShiftPayDependency``; the app provides it (``backend.pay.quotes``)."""
+
+
+@runtime_checkable
+class PayLocked(Protocol):
+    """Whether the site's pay period holding local ``day`` is settled (locked or paid): its record is final."""
+
+    async def __call__(self, session: AsyncSession, *, site: Site, day: dt.date) -> bool: ...
+
+
+PayLockedDependency = NamedDependency[PayLocked]
+"""Taken by a handler as ``pay_locked: PayLockedDependency``; the app provides it (``backend.pay.quotes``)."""

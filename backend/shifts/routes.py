@@ -31,7 +31,9 @@ from backend.shifts.attendance_routes import (
     schedule_context,
 )
 from backend.shifts.cover_routes import CoverAgentController, CoverApiController, CoverStaffController
+from backend.shifts.intraday_routes import OffersController
 from backend.shifts.market_routes import MarketApiController, OpenShiftsController, StaffShiftsController
+from backend.shifts.people_routes import PersonWorkController
 from backend.shifts.swap_routes import SwapAdminController, SwapApiController, SwapPagesController
 
 PAGE = "shifts/mine.html"
@@ -179,6 +181,8 @@ router = Router(
         CoverAgentController,
         CoverStaffController,
         CoverApiController,
+        OffersController,
         CalendarFeedController,
+        PersonWorkController,
     ],
 )

@@ -154,6 +154,20 @@ class ShiftForm(Form):
     bonus: TypedAmount = "0"  # an amount ("12.50"), read by ``core.money.parse_amount``
 
 
+class OpenShiftEditForm(Form):
+    """The coordinator's edit of an open shift: its local day and times, seats, and bonus in major units."""
+
+    day: Annotated[str, msgspec.Meta(max_length=10)]
+    start: Annotated[str, msgspec.Meta(max_length=5)]
+    end: Annotated[str, msgspec.Meta(max_length=5)]
+    seats: Annotated[str, msgspec.Meta(max_length=4)] = "1"
+    bonus: TypedAmount = "0"
+
+
+class CancelShiftForm(Form):
+    reason: Annotated[str, msgspec.Meta(max_length=400)] = ""
+
+
 class ShiftValues(Bounded, kw_only=True):
     """``ShiftForm`` as the service takes it; a blank number is 0, which the service refuses in its own words."""
 
@@ -429,6 +443,12 @@ class ReliabilityOut(msgspec.Struct, kw_only=True):
 class UserForm(Form):
     user: Annotated[str, msgspec.Meta(max_length=20)]
     day: Annotated[str, msgspec.Meta(max_length=10)] = ""
+
+
+class NoShowForm(UserForm):
+    """A no-show, and (``cover`` "on") cover asked for the rest of the shift if it is still under way."""
+
+    cover: Annotated[str, msgspec.Meta(max_length=3)] = ""
 
 
 class WaiverForm(UserForm):

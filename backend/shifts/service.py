@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Skill, User, localized_skill_name
@@ -55,15 +55,16 @@ async def my_shifts(
     A shift under way at ``since_slot`` is included: it has not finished. Without ``until_slot`` the
     list stops at ``bounds.LATEST``: a shift past it (only a direct insert makes one) has no local time.
     """
+    end_slot = func.coalesce(ShiftSeat.extended_to_slot, Shift.end_slot)  # an accepted extension stays longer
     query = (
-        select(Shift.id, Shift.start_slot, Shift.end_slot, Skill.code, Skill.name, Skill.name_zh)
+        select(Shift.id, Shift.start_slot, end_slot, Skill.code, Skill.name, Skill.name_zh)
         .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
         .join(Skill, Skill.id == Shift.skill_id)
         .where(
             ShiftSeat.user_id == user_id,
             ShiftSeat.released_at.is_(None),
             Shift.cancelled_at.is_(None),
-            Shift.end_slot > since_slot,
+            end_slot > since_slot,
         )
         .order_by(Shift.start_slot, Shift.id)
     )

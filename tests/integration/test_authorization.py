@@ -14,7 +14,7 @@ from backend.accounts.models import Role
 from tests.conftest import Factory, login, post_form
 
 AGENT_PAGES = ["/app", "/app/profile", "/app/availability"]
-COORDINATOR_PAGES = ["/admin/", "/admin/users", "/admin/invitations"]
+COORDINATOR_PAGES = ["/admin/site/", "/admin/users", "/admin/invitations"]
 FINANCE_PAGES = ["/finance/"]
 ADMIN_PAGES = ["/admin/tokens/", "/admin/audit/"]
 
@@ -147,6 +147,7 @@ STAFF_RULES: list[tuple[str, str, frozenset[Role]]] = [  # (methods, path prefix
     ("POST", "/admin/site/settings", COORDINATORS),
     ("GET POST", "/admin/pay/disputes", PAY_READERS),  # pay disputes are corrected by either
     ("GET", "/admin/staffing", PAY_READERS),  # the Erlang calculator costs a plan
+    ("GET", "/admin/reports", PAY_READERS),  # the daily report, duty KPIs and dashboards: finance reads them
     ("GET POST", "/finance", FINANCE),  # locking and paying periods, exports, tax profiles
     ("GET", "/finance/rates", PAY_READERS),  # coordinators read the rate card a roster costs; finance edits it
 ]

@@ -29,7 +29,7 @@ async def test_session_cookie_is_httponly_and_samesite_lax(client: httpx.AsyncCl
     cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith("weft_session="))
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
-    assert response.headers["location"] == "/admin"
+    assert response.headers["location"] == "/admin/today"
 
 
 async def test_wrong_password_is_refused_without_a_session(client: httpx.AsyncClient, people: Factory) -> None:
@@ -165,13 +165,13 @@ async def test_role_change_ends_sessions_so_old_privilege_cannot_linger(
 ) -> None:
     coordinator = await people.make(Role.coordinator)
     await login(client, coordinator.email)
-    assert (await client.get("/admin/")).status_code == 200
+    assert (await client.get("/admin/users")).status_code == 200
     await db.refresh(coordinator)
     await update_user(db, coordinator, editor_role="admin", role=Role.agent)
     await db.commit()
-    assert (await client.get("/admin/")).status_code == 303
+    assert (await client.get("/admin/users")).status_code == 303
     await login(client, coordinator.email)
-    assert (await client.get("/admin/")).status_code == 403
+    assert (await client.get("/admin/users")).status_code == 403
 
 
 async def test_next_parameter_cannot_send_the_user_off_site(client: httpx.AsyncClient, people: Factory) -> None:

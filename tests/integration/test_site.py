@@ -304,3 +304,63 @@ async def test_bad_pay_settings_are_refused_by_name_and_change_nothing(
     settings = site_settings(site)
     assert (settings.pay_cadence, settings.pay_week_starts_on, settings.withholding_policy) == ("weekly", 0, "none")
     assert settings.availability_deadline_weekday == 3, "nothing else was saved either"
+
+
+OPS_FORM = {
+    "late_after_minutes": "15",
+    "reforecast_min_slots": "3",
+    "reforecast_damping_percent": "60",
+    "reforecast_low_percent": "40",
+    "reforecast_high_percent": "250",
+    "vto_mode": "standby",
+    "vto_standby_percent": "75",
+    "vto_max_per_week": "1",
+    "vot_bonus": "12.50",
+    "intraday_offer_minutes": "30",
+    "handover_due_minutes": "45",
+}
+
+
+async def test_coordinator_sets_the_days_operations(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    before = await client.get("/admin/site/")
+    assert 'name="vot_bonus" type="text" value="10.00"' in before.text, "the bonus is typed in major units"
+    assert 'name="reforecast_high_percent" type="number" value="200"' in before.text
+    saved = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **OPS_FORM})
+    assert saved.status_code == 200, saved.text
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.late_after_minutes, settings.reforecast_min_slots) == (15, 3)
+    assert (settings.reforecast_damping, settings.reforecast_low, settings.reforecast_high) == (0.6, 0.4, 2.5)
+    assert (settings.vto_mode, settings.vto_standby_percent, settings.vto_max_per_week) == ("standby", 75, 1)
+    assert (settings.vot_bonus_minor, settings.intraday_offer_minutes, settings.handover_due_minutes) == (1250, 30, 45)
+    page = await client.get("/admin/site/")
+    assert 'name="vot_bonus" type="text" value="12.50"' in page.text
+    assert '<option value="standby" selected>' in page.text
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("late_after_minutes", "0"),
+        ("reforecast_damping_percent", "101"),
+        ("reforecast_high_percent", "50"),
+        ("vto_mode", "fire"),
+        ("vot_bonus", "ten"),
+        ("handover_due_minutes", "-5"),
+    ],
+)
+async def test_bad_operations_settings_are_refused_by_name_and_change_nothing(
+    client: httpx.AsyncClient, people: Factory, db: AsyncSession, site: Site, name: str, value: str
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+    bad = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, **OPS_FORM, name: value})
+    assert bad.status_code == 422
+    assert re.search(rf'<div class="field invalid">\s*<label for="f-{name}">', bad.text), "the field is marked"
+    await db.refresh(site)
+    settings = site_settings(site)
+    assert (settings.late_after_minutes, settings.vot_bonus_minor, settings.vto_mode) == (10, 1000, "release")

@@ -1,0 +1,462 @@
+"""The daily report and the duty KPIs: loaded in a few set-based queries, shaped into rows a page and a CSV share.
+
+Times in the rows are already in the site's zone (a page prints ``HH:MM``, a CSV the ISO form with its offset),
+and figures are rounded once here, so a page and its CSV always show the same numbers.
+
+What the daily report counts, for one local day of the site:
+    - coverage per skill: hours needed (the plan's staffing need), scheduled (seats held) and started (seats whose
+      agent pressed Start), from ``ops.day_need``; a half-hour is *short* when fewer agents started than needed
+      (for half-hours that have begun) or fewer hold seats than needed (for those still to come);
+    - no-shows and late starts on the shifts that start that day (late: started more than the site's
+      ``late_after_minutes`` after the start; *not started*: no start and no no-show by then);
+    - cover requests made that day, and minutes from each request to its cover (median over the filled ones);
+    - VTO and VOT calls (and extension offers) over that day's half-hours: how many were wanted, asked, granted;
+    - duty log items that started that day, with minutes to their first action;
+    - the handover of each duty that starts that day: on time, late, missing, or not due yet; acknowledged or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Site, Skill, User, localized_skill_name
+from backend.accounts.site_settings import site_settings
+from backend.accounts.zones import site_zone
+from backend.core.slots import IsoWeek, hours, utc_start
+from backend.ops.clock import day_bounds, site_today
+from backend.ops.day_need import DayNeeds, day_needs
+from backend.ops.kpis import DutyRow, ItemRow, LeadKpis, minutes_between, week_kpis
+from backend.ops.models import Duty, DutyLogItem, DutyLogUpdate, Handover, LogKind, LogStatus
+from backend.shifts.attendance import WorkingSeat
+from backend.shifts.intraday import site_calls
+from backend.shifts.models import CallKind, CoverReason, CoverRequest, CoverStatus, Shift
+
+# Rows --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    skill_id: int
+    skill: str
+    hours_needed: float
+    hours_scheduled: float
+    hours_started: float
+    short_half_hours: int
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """A seat whose agent did not turn up, or turned up late (``minutes_late``)."""
+
+    user_id: int
+    name: str
+    skill: str
+    starts: dt.datetime
+    ends: dt.datetime
+    what: str  # "no_show", "late" or "not_started"
+    minutes_late: int | None
+    started: dt.datetime | None
+    waived: bool
+
+
+@dataclass(frozen=True)
+class CoverRow:
+    cover_id: int
+    skill: str
+    shift_starts: dt.datetime
+    reason: CoverReason
+    status: CoverStatus
+    absent: str
+    created: dt.datetime
+    covered: dt.datetime | None
+    covered_by: str
+    minutes_to_fill: float | None
+    wave: int
+    bonus_minor: int
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """A VTO or VOT call (or an extension offer) and how many took it."""
+
+    call_id: int
+    kind: CallKind
+    skill: str
+    starts: dt.datetime
+    ends: dt.datetime
+    wanted: int
+    asked: int
+    granted: int
+    standby_percent: int
+    bonus_minor: int
+
+
+@dataclass(frozen=True)
+class LogRow:
+    item_id: int
+    kind: LogKind
+    status: LogStatus
+    summary: str
+    started: dt.datetime
+    first_action_minutes: float | None
+    closed: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class HandoverRow:
+    duty_id: int
+    lead: str
+    starts: dt.datetime
+    ends: dt.datetime
+    state: str  # "on_time", "late", "missing" or "not_due"
+    submitted: dt.datetime | None
+    acknowledged: dt.datetime | None
+    handover_id: int | None
+
+
+@dataclass(frozen=True)
+class DayReport:
+    site: Site
+    zone: ZoneInfo
+    day: dt.date
+    today: dt.date
+    currency: str
+    seats: int
+    started: int
+    coverage: list[CoverageRow] = field(default_factory=list)
+    attendance: list[AttendanceRow] = field(default_factory=list)
+    cover: list[CoverRow] = field(default_factory=list)
+    calls: list[CallRow] = field(default_factory=list)
+    log: list[LogRow] = field(default_factory=list)
+    handovers: list[HandoverRow] = field(default_factory=list)
+
+    @property
+    def future(self) -> bool:
+        return self.day > self.today
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.seats or self.cover or self.calls or self.log or self.handovers or any(self._needed()))
+
+    def _needed(self) -> Iterable[float]:
+        return (row.hours_needed for row in self.coverage)
+
+    @property
+    def no_shows(self) -> int:
+        return sum(row.what == "no_show" for row in self.attendance)
+
+    @property
+    def late_starts(self) -> int:
+        return sum(row.what == "late" for row in self.attendance)
+
+    @property
+    def cover_median_minutes(self) -> float | None:
+        waits = [row.minutes_to_fill for row in self.cover if row.minutes_to_fill is not None]
+        return round(statistics.median(waits), 1) if waits else None
+
+    @property
+    def covered(self) -> int:
+        return sum(row.status == CoverStatus.covered for row in self.cover)
+
+
+# Shared helpers ----------------------------------------------------------------------------------------------
+
+
+def week_bounds(zone: ZoneInfo, week: IsoWeek) -> tuple[dt.datetime, dt.datetime]:
+    slots = week.slots(zone)
+    return utc_start(slots.start), utc_start(slots.stop)
+
+
+async def _labels(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """The people a report names, in one query: their display names."""
+    wanted = sorted({user_id for user_id in user_ids if user_id is not None})
+    if not wanted:
+        return {}
+    users = list(await session.scalars(select(User).where(User.id.in_(wanted))))
+    return {user.id: user.display_name for user in users}
+
+
+def handover_state(
+    *, ends_at: dt.datetime, submitted_at: dt.datetime | None, due_minutes: int, now: dt.datetime
+) -> str:
+    """A duty's handover: ``on_time``, ``late``, ``missing`` (overdue and not submitted) or ``not_due`` yet."""
+    due = ends_at + dt.timedelta(minutes=due_minutes)
+    if submitted_at is None:
+        return "missing" if now > due else "not_due"
+    return "on_time" if submitted_at <= due else "late"
+
+
+def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
+    return None if end is None else round(minutes_between(start, end), 1)
+
+
+# The daily report --------------------------------------------------------------------------------------------
+
+
+async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt.datetime) -> DayReport:
+    """Everything the daily report shows for ``day``; a day after the site's today has no data yet."""
+    zone = site_zone(site)
+    settings = site_settings(site)
+    today = site_today(site, now)
+    report = DayReport(site=site, zone=zone, day=day, today=today, currency=settings.currency, seats=0, started=0)
+    if day > today:
+        return report
+    start, end = day_bounds(site, day)
+    needs = await day_needs(session, site=site, day=day, now=now)
+    first, stop = (needs.slots[0], needs.slots[-1] + 1) if needs.slots else (0, 0)
+    seats = [seat for seat in needs.seats if first <= seat.state.start_slot < stop]
+    covers = await _cover_rows(session, site_id=site.id, start=start, end=end)
+    calls = await site_calls(session, site_id=site.id, day_slots=range(first, stop))
+    items = await _log_rows(session, site_id=site.id, start=start, end=end)
+    duties = await _duty_rows(session, site_id=site.id, start=start, end=end)
+    names = await _labels(
+        session,
+        [seat.state.user_id for seat in seats]
+        + [row[0].absent_user_id for row in covers]
+        + [row[0].covered_by_id for row in covers]
+        + [row[0].user_id for row in duties],
+    )
+    skills = {skill.skill_id: skill.label for skill in needs.skills}
+    late_after = dt.timedelta(minutes=settings.late_after_minutes)
+    return DayReport(
+        site=site,
+        zone=zone,
+        day=day,
+        today=today,
+        currency=settings.currency,
+        seats=len(seats),
+        started=sum(seat.state.started_at is not None for seat in seats),
+        coverage=_coverage(needs),
+        attendance=_attendance(seats, names, skills, zone=zone, late_after=late_after, now=now),
+        cover=[_cover(row, names, zone) for row in covers],
+        calls=[
+            CallRow(
+                call_id=call.call_id,
+                kind=call.kind,
+                skill=skills.get(call.skill_id, call.skill_label),
+                starts=utc_start(call.start_slot).astimezone(zone),
+                ends=utc_start(call.end_slot).astimezone(zone),
+                wanted=call.wanted,
+                asked=call.asked,
+                granted=call.granted,
+                standby_percent=call.standby_percent,
+                bonus_minor=call.bonus_minor,
+            )
+            for call in calls
+        ],
+        log=[_log(item, zone) for item in items],
+        handovers=[
+            HandoverRow(
+                duty_id=duty.id,
+                lead=names.get(duty.user_id, ""),
+                starts=duty.starts_at.astimezone(zone),
+                ends=duty.ends_at.astimezone(zone),
+                state=handover_state(
+                    ends_at=duty.ends_at,
+                    submitted_at=handover.submitted_at if handover else None,
+                    due_minutes=settings.handover_due_minutes,
+                    now=now,
+                ),
+                submitted=handover.submitted_at.astimezone(zone) if handover else None,
+                acknowledged=handover.acknowledged_at.astimezone(zone)
+                if handover and handover.acknowledged_at
+                else None,
+                handover_id=handover.id if handover else None,
+            )
+            for duty, handover in duties
+        ],
+    )
+
+
+def _coverage(needs: DayNeeds) -> list[CoverageRow]:
+    """Per skill: hours needed, scheduled and started, and the half-hours short (started below the need where
+    the half-hour has begun, scheduled below it where it is still to come)."""
+    rows = []
+    for skill in needs.skills:
+        short = 0
+        for required, scheduled, started in zip(skill.required, skill.scheduled, skill.started, strict=True):
+            staffed = started if started is not None else scheduled
+            short += (staffed or 0) < (required or 0)
+        rows.append(
+            CoverageRow(
+                skill_id=skill.skill_id,
+                skill=skill.label,
+                hours_needed=hours(sum(n or 0 for n in skill.required)),
+                hours_scheduled=hours(sum(n or 0 for n in skill.scheduled)),
+                hours_started=hours(sum(n or 0 for n in skill.started)),
+                short_half_hours=short,
+            )
+        )
+    return rows
+
+
+def _attendance(
+    seats: list[WorkingSeat],
+    names: dict[int, str],
+    skills: dict[int, str],
+    *,
+    zone: ZoneInfo,
+    late_after: dt.timedelta,
+    now: dt.datetime,
+) -> list[AttendanceRow]:
+    """The seats whose agent was a no-show, started late, or has not started once they count as late."""
+    rows = []
+    for seat in seats:
+        state = seat.state
+        starts = utc_start(state.start_slot)
+        minutes_late = None
+        if state.no_show_at is not None:
+            what = "no_show"
+        elif state.started_at is not None:
+            if state.started_at - starts <= late_after:
+                continue
+            what, minutes_late = "late", int((state.started_at - starts).total_seconds() // 60)
+        elif now > starts + late_after:
+            what = "not_started"
+        else:
+            continue
+        rows.append(
+            AttendanceRow(
+                user_id=state.user_id,
+                name=names.get(state.user_id, state.user_name),
+                skill=skills.get(seat.skill_id, state.skill_name),
+                starts=starts.astimezone(zone),
+                ends=utc_start(seat.work_end_slot).astimezone(zone),
+                what=what,
+                minutes_late=minutes_late,
+                started=state.started_at.astimezone(zone) if state.started_at else None,
+                waived=state.waived_at is not None,
+            )
+        )
+    return rows
+
+
+async def _cover_rows(
+    session: AsyncSession, *, site_id: int, start: dt.datetime, end: dt.datetime
+) -> list[tuple[CoverRequest, int, str, str]]:
+    query = (
+        select(CoverRequest, Shift.start_slot, Skill.name, Skill.name_zh)
+        .join(Shift, Shift.id == CoverRequest.shift_id)
+        .join(Skill, Skill.id == Shift.skill_id)
+        .where(CoverRequest.site_id == site_id, CoverRequest.created_at >= start, CoverRequest.created_at < end)
+        .order_by(CoverRequest.created_at, CoverRequest.id)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in await session.execute(query)]
+
+
+def _cover(row: tuple[CoverRequest, int, str, str], names: dict[int, str], zone: ZoneInfo) -> CoverRow:
+    request, start_slot, name, name_zh = row
+    return CoverRow(
+        cover_id=request.id,
+        skill=localized_skill_name(name, name_zh),
+        shift_starts=utc_start(start_slot).astimezone(zone),
+        reason=request.reason,
+        status=request.status,
+        absent=names.get(request.absent_user_id, "") if request.absent_user_id else "",
+        created=request.created_at.astimezone(zone),
+        covered=request.covered_at.astimezone(zone) if request.covered_at else None,
+        covered_by=names.get(request.covered_by_id, "") if request.covered_by_id else "",
+        minutes_to_fill=_minutes(request.created_at, request.covered_at),
+        wave=request.wave,
+        bonus_minor=request.bonus_minor,
+    )
+
+
+async def _log_rows(session: AsyncSession, *, site_id: int, start: dt.datetime, end: dt.datetime) -> list[DutyLogItem]:
+    query = (
+        select(DutyLogItem)
+        .where(DutyLogItem.site_id == site_id, DutyLogItem.started_at >= start, DutyLogItem.started_at < end)
+        .order_by(DutyLogItem.started_at, DutyLogItem.id)
+    )
+    return list(await session.scalars(query))
+
+
+def _log(item: DutyLogItem, zone: ZoneInfo) -> LogRow:
+    return LogRow(
+        item_id=item.id,
+        kind=item.kind,
+        status=item.status,
+        summary=item.summary,
+        started=item.started_at.astimezone(zone),
+        first_action_minutes=_minutes(item.started_at, item.first_action_at),
+        closed=item.closed_at.astimezone(zone) if item.closed_at else None,
+    )
+
+
+async def _duty_rows(
+    session: AsyncSession, *, site_id: int, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Duty, Handover | None]]:
+    query = (
+        select(Duty, Handover)
+        .outerjoin(Handover, Handover.duty_id == Duty.id)
+        .where(Duty.site_id == site_id, Duty.cancelled_at.is_(None))
+        .where(Duty.starts_at >= start, Duty.starts_at < end)
+        .order_by(Duty.starts_at, Duty.id)
+    )
+    return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+# Duty KPIs ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One line of the KPI table: a lead (or everyone, ``lead_id`` None) and their figures."""
+
+    lead_id: int | None
+    lead: str
+    figures: LeadKpis
+
+
+@dataclass(frozen=True)
+class DutyKpis:
+    site: Site
+    week: IsoWeek
+    current: IsoWeek
+    due_minutes: int
+    leads: list[KpiRow]
+    everyone: KpiRow
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.leads)
+
+
+async def duty_kpis(session: AsyncSession, *, site: Site, week: IsoWeek, now: dt.datetime) -> DutyKpis:
+    """Each lead's KPIs over the duties that start in ``week`` (the site's local week), in three queries."""
+    zone = site_zone(site)
+    due_minutes = site_settings(site).handover_due_minutes
+    start, end = week_bounds(zone, week)
+    in_week = (Duty.site_id == site.id, Duty.cancelled_at.is_(None), Duty.starts_at >= start, Duty.starts_at < end)
+    duty_query = (
+        select(Duty.id, Duty.user_id, Duty.starts_at, Duty.ends_at, Handover.submitted_at, Handover.acknowledged_at)
+        .outerjoin(Handover, Handover.duty_id == Duty.id)
+        .where(*in_week)
+    )
+    duties = [DutyRow(*row) for row in await session.execute(duty_query)]
+    updates = select(func.count(DutyLogUpdate.id)).where(DutyLogUpdate.item_id == DutyLogItem.id).scalar_subquery()
+    item_query = (
+        select(DutyLogItem.duty_id, DutyLogItem.started_at, DutyLogItem.first_action_at, DutyLogItem.closed_at, updates)
+        .join(Duty, Duty.id == DutyLogItem.duty_id)
+        .where(*in_week)
+    )
+    items = [ItemRow(*row) for row in await session.execute(item_query)]
+    leads, everyone = week_kpis(duties, items, due_minutes=due_minutes, now=now)
+    names = await _labels(session, (lead.lead_id for lead in leads))
+    rows = [KpiRow(lead.lead_id, names.get(lead.lead_id or 0, ""), lead) for lead in leads]
+    rows.sort(key=lambda row: (row.lead.casefold(), row.lead_id or 0))
+    return DutyKpis(
+        site=site,
+        week=week,
+        current=IsoWeek.containing(now, zone),
+        due_minutes=due_minutes,
+        leads=rows,
+        everyone=KpiRow(None, "", everyone),
+    )

@@ -1,0 +1,266 @@
+"""The duty log: the sweep writes each system item once, leads write items in their kind's template, updates
+append, corrections are new items linked both ways; the pages keep agents out and foreign ids at 404."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import service as accounts
+from backend.accounts.models import Role, Site, Tier, User
+from backend.accounts.zones import site_zone
+from backend.core.db import Database, create_engine, utcnow
+from backend.core.errors import DomainError
+from backend.core.migrate import migrate
+from backend.ops import log
+from backend.ops.models import DutyLogItem, DutyLogUpdate, LogKind, LogStatus
+from backend.shifts.models import Attendance, CoverReason, CoverRequest, ShiftSeat
+from tests.factories import Factory, a_duty, a_held_shift, a_lead, an_agent
+
+
+def local(site: Site, day: dt.date, clock: str) -> dt.datetime:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=site_zone(site)).astimezone(dt.UTC)
+
+
+def yesterday(site: Site) -> dt.date:
+    """A whole local day in the past, so every time the tests build there is before the real clock."""
+    return utcnow().astimezone(site_zone(site)).date() - dt.timedelta(days=1)
+
+
+@dataclass
+class Floor:
+    """10:00 yesterday: Ann late (not started at 09:10), Bob a no-show (marked 09:20) with a cover request
+    raised at 09:21, Cy started on time, Di not due until 11:00; a coordinator on duty 08:00-12:00."""
+
+    site: Site
+    day: dt.date
+    now: dt.datetime
+    ann: User
+    bob: User
+    duty_id: int
+    no_show_id: int
+    cover_id: int
+    bob_seat_id: int
+    ann_seat_id: int
+
+
+async def a_floor(db: AsyncSession, site: Site, people: Factory) -> Floor:
+    day = yesterday(site)
+    ann = await an_agent(people, display_name="Ann")
+    bob = await an_agent(people, display_name="Bob")
+    cy = await an_agent(people, display_name="Cy")
+    di = await an_agent(people, display_name="Di")
+    coordinator = await people.make(Role.coordinator, display_name="Coco")
+    duty = await a_duty(db, site, coordinator, start=local(site, day, "08:00"), hours=4)
+    ann_shift = await a_held_shift(db, ann, local(site, day, "09:00"), slots=8)
+    bob_shift = await a_held_shift(db, bob, local(site, day, "09:00"), slots=8, no_show_at=local(site, day, "09:20"))
+    cy_shift = await a_held_shift(db, cy, local(site, day, "09:00"), slots=8)
+    await a_held_shift(db, di, local(site, day, "11:00"), slots=4)
+    cy_seat = await db.scalar(select(ShiftSeat).where(ShiftSeat.shift_id == cy_shift.id))
+    db.add(Attendance(seat_id=cy_seat.id, started_at=local(site, day, "09:02")))
+    bob_seat = await db.scalar(select(ShiftSeat).where(ShiftSeat.shift_id == bob_shift.id))
+    ann_seat = await db.scalar(select(ShiftSeat).where(ShiftSeat.shift_id == ann_shift.id))
+    no_show = await db.scalar(select(Attendance).where(Attendance.seat_id == bob_seat.id))
+    request = CoverRequest(
+        site_id=site.id,
+        shift_id=bob_shift.id,
+        absent_user_id=bob.id,
+        reason=CoverReason.no_show,
+        created_at=local(site, day, "09:21"),
+    )
+    db.add(request)
+    await db.commit()
+    return Floor(
+        site=site,
+        day=day,
+        now=local(site, day, "10:00"),
+        ann=ann,
+        bob=bob,
+        duty_id=duty.id,
+        no_show_id=no_show.id,
+        cover_id=request.id,
+        bob_seat_id=bob_seat.id,
+        ann_seat_id=ann_seat.id,
+    )
+
+
+async def test_sweep_logs_no_show_late_start_and_cover_once(db: AsyncSession, site: Site, people: Factory) -> None:
+    floor = await a_floor(db, site, people)
+
+    assert await log.sweep_system_items(db, now=floor.now) == 3
+    assert await log.sweep_system_items(db, now=floor.now + dt.timedelta(minutes=1)) == 0
+
+    items = await log.day_items(
+        db, site_id=site.id, start=local(site, floor.day, "00:00"), end=local(site, floor.day, "23:30")
+    )
+    assert [(item.kind, item.started_at, item.subject) for item in items] == [
+        (LogKind.late_start, local(site, floor.day, "09:10"), "Ann"),
+        (LogKind.no_show, local(site, floor.day, "09:20"), "Bob"),
+        (LogKind.cover_request, local(site, floor.day, "09:21"), "Bob"),
+    ]
+    assert {item.duty_id for item in items} == {floor.duty_id}
+    assert all(item.system and item.status is LogStatus.open for item in items)
+    assert items[0].summary == "Ann · 09:00\u201313:00"
+    assert (items[1].link or "").startswith(f"/admin/attendance?day={floor.day.isoformat()}#seat-")
+    assert items[2].link == f"/admin/cover#cover-{floor.cover_id}"
+
+
+async def test_late_start_waits_for_the_sites_minutes(db: AsyncSession, site: Site, people: Factory) -> None:
+    floor = await a_floor(db, site, people)
+
+    # At 09:09 Ann is not late yet (10 minutes by default) and Bob's no-show is not marked yet.
+    assert await log.sweep_system_items(db, now=local(site, floor.day, "09:09")) == 0
+    assert await log.sweep_system_items(db, now=local(site, floor.day, "09:10")) == 1
+
+
+async def test_board_action_and_sweep_write_the_item_once(db: AsyncSession, site: Site, people: Factory) -> None:
+    floor = await a_floor(db, site, people)
+
+    first = await log.record_system_item(
+        db,
+        site_id=site.id,
+        kind=LogKind.no_show,
+        source_key=f"no_show:{floor.no_show_id}",
+        started_at=local(site, floor.day, "09:20"),
+        summary="Bob",
+        subject_user_id=floor.bob.id,
+        now=local(site, floor.day, "09:20"),
+    )
+    again = await log.record_system_item(
+        db,
+        site_id=site.id,
+        kind=LogKind.no_show,
+        source_key=f"no_show:{floor.no_show_id}",
+        started_at=local(site, floor.day, "09:20"),
+        summary="Bob again",
+        now=local(site, floor.day, "09:21"),
+    )
+
+    assert first is not None
+    assert first.duty_id == floor.duty_id
+    assert again is None
+    assert await log.sweep_system_items(db, now=floor.now) == 2  # the late start and the cover request
+    count = await db.scalar(select(func.count()).where(DutyLogItem.site_id == site.id))
+    assert count == 3
+
+
+async def test_sweep_looks_back_36_hours_only(db: AsyncSession, site: Site, people: Factory) -> None:
+    floor = await a_floor(db, site, people)
+
+    assert (
+        await log.sweep_system_items(db, now=floor.now + dt.timedelta(hours=48)) == 0
+    )  # Di was late at 11:10, 46 h 50 ago
+
+
+async def test_lead_item_update_and_correction(db: AsyncSession, site: Site, people: Factory) -> None:
+    day = yesterday(site)
+    lead = await an_agent(people, display_name="Lena", tier=Tier.senior)
+    await a_lead(db, site, lead)
+    duty = await a_duty(db, site, lead, start=local(site, day, "08:00"), hours=4)
+    entry = log.LeadEntry(
+        kind=LogKind.system_problem,
+        started_at=local(site, day, "09:40"),
+        summary="Phones drop calls",
+        details={"system": "Telephony", "symptom": "Calls drop after 30 s", "affected": "12"},
+        action="Called the vendor",
+        told="IT on call",
+        status=LogStatus.in_progress,
+    )
+
+    item = await log.record_item(db, site=site, entry=entry, author=lead, now=local(site, day, "09:50"))
+    await log.add_update(
+        db,
+        site_id=site.id,
+        item_id=item.id,
+        author=lead,
+        action="Vendor fixed the trunk",
+        told="Agents on shift",
+        status=LogStatus.closed,
+        now=local(site, day, "10:30"),
+    )
+    fix = await log.record_item(
+        db,
+        site=site,
+        entry=log.LeadEntry(
+            kind=LogKind.system_problem,
+            started_at=local(site, day, "09:35"),
+            summary="Phones drop calls (started 09:35, not 09:40)",
+            details={"system": "Telephony", "symptom": "Calls drop after 30 s", "affected": "14"},
+            corrects_id=item.id,
+        ),
+        author=lead,
+        now=local(site, day, "10:40"),
+    )
+
+    view = await log.item_view(db, site_id=site.id, item_id=item.id)
+    assert view.duty_id == duty.id
+    assert view.lead == "Lena"
+    assert view.status is LogStatus.closed
+    assert view.first_action_at == local(site, day, "09:50")
+    assert view.closed_at == local(site, day, "10:30")
+    assert [(u.action, u.status) for u in view.updates] == [
+        ("Called the vendor", LogStatus.in_progress),
+        ("Vendor fixed the trunk", LogStatus.closed),
+    ]
+    assert view.corrected_by == [fix.id]
+    corrected = await log.item_view(db, site_id=site.id, item_id=fix.id)
+    assert corrected.corrects_id == item.id
+    assert corrected.details["affected"] == "14"
+    assert view.details["affected"] == "12"  # the original stays as written
+    assert await db.scalar(select(func.count()).where(DutyLogUpdate.item_id == item.id)) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "details", "field"),
+    [
+        (LogKind.system_problem, {"system": "CRM", "symptom": "slow"}, "affected"),
+        (LogKind.queue_spike, {"queue": "billing", "size": "many", "wait": "5"}, "size"),
+        (LogKind.staffing_gap, {"skill": "tech", "from_time": "9am", "to_time": "10:00", "short_by": "2"}, "from_time"),
+    ],
+)
+async def test_an_incomplete_template_is_refused_naming_the_field(
+    db: AsyncSession, site: Site, people: Factory, kind: LogKind, details: dict[str, str], field: str
+) -> None:
+    lead = await people.make(Role.coordinator)
+    entry = log.LeadEntry(kind=kind, started_at=utcnow(), summary="x", details=details)
+
+    with pytest.raises(DomainError) as refused:
+        await log.record_item(db, site=site, entry=entry, author=lead, now=utcnow())
+
+    assert refused.value.field == field
+    assert await db.scalar(select(func.count()).where(DutyLogItem.site_id == site.id)) == 0
+
+
+# The sweep racing itself, each run in its own unit of work on a fresh database ------------------------
+
+
+@pytest.fixture
+async def fresh(empty_database_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(migrate, empty_database_url, "head")
+    engine = create_engine(empty_database_url, pool_size=6, max_overflow=0, pool_timeout=60)
+    yield Database(engine)
+    await engine.dispose()
+
+
+async def test_concurrent_sweeps_write_each_item_once(fresh: Database) -> None:
+    async with fresh.session(write=True) as session:
+        site = await accounts.ensure_site(session, name="Race Centre", timezone="Asia/Shanghai", country="CN")
+        floor = await a_floor(session, site, Factory(db=session, site=site))
+
+    async def sweep() -> int:
+        async with fresh.session(write=True) as session:
+            return await log.sweep_system_items(session, now=floor.now)
+
+    written = await asyncio.gather(*(sweep() for _ in range(4)))
+
+    assert sum(written) == 3
+    async with fresh.session() as session:
+        keys = set(await session.scalars(select(DutyLogItem.source_key)))
+    assert keys == {f"late:{floor.ann_seat_id}", f"no_show:{floor.no_show_id}", f"cover:{floor.cover_id}"}
