@@ -33,7 +33,7 @@ from backend.pay.quotes import shift_pay
 from backend.payouts.agent_payouts import PayoutLine, my_payouts
 from backend.payouts.models import Rail
 from backend.payouts.runs import rail_of
-from backend.shifts import attendance, market
+from backend.shifts import attendance, intraday, market
 from backend.shifts import service as shifts
 from backend.shifts.attendance import SeatState
 from backend.shifts.market import OpenShift
@@ -128,6 +128,7 @@ class Home:
     inbox: InboxGlance
     payouts_shown: bool
     last_payout: PayoutLine | None
+    offers: int = 0  # same-day offers (VTO, a longer shift) the agent can still answer (``shifts.intraday``)
 
 
 async def gather_home(session: AsyncSession, *, agent: User, now: dt.datetime, stripe_ready: bool) -> Home:
@@ -144,6 +145,7 @@ async def gather_home(session: AsyncSession, *, agent: User, now: dt.datetime, s
         inbox=await inbox_glance(session, agent=agent),
         payouts_shown=payouts_shown,
         last_payout=last_payout,
+        offers=await intraday.open_offer_count(session, user_id=agent.id, now=now),
     )
 
 

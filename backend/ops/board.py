@@ -142,6 +142,7 @@ class NeedRow(msgspec.Struct, frozen=True):
     gap: int
     surplus: int
     past: bool
+    earlier: bool  # more than an hour ago: folded away under "Earlier today"
     open_from: str  # an extra shift for this gap starts here at the earliest (the next half-hour if this one began)
     open_until: str  # ... and lasts the site's shortest shift
 
@@ -264,7 +265,10 @@ class Today:
                 ),
                 Series(
                     name=_("Started"),
-                    values=[None if v is None else float(v) for v in skill.started],
+                    values=[
+                        None if started is None or not scheduled else float(started)
+                        for started, scheduled in zip(skill.started, skill.scheduled, strict=True)
+                    ],
                     style="step",
                     css="started",
                 ),
@@ -304,6 +308,7 @@ class Today:
                     gap=skill.gap(slot),
                     surplus=skill.surplus(slot),
                     past=slot < needs.now_slot,
+                    earlier=slot < needs.now_slot - 2,
                     open_from=self.slot_clock(max(slot, needs.now_slot + 1)),
                     open_until=self.slot_clock(max(slot, needs.now_slot + 1) + shortest),
                 )

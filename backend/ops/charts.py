@@ -23,7 +23,7 @@ _PALETTE = ("#0f5c4d", "#7a9a01", "#c26a00", "#3b5ba5", "#a4161a", "#6b4c9a")
 _CSS_SAFE = re.compile(r"[^a-z0-9-]")
 _LEFT = 44  # room for the y-axis numbers
 _RIGHT = 8
-_TOP = 10
+_TOP = 20  # room for the unit above the y-axis
 _BOTTOM = 38  # room for the x-axis labels and the legend
 _LABEL_EVERY_PX = 44  # at most one x-axis label per this many pixels
 
@@ -113,7 +113,7 @@ def render_chart(chart: Chart, *, width: int = 720, height: int = 220) -> Markup
         )
         tick += step
     if chart.unit:
-        out.append(f'<text class="chart-axis" x="4" y="{_TOP + 4}" dy="4">{escape(chart.unit)}</text>')
+        out.append(f'<text class="chart-axis" x="4" y="12">{escape(chart.unit)}</text>')
     every = max(1, math.ceil(count / max(1, plot_w // _LABEL_EVERY_PX)))
     for i, label in enumerate(chart.labels):
         if i % every == 0:

@@ -50,7 +50,9 @@ Text = Annotated[str, msgspec.Meta(max_length=log.FIELD_MAX)]
 LongText = Annotated[str, msgspec.Meta(max_length=handover.NOTE_MAX)]
 Short = Annotated[str, msgspec.Meta(max_length=40)]
 ChosenDay = Annotated[dt.date, RefuseWith(lambda _: _("Give a day like 2026-12-07."))]
-ChosenTime = Annotated[dt.time, RefuseWith(lambda _: _("Enter a time like 09:30."))]
+ChosenTime = Annotated[
+    str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:00)?$"), RefuseWith(lambda _: _("Enter a time like 09:30."))
+]
 ChosenId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1), RefuseWith(lambda _: _("Choose from the list."))]
 
 
@@ -149,11 +151,11 @@ def lead_entry(form: LogForm, site: Site) -> log.LeadEntry:
     """The form as the service takes it: the start as a UTC instant, the kind's fields as its details."""
     kind = _kind(form.kind)
     values = parse_fields(LogValues, {"day": form.day, "started": form.started})
-    started = dt.datetime.combine(values.day, values.started, tzinfo=site_zone(site)).astimezone(dt.UTC)
+    started = dt.datetime.combine(values.day, dt.time.fromisoformat(values.started), tzinfo=site_zone(site))
     given = msgspec.structs.asdict(form)
     return log.LeadEntry(
         kind=kind,
-        started_at=started,
+        started_at=started.astimezone(dt.UTC),
         summary=form.summary,
         details={field.name: given.get(field.name, "") for field in log.KIND_TEMPLATES[kind]},
         action=form.action,
@@ -255,8 +257,8 @@ class DutyRosterController(Controller):
                 site=site,
                 user_id=values.user_id,
                 day=values.day,
-                start=values.start,
-                end=values.end,
+                start=dt.time.fromisoformat(values.start),
+                end=dt.time.fromisoformat(values.end),
                 by=current_user,
                 now=utcnow(),
             )

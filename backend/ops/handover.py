@@ -354,7 +354,7 @@ async def submit_handover(
 
     Only the duty's own lead writes it (403 for anyone else), once the duty has started. Every open item the
     previous hand-over left unclosed is carried whatever the form says (an item travels until it is closed);
-    a typed open item needs an owner of the site.
+    a typed open item needs an owner of the site (one from the log or carried may have none yet).
     """
     duty = await get_duty(session, site_id=site.id, duty_id=duty_id)
     if duty.user_id != by.id:
@@ -384,7 +384,7 @@ async def submit_handover(
         _check_line(line, index)
         if line.owner_id is not None and line.owner_id not in known:
             raise DomainError(_("Choose an owner from the list."), field=f"item-{index}-owner")
-        if line.kind is HandoverItemKind.open_item and line.owner_id is None and line.carried_from_id is None:
+        if line.kind is HandoverItemKind.open_item and line.owner_id is None and line.log_item_id is None:
             raise DomainError(_("An open item needs an owner."), field=f"item-{index}-owner")
     handover = Handover(
         site_id=site.id,

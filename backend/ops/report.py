@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User, localized_skill_name
+from backend.accounts.service import person_labels
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
 from backend.core.slots import IsoWeek, hours, utc_start
@@ -175,12 +176,11 @@ def week_bounds(zone: ZoneInfo, week: IsoWeek) -> tuple[dt.datetime, dt.datetime
 
 
 async def _labels(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
-    """The people a report names, in one query: their display names."""
+    """The people a report names, in one query, as every staff list names them (namesakes told apart)."""
     wanted = sorted({user_id for user_id in user_ids if user_id is not None})
     if not wanted:
         return {}
-    users = list(await session.scalars(select(User).where(User.id.in_(wanted))))
-    return {user.id: user.display_name for user in users}
+    return person_labels(await session.scalars(select(User).where(User.id.in_(wanted))))
 
 
 def handover_state(

@@ -245,7 +245,7 @@ class TodayController(Controller):
                 now=utcnow(),
             )
 
-        key = f"{data.shift_id}-{data.user}"
+        key = f"seat-{data.shift_id}-{data.user}"
         return await self._act(
             request, db, principal, part="now", poll=_poll(data.poll), done="no-show", error_key=key, action=act
         )
@@ -277,7 +277,7 @@ class TodayController(Controller):
                 db, site=site, skill=data.skill.strip(), slot=slot, bonus_minor=bonus, by=current_user, now=utcnow()
             )
 
-        key = f"{data.shift_id}-{data.user}" if for_no_show else f"{data.skill}-{data.slot}"
+        key = f"seat-{data.shift_id}-{data.user}" if for_no_show else f"cover-{data.skill}"
         return await self._act(
             request,
             db,
@@ -320,6 +320,6 @@ class TodayController(Controller):
             part="table",
             poll=_poll(data.poll),
             done="extra-shift",
-            error_key=data.key or data.skill,
+            error_key=data.key or f"extra-{data.skill}",
             action=act,
         )

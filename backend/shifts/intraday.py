@@ -535,6 +535,7 @@ async def _close_call(session: AsyncSession, call: IntradayCall, now: dt.datetim
 async def accept_offer(session: AsyncSession, *, offer_id: int, agent: User, now: dt.datetime) -> IntradayOffer:
     """Take the offer: the first ``wanted`` acceptances are granted (one conditional UPDATE), the rest refused
     as taken (409); an offer already accepted answers as it did (a double tap changes nothing)."""
+    await lock_agent(session, agent.id)  # one agent's taps in turn: the offer is read after the lock
     offer, call = await _own_offer(session, offer_id, agent)
     if offer.status is OfferStatus.accepted:
         return offer
@@ -544,7 +545,6 @@ async def accept_offer(session: AsyncSession, *, offer_id: int, agent: User, now
         raise Conflict(_("You declined this offer."))
     if offer.status is OfferStatus.expired or offer.expires_at <= now:
         raise _lapsed()
-    await lock_agent(session, agent.id)
     seat = await session.get(ShiftSeat, offer.seat_id)
     shift = await session.get(Shift, seat.shift_id) if seat is not None else None
     site = await session.get(Site, call.site_id)
@@ -593,6 +593,7 @@ async def accept_offer(session: AsyncSession, *, offer_id: int, agent: User, now
 
 async def decline_offer(session: AsyncSession, *, offer_id: int, agent: User, now: dt.datetime) -> IntradayOffer:
     """Say no: a VTO call then asks the next agent in line. Declining twice changes nothing."""
+    await lock_agent(session, agent.id)
     offer, call = await _own_offer(session, offer_id, agent)
     if offer.status is OfferStatus.declined:
         return offer

@@ -11,7 +11,7 @@ from backend.accounts.zones import site_zone
 from backend.core.bounds import PathId
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
-from backend.core.i18n import moment_labeller
+from backend.core.i18n import date_text
 from backend.core.security import requires
 from backend.core.slots import local_start
 from backend.core.web import AnyRequest, CurrentPrincipal, Db
@@ -38,8 +38,7 @@ class PersonWorkController(Controller):
         context = {
             "work": await people.person_work(db, agent=agent, site=site, now=now),
             "local": lambda slot: local_start(slot, zone),
-            "when": moment_labeller(zone, now.astimezone(zone).date()),
+            "day_of": lambda moment: date_text(moment.astimezone(zone).date()),
             "zone": zone.key,
         }
         return Template(template_name=FRAGMENT, context=context)
-

@@ -14,7 +14,9 @@ this one, this week and the next:
 - three duties a day (07-15, 15-23, 23-07 local) led by four coordinators and eight named shift leads, four log
   items per duty with their updates, and a hand-over for nine in ten past duties with two or three items.
 
-Rows go in by bulk Core inserts (COPY for work records and availability). Then each page is fetched through the
+Rows go in by bulk Core inserts (COPY for work records and availability). The ops worker jobs then run as the
+worker runs them, until they have nothing left to do (the quality roll-up sums a few weeks a run), each run timed:
+a centre whose worker has been running. Then each page is fetched through the
 real ASGI app (httpx, in process, no network) signed in as a coordinator: one warm-up, then ``--requests`` timed
 requests (default 20). For each page the bench prints the median and 95th percentile in milliseconds, the SQL
 statements it sent and the slowest one's time, and the size of the answer; a page that answers 404 (not built
@@ -54,6 +56,7 @@ from backend.core.settings import load_settings
 from backend.core.slots import IsoWeek, local_slot, slot_of, utc_start
 from backend.demand.models import ContactInterval
 from backend.notify.models import Kind, Notification
+from backend.ops import jobs as ops_jobs
 from backend.ops.models import (
     Duty,
     DutyLogItem,
@@ -590,6 +593,28 @@ async def seed(url: str, *, agents: int, weeks: int, seed_value: int = 18) -> Wo
     return world
 
 
+async def settle(url: str, *, runs: int = 20) -> list[str]:
+    """Run the ops worker jobs the way the worker does (each minute, one transaction) until they have nothing left
+    to do (the quality roll-up sums a few weeks a run), as a centre whose worker has been running would be;
+    answers a line per run with what each job did and how long it took."""
+    database = Database.from_url(url)
+    lines = []
+    try:
+        for run in range(1, runs + 1):
+            done = []
+            async with database.session(write=True) as session:
+                for name, job in ops_jobs.EVERY_MINUTE:
+                    began = time.perf_counter()
+                    count = await job(session, now=utcnow())
+                    done.append((name, count, time.perf_counter() - began))
+            lines.append(f"worker run {run}: " + ", ".join(f"{n} {c} ({s * 1000:.0f} ms)" for n, c, s in done))
+            if not any(count for _name, count, _s in done):
+                break
+    finally:
+        await database.dispose()
+    return lines
+
+
 async def seeded(url: str) -> bool:
     database = Database.from_url(url)
     try:
@@ -641,6 +666,7 @@ async def measure(url: str, *, requests: int, only: str) -> list[dict[str, Any]]
                     samples.append((time.perf_counter() - began) * 1000)
                     assert response.status_code == 200, (path, response.status_code)
                 slowest_ms, slowest_sql = counted.slowest()
+                print(f"  {label}: median {statistics.median(samples):.0f} ms, {counted.count} queries", flush=True)
                 rows.append(
                     {
                         "label": label,
@@ -701,6 +727,9 @@ def main() -> None:
         world = None
         if not asyncio.run(seeded(url)):
             world = asyncio.run(seed(url, agents=args.agents, weeks=args.weeks))
+            print(f"seeded in {world.seconds:.0f} s", flush=True)
+        for line in asyncio.run(settle(url)):
+            print(line, flush=True)
         rows = asyncio.run(measure(url, requests=args.requests, only=args.only))
         report(rows, world, args.requests)
     finally:

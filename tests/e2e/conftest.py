@@ -256,3 +256,20 @@ def assert_thumb_sized(page: Any, scope: str, targets: str = "a, button, input, 
 def phone(new_phone: Callable[[], Phone]) -> Any:
     """A page in a fresh 360 x 800 phone context (``new_phone`` closes it afterwards)."""
     return new_phone().page
+
+
+LAPTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
+
+
+@pytest.fixture
+def laptop_page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A page in a fresh 1280 x 900 laptop context (staff pages), with console errors recorded like a phone's."""
+    context = browser.new_context(base_url=live_server, **LAPTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    _CONSOLE_ERRORS[page] = errors
+    yield page
+    context.close()

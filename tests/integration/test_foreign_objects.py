@@ -25,7 +25,7 @@ from backend.learning import cases, drills, quiz
 from backend.notify.models import Kind
 from backend.notify.service import notify
 from backend.pay import periods
-from backend.shifts import cover, swaps
+from backend.shifts import cover, intraday, swaps
 from backend.shifts.models import CoverReason
 from tests.conftest import login, post_form
 from tests.factories import (
@@ -68,6 +68,7 @@ class Foreign:
     comment: int  # ... and a colleague's comment on it
     cover_elsewhere: int  # a cover request of another site
     period_elsewhere: int  # a pay period of another site
+    intraday_offer: int = 0  # a colleague's same-day offer (VTO on their shift)
 
 
 # What each route is sent and with which foreign ids; every one must answer 404.
@@ -139,6 +140,8 @@ CASES: dict[tuple[str, str], list[tuple[Callable[[Foreign], str], dict[str, str]
         (lambda f: f"/app/cases/{f.case_elsewhere}/comments/{f.comment}/delete", {}),
     ],
     ("GET", "/app/earnings/periods/{period_id:int}"): [(lambda f: f"/app/earnings/periods/{f.period_elsewhere}", {})],
+    ("POST", "/app/offers/{offer_id:int}/accept"): [(lambda f: f"/app/offers/{f.intraday_offer}/accept", {})],
+    ("POST", "/app/offers/{offer_id:int}/decline"): [(lambda f: f"/app/offers/{f.intraday_offer}/decline", {})],
 }
 
 
@@ -175,6 +178,18 @@ async def colleague_world(db: AsyncSession, site: Site, people: Factory, me: Use
     )
     case = await cases.create_case(db, author=coordinator, draft=a_case_draft(site, now), publish=True, now=now)
     comment = await cases.add_comment(db, case_id=case.id, author=colleague, body="Worked for me.", now=now)
+    vto = await intraday.start_vto(
+        db,
+        site=site,
+        skill_id=skill.id,
+        start_slot=held.start_slot + 2,
+        end_slot=held.end_slot,
+        surplus=1,
+        standby=False,
+        by=coordinator,
+        now=now,
+    )
+    (colleague_offer,) = await intraday.offers_of_call(db, call_id=vto.id)
 
     elsewhere = await accounts.ensure_site(db, name="Elsewhere Centre", timezone="Asia/Shanghai", country="CN")
     other_people = Factory(db=db, site=elsewhere)
@@ -214,6 +229,7 @@ async def colleague_world(db: AsyncSession, site: Site, people: Factory, me: Use
         comment=comment.id,
         cover_elsewhere=far_cover.id,
         period_elsewhere=far_period.id,
+        intraday_offer=colleague_offer.id,
     )
 
 

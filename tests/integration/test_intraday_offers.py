@@ -107,7 +107,8 @@ async def test_vto_stops_at_the_surplus(
     told = await db.scalar(
         select(Notification).where(Notification.user_id == a.id, Notification.kind == Kind.intraday_offer)
     )
-    assert told is not None and told.url == "/app/offers"
+    assert told is not None
+    assert told.url == "/app/offers"
 
     for agent, offer in ((a, offers[0]), (b, offers[1])):
         assert offer is not None
@@ -154,7 +155,8 @@ async def test_least_served_this_week_is_asked_last(
     assert first is not None
     await intraday.decline_offer(db, offer_id=first.id, agent=most, now=NOW + dt.timedelta(minutes=1))
     last = await offer_of(db, call, least)
-    assert last is not None and last.rank == 3
+    assert last is not None
+    assert last.rank == 3
 
 
 async def test_agents_at_the_weekly_cap_are_not_asked(
@@ -175,7 +177,8 @@ async def test_agents_at_the_weekly_cap_are_not_asked(
         now=tomorrow("07:00"),
     )
     taken = await offer_of(db, first, capped)
-    assert taken is not None and taken.seat_id == (await seat_of(db, earlier)).id
+    assert taken is not None
+    assert taken.seat_id == (await seat_of(db, earlier)).id
     await intraday.accept_offer(db, offer_id=taken.id, agent=capped, now=tomorrow("07:01"))
 
     call = await vto(db, site, billing, coordinator, surplus=1)
@@ -189,7 +192,8 @@ async def test_a_lapsed_offer_is_refused_and_passed_on(
     (a, _), (b, _), (c, _) = await floor(db, people, billing, 3)
     call = await vto(db, site, billing, coordinator, surplus=1)
     offer = await offer_of(db, call, a)
-    assert offer is not None and offer.expires_at == NOW + dt.timedelta(minutes=20)
+    assert offer is not None
+    assert offer.expires_at == NOW + dt.timedelta(minutes=20)
     later = NOW + dt.timedelta(minutes=21)
     with pytest.raises(Conflict, match="expired"):
         await intraday.accept_offer(db, offer_id=offer.id, agent=a, now=later)
@@ -351,12 +355,16 @@ async def test_the_agent_accepts_on_the_offers_page(
     )
     await db.commit()
     offer_a, offer_b = await offer_of(db, call, a), await offer_of(db, call, b)
-    assert offer_a is not None and offer_b is not None
+    assert offer_a is not None
+    assert offer_b is not None
 
     await login(client, a.email)
+    home = await client.get("/app")
+    assert "1 offer waiting for your answer" in home.text
     shown = await client.get("/app/offers")
     assert shown.status_code == 200
-    assert "Time off today" in shown.text and "Paid standby: 50% of your base pay" in shown.text
+    assert "Time off today" in shown.text
+    assert "Paid standby: 50% of your base pay" in shown.text
     assert "The rules for same-day offers" in shown.text
     accepted = await post_form(client, f"/app/offers/{offer_a.id}/accept", {})
     assert accepted.status_code == 303
@@ -373,7 +381,8 @@ async def test_the_agent_accepts_on_the_offers_page(
     htmx = await client.post(
         f"/app/offers/{offer_b.id}/decline", data={"_csrf_token": client.cookies.get("weft_csrf") or ""}, headers=HTMX
     )
-    assert htmx.status_code == 200 and "Already taken" in htmx.text
+    assert htmx.status_code == 200
+    assert "Already taken" in htmx.text
 
 
 async def test_the_offers_page_reads_in_chinese(
@@ -403,20 +412,25 @@ async def test_the_board_calls_vto_and_vot_and_offers_an_extension(
         },
         headers=HTMX,
     )
-    assert extended.status_code == 200 and extended.headers.get("hx-trigger") == "board-changed"
+    assert extended.status_code == 200
+    assert extended.headers.get("hx-trigger") == "board-changed"
     assert "Extension offered" in extended.text
     called = await post_form(client, "/admin/today/vto", {**stretch, "surplus": "1"})
-    assert called.status_code == 303 and called.headers["location"] == "/admin/today?done=vto"
+    assert called.status_code == 303
+    assert called.headers["location"] == "/admin/today?done=vto"
     call = await db.scalar(select(IntradayCall).where(IntradayCall.kind == CallKind.vto))
-    assert call is not None and call.standby_percent == 0  # the site's default mode: release
+    assert call is not None
+    assert call.standby_percent == 0
 
     refused = await post_form(client, "/admin/today/vto", {**stretch, "surplus": "0"})
-    assert refused.status_code == 422 and "Enter a whole number." in refused.text
+    assert refused.status_code == 422
+    assert "Enter a whole number." in refused.text
 
     opened = await post_form(client, "/admin/today/vot", {**stretch, "wanted": "2", "bonus": "12.50"})
     assert opened.status_code == 303
     vot = await db.scalar(select(Shift).where(Shift.origin == ShiftOrigin.vot))
-    assert vot is not None and (vot.bonus_minor, vot.seats) == (1250, 2)
+    assert vot is not None
+    assert (vot.bonus_minor, vot.seats) == (1250, 2)
 
     stranger = await post_form(client, "/admin/today/extend", {"shift_id": "999999", "user_id": str(agent.id)})
     assert stranger.status_code == 404

@@ -42,6 +42,7 @@ def at(clock: str, day: dt.date = DAY) -> dt.datetime:
 
 
 TEN = at("10:00")
+DASH = "\u2013"  # the en dash between a shift's times
 FORMULA = "3 half-hours: 36 actual / 18 forecast = 2.00; damped 0.5 → 1.50; bounded 0.5–2.0 → 1.50"  # noqa: RUF001
 
 
@@ -120,14 +121,14 @@ async def test_the_board_at_ten_shows_who_is_late_the_no_show_and_the_reforecast
 
     now = section(html, "now")
     late = text_of(re.search(r'<ul class="board-list" id="board-late">.*?</ul>', now, re.S).group(0))  # type: ignore[union-attr]
-    assert "Bo · Billing · 09:00–13:00 · late since 09:10" in late
-    assert "Ana · Billing · 09:30–13:30 · late since 09:40 · not confirmed" in late
+    assert f"Bo · Billing · 09:00{DASH}13:00 · late since 09:10" in late
+    assert f"Ana · Billing · 09:30{DASH}13:30 · late since 09:40 · not confirmed" in late
     assert late.index("Bo") < late.index("Ana")  # by start
     assert "Late (2)" in text_of(now)
     assert "No-shows (1)" in text_of(now)
-    assert "Cy · Billing · 08:00–12:00 · marked at 08:20" in text_of(now)
+    assert f"Cy · Billing · 08:00{DASH}12:00 · marked at 08:20" in text_of(now)
     assert "On shift now (1)" in text_of(now)
-    assert "Di · Billing · 08:00–12:00 · started 07:58" in text_of(now)
+    assert f"Di · Billing · 08:00{DASH}12:00 · started 07:58" in text_of(now)
     assert "Ed" not in text_of(now)
     assert now.count("Mark no-show") == 2
 
@@ -164,8 +165,8 @@ async def test_a_part_answers_204_until_it_changes_and_a_no_show_from_the_board_
     changed = await client.get("/admin/today/parts/log", headers={"HX-Request": "true", "x-board-version": version})
     assert changed.status_code == 200
     log = text_of(changed.text)
-    assert "No-show · Bo · 09:00–13:00" in log
-    assert "Cover request · Bo · 09:00–13:00" in log
+    assert f"No-show · Bo · 09:00{DASH}13:00" in log
+    assert f"Cover request · Bo · 09:00{DASH}13:00" in log
     kinds = set((await db.scalars(select(DutyLogItem.kind).where(DutyLogItem.site_id == site.id))).all())
     assert kinds == {LogKind.no_show, LogKind.cover_request}
     cover = await db.scalar(select(CoverRequest).where(CoverRequest.shift_id == shift.id))
@@ -195,7 +196,7 @@ async def test_a_gap_gets_cover_on_the_latest_shift_covering_it_and_an_extra_shi
     assert extra is not None
     assert (extra.end_slot - extra.start_slot, extra.seats, extra.bonus_minor) == (8, 2, 1250)
     summaries = (await db.scalars(select(DutyLogItem.summary).where(DutyLogItem.site_id == site.id))).all()
-    assert "Extra shift opened: billing 10:30–14:30, 2 seats" in summaries
+    assert f"Extra shift opened: billing 10:30{DASH}14:30, 2 seats" in summaries
 
 
 async def test_refusals_name_the_field_and_leave_nothing_behind(

@@ -130,6 +130,7 @@ async def bare_agents(db: AsyncSession, site: Site, count: int, *, tier: Tier = 
             display_name=f"Bulk {index:03d}",
             role=Role.agent,
             tier=tier,
+            timezone=site.timezone,
             password_hash="-",
         )
         for index in range(count)

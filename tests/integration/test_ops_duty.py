@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Tier
+from backend.accounts import service as accounts
+from backend.accounts.models import Role, Site, Tier, User
 from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
+from backend.core.slots import IsoWeek
 from backend.ops import duty
 from backend.ops.models import Duty
+from tests.conftest import login, post_form
 from tests.factories import Factory, a_duty, a_lead, an_agent
 
 
@@ -129,3 +133,73 @@ async def test_a_cancelled_duty_stays_but_frees_its_time(db: AsyncSession, site:
     assert state.current is not None
     assert state.current.id == again.id
     assert await db.get(Duty, first.id) is not None
+
+
+# The pages ---------------------------------------------------------------------------------------------
+
+
+async def signed_in(client: httpx.AsyncClient, user: User) -> None:
+    assert (await login(client, user.email)).status_code == 303
+
+
+async def test_coordinator_puts_a_lead_on_duty_and_an_overlap_is_refused_on_the_page(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    day = tomorrow(site)
+    coco = await people.make(Role.coordinator, display_name="Coco")
+    sam = await an_agent(people, display_name="Sam", tier=Tier.senior)
+    await signed_in(client, coco)
+
+    named = await post_form(client, "/admin/duty/leads", {"user_id": str(sam.id), "action": "name"})
+    added = await post_form(
+        client, "/admin/duty/", {"user_id": str(sam.id), "day": day.isoformat(), "start": "08:00", "end": "12:00"}
+    )
+    clash = await post_form(
+        client, "/admin/duty/", {"user_id": str(coco.id), "day": day.isoformat(), "start": "11:00", "end": "15:00"}
+    )
+    week = await client.get(f"/admin/duty/?week={IsoWeek.of(day)}")
+
+    assert named.status_code == 303
+    assert added.status_code == 303
+    assert clash.status_code == 422
+    assert "overlaps Sam" in clash.text
+    assert 'id="f-start"' in clash.text
+    assert week.status_code == 200
+    assert "Sam" in week.text
+    assert "08:00\u201312:00" in week.text
+    assert await db.scalar(select(func.count()).where(Duty.site_id == site.id)) == 1
+
+
+async def test_a_bad_time_is_refused_naming_the_field(client: httpx.AsyncClient, site: Site, people: Factory) -> None:
+    coco = await people.make(Role.coordinator)
+    await signed_in(client, coco)
+
+    refused = await post_form(
+        client,
+        "/admin/duty/",
+        {"user_id": str(coco.id), "day": tomorrow(site).isoformat(), "start": "9", "end": "12:00"},
+    )
+
+    assert refused.status_code == 422
+    assert 'aria-describedby="e-start"' in refused.text
+
+
+async def test_roles_on_the_roster(client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory) -> None:
+    coco = await people.make(Role.coordinator)
+    finance = await people.make(Role.finance)
+    agent = await an_agent(people)
+    other_site = await accounts.ensure_site(db, name="Other Centre", timezone="Europe/Berlin", country="DE")
+    stranger = await people.make(Role.coordinator, site=other_site)
+    foreign = await a_duty(db, other_site, stranger, start=local(site, tomorrow(site), "08:00"))
+
+    await signed_in(client, agent)
+    assert (await client.get("/admin/duty/")).status_code == 403
+    assert (await client.get("/admin/duty/leads")).status_code == 403
+    await signed_in(client, finance)
+    assert (await client.get("/admin/duty/")).status_code == 200
+    assert (await client.get("/admin/duty/leads")).status_code == 200
+    assert (await post_form(client, "/admin/duty/leads", {"user_id": str(agent.id)})).status_code == 403
+    await signed_in(client, coco)
+    assert (await post_form(client, f"/admin/duty/{foreign.id}/cancel", {})).status_code == 404
+    assert (await post_form(client, "/admin/duty/leads", {"user_id": str(stranger.id)})).status_code == 404
+    assert (await db.get(Duty, foreign.id)).cancelled_at is None

@@ -6,17 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, Tier, User
 from backend.accounts.zones import site_zone
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Forbidden
+from backend.core.errors import Conflict, DomainError, Forbidden
+from backend.core.slots import slot_of, utc_start
 from backend.ops import handover, log
 from backend.ops.handover import HandoverState, Line
 from backend.ops.models import Duty, HandoverItem, HandoverItemKind, LogKind, LogStatus
+from tests.conftest import login, post_form
 from tests.factories import Factory, a_duty, a_lead, an_agent
 
 
@@ -181,7 +185,7 @@ async def test_only_the_duty_lead_hands_over_and_only_once(db: AsyncSession, sit
 async def test_a_typed_open_item_needs_an_owner(db: AsyncSession, site: Site, people: Factory) -> None:
     w = await a_day(db, site, people)
 
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(DomainError) as refused:
         await handover.submit_handover(
             db,
             site=site,
@@ -193,7 +197,7 @@ async def test_a_typed_open_item_needs_an_owner(db: AsyncSession, site: Site, pe
             now=local(site, w.day, "14:05"),
         )
 
-    assert getattr(refused.value, "field", None) == "item-0-owner"
+    assert refused.value.field == "item-0-owner"
 
 
 async def test_handover_status_on_time_late_missing_and_not_due(db: AsyncSession, site: Site, people: Factory) -> None:
@@ -229,3 +233,111 @@ async def test_handover_status_on_time_late_missing_and_not_due(db: AsyncSession
     assert later[2].state is HandoverState.missing
     assert later[2].due_at == local(site, w.day, "00:30", 1)
     assert [s.name for s in later] == ["Lena", "Coco", "Lena"]
+
+
+# The pages ---------------------------------------------------------------------------------------------
+
+
+async def test_the_outgoing_lead_hands_over_on_the_page_and_the_next_acknowledges(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    turn = utc_start(slot_of(utcnow()))  # Lena's duty ended at the last half-hour; Coco's began then
+    lena = await an_agent(people, display_name="Lena", tier=Tier.senior)
+    await a_lead(db, site, lena, now=turn - dt.timedelta(hours=6))
+    coco = await people.make(Role.coordinator, display_name="Coco")
+    mine = await a_duty(db, site, lena, start=turn - dt.timedelta(hours=4), hours=4)
+    await a_duty(db, site, coco, start=turn, hours=4)
+    phones = await log.record_item(
+        db,
+        site=site,
+        entry=log.LeadEntry(
+            kind=LogKind.other,
+            started_at=turn - dt.timedelta(hours=2),
+            summary="Fire drill at 15:00",
+            details={"what": "Building drill"},
+        ),
+        author=lena,
+        now=turn - dt.timedelta(hours=2),
+    )
+    await db.commit()
+    assert (await login(client, lena.email)).status_code == 303
+
+    form = await client.get("/admin/duty/handover/")
+    sent = await post_form(
+        client,
+        "/admin/duty/handover/",
+        {
+            "duty_id": str(mine.id),
+            "focus": "Keep billing under 2 minutes",
+            "warnings": "",
+            "item-0-kind": "open_item",
+            "item-0-log": str(phones.id),
+            "item-0-keep": "on",
+            "item-0-text": "Other: Fire drill at 15:00",
+            "item-1-kind": "open_item",
+            "item-1-text": "Order headsets",
+            "item-1-owner": str(coco.id),
+            "item-2-kind": "open_item",
+            "item-2-text": "",
+            "item-4-kind": "follow_up",
+            "item-4-text": "Ask Ann about her appeal",
+        },
+    )
+    sent_handover = await handover.handover_of_duty(db, duty_id=mine.id)
+    assert sent_handover is not None
+    items = list(await db.scalars(select(HandoverItem).where(HandoverItem.handover_id == sent_handover.id)))
+    lena_ack = await post_form(client, f"/admin/duty/handover/items/{items[0].id}/ack", {})
+
+    assert (await login(client, coco.email)).status_code == 303
+    page = await client.get(f"/admin/duty/handover/{sent_handover.id}")
+    one = await post_form(client, f"/admin/duty/handover/items/{items[0].id}/ack", {})
+    rest = await post_form(client, f"/admin/duty/handover/{sent_handover.id}/ack", {})
+    await db.refresh(sent_handover)
+
+    assert form.status_code == 200
+    assert "Fire drill at 15:00" in form.text
+    assert sent.status_code == 303
+    assert [(i.kind, i.text, i.owner_id, i.log_item_id) for i in items] == [
+        (HandoverItemKind.open_item, "Other: Fire drill at 15:00", None, phones.id),
+        (HandoverItemKind.open_item, "Order headsets", coco.id, None),
+        (HandoverItemKind.follow_up, "Ask Ann about her appeal", None, None),
+    ]
+    assert lena_ack.status_code == 403  # Lena hands over; Coco, the incoming lead, acknowledges
+    assert page.status_code == 200
+    assert "Keep billing under 2 minutes" in page.text
+    assert one.status_code == 303
+    assert rest.status_code == 303
+    assert sent_handover.acknowledged_by_id == coco.id
+
+
+async def test_foreign_and_forbidden_handover_actions(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    w = await a_day(db, site, people)
+    other_site = await accounts.ensure_site(db, name="Other Centre", timezone="Europe/Berlin", country="DE")
+    stranger = await people.make(Role.coordinator, site=other_site)
+    theirs = await a_duty(db, other_site, stranger, start=local(site, w.day, "08:00"))
+    foreign = await handover.submit_handover(
+        db,
+        site=other_site,
+        duty_id=theirs.id,
+        by=stranger,
+        focus="",
+        warnings="",
+        lines=[Line(kind=HandoverItemKind.follow_up, text="Theirs")],
+        now=local(site, w.day, "12:05"),
+    )
+    await db.commit()
+    item = await db.scalar(select(HandoverItem).where(HandoverItem.handover_id == foreign.id))
+    finance = await people.make(Role.finance)
+
+    await login(client, w.coco.email)
+    assert (await client.get(f"/admin/duty/handover/{foreign.id}")).status_code == 404
+    assert (await post_form(client, f"/admin/duty/handover/items/{item.id}/ack", {})).status_code == 404
+    assert (await post_form(client, f"/admin/duty/handover/items/{item.id}/close", {})).status_code == 404
+    assert (await post_form(client, f"/admin/duty/handover/{foreign.id}/ack", {})).status_code == 404
+    # Coco's own duty is two days old: nothing of hers is due, so a post names no duty of hers.
+    refused = await post_form(client, "/admin/duty/handover/", {"duty_id": str(w.morning.id)})
+    assert refused.status_code == 403
+    await login(client, finance.email)
+    assert (await post_form(client, f"/admin/duty/handover/items/{item.id}/close", {})).status_code == 403

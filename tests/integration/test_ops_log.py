@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,11 @@ from backend.accounts.zones import site_zone
 from backend.core.db import Database, create_engine, utcnow
 from backend.core.errors import DomainError
 from backend.core.migrate import migrate
+from backend.core.slots import slot_of, utc_start
 from backend.ops import log
 from backend.ops.models import DutyLogItem, DutyLogUpdate, LogKind, LogStatus
 from backend.shifts.models import Attendance, CoverReason, CoverRequest, ShiftSeat
+from tests.conftest import login, post_form
 from tests.factories import Factory, a_duty, a_held_shift, a_lead, an_agent
 
 
@@ -264,3 +267,110 @@ async def test_concurrent_sweeps_write_each_item_once(fresh: Database) -> None:
     async with fresh.session() as session:
         keys = set(await session.scalars(select(DutyLogItem.source_key)))
     assert keys == {f"late:{floor.ann_seat_id}", f"no_show:{floor.no_show_id}", f"cover:{floor.cover_id}"}
+
+
+# The pages ---------------------------------------------------------------------------------------------
+
+
+def on_the_half_hour(moment: dt.datetime) -> dt.datetime:
+    return utc_start(slot_of(moment))
+
+
+async def test_a_lead_on_duty_logs_an_item_and_updates_it(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    lena = await an_agent(people, display_name="Lena", tier=Tier.senior)
+    await a_lead(db, site, lena)
+    await a_duty(db, site, lena, start=on_the_half_hour(utcnow()) - dt.timedelta(hours=1), hours=4)
+    started = (utcnow() - dt.timedelta(minutes=5)).astimezone(site_zone(site))
+    assert (await login(client, lena.email)).status_code == 303
+
+    form = await client.get("/admin/duty/log/?kind=queue_spike")
+    logged = await post_form(
+        client,
+        "/admin/duty/log/",
+        {
+            "kind": "queue_spike",
+            "day": started.date().isoformat(),
+            "started": started.strftime("%H:%M"),
+            "summary": "Billing queue at 40",
+            "queue": "Billing",
+            "size": "40",
+            "wait": "12",
+            "action": "Asked two agents to switch",
+            "told": "Coordinator",
+            "status": "in_progress",
+        },
+    )
+    item = await db.scalar(select(DutyLogItem).where(DutyLogItem.site_id == site.id))
+    page = await client.get(f"/admin/duty/log/?day={started.date().isoformat()}")
+    updated = await post_form(
+        client, f"/admin/duty/log/{item.id}/updates", {"action": "Queue back to 5", "status": "closed"}
+    )
+    shown = await client.get(f"/admin/duty/log/{item.id}")
+    badge = await client.get("/admin/duty/badge/")
+
+    assert form.status_code == 200
+    assert 'name="size"' in form.text
+    assert logged.status_code == 303
+    assert item.details == {"queue": "Billing", "size": "40", "wait": "12"}
+    assert item.author_id == lena.id
+    assert "Billing queue at 40" in page.text
+    assert updated.status_code == 303
+    assert "Queue back to 5" in shown.text
+    assert "Asked two agents to switch" in shown.text
+    assert "On duty until" in badge.text
+
+
+async def test_a_template_field_left_blank_is_refused_on_the_page(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    coco = await people.make(Role.coordinator)
+    assert (await login(client, coco.email)).status_code == 303
+    now = utcnow().astimezone(site_zone(site))
+
+    refused = await post_form(
+        client,
+        "/admin/duty/log/",
+        {"kind": "customer_complaint", "day": now.date().isoformat(), "started": "00:00", "summary": "Angry caller"},
+    )
+
+    assert refused.status_code == 422
+    assert 'aria-describedby="e-channel"' in refused.text
+    assert 'value="Angry caller"' in refused.text
+    assert await db.scalar(select(func.count()).where(DutyLogItem.site_id == site.id)) == 0
+
+
+async def test_who_may_use_the_log(client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory) -> None:
+    agent = await an_agent(people)
+    idle_lead = await an_agent(people, tier=Tier.senior)
+    await a_lead(db, site, idle_lead)
+    finance = await people.make(Role.finance)
+    coco = await people.make(Role.coordinator)
+    other_site = await accounts.ensure_site(db, name="Other Centre", timezone="Europe/Berlin", country="DE")
+    foreign = await log.record_system_item(
+        db,
+        site_id=other_site.id,
+        kind=LogKind.no_show,
+        source_key="no_show:1",
+        started_at=utcnow(),
+        summary="x",
+        now=utcnow(),
+    )
+    await db.commit()
+    post = {"action": "Done", "status": "closed"}
+
+    await login(client, agent.email)
+    assert (await client.get("/admin/duty/log/")).status_code == 403
+    assert (await client.get("/admin/duty/handover/")).status_code == 403
+    assert (await client.get("/admin/duty/badge/")).text.strip() == ""
+    await login(client, idle_lead.email)  # named, but not on duty
+    assert (await client.get("/admin/duty/log/")).status_code == 403
+    await login(client, finance.email)
+    assert (await client.get("/admin/duty/log/")).status_code == 200
+    assert (await client.get("/admin/duty/handover/")).status_code == 200
+    assert (await post_form(client, "/admin/duty/log/", {"kind": "other"})).status_code == 403
+    await login(client, coco.email)
+    assert (await client.get(f"/admin/duty/log/{foreign.id}")).status_code == 404
+    assert (await post_form(client, f"/admin/duty/log/{foreign.id}/updates", post)).status_code == 404
+    assert (await client.get(f"/admin/duty/log/?corrects={foreign.id}")).status_code == 404

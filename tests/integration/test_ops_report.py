@@ -287,11 +287,11 @@ async def test_a_names_formula_is_never_run_by_a_spreadsheet(
 ) -> None:
     day = yesterday(site)
     billing = await a_skill(db, site, "billing")
-    sly = await an_agent(people, display_name="=HYPERLINK(\"http://x\")", skills=[billing])
+    sly = await an_agent(people, display_name='=HYPERLINK("http://x")', skills=[billing])
     await a_held_shift(db, sly, local(site, day, "09:00"), skill=billing, no_show_at=local(site, day, "09:20"))
     await signed_in(client, people, Role.coordinator)
     rows = csv_of(await client.get(f"/admin/reports/day.csv?day={day.isoformat()}&table=attendance"))
-    assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][1] == '\'=HYPERLINK("http://x")'
 
 
 # Duty KPIs: the unit test's week, stored, read through the page and the CSV ----------------------------------
@@ -450,3 +450,25 @@ async def test_a_future_day_has_no_data_yet(
     assert 'id="no-data"' in page.text
     rows = csv_of(await client.get(f"/admin/reports/day.csv?day={later.isoformat()}&table=attendance"))
     assert rows[1:] == []
+
+
+async def test_namesakes_are_told_apart_and_the_chinese_page_shows_no_raw_codes(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    day = yesterday(site)
+    billing = await a_skill(db, site, "billing")
+    for email in ("li.wei@example.com", "liwei2@example.com"):
+        agent = await an_agent(people, display_name="Li Wei", email=email, skills=[billing])
+        await a_held_shift(db, agent, local(site, day, "09:00"), skill=billing, no_show_at=local(site, day, "09:20"))
+    coordinator = await people.make(Role.coordinator, locale="zh-Hans")
+    assert (await login(client, coordinator.email)).status_code == 303
+
+    page = await client.get(f"/admin/reports/day?day={day.isoformat()}")
+
+    assert page.status_code == 200
+    names = sorted(row[0] for row in tables_of(page.text)["attendance"][1:])
+    assert names == ["Li Wei (li.wei)", "Li Wei (liwei2)"]
+    assert "日报" in page.text
+    assert "账单" in page.text  # the skill's Chinese name
+    assert ">no_show<" not in page.text
+    assert ">Billing<" not in page.text

@@ -31,9 +31,9 @@ def test_svg_is_titled_escaped_and_draws_one_bar_per_value() -> None:
 
 def test_bar_heights_follow_the_axis_scale() -> None:
     svg = render_chart(_chart(), width=720, height=220)
-    # peak 8 -> axis top 8 with step 2; plot height 220 - 10 - 38 = 172, so the 4-agent bar is 86 high
-    assert 'height="86"><title>09:00 Required: 4</title>' in svg
-    assert 'height="172"><title>09:30 Required: 8</title>' in svg
+    # peak 8 -> axis top 8 with step 2; plot height 220 - 20 - 38 = 162, so the 4-agent bar is 81 high
+    assert 'height="81"><title>09:00 Required: 4</title>' in svg
+    assert 'height="162"><title>09:30 Required: 8</title>' in svg
 
 
 def test_same_data_draws_the_same_bytes() -> None:
