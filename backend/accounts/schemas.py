@@ -257,3 +257,8 @@ class SkillForm(Form):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     name: Name
     name_zh: Annotated[str, msgspec.Meta(max_length=120)] = ""
+
+
+class SkillNamesForm(Form):
+    name: Name
+    name_zh: Annotated[str, msgspec.Meta(max_length=120)] = ""

@@ -256,6 +256,18 @@ async def add_skill(session: AsyncSession, *, site: Site, code: str, name: str, 
     return skill
 
 
+async def rename_skill(session: AsyncSession, *, site: Site, skill_id: int, name: str, name_zh: str) -> Skill:
+    """A skill's name in each language (its code stays: imports and rate cards name it); another site's is 404."""
+    skill = await session.get(Skill, skill_id)
+    if skill is None or skill.site_id != site.id:
+        raise NotFound("skill")
+    if not name.strip():
+        raise DomainError(_("Enter a name."), field="name")
+    skill.name, skill.name_zh = name.strip(), name_zh.strip()
+    await session.flush()
+    return skill
+
+
 async def skills_by_code(session: AsyncSession, *, site_id: int, codes: list[str]) -> list[Skill]:
     found = {
         s.code: s for s in await session.scalars(select(Skill).where(Skill.site_id == site_id, Skill.code.in_(codes)))

@@ -8,9 +8,10 @@ from litestar import Controller, get, post
 from litestar.response import Template
 
 from backend.accounts import service
-from backend.accounts.schemas import SiteForm, SiteSettingsForm, SkillForm
+from backend.accounts.schemas import SiteForm, SiteSettingsForm, SkillForm, SkillNamesForm
 from backend.accounts.site_settings import site_settings, update_site_settings
-from backend.core.errors import DomainError
+from backend.core.bounds import PathId
+from backend.core.errors import DomainError, NotFound
 from backend.core.security import requires
 from backend.core.templating import page
 from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody
@@ -20,6 +21,7 @@ async def site_context(db: Db, principal: CurrentPrincipal, **extra: Any) -> dic
     site = await service.get_site(db, principal.site_id)
     skills = await service.list_skills(db, site_id=site.id)
     blank = {"error": None, "skill_error": None, "skill_form": None, "settings_error": None, "saved": False}
+    blank["renamed"] = None  # the skill whose new names were refused
     return {"site": site, "skills": skills, "settings": site_settings(site), **blank, **extra}
 
 
@@ -90,3 +92,23 @@ class SiteController(Controller):
             context = await site_context(db, principal, skill_error=error, skill_form=data)
             return page(request, "accounts/admin_site.html", context, status_code=error.status_code)
         return page(request, "accounts/admin_site.html", await site_context(db, principal))
+
+    @post("/skills/{skill_id:int}", name="admin:skill-rename", status_code=200, guards=[requires("admin")])
+    async def rename_skill(
+        self,
+        request: AnyRequest,
+        db: Db,
+        principal: CurrentPrincipal,
+        skill_id: PathId,
+        data: Annotated[SkillNamesForm, FormBody],
+    ) -> Template:
+        """Name a skill in English and Chinese: every page shows the reader's."""
+        site = await service.get_site(db, principal.site_id)
+        try:
+            await service.rename_skill(db, site=site, skill_id=skill_id, name=data.name, name_zh=data.name_zh)
+        except NotFound:
+            raise
+        except DomainError as error:
+            context = await site_context(db, principal, skill_error=error, renamed=skill_id)
+            return page(request, "accounts/admin_site.html", context, status_code=error.status_code)
+        return page(request, "accounts/admin_site.html", await site_context(db, principal, saved=True))

@@ -12,9 +12,9 @@ from litestar import Controller, Router, get, post
 from litestar.response import Template
 
 from backend.accounts import service
-from backend.accounts.models import Role, Tier, User, UserStatus
+from backend.accounts.models import Role, Tier, User, UserStatus, skill_label
 from backend.accounts.schemas import UserEditForm
-from backend.certifications.service import certified_skill_codes
+from backend.certifications.service import skills_in_force
 from backend.core.bounds import PathId
 from backend.core.errors import DomainError, Forbidden
 from backend.core.security import requires
@@ -65,7 +65,8 @@ class PersonController(Controller):
 
 
 async def person_context(db: Db, user: User, **extra: Any) -> dict[str, Any]:
-    skills = await certified_skill_codes(db, user_id=user.id)
+    held = (await skills_in_force(db, user_ids=[user.id])).get(user.id, set())
+    skills = [skill_label(skill) for skill in await service.list_skills(db, site_id=user.site_id) if skill.id in held]
     return {"user": user, "skills": skills, "error": None, "saved": False, **extra}
 
 

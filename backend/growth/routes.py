@@ -227,6 +227,7 @@ class GrowthAdminController(Controller):
         summaries = await growth.site_summaries(db, site=site, now=now, sort=sort, descending=order == "desc")
         context = {
             "summaries": summaries,
+            "names": accounts.person_labels(summary.user for summary in summaries),
             "sort": sort,
             "order": order,
             "columns": [(key, _(label)) for key, label in SORT_LABELS.items()],

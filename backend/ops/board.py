@@ -30,12 +30,13 @@ from backend.core.i18n import current_locale, enum_label
 from backend.core.i18n import gettext as _
 from backend.core.slots import local_start, slot_of, utc_start
 from backend.ops.charts import Chart, Series
-from backend.ops.clock import day_bounds, site_today
+from backend.ops.clock import day_bounds, day_slots, site_today
 from backend.ops.day_need import DayNeeds, SkillDay, day_needs
 from backend.ops.duty import on_duty
+from backend.ops.intraday import proposals
 from backend.ops.log import day_items, kind_label, record_system_item, status_label
 from backend.ops.models import LogKind
-from backend.shifts.attendance import WorkingSeat, mark_no_show
+from backend.shifts.attendance import WorkingSeat, mark_no_show, seats_during
 from backend.shifts.cover import cover_rest_of_shift, coverable_shifts, request_cover, site_requests
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import CoverReason, CoverStatus, Shift
@@ -173,8 +174,25 @@ class ChartPart(msgspec.Struct, frozen=True):
     skills: list[SkillChart]
 
 
+class ProposalRow(msgspec.Struct, frozen=True):
+    """One VTO or VOT proposal (``ops.intraday.proposals``) with the site-clock times its buttons show."""
+
+    kind: str
+    key: str
+    skill_id: int
+    label: str
+    start_slot: int
+    end_slot: int
+    start: str
+    end: str
+    count: int
+
+
 class ProposalsPart(msgspec.Struct, frozen=True):
-    proposals: list[Any]
+    proposals: list[ProposalRow]
+    vto_mode: str
+    vot_bonus_minor: int
+    currency: str
 
 
 class FirstSteps(msgspec.Struct, frozen=True):
@@ -211,6 +229,7 @@ class Today:
         self.start, self.end = day_bounds(site, self.day)
         self._needs: DayNeeds | None = None
         self._labels: dict[int, str] | None = None
+        self._seats: list[WorkingSeat] | None = None
 
     def clock(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.zone).strftime("%H:%M")
@@ -223,9 +242,18 @@ class Today:
             self._needs = await day_needs(self.session, site=self.site, day=self.day, now=self.now)
         return self._needs
 
+    async def seats(self) -> list[WorkingSeat]:
+        """The day's seats; read on their own when no part has needed the whole day's needs yet."""
+        if self._needs is not None:
+            return self._needs.seats
+        if self._seats is None:
+            slots = day_slots(self.site, self.day)
+            self._seats = await seats_during(self.session, site=self.site, slots=slots)
+        return self._seats
+
     async def labels(self) -> dict[int, str]:
         if self._labels is None:
-            ids = {seat.state.user_id for seat in (await self.needs()).seats}
+            ids = {seat.state.user_id for seat in await self.seats()}
             self._labels = person_labels(await users_by_ids(self.session, ids))
         return self._labels
 
@@ -350,7 +378,7 @@ class Today:
         )
 
     async def on_floor(self) -> NowPart:
-        needs = await self.needs()
+        seats = await self.seats()
         labels = await self.labels()
         settings = site_settings(self.site)
         late_after = dt.timedelta(minutes=settings.late_after_minutes)
@@ -358,7 +386,7 @@ class Today:
         on_shift: list[SeatRow] = []
         late: list[SeatRow] = []
         no_shows: list[SeatRow] = []
-        for seat in needs.seats:
+        for seat in seats:
             state = seat.state
             row = self._row(seat, labels, late_after)
             if state.no_show_at is not None:
@@ -440,7 +468,28 @@ class Today:
         return DutyPart(current=row(found.current), next=row(found.next))
 
     async def proposals(self) -> ProposalsPart:
-        return ProposalsPart(proposals=[])
+        needs = await self.needs()
+        settings = site_settings(self.site)
+        rows = [
+            ProposalRow(
+                kind=p.kind,
+                key=f"{p.kind}-{p.skill_id}-{p.start_slot}",
+                skill_id=p.skill_id,
+                label=p.label,
+                start_slot=p.start_slot,
+                end_slot=p.end_slot,
+                start=self.slot_clock(p.start_slot),
+                end=self.slot_clock(p.end_slot),
+                count=p.count,
+            )
+            for p in proposals(needs, now_slot=needs.now_slot)
+        ]
+        return ProposalsPart(
+            proposals=rows,
+            vto_mode=settings.vto_mode,
+            vot_bonus_minor=settings.vot_bonus_minor,
+            currency=settings.currency,
+        )
 
 
 # The board's actions ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from backend.accounts.models import Site, User
 from backend.accounts.schemas import Form, FormPost
 from backend.accounts.zones import site_zone
 from backend.availability.service import parse_week
-from backend.core.bounds import Bounded, PathId
+from backend.core.bounds import Bounded, PathId, QueryId
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import date_text, day_label
@@ -408,7 +408,7 @@ class DutyLogController(Controller):
         current_user: CurrentUser,
         day: str = "",
         kind: str = "",
-        corrects: PathId | None = None,
+        corrects: QueryId = None,
         done: str = "",
     ) -> Template:
         shown = done if done in {"recorded"} else ""
@@ -708,16 +708,16 @@ class HandoverController(Controller):
 class DutyBadgeController(Controller):
     """A named shift lead's badge in their app while their duty is in reach (nothing for anyone else)."""
 
-    path = "/admin/duty/badge"
+    path = "/app/duty-badge"
     include_in_schema = False
-    guards = [requires("agent", "coordinator", "finance")]
+    guards = [requires("agent")]
 
     @get("/", name="ops:duty-badge")
     async def badge(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Template:
         now = utcnow()
         site = await _site(db, current_user)
         found = None
-        if current_user.role == "agent" and await is_lead(db, current_user, site.id):
+        if await is_lead(db, current_user, site.id):
             found = await duty.lead_duty_in_reach(db, site=site, user_id=current_user.id, now=now)
         context = {**_clocks(site), "duty": found, "now": now}
         return Template(template_name=BADGE, context=context)

@@ -15,7 +15,6 @@ from litestar import Controller, Response, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import CurrentUser
-from backend.accounts.models import User
 from backend.accounts.schemas import Form
 from backend.accounts.service import get_site
 from backend.accounts.site_settings import site_settings
@@ -28,6 +27,7 @@ from backend.core.money import parse_amount
 from backend.core.security import requires
 from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, RefuseWith, parse_fields, see_other
+from backend.ops import intraday as board_actions
 from backend.shifts import intraday
 
 NOTE = "ops/_intraday_note.html"
@@ -131,7 +131,7 @@ class IntradayController(Controller):
             mode = data.mode.strip() or site_settings(site).vto_mode
             if mode not in {"standby", "release"}:
                 raise DomainError(_("Choose paid standby or release."), field="mode")
-            call = await intraday.start_vto(
+            call = await board_actions.vto_from_board(
                 db,
                 site=site,
                 skill_id=values.skill_id,
@@ -142,7 +142,7 @@ class IntradayController(Controller):
                 by=current_user,
                 now=utcnow(),
             )
-            asked = len(await intraday.offers_of_call(db, call_id=call.id))
+            asked = call.asked
             return ngettext(
                 "Time off offered: %(num)s agent asked so far.", "Time off offered: %(num)s agents asked so far.", asked
             )
@@ -159,7 +159,7 @@ class IntradayController(Controller):
             bonus = (
                 parse_amount(data.bonus, field="bonus") if data.bonus.strip() else site_settings(site).vot_bonus_minor
             )
-            await intraday.start_vot(
+            await board_actions.vot_from_board(
                 db,
                 site=site,
                 skill_id=values.skill_id,
@@ -180,13 +180,15 @@ class IntradayController(Controller):
     ) -> Response[Any]:
         async def act() -> str:
             values = parse_fields(ExtendValues, data)
-            await _extend(db, current_user, values)
+            await board_actions.extend_from_board(
+                db,
+                site=await get_site(db, current_user.site_id),
+                shift_id=values.shift_id,
+                user_id=values.user_id,
+                half_hours=values.half_hours,
+                by=current_user,
+                now=utcnow(),
+            )
             return _("Extension offered: the agent answers in the app.")
 
         return await self._answer(request, db, kind="extend", key=data.key or data.user_id, act=act)
-
-
-async def _extend(db: AsyncSession, by: User, values: ExtendValues) -> None:
-    await intraday.offer_extension(
-        db, shift_id=values.shift_id, user_id=values.user_id, half_hours=values.half_hours, by=by, now=utcnow()
-    )

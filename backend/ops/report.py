@@ -12,7 +12,8 @@ What the daily report counts, for one local day of the site:
     - cover requests made that day, and minutes from each request to its cover (median over the filled ones);
     - VTO and VOT calls (and extension offers) over that day's half-hours: how many were wanted, asked, granted;
     - duty log items that started that day, with minutes to their first action;
-    - the handover of each duty that starts that day: on time, late, missing, or not due yet; acknowledged or not.
+    - the handover of each duty that starts that day (``ops.handover.handover_status``): on time, late, missing,
+      or not due yet; acknowledged or not; its items and those still open.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from backend.accounts.zones import site_zone
 from backend.core.slots import IsoWeek, hours, utc_start
 from backend.ops.clock import day_bounds, site_today
 from backend.ops.day_need import DayNeeds, day_needs
+from backend.ops.handover import HandoverState, handover_status
 from backend.ops.kpis import DutyRow, ItemRow, LeadKpis, minutes_between, week_kpis
 from backend.ops.models import Duty, DutyLogItem, DutyLogUpdate, Handover, LogKind, LogStatus
 from backend.shifts.attendance import WorkingSeat
@@ -116,14 +118,18 @@ class HandoverRow:
     lead: str
     starts: dt.datetime
     ends: dt.datetime
-    state: str  # "on_time", "late", "missing" or "not_due"
+    state: HandoverState
     submitted: dt.datetime | None
     acknowledged: dt.datetime | None
     handover_id: int | None
+    items: int
+    open_items: int
 
 
 @dataclass(frozen=True)
 class DayReport:
+    """One local day of the site; a day after the site's today is empty (``future``)."""
+
     site: Site
     zone: ZoneInfo
     day: dt.date
@@ -144,10 +150,8 @@ class DayReport:
 
     @property
     def has_data(self) -> bool:
-        return bool(self.seats or self.cover or self.calls or self.log or self.handovers or any(self._needed()))
-
-    def _needed(self) -> Iterable[float]:
-        return (row.hours_needed for row in self.coverage)
+        needed = any(row.hours_needed for row in self.coverage)
+        return bool(self.seats or self.cover or self.calls or self.log or self.handovers or needed)
 
     @property
     def no_shows(self) -> int:
@@ -183,16 +187,6 @@ async def _labels(session: AsyncSession, user_ids: Iterable[int | None]) -> dict
     return person_labels(await session.scalars(select(User).where(User.id.in_(wanted))))
 
 
-def handover_state(
-    *, ends_at: dt.datetime, submitted_at: dt.datetime | None, due_minutes: int, now: dt.datetime
-) -> str:
-    """A duty's handover: ``on_time``, ``late``, ``missing`` (overdue and not submitted) or ``not_due`` yet."""
-    due = ends_at + dt.timedelta(minutes=due_minutes)
-    if submitted_at is None:
-        return "missing" if now > due else "not_due"
-    return "on_time" if submitted_at <= due else "late"
-
-
 def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
     return None if end is None else round(minutes_between(start, end), 1)
 
@@ -215,13 +209,12 @@ async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt
     covers = await _cover_rows(session, site_id=site.id, start=start, end=end)
     calls = await site_calls(session, site_id=site.id, day_slots=range(first, stop))
     items = await _log_rows(session, site_id=site.id, start=start, end=end)
-    duties = await _duty_rows(session, site_id=site.id, start=start, end=end)
+    handovers = await handover_status(session, site_id=site.id, start=start, end=end, now=now)
     names = await _labels(
         session,
         [seat.state.user_id for seat in seats]
         + [row[0].absent_user_id for row in covers]
-        + [row[0].covered_by_id for row in covers]
-        + [row[0].user_id for row in duties],
+        + [row[0].covered_by_id for row in covers],
     )
     skills = {skill.skill_id: skill.label for skill in needs.skills}
     late_after = dt.timedelta(minutes=settings.late_after_minutes)
@@ -254,23 +247,18 @@ async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt
         log=[_log(item, zone) for item in items],
         handovers=[
             HandoverRow(
-                duty_id=duty.id,
-                lead=names.get(duty.user_id, ""),
-                starts=duty.starts_at.astimezone(zone),
-                ends=duty.ends_at.astimezone(zone),
-                state=handover_state(
-                    ends_at=duty.ends_at,
-                    submitted_at=handover.submitted_at if handover else None,
-                    due_minutes=settings.handover_due_minutes,
-                    now=now,
-                ),
-                submitted=handover.submitted_at.astimezone(zone) if handover else None,
-                acknowledged=handover.acknowledged_at.astimezone(zone)
-                if handover and handover.acknowledged_at
-                else None,
-                handover_id=handover.id if handover else None,
+                duty_id=status.duty_id,
+                lead=status.name,
+                starts=status.starts_at.astimezone(zone),
+                ends=status.ends_at.astimezone(zone),
+                state=status.state,
+                submitted=status.submitted_at.astimezone(zone) if status.submitted_at else None,
+                acknowledged=status.acknowledged_at.astimezone(zone) if status.acknowledged_at else None,
+                handover_id=status.handover_id,
+                items=status.items,
+                open_items=status.open_items,
             )
-            for duty, handover in duties
+            for status in handovers
         ],
     )
 
@@ -388,19 +376,6 @@ def _log(item: DutyLogItem, zone: ZoneInfo) -> LogRow:
         first_action_minutes=_minutes(item.started_at, item.first_action_at),
         closed=item.closed_at.astimezone(zone) if item.closed_at else None,
     )
-
-
-async def _duty_rows(
-    session: AsyncSession, *, site_id: int, start: dt.datetime, end: dt.datetime
-) -> list[tuple[Duty, Handover | None]]:
-    query = (
-        select(Duty, Handover)
-        .outerjoin(Handover, Handover.duty_id == Duty.id)
-        .where(Duty.site_id == site_id, Duty.cancelled_at.is_(None))
-        .where(Duty.starts_at >= start, Duty.starts_at < end)
-        .order_by(Duty.starts_at, Duty.id)
-    )
-    return [(row[0], row[1]) for row in await session.execute(query)]
 
 
 # Duty KPIs ---------------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def labels() -> dict[str, dict[str, str]]:
             "on_time": _("On time"),
             "late": _("Late"),
             "missing": _("Missing"),
-            "not_due": _("Not due yet"),
+            "pending": _("Not due yet"),
         },
     }
 
@@ -149,8 +149,20 @@ def day_csv(table: str, data: DayReport) -> tuple[list[str], list[list[object]]]
         ]
     else:
         header = ["date", "duty", "lead", "duty_start", "duty_end", "handover", "submitted_at", "acknowledged_at"]
+        header += ["items", "open_items"]
         rows = [
-            [day, row.duty_id, row.lead, row.starts, row.ends, row.state, row.submitted, row.acknowledged]
+            [
+                day,
+                row.duty_id,
+                row.lead,
+                row.starts,
+                row.ends,
+                row.state,
+                row.submitted,
+                row.acknowledged,
+                row.items,
+                row.open_items,
+            ]
             for row in data.handovers
         ]
     return header, rows

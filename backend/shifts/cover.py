@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.accounts.models import Role, Site, Skill, Tier, User, UserStatus
+from backend.accounts.service import person_labels
 from backend.accounts.site_settings import site_settings
 from backend.availability.models import OfferedSlot
 from backend.certifications.service import skills_in_force
@@ -704,12 +705,16 @@ async def coverable_shifts(
         )
     ).all()
     ids = [shift.id for shift, _skill in rows]
+    seats = (
+        await session.execute(
+            select(ShiftSeat.shift_id, User)
+            .join(User, User.id == ShiftSeat.user_id)
+            .where(ShiftSeat.shift_id.in_(ids), ShiftSeat.released_at.is_(None))
+            .order_by(User.display_name, User.id)
+        )
+    ).all()
+    names = person_labels(user for _shift_id, user in seats)  # two holders called Li Wei are told apart
     holders: dict[int, list[tuple[int, str]]] = {}
-    for shift_id, user_id, name in await session.execute(
-        select(ShiftSeat.shift_id, User.id, User.display_name)
-        .join(User, User.id == ShiftSeat.user_id)
-        .where(ShiftSeat.shift_id.in_(ids), ShiftSeat.released_at.is_(None))
-        .order_by(User.display_name)
-    ):
-        holders.setdefault(shift_id, []).append((user_id, name))
+    for shift_id, user in seats:
+        holders.setdefault(shift_id, []).append((user.id, names[user.id]))
     return [Coverable(shift, skill, holders.get(shift.id, [])) for shift, skill in rows]

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import Role, Site, Skill, User, localized_skill_name
 from backend.accounts.service import list_skills
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
@@ -377,6 +377,7 @@ class RecordLine:
     record: WorkRecord
     agent_name: str
     skill_code: str | None
+    skill_name: str = ""  # in the reader's language
 
 
 async def recent_records(
@@ -390,7 +391,7 @@ async def recent_records(
 ) -> list[RecordLine]:
     """The site's latest records by when the work happened, optionally one agent's and within [start, end)."""
     query: Select[Any] = (
-        select(WorkRecord, User.display_name, Skill.code)
+        select(WorkRecord, User.display_name, Skill.code, Skill.name, Skill.name_zh)
         .join(User, User.id == WorkRecord.user_id)
         .outerjoin(Skill, Skill.id == WorkRecord.skill_id)
         .where(WorkRecord.site_id == site_id)
@@ -402,7 +403,10 @@ async def recent_records(
     if end is not None:
         query = query.where(WorkRecord.occurred_at < end)
     query = query.order_by(WorkRecord.occurred_at.desc(), WorkRecord.id.desc()).limit(limit)
-    return [RecordLine(record, name, code) for record, name, code in await session.execute(query)]
+    return [
+        RecordLine(record, name, code, localized_skill_name(skill or "", skill_zh or ""))
+        for record, name, code, skill, skill_zh in await session.execute(query)
+    ]
 
 
 async def site_agents(session: AsyncSession, *, site_id: int) -> list[User]:

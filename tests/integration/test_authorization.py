@@ -148,6 +148,8 @@ STAFF_RULES: list[tuple[str, str, frozenset[Role]]] = [  # (methods, path prefix
     ("GET POST", "/admin/pay/disputes", PAY_READERS),  # pay disputes are corrected by either
     ("GET", "/admin/staffing", PAY_READERS),  # the Erlang calculator costs a plan
     ("GET", "/admin/reports", PAY_READERS),  # the daily report, duty KPIs and dashboards: finance reads them
+    ("GET", "/admin/today", PAY_READERS),  # the Today board: finance reads it, without its buttons
+    ("GET", "/admin/duty", PAY_READERS),  # the duty roster, log and hand-overs: finance reads them
     ("GET POST", "/finance", FINANCE),  # locking and paying periods, exports, tax profiles
     ("GET", "/finance/rates", PAY_READERS),  # coordinators read the rate card a roster costs; finance edits it
 ]

@@ -19,6 +19,7 @@ from backend.accounts.models import Role, Site, Skill, User
 from backend.core.db import utcnow
 from backend.core.slots import slot_of
 from backend.pay import gather, periods
+from backend.pay.earnings import why
 from backend.pay.models import LineKind
 from backend.pay.settlement import Line, settle_lines, totals
 from backend.shifts import intraday, market
@@ -133,3 +134,14 @@ async def test_a_vot_half_hour_pays_its_bonus_as_a_vot_line(
         (LineKind.vot_bonus, 1, 1500),
     ]
     assert totals(lines)["bonus_minor"] == 1500
+
+
+def test_the_new_lines_say_why_they_pay_what_they_do() -> None:
+    standby = why(
+        kind="standby", quantity=120, rate_minor=50, amount_minor=3000, work_kind=None, note="", currency="CNY"
+    )
+    bonus = why(
+        kind="vot_bonus", quantity=1, rate_minor=1500, amount_minor=1500, work_kind=None, note="", currency="CNY"
+    )
+    assert standby == "2 h of time off you volunteered for, on paid standby at 50% of your base = CNY 30.00"
+    assert bonus == "Overtime bonus for the extra half-hours you took on the day: CNY 15.00"

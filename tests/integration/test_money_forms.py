@@ -8,6 +8,9 @@ as an amount.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +23,7 @@ from tests.conftest import login, post_form
 from tests.factories import Factory, a_skill
 from tests.integration.test_cover import a_shift_and_its_holder, at
 from tests.integration.test_site import SETTINGS_FORM
+from tests.integration.test_staff_zh import staff_paths
 
 
 async def test_the_urgent_bonus_on_a_new_shift_is_typed_as_an_amount(
@@ -98,3 +102,44 @@ async def test_a_misread_base_pay_is_refused_by_name_and_nothing_is_saved(
         before.base_hourly_pay_minor,
         before.max_weekly_hours,
     )
+
+
+async def test_the_voluntary_overtime_bonus_is_typed_as_an_amount(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    await login(client, coordinator.email)
+
+    saved = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "vot_bonus": "15.50"})
+    assert saved.status_code == 200, saved.text
+    await db.refresh(site)
+    assert site_settings(site).vot_bonus_minor == 1550
+    assert 'name="vot_bonus" type="text" value="15.50"' in (await client.get("/admin/site/")).text
+
+    refused = await post_form(client, "/admin/site/settings", {**SETTINGS_FORM, "vot_bonus": "1,20"})
+    assert refused.status_code == 422
+    assert 'id="e-vot_bonus"' in refused.text
+    await db.refresh(site)
+    assert site_settings(site).vot_bonus_minor == 1550
+
+
+MINOR_WORDS = re.compile(r"\b(fen|cents?|minor units?)\b|分/|以分计", re.IGNORECASE)
+LABEL = re.compile(r"<label[^>]*>(.*?)</label>", re.S)
+
+
+@pytest.mark.parametrize("role", [Role.admin, Role.finance])
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+async def test_no_staff_form_asks_for_minor_units(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory, role: Role, locale: str
+) -> None:
+    """Every label of every staff page: money is asked for in the currency's major units, never fen or cents."""
+    await a_skill(db, site)
+    reader = await people.make(role, locale=locale)
+    await login(client, reader.email)
+    asking: dict[str, list[str]] = {}
+    for path in staff_paths(app, {}):
+        answer = await client.get(path)
+        page = answer.text if answer.headers.get("content-type", "").startswith("text/html") else ""
+        if found := [label for label in LABEL.findall(page) if MINOR_WORDS.search(label)]:
+            asking[path] = found
+    assert asking == {}

@@ -137,6 +137,10 @@ async def test_the_board_at_ten_shows_who_is_late_the_no_show_and_the_reforecast
     assert row_cells(table, "billing", "10:00") == ["10:00", "5", "6", "3", "1", "3"]
     assert row_cells(table, "billing", "09:00") == ["09:00", "5", "–", "2", "1", "3"]  # noqa: RUF001
     assert row_cells(table, "billing", "12:00") == ["12:00", "0", "0", "2", "–", "+2"]  # noqa: RUF001  Di has left
+    # from 10:30 the reforecast needs 6 against 3 scheduled; from 12:00 nothing is needed and 2 are still on
+    proposals = text_of(section(html, "proposals"))
+    assert f"3 agents short · Billing · 10:30{DASH}12:00" in proposals
+    assert f"1 agent too many · Billing · 12:00{DASH}13:30" in proposals
     assert FORMULA in text_of(section(html, "chart"))
     assert "<svg" in section(html, "chart")
 

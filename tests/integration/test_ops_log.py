@@ -308,7 +308,7 @@ async def test_a_lead_on_duty_logs_an_item_and_updates_it(
         client, f"/admin/duty/log/{item.id}/updates", {"action": "Queue back to 5", "status": "closed"}
     )
     shown = await client.get(f"/admin/duty/log/{item.id}")
-    badge = await client.get("/admin/duty/badge/")
+    badge = await client.get("/app/duty-badge/")
 
     assert form.status_code == 200
     assert 'name="size"' in form.text
@@ -363,7 +363,7 @@ async def test_who_may_use_the_log(client: httpx.AsyncClient, db: AsyncSession, 
     await login(client, agent.email)
     assert (await client.get("/admin/duty/log/")).status_code == 403
     assert (await client.get("/admin/duty/handover/")).status_code == 403
-    assert (await client.get("/admin/duty/badge/")).text.strip() == ""
+    assert (await client.get("/app/duty-badge/")).text.strip() == ""
     await login(client, idle_lead.email)  # named, but not on duty
     assert (await client.get("/admin/duty/log/")).status_code == 403
     await login(client, finance.email)
