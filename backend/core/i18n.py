@@ -267,6 +267,8 @@ def _enum_msgids(_: Callable[[str], str]) -> dict[str, str]:
         "certification_expiring": _("certification expiring"),
         "pay_dispute": _("pay dispute"),
         "intraday_offer": _("offer for today"),
+        "shift_change": _("shift changed"),
+        "attendance": _("attendance"),
         "staff_dispute": _("new pay dispute"),
         "staff_cover_unfilled": _("cover request unfilled"),
         "staff_unconfirmed": _("shifts not confirmed"),

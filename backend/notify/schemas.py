@@ -59,6 +59,7 @@ class PreferencesForm(Form):
     certification_expiring: Switch = "off"
     pay_dispute: Switch = "off"
     payout: Switch = "off"
+    intraday_offer: Switch = "off"
     shift_change: Switch = "off"
     attendance: Switch = "off"
     staff_dispute: Switch = "off"

@@ -22,9 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ColumnElement
 
 from backend.accounts.models import Role, Site, Tier, User, UserStatus
 from backend.accounts.zones import site_zone
@@ -105,10 +104,6 @@ class FairnessReport:
         return not self.agent_count
 
 
-def _week_case(column: Any, bounds: list[tuple[Any, Any]]) -> ColumnElement[Any]:
-    return case(*[(and_(column >= start, column < end), index) for index, (start, end) in enumerate(bounds)])
-
-
 def _sort_key(row: FairnessRow) -> tuple[Any, ...]:
     week, four = row.week.percent, row.four_weeks.percent
     return (week is None, week or 0.0, four is None, four or 0.0, row.name.casefold(), row.user_id)
@@ -145,50 +140,71 @@ async def fairness_report(session: AsyncSession, *, site: Site, week: IsoWeek, p
     first_slot, last_slot = slot_bounds[0][0], slot_bounds[-1][1]
     agents = and_(User.site_id == site.id, User.role == Role.agent, User.status != UserStatus.left)
 
-    offered: dict[int, list[int]] = defaultdict(lambda: [0] * WEEKS)
-    offered_week = _week_case(OfferedSlot.slot, slot_bounds).label("week")
-    for user_id, index, count in await session.execute(
-        select(OfferedSlot.user_id, offered_week, func.count())
-        .join(User, User.id == OfferedSlot.user_id)
-        .where(agents, OfferedSlot.slot >= first_slot, OfferedSlot.slot < last_slot)
-        .group_by(OfferedSlot.user_id, offered_week)
-    ):
-        offered[user_id][index] = int(count)
-
-    given: dict[int, list[int]] = defaultdict(lambda: [0] * WEEKS)
-    given_week = _week_case(Shift.start_slot, slot_bounds).label("week")
-    for user_id, index, count in await session.execute(
-        select(ShiftSeat.user_id, given_week, func.sum(Shift.end_slot - Shift.start_slot))
+    site_agents = select(User.id).where(agents).scalar_subquery()
+    week_start = slot_bounds[-1][0]
+    offered = (
+        select(
+            OfferedSlot.user_id,
+            func.sum(case((OfferedSlot.slot >= week_start, 1), else_=0)).label("week"),
+            func.count().label("four"),
+        )
+        .where(OfferedSlot.user_id.in_(site_agents), OfferedSlot.slot >= first_slot, OfferedSlot.slot < last_slot)
+        .group_by(OfferedSlot.user_id)
+        .subquery()
+    )
+    length = Shift.end_slot - Shift.start_slot
+    given = (
+        select(
+            ShiftSeat.user_id,
+            func.sum(case((Shift.start_slot >= week_start, length), else_=0)).label("week"),
+            func.sum(length).label("four"),
+        )
         .join(Shift, Shift.id == ShiftSeat.shift_id)
         .where(Shift.site_id == site.id, Shift.cancelled_at.is_(None), ShiftSeat.released_at.is_(None))
         .where(Shift.start_slot >= first_slot, Shift.start_slot < last_slot)
-        .group_by(ShiftSeat.user_id, given_week)
-    ):
-        given[user_id][index] = int(count)
-
-    sent: dict[int, list[int]] = defaultdict(lambda: [0] * WEEKS)
-    sent_week = _week_case(Notification.created_at, time_bounds).label("week")
-    for user_id, index, count in await session.execute(
-        select(Notification.user_id, sent_week, func.count())
-        .join(User, User.id == Notification.user_id)
-        .where(agents, Notification.created_at >= time_bounds[0][0], Notification.created_at < time_bounds[-1][1])
-        .group_by(Notification.user_id, sent_week)
-    ):
-        sent[user_id][index] = int(count)
-
-    wanted = set(offered) | set(given) | set(sent)
-    users = (
-        list(await session.execute(select(User.id, User.display_name, User.email, User.tier).where(agents)))
-        if wanted
-        else []
+        .group_by(ShiftSeat.user_id)
+        .subquery()
+    )
+    sent = (
+        select(
+            Notification.user_id,
+            *[
+                func.sum(
+                    case((and_(Notification.created_at >= start, Notification.created_at < end), 1), else_=0)
+                ).label(f"w{index}")
+                for index, (start, end) in enumerate(time_bounds)
+            ],
+        )
+        .where(Notification.user_id.in_(site_agents))
+        .where(Notification.created_at >= time_bounds[0][0], Notification.created_at < time_bounds[-1][1])
+        .group_by(Notification.user_id)
+        .subquery()
+    )
+    users = list(
+        await session.execute(
+            select(
+                User.id,
+                User.display_name,
+                User.email,
+                User.tier,
+                offered.c.week,
+                offered.c.four,
+                given.c.week,
+                given.c.four,
+                *[sent.c[f"w{index}"] for index in range(WEEKS)],
+            )
+            .outerjoin(offered, offered.c.user_id == User.id)
+            .outerjoin(given, given.c.user_id == User.id)
+            .outerjoin(sent, sent.c.user_id == User.id)
+            .where(agents)
+            .where(or_(offered.c.user_id.is_not(None), given.c.user_id.is_not(None), sent.c.user_id.is_not(None)))
+        )
     )
     report = await _solve_report(session, site_id=site.id, week=week)
     explained: dict[str, Any] = (report or {}).get("agents", {}) or {}
     texts = reason_texts()
     rows = []
-    for user_id, name, email, tier in users:
-        if user_id not in wanted:
-            continue
+    for user_id, name, email, tier, offered_week, offered_four, given_week, given_four, *notified in users:
         entry = explained.get(str(user_id)) or {}
         target = entry.get("target")
         rows.append(
@@ -197,11 +213,11 @@ async def fairness_report(session: AsyncSession, *, site: Site, week: IsoWeek, p
                 name=name,
                 email=email,
                 tier=Tier(tier),
-                week=Served(offered[user_id][-1], given[user_id][-1]),
-                four_weeks=Served(sum(offered[user_id]), sum(given[user_id])),
+                week=Served(int(offered_week or 0), int(given_week or 0)),
+                four_weeks=Served(int(offered_four or 0), int(given_four or 0)),
                 target_hours=None if target is None else int(target) / 2,
                 reasons=_reasons(entry, texts),
-                notifications=list(sent[user_id]),
+                notifications=[int(count or 0) for count in notified],
             )
         )
     rows.sort(key=_sort_key)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,7 +103,7 @@ def kind_label(kind: LogKind | str) -> str:
 
 
 def status_label(status: LogStatus | str) -> str:
-    labels = {LogStatus.open: _("Open"), LogStatus.in_progress: _("In progress"), LogStatus.closed: _("Closed")}
+    labels = {LogStatus.open: _("Still open"), LogStatus.in_progress: _("In progress"), LogStatus.closed: _("Closed")}
     return labels.get(LogStatus(status), str(status))
 
 
@@ -476,11 +476,13 @@ async def add_update(
 
 
 class SystemEvent(NamedTuple):
+    """Something the system knows, before it is logged: ``text`` is the summary after the subject's name."""
+
     site_id: int
     kind: LogKind
     source_key: str
     started_at: dt.datetime
-    summary: str
+    text: str
     link: str | None
     subject_user_id: int | None
     details: dict[str, str]
@@ -497,7 +499,8 @@ def _day_of(moment: dt.datetime, site: Site) -> str:
 
 
 async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt.datetime) -> list[SystemEvent]:
-    """No-shows marked and late starts within the look-back, for every site (one read)."""
+    """No-shows marked and late starts within the look-back, for every site: one read of the seats of shifts
+    that started in it (started and given-back seats left out by the database)."""
     cutoff = now - LOOKBACK
     rows = await session.execute(
         select(
@@ -508,9 +511,7 @@ async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
             ShiftSeat.id,
             ShiftSeat.user_id,
             ShiftSeat.taken_at,
-            ShiftSeat.released_at,
             Attendance.id,
-            Attendance.started_at,
             Attendance.no_show_at,
         )
         .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
@@ -520,59 +521,32 @@ async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
             Shift.start_slot >= slot_of(cutoff - dt.timedelta(days=1)),
             Shift.start_slot <= slot_of(now),
             Shift.site_id.in_(list(sites)),
+            or_(
+                Attendance.no_show_at.is_not(None),
+                and_(Attendance.started_at.is_(None), ShiftSeat.released_at.is_(None)),
+            ),
         )
     )
-    found = list(rows.all())
-    users = {user.id: user for user in await accounts.users_by_ids(session, {row[5] for row in found})}
-    labels = accounts.person_labels(list(users.values()))
     events: list[SystemEvent] = []
-    for (
-        site_id,
-        shift_id,
-        start_slot,
-        end_slot,
-        seat_id,
-        user_id,
-        taken_at,
-        released_at,
-        att_id,
-        started,
-        no_show,
-    ) in found:
+    for site_id, shift_id, start_slot, end_slot, seat_id, user_id, taken_at, att_id, no_show in rows:
         site = sites[site_id]
-        name = labels.get(user_id, "")
         span = _span(start_slot, end_slot, site)
-        details = {"agent": name, "shift": span}
-        if no_show is not None and att_id is not None:
+        if no_show is not None:
             if cutoff <= no_show <= now:
+                link = f"/admin/attendance?day={_day_of(no_show, site)}#seat-{shift_id}-{user_id}"
                 events.append(
                     SystemEvent(
-                        site_id=site_id,
-                        kind=LogKind.no_show,
-                        source_key=f"no_show:{att_id}",
-                        started_at=no_show,
-                        summary=f"{name} · {span}",
-                        link=f"/admin/attendance?day={_day_of(no_show, site)}#seat-{shift_id}-{user_id}",
-                        subject_user_id=user_id,
-                        details=details,
+                        site_id, LogKind.no_show, f"no_show:{att_id}", no_show, span, link, user_id, {"shift": span}
                     )
                 )
-            continue
-        if started is not None or released_at is not None:
             continue
         late_after = dt.timedelta(minutes=site_settings(site).late_after_minutes)
         late_at = max(utc_start(start_slot), taken_at) + late_after
         if cutoff <= late_at <= now and late_at < utc_start(end_slot):
+            link = f"/admin/attendance?day={_day_of(late_at, site)}#seat-{shift_id}-{user_id}"
             events.append(
                 SystemEvent(
-                    site_id=site_id,
-                    kind=LogKind.late_start,
-                    source_key=f"late:{seat_id}",
-                    started_at=late_at,
-                    summary=f"{name} · {span}",
-                    link=f"/admin/attendance?day={_day_of(late_at, site)}#seat-{shift_id}-{user_id}",
-                    subject_user_id=user_id,
-                    details=details,
+                    site_id, LogKind.late_start, f"late:{seat_id}", late_at, span, link, user_id, {"shift": span}
                 )
             )
     return events
@@ -581,7 +555,14 @@ async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
 async def _cover_events(session: AsyncSession, sites: dict[int, Site], *, now: dt.datetime) -> list[SystemEvent]:
     """Cover requests raised within the look-back, for every site (one read)."""
     rows = await session.execute(
-        select(CoverRequest.id, CoverRequest.site_id, CoverRequest.created_at, CoverRequest.absent_user_id, Shift)
+        select(
+            CoverRequest.id,
+            CoverRequest.site_id,
+            CoverRequest.created_at,
+            CoverRequest.absent_user_id,
+            Shift.start_slot,
+            Shift.end_slot,
+        )
         .join(Shift, Shift.id == CoverRequest.shift_id)
         .where(
             CoverRequest.created_at >= now - LOOKBACK,
@@ -589,24 +570,20 @@ async def _cover_events(session: AsyncSession, sites: dict[int, Site], *, now: d
             CoverRequest.site_id.in_(list(sites)),
         )
     )
-    found = list(rows.all())
-    users = await accounts.users_by_ids(session, {row[3] for row in found if row[3] is not None})
-    labels = accounts.person_labels(users)
     events: list[SystemEvent] = []
-    for request_id, site_id, created_at, absent_id, shift in found:
-        site = sites[site_id]
-        span = _span(shift.start_slot, shift.end_slot, site)
-        name = labels.get(absent_id, "") if absent_id is not None else ""
+    for request_id, site_id, created_at, absent_id, start_slot, end_slot in rows:
+        span = _span(start_slot, end_slot, sites[site_id])
+        link = f"/admin/cover#cover-{request_id}"
         events.append(
             SystemEvent(
-                site_id=site_id,
-                kind=LogKind.cover_request,
-                source_key=f"cover:{request_id}",
-                started_at=created_at,
-                summary=f"{name} · {span}" if name else span,
-                link=f"/admin/cover#cover-{request_id}",
-                subject_user_id=absent_id,
-                details={"agent": name, "shift": span} if name else {"shift": span},
+                site_id,
+                LogKind.cover_request,
+                f"cover:{request_id}",
+                created_at,
+                span,
+                link,
+                absent_id,
+                {"shift": span},
             )
         )
     return events
@@ -618,32 +595,23 @@ async def _call_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
     slots = range(slot_of(cutoff), slot_of(now + dt.timedelta(days=1)))
     events: list[SystemEvent] = []
     for site in sites.values():
-        calls = [
-            call
-            for call in await intraday.site_calls(session, site_id=site.id, day_slots=slots)
-            if cutoff <= call.created_at <= now
-        ]
-        users = await accounts.users_by_ids(session, {call.user_id for call in calls if call.user_id is not None})
-        labels = accounts.person_labels(users)
-        for call in calls:
+        for call in await intraday.site_calls(session, site_id=site.id, day_slots=slots):
+            if not cutoff <= call.created_at <= now:
+                continue
             span = _span(call.start_slot, call.end_slot, site)
-            name = labels.get(call.user_id, "") if call.user_id is not None else ""
-            what = name if call.kind is CallKind.extension else f"\u00d7{call.wanted}"
+            extension = call.kind is CallKind.extension
+            text = f"{call.kind.value.upper()} · {call.skill_name} · {span}"
+            details = {"call": call.kind.value, "skill": call.skill_name, "shift": span, "wanted": str(call.wanted)}
             events.append(
                 SystemEvent(
-                    site_id=site.id,
-                    kind=LogKind.intraday_offer,
-                    source_key=f"call:{call.call_id}",
-                    started_at=call.created_at,
-                    summary=f"{call.kind.value.upper()} · {call.skill_name} · {span} · {what}",
-                    link="/admin/today",
-                    subject_user_id=call.user_id if call.kind is CallKind.extension else None,
-                    details={
-                        "call": call.kind.value,
-                        "skill": call.skill_name,
-                        "shift": span,
-                        "wanted": str(call.wanted),
-                    },
+                    site.id,
+                    LogKind.intraday_offer,
+                    f"call:{call.call_id}",
+                    call.created_at,
+                    text if extension else f"{text} · \u00d7{call.wanted}",
+                    "/admin/today",
+                    call.user_id if extension else None,
+                    details,
                 )
             )
     return events
@@ -664,8 +632,9 @@ async def sweep_system_items(session: AsyncSession, *, now: dt.datetime) -> int:
     """Log every no-show, late start, cover request and intraday call of the last ``LOOKBACK`` not yet logged,
     for every site; answer how many items were written.
 
-    Run every worker minute. Keys already logged are skipped before inserting, and the insert ignores the
-    rest of the conflicts, so two sweeps at once (or a sweep and the board) write each item once.
+    Run every worker minute. Keys already logged are skipped before anything else is read (names, duties),
+    and the insert ignores the remaining conflicts, so two sweeps at once (or a sweep and the board) write each
+    item once.
     """
     sites = {site.id: site for site in await session.scalars(select(Site))}
     if not sites:
@@ -675,44 +644,49 @@ async def sweep_system_items(session: AsyncSession, *, now: dt.datetime) -> int:
     events += await _call_events(session, sites, now=now)
     if not events:
         return 0
-    cutoff = now - LOOKBACK
     rows = await session.execute(
         select(DutyLogItem.site_id, DutyLogItem.source_key).where(
             DutyLogItem.site_id.in_(list(sites)),
             DutyLogItem.source_key.is_not(None),
-            DutyLogItem.started_at >= cutoff,
+            DutyLogItem.started_at >= now - LOOKBACK,
         )
     )
     known = {(site_id, key) for site_id, key in rows}
     fresh = {(event.site_id, event.source_key): event for event in events}
-    missing = [event for key, event in fresh.items() if key not in known]
+    missing = sorted(
+        (event for key, event in fresh.items() if key not in known), key=lambda e: (e.started_at, e.source_key)
+    )
     if not missing:
         return 0
     duties = await session.scalars(
         select(Duty).where(
             Duty.site_id.in_({event.site_id for event in missing}),
             Duty.cancelled_at.is_(None),
-            Duty.ends_at > min(event.started_at for event in missing),
+            Duty.ends_at > missing[0].started_at,
             Duty.starts_at <= now,
         )
     )
     duty_of = _duty_finder(duties)
-    rows = [
-        _system_row(
-            site_id=event.site_id,
-            duty_id=duty_of(event.site_id, event.started_at),
-            kind=event.kind,
-            source_key=event.source_key,
-            started_at=event.started_at,
-            summary=event.summary,
-            link=event.link,
-            subject_user_id=event.subject_user_id,
-            details=event.details,
-            now=now,
+    subjects = {event.subject_user_id for event in missing if event.subject_user_id is not None}
+    labels = accounts.person_labels(await accounts.users_by_ids(session, subjects))
+    values = []
+    for event in missing:
+        name = labels.get(event.subject_user_id, "") if event.subject_user_id is not None else ""
+        values.append(
+            _system_row(
+                site_id=event.site_id,
+                duty_id=duty_of(event.site_id, event.started_at),
+                kind=event.kind,
+                source_key=event.source_key,
+                started_at=event.started_at,
+                summary=f"{name} · {event.text}" if name else event.text,
+                link=event.link,
+                subject_user_id=event.subject_user_id,
+                details={"agent": name, **event.details} if name else event.details,
+                now=now,
+            )
         )
-        for event in sorted(missing, key=lambda event: (event.started_at, event.source_key))
-    ]
     written = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        written += len((await session.scalars(_insert(session).values(rows[start : start + INSERT_CHUNK]))).all())
+    for start in range(0, len(values), INSERT_CHUNK):
+        written += len((await session.scalars(_insert(session).values(values[start : start + INSERT_CHUNK]))).all())
     return written

@@ -18,6 +18,7 @@ whatever the size of the centre. By tier means the agent's tier now.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,16 @@ def _sort_column(key: str, cells: Any) -> Any:
     return columns[key]
 
 
+def _summed(groups: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], Any]) -> dict[Any, Figures]:
+    """The groups' figures summed by ``key`` (figures are the last item of each group)."""
+    sums: dict[Any, list[int]] = {}
+    for group in groups:
+        into = sums.setdefault(key(group), [0] * len(rollup.SUMS))
+        for index, name in enumerate(rollup.SUMS):
+            into[index] += getattr(group[-1], name)
+    return {k: Figures(*values) for k, values in sums.items()}
+
+
 async def quality_report(
     session: AsyncSession,
     *,
@@ -193,31 +204,27 @@ async def quality_report(
     agent_count = int(rows[0].agent_count) if rows else 0
     agents = [AgentRow(row.id, row.display_name, row.email, Tier(row.tier), Figures.of(row)) for row in rows]
 
+    # Every group at once: cells summed by week, skill and tier are a few hundred rows at most, whatever the
+    # size of the centre; the skill, tier and week tables and the total are sums of these.
+    groups = [
+        (row.week, row.skill_id, Tier(row.tier), Figures.of(row))
+        for row in await session.execute(
+            select(cells.c.week, cells.c.skill_id, User.tier, *_sums(cells))
+            .join(User, User.id == cells.c.user_id)
+            .group_by(cells.c.week, cells.c.skill_id, User.tier)
+        )
+    ]
     skills = {skill.id: skill for skill in await session.scalars(select(Skill).where(Skill.site_id == site.id))}
     by_skill = [
-        GroupRow(
-            str(row.skill_id or ""),
-            skill_label(skills.get(row.skill_id)) or _("No skill named"),
-            Figures.of(row),
-        )
-        for row in await session.execute(select(cells.c.skill_id, *_sums(cells)).group_by(cells.c.skill_id))
+        GroupRow(str(skill_id or ""), skill_label(skills.get(skill_id)) or _("No skill named"), figures)
+        for skill_id, figures in _summed(groups, lambda g: g[1]).items()
     ]
     by_skill.sort(key=lambda group: (group.key == "", group.label.casefold()))
-
-    tiers = {
-        Tier(row.tier): Figures.of(row)
-        for row in await session.execute(
-            select(User.tier, *_sums(cells)).join(User, User.id == cells.c.user_id).group_by(User.tier)
-        )
-    }
+    tiers = _summed(groups, lambda g: g[2])
     by_tier = [GroupRow(tier.value, tier.value, tiers[tier]) for tier in TIER_ORDER if tier in tiers]
-
-    weekly = {
-        row.week: Figures.of(row)
-        for row in await session.execute(select(cells.c.week, *_sums(cells)).group_by(cells.c.week))
-    }
+    weekly = _summed(groups, lambda g: g[0])
     by_week = [weekly.get(str(week), Figures()) for week in shown]
-    total = Figures(*(sum(getattr(week, name) for week in by_week) for name in rollup.SUMS))
+    total = _summed(groups, lambda g: "").get("", Figures())
     pages = max(1, -(-agent_count // PAGE_SIZE)) if page is not None else 1
     return QualityReport(
         weeks=shown,

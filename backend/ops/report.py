@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User, localized_skill_name
@@ -32,14 +32,13 @@ from backend.accounts.service import person_labels
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
 from backend.core.slots import IsoWeek, hours, utc_start
-from backend.ops.clock import day_bounds, site_today
+from backend.ops.clock import day_bounds, day_slots, site_today
 from backend.ops.day_need import DayNeeds, day_needs
 from backend.ops.handover import HandoverState, handover_status
 from backend.ops.kpis import DutyRow, ItemRow, LeadKpis, minutes_between, week_kpis
 from backend.ops.models import Duty, DutyLogItem, DutyLogUpdate, Handover, LogKind, LogStatus
-from backend.shifts.attendance import WorkingSeat
 from backend.shifts.intraday import site_calls
-from backend.shifts.models import CallKind, CoverReason, CoverRequest, CoverStatus, Shift
+from backend.shifts.models import Attendance, CallKind, CoverReason, CoverRequest, CoverStatus, Shift, ShiftSeat
 
 # Rows --------------------------------------------------------------------------------------------------------
 
@@ -194,8 +193,12 @@ def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
 # The daily report --------------------------------------------------------------------------------------------
 
 
-async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt.datetime) -> DayReport:
-    """Everything the daily report shows for ``day``; a day after the site's today has no data yet."""
+async def day_report(
+    session: AsyncSession, *, site: Site, day: dt.date, now: dt.datetime, coverage: bool = True
+) -> DayReport:
+    """Everything the daily report shows for ``day``; a day after the site's today has no data yet.
+
+    ``coverage=False`` leaves the coverage table out (and the plan's forecast it costs): a CSV of another table."""
     zone = site_zone(site)
     settings = site_settings(site)
     today = site_today(site, now)
@@ -203,21 +206,21 @@ async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt
     if day > today:
         return report
     start, end = day_bounds(site, day)
-    needs = await day_needs(session, site=site, day=day, now=now)
-    first, stop = (needs.slots[0], needs.slots[-1] + 1) if needs.slots else (0, 0)
-    seats = [seat for seat in needs.seats if first <= seat.state.start_slot < stop]
+    slots = day_slots(site, day)
+    seats = await _seat_rows(session, site_id=site.id, slots=slots)
+    late_after = dt.timedelta(minutes=settings.late_after_minutes)
+    missed = _missed(seats, late_after=late_after, now=now)
     covers = await _cover_rows(session, site_id=site.id, start=start, end=end)
-    calls = await site_calls(session, site_id=site.id, day_slots=range(first, stop))
+    calls = await site_calls(session, site_id=site.id, day_slots=slots)
     items = await _log_rows(session, site_id=site.id, start=start, end=end)
     handovers = await handover_status(session, site_id=site.id, start=start, end=end, now=now)
     names = await _labels(
         session,
-        [seat.state.user_id for seat in seats]
+        [seat.user_id for seat, _what, _late in missed]
         + [row[0].absent_user_id for row in covers]
         + [row[0].covered_by_id for row in covers],
     )
-    skills = {skill.skill_id: skill.label for skill in needs.skills}
-    late_after = dt.timedelta(minutes=settings.late_after_minutes)
+    needs = await day_needs(session, site=site, day=day, now=now) if coverage else None
     return DayReport(
         site=site,
         zone=zone,
@@ -225,15 +228,15 @@ async def day_report(session: AsyncSession, *, site: Site, day: dt.date, now: dt
         today=today,
         currency=settings.currency,
         seats=len(seats),
-        started=sum(seat.state.started_at is not None for seat in seats),
-        coverage=_coverage(needs),
-        attendance=_attendance(seats, names, skills, zone=zone, late_after=late_after, now=now),
+        started=sum(seat.started_at is not None for seat in seats),
+        coverage=_coverage(needs) if needs else [],
+        attendance=[_attendance(seat, what, late, names, zone) for seat, what, late in missed],
         cover=[_cover(row, names, zone) for row in covers],
         calls=[
             CallRow(
                 call_id=call.call_id,
                 kind=call.kind,
-                skill=skills.get(call.skill_id, call.skill_label),
+                skill=call.skill_label,
                 starts=utc_start(call.start_slot).astimezone(zone),
                 ends=utc_start(call.end_slot).astimezone(zone),
                 wanted=call.wanted,
@@ -285,45 +288,79 @@ def _coverage(needs: DayNeeds) -> list[CoverageRow]:
     return rows
 
 
-def _attendance(
-    seats: list[WorkingSeat],
-    names: dict[int, str],
-    skills: dict[int, str],
-    *,
-    zone: ZoneInfo,
-    late_after: dt.timedelta,
-    now: dt.datetime,
-) -> list[AttendanceRow]:
-    """The seats whose agent was a no-show, started late, or has not started once they count as late."""
-    rows = []
-    for seat in seats:
-        state = seat.state
-        starts = utc_start(state.start_slot)
-        minutes_late = None
-        if state.no_show_at is not None:
-            what = "no_show"
-        elif state.started_at is not None:
-            if state.started_at - starts <= late_after:
-                continue
-            what, minutes_late = "late", int((state.started_at - starts).total_seconds() // 60)
-        elif now > starts + late_after:
-            what = "not_started"
-        else:
-            continue
-        rows.append(
-            AttendanceRow(
-                user_id=state.user_id,
-                name=names.get(state.user_id, state.user_name),
-                skill=skills.get(seat.skill_id, state.skill_name),
-                starts=starts.astimezone(zone),
-                ends=utc_start(seat.work_end_slot).astimezone(zone),
-                what=what,
-                minutes_late=minutes_late,
-                started=state.started_at.astimezone(zone) if state.started_at else None,
-                waived=state.waived_at is not None,
-            )
+@dataclass(frozen=True)
+class _Seat:
+    user_id: int
+    skill: str
+    start_slot: int
+    end_slot: int
+    no_show_at: dt.datetime | None
+    started_at: dt.datetime | None
+    waived_at: dt.datetime | None
+
+
+async def _seat_rows(session: AsyncSession, *, site_id: int, slots: range) -> list[_Seat]:
+    """Every seat held on a shift that starts that day, or given up after a no-show (as ``day_board`` counts),
+    in one narrow read: the CSVs that do not show coverage never pay for the plan."""
+    query = (
+        select(
+            ShiftSeat.user_id,
+            Skill.name,
+            Skill.name_zh,
+            Shift.start_slot,
+            Shift.end_slot,
+            ShiftSeat.extended_to_slot,
+            ShiftSeat.vto_from_slot,
+            Attendance.no_show_at,
+            Attendance.started_at,
+            Attendance.waived_at,
         )
-    return rows
+        .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+        .join(Skill, Skill.id == Shift.skill_id)
+        .outerjoin(Attendance, Attendance.seat_id == ShiftSeat.id)
+        .where(Shift.site_id == site_id, Shift.start_slot >= slots.start, Shift.start_slot < slots.stop)
+        .where(Shift.cancelled_at.is_(None))
+        .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
+        .order_by(Shift.start_slot, Shift.id, ShiftSeat.user_id)
+    )
+    seats = []
+    for user_id, name, name_zh, start, end, extended, vto, no_show, started, waived in await session.execute(query):
+        worked_to = max(end, extended or end)  # an extension moves the end later, a VTO earlier (as seats_during)
+        if vto is not None:
+            worked_to = min(worked_to, vto)
+        seats.append(_Seat(user_id, localized_skill_name(name, name_zh), start, worked_to, no_show, started, waived))
+    return seats
+
+
+def _missed(seats: list[_Seat], *, late_after: dt.timedelta, now: dt.datetime) -> list[tuple[_Seat, str, int | None]]:
+    """The seats whose agent was a no-show, started late (with the minutes), or has not started once that is late."""
+    missed = []
+    for seat in seats:
+        starts = utc_start(seat.start_slot)
+        if seat.no_show_at is not None:
+            missed.append((seat, "no_show", None))
+        elif seat.started_at is not None:
+            if seat.started_at - starts > late_after:
+                missed.append((seat, "late", int((seat.started_at - starts).total_seconds() // 60)))
+        elif now > starts + late_after:
+            missed.append((seat, "not_started", None))
+    return missed
+
+
+def _attendance(
+    seat: _Seat, what: str, minutes_late: int | None, names: dict[int, str], zone: ZoneInfo
+) -> AttendanceRow:
+    return AttendanceRow(
+        user_id=seat.user_id,
+        name=names.get(seat.user_id, ""),
+        skill=seat.skill,
+        starts=utc_start(seat.start_slot).astimezone(zone),
+        ends=utc_start(seat.end_slot).astimezone(zone),
+        what=what,
+        minutes_late=minutes_late,
+        started=seat.started_at.astimezone(zone) if seat.started_at else None,
+        waived=seat.waived_at is not None,
+    )
 
 
 async def _cover_rows(

@@ -262,7 +262,7 @@ class ReportController(Controller):
         site = await accounts.get_site(db, current_user.site_id)
         now = utcnow()
         chosen, shown = chosen_day(site, day, now), chosen_table(table)
-        data = await report.day_report(db, site=site, day=chosen, now=now)
+        data = await report.day_report(db, site=site, day=chosen, now=now, coverage=shown == "coverage")
         header, rows = day_csv(shown, data)
         return csv_response(f"daily-report-{chosen.isoformat()}-{shown}.csv", header, rows)
 

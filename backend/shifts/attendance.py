@@ -30,6 +30,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, UserStatus, skill_label
+from backend.accounts.service import person_labels
 from backend.accounts.site_settings import SiteSettings, site_settings
 from backend.accounts.zones import site_zone
 from backend.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound
@@ -155,12 +156,13 @@ async def _windows_of(session: AsyncSession, shift: Shift) -> Windows:
 
 
 def _seat_states(rows: list[Any], settings: SiteSettings) -> list[SeatState]:
+    names = person_labels(row[4] for row in rows)  # namesakes on one page are told apart
     return [
         SeatState(
             shift_id=shift.id,
             seat_id=seat.id,
             user_id=user.id,
-            user_name=user.display_name,
+            user_name=names[user.id],
             skill_name=skill_label(skill),
             start_slot=shift.start_slot,
             end_slot=shift.end_slot,

@@ -17,6 +17,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.slots import slot_of, utc_start
 from backend.notify.models import Kind, Notification
+from backend.ops.models import DutyLogItem, LogKind
 from backend.shifts import attendance, intraday, jobs
 from backend.shifts.models import (
     CallKind,
@@ -420,7 +421,10 @@ async def test_the_board_calls_vto_and_vot_and_offers_an_extension(
     assert called.headers["location"] == "/admin/today?done=vto"
     call = await db.scalar(select(IntradayCall).where(IntradayCall.kind == CallKind.vto))
     assert call is not None
-    assert call.standby_percent == 0
+    assert call.standby_percent == 0  # the site's default mode: release
+    logged = await db.scalar(select(DutyLogItem).where(DutyLogItem.source_key == f"call:{call.id}"))
+    assert logged is not None  # the duty log shows the call at once
+    assert logged.kind is LogKind.intraday_offer
 
     refused = await post_form(client, "/admin/today/vto", {**stretch, "surplus": "0"})
     assert refused.status_code == 422

@@ -22,9 +22,9 @@ from backend.core.migrate import migrate
 from backend.core.slots import slot_of, utc_start
 from backend.ops import log
 from backend.ops.models import DutyLogItem, DutyLogUpdate, LogKind, LogStatus
-from backend.shifts.models import Attendance, CoverReason, CoverRequest, ShiftSeat
+from backend.shifts.models import Attendance, CallKind, CoverReason, CoverRequest, IntradayCall, ShiftSeat
 from tests.conftest import login, post_form
-from tests.factories import Factory, a_duty, a_held_shift, a_lead, an_agent
+from tests.factories import Factory, a_duty, a_held_shift, a_lead, a_skill, an_agent
 
 
 def local(site: Site, day: dt.date, clock: str) -> dt.datetime:
@@ -113,6 +113,34 @@ async def test_sweep_logs_no_show_late_start_and_cover_once(db: AsyncSession, si
     assert items[0].summary == "Ann · 09:00\u201313:00"
     assert (items[1].link or "").startswith(f"/admin/attendance?day={floor.day.isoformat()}#seat-")
     assert items[2].link == f"/admin/cover#cover-{floor.cover_id}"
+
+
+async def test_sweep_logs_an_intraday_call(db: AsyncSession, site: Site, people: Factory) -> None:
+    floor = await a_floor(db, site, people)
+    skill = await a_skill(db, site)
+    start = slot_of(local(site, floor.day, "14:00"))
+    db.add(
+        IntradayCall(
+            site_id=site.id,
+            kind=CallKind.vto,
+            skill_id=skill.id,
+            start_slot=start,
+            end_slot=start + 4,
+            wanted=2,
+            created_at=local(site, floor.day, "09:50"),
+            expires_at=local(site, floor.day, "10:10"),
+        )
+    )
+    await db.commit()
+
+    assert await log.sweep_system_items(db, now=floor.now) == 4
+
+    items = await log.day_items(
+        db, site_id=site.id, start=local(site, floor.day, "09:50"), end=local(site, floor.day, "09:51")
+    )
+    assert [(item.kind, item.summary, item.link) for item in items] == [
+        (LogKind.intraday_offer, "VTO · Billing · 14:00\u201316:00 · \u00d72", "/admin/today")
+    ]
 
 
 async def test_late_start_waits_for_the_sites_minutes(db: AsyncSession, site: Site, people: Factory) -> None:

@@ -12,9 +12,9 @@ from backend.accounts.models import Role, Site, User
 from backend.accounts.service import person_labels
 from backend.availability.models import OfferedSlot, Preference
 from backend.core.db import utcnow
-from backend.core.slots import IsoWeek, local_slot
+from backend.core.slots import IsoWeek, local_slot, slot_of, utc_start
 from tests.conftest import login
-from tests.factories import Factory, a_skill, an_agent
+from tests.factories import Factory, a_held_shift, a_skill, an_agent
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -70,3 +70,20 @@ async def test_the_rosters_agent_picker_tells_namesakes_apart(
     picker = re.search(r'<select id="add-agent" name="agent">(.*?)</select>', page.text, re.S)
     assert picker is not None
     assert re.findall(r">([^<]+)</option>", picker.group(1)) == ["李伟 (liwei)", "李伟 (liwei2)"]
+
+
+async def test_the_attendance_list_tells_namesakes_apart(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    start = utc_start(slot_of(utcnow()) + 2)
+    for email in ("liwei", "liwei2"):
+        agent = await an_agent(people, display_name="李伟", email=f"{email}@example.com")
+        await a_held_shift(db, agent, start)
+    coordinator = await people.make(Role.coordinator)
+    assert (await login(client, coordinator.email)).status_code == 303
+
+    day = start.astimezone(ZONE).date().isoformat()  # the shift's local day, whatever the hour
+    page = await client.get(f"/admin/attendance?day={day}")
+    assert page.status_code == 200
+    assert "李伟 (liwei)" in page.text
+    assert "李伟 (liwei2)" in page.text

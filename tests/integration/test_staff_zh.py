@@ -126,7 +126,6 @@ async def test_chinese_staff_pages_show_no_raw_code(
         is_page = answer.status_code == 200 and answer.headers.get("content-type", "").startswith("text/html")
         if is_page and (words := raw_words(visible_text(answer.text))):
             seen[path] = words
-    print("SEEN", broken, {k: v for k, v in seen.items() if v != ["roster"]})
     assert broken == {}
     assert seen == {}
 
