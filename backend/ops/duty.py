@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
@@ -147,16 +147,19 @@ async def named_lead_ids(session: AsyncSession, *, site_id: int) -> set[int]:
     return set(rows)
 
 
-async def leads_page(session: AsyncSession, *, site_id: int) -> list[LeadView]:
-    """Every active agent of the site, seniors first, and whether each is a named shift lead."""
-    agents = await accounts.list_users(session, site_id=site_id, role=Role.agent)
-    agents = [agent for agent in agents if agent.status is UserStatus.active]
+async def leads_page(session: AsyncSession, *, site_id: int, everyone: bool = False) -> list[LeadView]:
+    """The site's named shift leads, then its other active senior agents (every active agent when ``everyone``),
+    and whether each is named."""
     named = {
         lead.user_id: lead
         for lead in await session.scalars(
             select(ShiftLead).where(ShiftLead.site_id == site_id, ShiftLead.removed_at.is_(None))
         )
     }
+    query = select(User).where(User.site_id == site_id, User.role == Role.agent, User.status == UserStatus.active)
+    if not everyone:
+        query = query.where(or_(User.tier == Tier.senior, User.id.in_(list(named))))
+    agents = list(await session.scalars(query))
     labels = accounts.person_labels(agents)
     order = {Tier.senior: 0, Tier.mid: 1, Tier.junior: 2}
     agents.sort(key=lambda agent: (agent.id not in named, order[agent.tier], labels[agent.id].casefold()))

@@ -294,15 +294,26 @@ class DutyRosterController(Controller):
         )
 
     @get("/leads", name="ops:duty-leads")
-    async def leads(self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "") -> Template:
-        return await self._leads(request, db, current_user, done=done if done in {"named", "unnamed"} else "")
+    async def leads(
+        self, request: AnyRequest, db: Db, current_user: CurrentUser, done: str = "", everyone: bool = False
+    ) -> Template:
+        shown = done if done in {"named", "unnamed"} else ""
+        return await self._leads(request, db, current_user, done=shown, everyone=everyone)
 
     async def _leads(
-        self, request: AnyRequest, db: AsyncSession, user: User, *, error: DomainError | None = None, done: str = ""
+        self,
+        request: AnyRequest,
+        db: AsyncSession,
+        user: User,
+        *,
+        error: DomainError | None = None,
+        done: str = "",
+        everyone: bool = False,
     ) -> Template:
         site = await _site(db, user)
         context = {
-            "leads": await duty.leads_page(db, site_id=site.id),
+            "leads": await duty.leads_page(db, site_id=site.id, everyone=everyone),
+            "everyone": everyone,
             "can_act": is_ops_staff(user),
             "error": error,
             "done": done,
@@ -596,7 +607,7 @@ class HandoverController(Controller):
             "due": (await duty.duty_views(db, [due]))[0] if due is not None else None,
             "rows": await form_rows(db, site, due, now),
             "owners": accounts.person_labels(await duty.duty_people(db, site_id=site.id)),
-            "awaiting": await handover.awaiting(db, site=site, user=user) if shown is None else [],
+            "awaiting": await handover.awaiting(db, site=site, user=user, since=start) if shown is None else [],
             "statuses": await handover.handover_status(db, site_id=site.id, start=start, end=end, now=now)
             if shown is None
             else [],

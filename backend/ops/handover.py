@@ -30,6 +30,9 @@ from backend.ops.models import Duty, Handover, HandoverItem, HandoverItemKind
 TEXT_MAX = 500
 NOTE_MAX = 4000
 MAX_ITEMS = 60
+# Open log items the form offers: those that started from this long before the duty (older ones still open
+# reached the lead through the hand-overs they were carried in).
+OFFER_LOG_ITEMS_FROM = dt.timedelta(days=1)
 
 
 class HandoverState(enum.StrEnum):
@@ -140,7 +143,8 @@ async def carried_items(session: AsyncSession, *, site_id: int, before: dt.datet
 
 
 async def prefilled(session: AsyncSession, *, site: Site, duty: Duty, now: dt.datetime) -> list[Line]:
-    """The form's lines before the lead types: the carried open items, then the log's open items not among them."""
+    """The form's lines before the lead types: the carried open items, then the log's open items (from a day before
+    the duty, at most half of ``MAX_ITEMS``) not among them."""
     carried = await carried_items(session, site_id=site.id, before=duty.starts_at + dt.timedelta(seconds=1))
     lines = [
         Line(
@@ -153,7 +157,9 @@ async def prefilled(session: AsyncSession, *, site: Site, duty: Duty, now: dt.da
         for item in carried
     ]
     linked = {item.log_item_id for item in carried if item.log_item_id is not None}
-    for item in await log.open_items(session, site_id=site.id, until=min(now, duty.ends_at)):
+    since = duty.starts_at - OFFER_LOG_ITEMS_FROM
+    until = min(now, duty.ends_at)
+    for item in await log.open_items(session, site_id=site.id, since=since, until=until, limit=MAX_ITEMS // 2):
         if item.id in linked:
             continue
         text = f"{log.kind_label(item.kind)}: {item.summary}"
@@ -251,9 +257,12 @@ async def recent_handovers(session: AsyncSession, *, site: Site, since: dt.datet
     return await _views(session, site, list(found))
 
 
-async def awaiting(session: AsyncSession, *, site: Site, user: User) -> list[HandoverView]:
-    """Hand-overs not yet acknowledged that ``user`` should acknowledge: handed to their duty, or (staff) any."""
-    query = select(Handover).where(Handover.site_id == site.id, Handover.acknowledged_at.is_(None))
+async def awaiting(session: AsyncSession, *, site: Site, user: User, since: dt.datetime) -> list[HandoverView]:
+    """Hand-overs submitted since ``since`` and not yet acknowledged that ``user`` should acknowledge: handed to
+    their duty, or (staff) any."""
+    query = select(Handover).where(
+        Handover.site_id == site.id, Handover.acknowledged_at.is_(None), Handover.submitted_at >= since
+    )
     if user.role not in STAFF_ROLES:
         query = query.join(Duty, Duty.id == Handover.to_duty_id).where(Duty.user_id == user.id)
     found = await session.scalars(query.order_by(Handover.submitted_at, Handover.id))

@@ -224,17 +224,23 @@ async def day_items(session: AsyncSession, *, site_id: int, start: dt.datetime, 
     return await _views(session, list(items), with_updates=False)
 
 
-async def open_items(session: AsyncSession, *, site_id: int, until: dt.datetime) -> list[LogItemView]:
-    """Items not closed that started before ``until`` (what a hand-over carries), earliest first."""
+async def open_items(
+    session: AsyncSession, *, site_id: int, since: dt.datetime, until: dt.datetime, limit: int
+) -> list[LogItemView]:
+    """Items not closed that started in ``[since, until)`` (what a hand-over offers), the latest ``limit``, earliest
+    first."""
     items = await session.scalars(
         select(DutyLogItem)
         .where(
             DutyLogItem.site_id == site_id,
             DutyLogItem.status != LogStatus.closed,
+            DutyLogItem.started_at >= since,
             DutyLogItem.started_at < until,
         )
-        .order_by(DutyLogItem.started_at, DutyLogItem.id)
+        .order_by(DutyLogItem.started_at.desc(), DutyLogItem.id.desc())
+        .limit(limit)
     )
+    items = reversed(list(items))
     return await _views(session, list(items), with_updates=False)
 
 

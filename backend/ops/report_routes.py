@@ -8,7 +8,7 @@ refusal beside its picker, a CSV answers the refusal alone. Every CSV holds the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get
 from litestar.response import Template
@@ -37,7 +37,6 @@ PRINT_PAGE = "ops/report_print.html"
 KPI_PAGE = "ops/kpis.html"
 
 ReportDay = Annotated[dt.date, RefuseWith(lambda _: _("Give a day like 2026-12-07."))]
-DayTable = Literal["coverage", "attendance", "cover", "calls", "log", "handovers"]
 DAY_TABLES: tuple[str, ...] = ("coverage", "attendance", "cover", "calls", "log", "handovers")
 
 
@@ -58,6 +57,7 @@ def chosen_week(site: Site, text: str, now: dt.datetime) -> IsoWeek:
 
 
 def chosen_table(text: str) -> str:
+    """One of the daily report's tables (``?table=``), else 422 naming ``table``."""
     if text not in DAY_TABLES:
         raise DomainError(_("Choose one of the report's tables."), field="table")
     return text
@@ -84,7 +84,8 @@ def labels() -> dict[str, dict[str, str]]:
 # CSV tables: a header and the rows, the same figures as the page --------------------------------------------
 
 
-def day_csv(table: str, data: DayReport) -> tuple[list[str], list[list[object]]]:
+def day_table_csv(table: str, data: DayReport) -> tuple[list[str], list[list[object]]]:
+    """A table of the daily report as its CSV: a header of field names, then the rows with the page's figures."""
     day = data.day
     if table == "coverage":
         header = ["date", "skill", "hours_needed", "hours_scheduled", "hours_started", "short_half_hours"]
@@ -242,7 +243,6 @@ class ReportController(Controller):
             "clock": clock_text,
             "num": number,
             "words": labels(),
-            "tables": DAY_TABLES,
         }
 
     @get("/day", name="ops:report-day")
@@ -263,7 +263,7 @@ class ReportController(Controller):
         now = utcnow()
         chosen, shown = chosen_day(site, day, now), chosen_table(table)
         data = await report.day_report(db, site=site, day=chosen, now=now, coverage=shown == "coverage")
-        header, rows = day_csv(shown, data)
+        header, rows = day_table_csv(shown, data)
         return csv_response(f"daily-report-{chosen.isoformat()}-{shown}.csv", header, rows)
 
     @get("/duty", name="ops:report-duty")

@@ -20,7 +20,9 @@ from litestar.response import Redirect, Stream, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts import service as accounts
 from backend.accounts.dependencies import CurrentUser
+from backend.accounts.models import skill_label
 from backend.core.bounds import NUMBER_MAX, PathId
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, NotFound
@@ -186,6 +188,9 @@ async def render_period(
         "last_day": exports.last_day(period),
         "late": await late.late_lines(db, period=period),
         "pieces_text": pieces_text,
+        "skill_names": {
+            skill.code: skill_label(skill) for skill in await accounts.list_skills(db, site_id=period.site_id)
+        },
     }
     return page(request, PERIOD_PAGE, context, status_code=refused_status(request, error))
 
