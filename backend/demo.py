@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service
 from backend.accounts.demo import DEMO_DOMAIN, HABITS, SEED, demo_agents
-from backend.accounts.models import Role, Site, Skill, User
+from backend.accounts.models import Role, Site, Skill, Tier, User
 from backend.accounts.site_settings import update_site_settings
 from backend.accounts.zones import site_zone
 from backend.availability.demo import load_demo_availability
@@ -34,13 +34,17 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.settings import Settings
 from backend.core.slots import local_slot, slot_of, utc_start
-from backend.demand.demo import load_demo_history
+from backend.demand.demo import load_demo_actuals, load_demo_history
 from backend.handover import service as handover
 from backend.handover.models import HandoverNote
 from backend.learning import cases as case_library
 from backend.learning.case_models import Case
 from backend.learning.courses import import_course
 from backend.learning.models import Course
+from backend.ops.clock import day_bounds
+from backend.ops.duty import add_duty, duties_between, name_lead
+from backend.ops.log import LeadEntry, record_item
+from backend.ops.models import LogKind, LogStatus
 from backend.pay import periods, rate_cards
 from backend.pay.models import PayPeriod, PeriodStatus
 from backend.shifts.market import create_open_shift
@@ -108,6 +112,8 @@ class DemoLoaded(msgspec.Struct, frozen=True):
     rate_cards: int = 0
     work_records: int = 0
     locked_periods: int = 0
+    actual_rows: int = 0
+    duties: int = 0
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
@@ -124,7 +130,11 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     notes = await load_demo_handover(session, site=site, now=now)
     pay = await load_demo_pay(session, site=site, now=now)
     users += await load_demo_london(session, now=now)
+    actuals = await load_demo_actuals(session, site=site, now=now)
+    duties = await load_demo_duty(session, site=site, now=now)
     return DemoLoaded(
+        actual_rows=actuals,
+        duties=duties,
         users=users,
         availability_weeks=weeks,
         history_rows=rows,
@@ -728,3 +738,52 @@ async def load_demo_london(session: AsyncSession, *, now: dt.datetime) -> int:
     await periods.ensure_periods(session, site=site, today=today)
     await session.flush()
     return created
+
+
+async def load_demo_duty(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """Today's duty roster and log, so the Today board and the duty pages open on a day already under way:
+    the coordinator leads until 16:00, a senior agent (named a shift lead) from 16:00 to 23:00, and the log holds
+    a closed system problem and a queue spike being handled. Returns the duties written (none if today has some).
+    """
+    zone = site_zone(site)
+    today = now.astimezone(zone).date()
+    start, end = day_bounds(site, today)
+    if await duties_between(session, site_id=site.id, start=start, end=end):
+        return 0
+    coordinator = await service.find_user_by_email(session, COORDINATOR_EMAIL)
+    senior = next((agent for agent in demo_agents() if agent["tier"] == Tier.senior), None)
+    lead = await service.find_user_by_email(session, str(senior["email"])) if senior else None
+    if coordinator is None or lead is None:
+        return 0
+    await name_lead(session, site_id=site.id, user_id=lead.id, by=coordinator, now=now)
+    for person, begins, ends in ((coordinator, dt.time(8), dt.time(16)), (lead, dt.time(16), dt.time(23))):
+        await add_duty(
+            session, site=site, user_id=person.id, day=today, start=begins, end=ends, by=coordinator, now=now
+        )
+    for entry in demo_log_entries(now):
+        await record_item(session, site=site, entry=entry, author=coordinator, now=now)
+    return 2
+
+
+def demo_log_entries(now: dt.datetime) -> list[LeadEntry]:
+    """Two items a lead would have written by mid-morning; times relative to ``now`` so they are never in the future."""
+    return [
+        LeadEntry(
+            kind=LogKind.system_problem,
+            started_at=now - dt.timedelta(hours=3),
+            summary="CRM slow to open customer history",
+            details={"system": "CRM", "symptom": "Customer history takes 20 s to load", "affected": "12"},
+            action="Raised with IT; agents told to use the order search meanwhile. Fixed by a restart.",
+            told="IT on-call, team chat",
+            status=LogStatus.closed,
+        ),
+        LeadEntry(
+            kind=LogKind.queue_spike,
+            started_at=now - dt.timedelta(minutes=40),
+            summary="Billing queue spiking after the invoice run",
+            details={"queue": "billing", "size": "35", "wait": "12"},
+            action="Asked two general agents to take billing calls.",
+            told="Team chat",
+            status=LogStatus.in_progress,
+        ),
+    ]

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill
 from backend.accounts.zones import site_zone
-from backend.core.slots import IsoWeek, local_start, utc_start
+from backend.core.slots import IsoWeek, local_day_slots, local_start, slot_of, utc_start
+from backend.demand.actuals import Actual, record_actuals
 from backend.demand.history import chunks_of, import_history
 from backend.demand.models import ContactInterval
 from backend.demand.service import public_holidays
@@ -112,3 +113,43 @@ async def load_demo_history(session: AsyncSession, *, site: Site, now: dt.dateti
     lines = demo_rows(skills, span, zone, holidays)
     result = await import_history(session, site_id=site.id, chunks=chunks_of(lines), imported_by_id=None, now=now)
     return result.rows
+
+
+# Today runs a little busier than the plan, so the demo board has a reforecast to show.
+DEMO_TODAY_FACTOR = 1.2
+
+
+def demo_actuals(skills: list[Skill], span: range, zone: ZoneInfo) -> list[Actual]:
+    """Today's finished half-hours as the contact-centre system would post them, the same on every run."""
+    rng = random.Random(SEED + 1)
+    rows = []
+    for slot in span:
+        local = local_start(slot, zone)
+        for skill in skills:
+            peak, aht = SKILL_PROFILES[skill.code]
+            offered = poisson(rng, peak * daily_shape(local.hour + local.minute / 60) * DEMO_TODAY_FACTOR)
+            abandoned = sum(1 for _ in range(offered) if rng.random() < 0.04)
+            handled = offered - abandoned
+            rows.append(
+                Actual(utc_start(slot), skill.code, offered, handled, round(aht * rng.uniform(0.9, 1.1), 1), abandoned)
+            )
+    return rows
+
+
+async def load_demo_actuals(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """Actual volumes for today's finished half-hours (local day, site time); returns rows posted.
+
+    Posting again replaces the same intervals, so a second run changes nothing.
+    """
+    zone = site_zone(site)
+    today = local_day_slots(now.astimezone(zone).date(), zone)
+    span = range(today.start, max(today.start, slot_of(now)))
+    skills = list(
+        await session.scalars(
+            select(Skill).where(Skill.site_id == site.id, Skill.code.in_(SKILL_PROFILES)).order_by(Skill.code)
+        )
+    )
+    rows = demo_actuals(skills, span, zone)
+    if rows:
+        await record_actuals(session, site_id=site.id, rows=rows, now=now)
+    return len(rows)

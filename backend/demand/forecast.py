@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -165,6 +165,20 @@ def forecast_week(
     method: Method | None = None,
 ) -> list[SlotForecast]:
     """Contacts and AHT for every slot of ``week``, from the history before it."""
+    return forecast_days(history, week=week, days=week.days(), zone=zone, holidays=holidays, method=method)
+
+
+def forecast_days(
+    history: Mapping[int, Observed],
+    *,
+    week: IsoWeek,
+    days: Sequence[dt.date],
+    zone: ZoneInfo,
+    holidays: set[dt.date],
+    method: Method | None = None,
+) -> list[SlotForecast]:
+    """Contacts and AHT for every slot of ``days`` (days of ``week``), from the history before the week: a day
+    forecast alone is the same as in its week's forecast (the Today board asks for one day, not seven)."""
     method = method or Method()
     start = week.slots(zone).start
     calendar = _Calendar({s: o for s, o in history.items() if s < start}, zone)
@@ -172,7 +186,7 @@ def forecast_week(
     on_holiday = holiday_factor(calendar, holidays, method)
     fallback_aht = _overall_aht(calendar.history, method)
     forecasts = []
-    for day in week.days():
+    for day in days:
         usable = _usable_days(day, calendar, holidays, method)
         for slot in local_day_slots(day, zone):
             local = local_start(slot, zone)

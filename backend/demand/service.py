@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -22,9 +23,9 @@ from backend.accounts.zones import site_zone
 from backend.availability.service import agents_available_at, offered_by_slot
 from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
-from backend.core.slots import SLOT_SECONDS, IsoWeek, local_start, utc_start
+from backend.core.slots import SLOT_SECONDS, IsoWeek, local_day_slots, local_start, utc_start
 from backend.demand import erlang
-from backend.demand.forecast import Backtest, Observed, SlotForecast, backtest, forecast_week
+from backend.demand.forecast import Backtest, Observed, backtest, forecast_days
 from backend.demand.models import ContactInterval, DayScale, ForecastOverride, HistoryImport
 
 HISTORY_WEEKS = 12  # loaded before a target week: six for the level, more for the trend and holidays
@@ -73,12 +74,28 @@ async def skill_by_code(session: AsyncSession, *, site_id: int, code: str) -> Sk
 
 
 async def load_history(session: AsyncSession, *, site_id: int, skill_id: int, slots: range) -> dict[int, Observed]:
+    return (await load_histories(session, site_id=site_id, skill_ids=[skill_id], slots=slots))[skill_id]
+
+
+async def load_histories(
+    session: AsyncSession, *, site_id: int, skill_ids: Sequence[int], slots: range
+) -> dict[int, dict[int, Observed]]:
+    """The history of several skills over ``slots`` in one read: skill id → slot → what was observed."""
     rows = await session.execute(
-        select(ContactInterval.slot, ContactInterval.offered, ContactInterval.handled, ContactInterval.aht_seconds)
-        .where(ContactInterval.site_id == site_id, ContactInterval.skill_id == skill_id)
+        select(
+            ContactInterval.skill_id,
+            ContactInterval.slot,
+            ContactInterval.offered,
+            ContactInterval.handled,
+            ContactInterval.aht_seconds,
+        )
+        .where(ContactInterval.site_id == site_id, ContactInterval.skill_id.in_(skill_ids))
         .where(ContactInterval.slot >= slots.start, ContactInterval.slot < slots.stop)
     )
-    return {slot: Observed(offered, handled, aht) for slot, offered, handled, aht in rows}
+    found: dict[int, dict[int, Observed]] = {skill_id: {} for skill_id in skill_ids}
+    for skill_id, slot, offered, handled, aht in rows:
+        found[skill_id][slot] = Observed(offered, handled, aht)
+    return found
 
 
 def _years(slots: range, zone: ZoneInfo) -> set[int]:
@@ -109,64 +126,83 @@ def staff_slot(contacts: float, aht_seconds: float, settings: SiteSettings) -> e
 
 
 async def _adjustments(
-    session: AsyncSession, *, site_id: int, skill_id: int, slots: range, days: list[dt.date]
-) -> tuple[dict[int, float], dict[dt.date, float]]:
+    session: AsyncSession, *, site_id: int, skill_ids: Sequence[int], slots: range, days: Sequence[dt.date]
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, dt.date], float]]:
+    """Slot overrides by (skill id, slot) and day factors by (skill id, day), for several skills in two reads."""
     overrides = await session.execute(
-        select(ForecastOverride.slot, ForecastOverride.contacts).where(
+        select(ForecastOverride.skill_id, ForecastOverride.slot, ForecastOverride.contacts).where(
             ForecastOverride.site_id == site_id,
-            ForecastOverride.skill_id == skill_id,
+            ForecastOverride.skill_id.in_(skill_ids),
             ForecastOverride.slot >= slots.start,
             ForecastOverride.slot < slots.stop,
         )
     )
     scales = await session.execute(
-        select(DayScale.day, DayScale.factor).where(
-            DayScale.site_id == site_id, DayScale.skill_id == skill_id, DayScale.day.in_(days)
+        select(DayScale.skill_id, DayScale.day, DayScale.factor).where(
+            DayScale.site_id == site_id, DayScale.skill_id.in_(skill_ids), DayScale.day.in_(days)
         )
     )
-    return {slot: contacts for slot, contacts in overrides}, {day: factor for day, factor in scales}
+    return (
+        {(skill_id, slot): contacts for skill_id, slot, contacts in overrides},
+        {(skill_id, day): factor for skill_id, day, factor in scales},
+    )
 
 
-async def forecast_skill_week(session: AsyncSession, *, site: Site, skill: Skill, week: IsoWeek) -> list[SlotForecast]:
-    """The unadjusted forecast for a skill's week, from the history before it."""
+async def _plans(
+    session: AsyncSession, *, site: Site, skills: Sequence[Skill], week: IsoWeek, days: Sequence[dt.date]
+) -> dict[int, tuple[list[SlotPlan], dict[dt.date, float]]]:
+    """Each skill's plan for ``days`` of ``week`` (skill id → slots and day factors): the forecast from the
+    history before the week, the coordinator's day factors and slot overrides, and required agents per slot.
+    History and adjustments are read once for all ``skills``; only the slots of ``days`` are forecast."""
     zone = site_zone(site)
-    slots = week.slots(zone)
-    history_slots = range(week.shifted(-HISTORY_WEEKS).slots(zone).start, slots.start)
-    history = await load_history(session, site_id=site.id, skill_id=skill.id, slots=history_slots)
-    holidays = public_holidays(site.country, _years(history_slots, zone) | _years(slots, zone))
-    return forecast_week(history, week=week, zone=zone, holidays=holidays)
+    span = range(local_day_slots(min(days), zone).start, local_day_slots(max(days), zone).stop)
+    history_slots = range(week.shifted(-HISTORY_WEEKS).slots(zone).start, week.slots(zone).start)
+    ids = [skill.id for skill in skills]
+    histories = await load_histories(session, site_id=site.id, skill_ids=ids, slots=history_slots)
+    holidays = public_holidays(site.country, _years(history_slots, zone) | _years(span, zone))
+    overrides, factors = await _adjustments(session, site_id=site.id, skill_ids=ids, slots=span, days=days)
+    settings = site_settings(site)
+    staffed: dict[tuple[float, float], int] = {}
+    found = {}
+    for skill_id in ids:
+        forecasts = forecast_days(histories[skill_id], week=week, days=days, zone=zone, holidays=holidays)
+        plans = []
+        for forecast in forecasts:
+            start = local_start(forecast.slot, zone)
+            factor = factors.get((skill_id, start.date()), 1.0)
+            contacts = overrides.get((skill_id, forecast.slot), forecast.contacts * factor)
+            key = (round(contacts, 2), round(forecast.aht_seconds, 1))
+            if key not in staffed:
+                staffed[key] = staff_slot(key[0], key[1], settings).agents
+            plans.append(
+                SlotPlan(
+                    slot=forecast.slot,
+                    start=start,
+                    contacts=contacts,
+                    forecast_contacts=forecast.contacts,
+                    aht_seconds=forecast.aht_seconds,
+                    agents=staffed[key],
+                    overridden=(skill_id, forecast.slot) in overrides,
+                    day_factor=factor,
+                    holiday=forecast.holiday,
+                )
+            )
+        found[skill_id] = (plans, {day: f for (sid, day), f in factors.items() if sid == skill_id})
+    return found
 
 
 async def plan_week(session: AsyncSession, *, site: Site, skill: Skill, week: IsoWeek) -> WeekPlan:
     """Forecast, the coordinator's day factors and slot overrides, and required agents for every slot."""
-    zone = site_zone(site)
-    slots = week.slots(zone)
-    forecasts = await forecast_skill_week(session, site=site, skill=skill, week=week)
-    overrides, factors = await _adjustments(session, site_id=site.id, skill_id=skill.id, slots=slots, days=week.days())
-    settings = site_settings(site)
-    staffed: dict[tuple[float, float], int] = {}
-    plans = []
-    for forecast in forecasts:
-        start = local_start(forecast.slot, zone)
-        factor = factors.get(start.date(), 1.0)
-        contacts = overrides.get(forecast.slot, forecast.contacts * factor)
-        key = (round(contacts, 2), round(forecast.aht_seconds, 1))
-        if key not in staffed:
-            staffed[key] = staff_slot(key[0], key[1], settings).agents
-        plans.append(
-            SlotPlan(
-                slot=forecast.slot,
-                start=start,
-                contacts=contacts,
-                forecast_contacts=forecast.contacts,
-                aht_seconds=forecast.aht_seconds,
-                agents=staffed[key],
-                overridden=forecast.slot in overrides,
-                day_factor=factor,
-                holiday=forecast.holiday,
-            )
-        )
-    return WeekPlan(skill=skill, week=week, zone=zone, model=settings.staffing_model, slots=plans, day_factors=factors)
+    plans, factors = (await _plans(session, site=site, skills=[skill], week=week, days=week.days()))[skill.id]
+    model = site_settings(site).staffing_model
+    return WeekPlan(skill=skill, week=week, zone=site_zone(site), model=model, slots=plans, day_factors=factors)
+
+
+async def plan_day(session: AsyncSession, *, site: Site, skills: Sequence[Skill], day: dt.date) -> dict[int, list[SlotPlan]]:
+    """The plan of one local day for each of ``skills`` (skill id → its slots, equal to that day's slots of
+    ``plan_week``), forecasting that day only and reading history and adjustments once for all the skills."""
+    found = await _plans(session, site=site, skills=skills, week=IsoWeek.of(day), days=[day])
+    return {skill_id: plans for skill_id, (plans, _factors) in found.items()}
 
 
 async def backtest_skill(session: AsyncSession, *, site: Site, skill: Skill) -> Backtest | None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site, Skill, User, UserStatus, localized_skill_name
@@ -66,7 +66,7 @@ MAX_EXTENSION_SLOTS = 8  # four hours
 RECENT = dt.timedelta(hours=18)  # answered offers stay on the agent's page this long
 
 
-def seat_end():  # type: ignore[no-untyped-def]
+def seat_end() -> ColumnElement[int]:
     """The SQL for a seat's scheduled end: the shift's, or the accepted extension's."""
     return func.coalesce(ShiftSeat.extended_to_slot, Shift.end_slot)
 
