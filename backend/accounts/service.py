@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -393,12 +394,23 @@ async def staff_of_site(session: AsyncSession, *, site_id: int, roles: frozenset
     return list(await session.scalars(query))
 
 
-def person_labels(users: Iterable[User]) -> dict[int, str]:
+class Named(Protocol):
+    """What ``person_labels`` reads of a person: a ``User``, or a row of those columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+
+
+def person_labels(users: Iterable[Named]) -> dict[int, str]:
     """How lists and pickers name people, by user id: the display name, and where two of ``users`` share it (as
     they read: case and spaces aside) the email's local part too, "Li Wei (liwei2)", so a coordinator can tell
     them apart; the whole email where even those match."""
     people = list({user.id: user for user in users}.values())
-    by_name: dict[str, list[User]] = {}
+    by_name: dict[str, list[Named]] = {}
     for user in people:
         by_name.setdefault(_name_key(user.display_name), []).append(user)
     labels: dict[int, str] = {}

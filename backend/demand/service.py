@@ -198,7 +198,9 @@ async def plan_week(session: AsyncSession, *, site: Site, skill: Skill, week: Is
     return WeekPlan(skill=skill, week=week, zone=site_zone(site), model=model, slots=plans, day_factors=factors)
 
 
-async def plan_day(session: AsyncSession, *, site: Site, skills: Sequence[Skill], day: dt.date) -> dict[int, list[SlotPlan]]:
+async def plan_day(
+    session: AsyncSession, *, site: Site, skills: Sequence[Skill], day: dt.date
+) -> dict[int, list[SlotPlan]]:
     """The plan of one local day for each of ``skills`` (skill id → its slots, equal to that day's slots of
     ``plan_week``), forecasting that day only and reading history and adjustments once for all the skills."""
     found = await _plans(session, site=site, skills=skills, week=IsoWeek.of(day), days=[day])

@@ -228,7 +228,6 @@ class Today:
         self.day = site_today(site, now)
         self.start, self.end = day_bounds(site, self.day)
         self._needs: DayNeeds | None = None
-        self._labels: dict[int, str] | None = None
         self._seats: list[WorkingSeat] | None = None
 
     def clock(self, moment: dt.datetime) -> str:
@@ -250,12 +249,6 @@ class Today:
             slots = day_slots(self.site, self.day)
             self._seats = await seats_during(self.session, site=self.site, slots=slots)
         return self._seats
-
-    async def labels(self) -> dict[int, str]:
-        if self._labels is None:
-            ids = {seat.state.user_id for seat in await self.seats()}
-            self._labels = person_labels(await users_by_ids(self.session, ids))
-        return self._labels
 
     async def part(self, name: str) -> msgspec.Struct:
         readers = {
@@ -356,14 +349,14 @@ class Today:
 
     # Who is on the floor ----------------------------------------------------------------------------------
 
-    def _row(self, seat: WorkingSeat, labels: dict[int, str], late_after: dt.timedelta) -> SeatRow:
+    def _row(self, seat: WorkingSeat, late_after: dt.timedelta) -> SeatRow:
         state = seat.state
         starts = utc_start(seat.work_start_slot)
         now_slot = slot_of(self.now)
         return SeatRow(
             shift_id=state.shift_id,
             user_id=state.user_id,
-            name=labels.get(state.user_id, state.user_name),
+            name=state.user_name,  # as lists name people: namesakes among the day's seats told apart
             skill=state.skill_name,
             start=self.slot_clock(seat.work_start_slot),
             end=self.slot_clock(seat.work_end_slot),
@@ -379,7 +372,6 @@ class Today:
 
     async def on_floor(self) -> NowPart:
         seats = await self.seats()
-        labels = await self.labels()
         settings = site_settings(self.site)
         late_after = dt.timedelta(minutes=settings.late_after_minutes)
         now_slot = slot_of(self.now)
@@ -388,7 +380,7 @@ class Today:
         no_shows: list[SeatRow] = []
         for seat in seats:
             state = seat.state
-            row = self._row(seat, labels, late_after)
+            row = self._row(seat, late_after)
             if state.no_show_at is not None:
                 no_shows.append(row)
                 continue

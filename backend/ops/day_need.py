@@ -1,7 +1,8 @@
 """A local day's staffing per skill and half-hour: what the plan needs, what the reforecast needs, who is there.
 
-- ``required``: the plan's need, exactly as the demand week view shows it (``demand.service.plan_week``:
-  forecast, the coordinator's overrides and day factors, Erlang staffing at the site's targets).
+- ``required``: the plan's need, exactly as the demand week view shows it (``demand.service.plan_day``: that
+  day of ``plan_week``, forecast, the coordinator's overrides and day factors, Erlang staffing at the site's
+  targets; only the day's half-hours are forecast).
 - ``reforecast``: from the half-hours of the day that have ended and have actual volumes, the ratio method
   (``ops.reforecast``) scales the plan's contacts for the half-hours not yet ended, and the same staffing
   function (``demand.service.staff_slot``) turns them into agents; None where not reforecast (the past, or
@@ -23,8 +24,9 @@ from backend.accounts.models import Site, Skill, skill_label
 from backend.accounts.service import list_skills
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
-from backend.core.slots import IsoWeek, local_day_slots, slot_of
-from backend.demand.service import load_history, plan_week, staff_slot
+from backend.core.slots import local_day_slots, slot_of
+from backend.demand.forecast import Observed
+from backend.demand.service import SlotPlan, load_histories, plan_day, staff_slot
 from backend.ops.reforecast import Reforecast, reforecast
 from backend.shifts.attendance import WorkingSeat, seats_during
 
@@ -80,36 +82,36 @@ class DayNeeds:
         return next((s for s in self.skills if s.skill_id == skill_id), None)
 
 
-def _counts(seats: list[WorkingSeat], skill_id: int, slots: list[int], now_slot: int) -> tuple[list[int], list[int]]:
-    scheduled = [0] * len(slots)
-    started = [0] * len(slots)
+def _counts(seats: list[WorkingSeat], slots: list[int], now_slot: int) -> dict[int, tuple[list[int], list[int]]]:
+    """Seats held and seats started per slot, by skill id, in one pass over the day's seats."""
     first = slots[0] if slots else 0
+    counts: dict[int, tuple[list[int], list[int]]] = {}
     for seat in seats:
-        if seat.skill_id != skill_id or not seat.held or seat.state.no_show_at is not None:
+        if not seat.held or seat.state.no_show_at is not None:
             continue
+        if seat.skill_id not in counts:
+            counts[seat.skill_id] = ([0] * len(slots), [0] * len(slots))
+        scheduled, started = counts[seat.skill_id]
         for slot in range(max(seat.work_start_slot, first), min(seat.work_end_slot, first + len(slots))):
             scheduled[slot - first] += 1
             if seat.state.started_at is not None and slot <= now_slot:
                 started[slot - first] += 1
-    return scheduled, started
+    return counts
 
 
-async def _skill_day(
-    session: AsyncSession,
+def _skill_day(
     *,
     site: Site,
     skill: Skill,
-    day: dt.date,
     slots: list[int],
     now_slot: int,
-    seats: list[WorkingSeat],
+    plan: list[SlotPlan],
+    history: dict[int, Observed],
+    counts: tuple[list[int], list[int]] | None,
 ) -> SkillDay:
     settings = site_settings(site)
-    plan = await plan_week(session, site=site, skill=skill, week=IsoWeek.of(day))
-    by_slot = {p.slot: p for p in plan.slots}
+    by_slot = {p.slot: p for p in plan}
     plans = [by_slot.get(slot) for slot in slots]
-    ended = range(slots[0], min(now_slot, slots[-1] + 1)) if slots else range(0)
-    history = await load_history(session, site_id=site.id, skill_id=skill.id, slots=ended)
     forecast = [p.contacts if p else 0.0 for p in plans]
     actual = [float(history[slot].offered) if slot in history else None for slot in slots]
     ratio = reforecast(
@@ -130,7 +132,7 @@ async def _skill_day(
         if key not in staffed:
             staffed[key] = staff_slot(key[0], key[1], settings).agents
         again.append(staffed[key])
-    scheduled, started = _counts(seats, skill.id, slots, now_slot)
+    scheduled, started = counts or ([0] * len(slots), [0] * len(slots))
     return SkillDay(
         skill_id=skill.id,
         code=skill.code,
@@ -147,12 +149,32 @@ async def _skill_day(
 
 
 async def day_needs(session: AsyncSession, *, site: Site, day: dt.date, now: dt.datetime) -> DayNeeds:
-    """Every skill's need, reforecast, scheduled and started seats over the site's local ``day``."""
+    """Every skill's need, reforecast, scheduled and started seats over the site's local ``day``.
+
+    A few reads whatever the number of skills and seats: the day's seats as plain columns, the skills, the
+    plan of that day only (``demand.service.plan_day``: one history read for every skill), and the day's
+    actual volumes so far for every skill."""
     slots = list(local_day_slots(day, site_zone(site)))
     now_slot = slot_of(now)
     seats = await seats_during(session, site=site, slots=range(slots[0], slots[-1] + 1))
-    skills = [
-        await _skill_day(session, site=site, skill=skill, day=day, slots=slots, now_slot=now_slot, seats=seats)
-        for skill in await list_skills(session, site_id=site.id)
+    skills = await list_skills(session, site_id=site.id)
+    if not skills:
+        return DayNeeds(day=day, slots=slots, now_slot=now_slot, skills=[], seats=seats)
+    ids = [skill.id for skill in skills]
+    plans = await plan_day(session, site=site, skills=skills, day=day)
+    ended = range(slots[0], min(now_slot, slots[-1] + 1))
+    actuals = await load_histories(session, site_id=site.id, skill_ids=ids, slots=ended) if ended else {}
+    counts = _counts(seats, slots, now_slot)
+    days = [
+        _skill_day(
+            site=site,
+            skill=skill,
+            slots=slots,
+            now_slot=now_slot,
+            plan=plans[skill.id],
+            history=actuals.get(skill.id, {}),
+            counts=counts.get(skill.id),
+        )
+        for skill in skills
     ]
-    return DayNeeds(day=day, slots=slots, now_slot=now_slot, skills=skills, seats=seats)
+    return DayNeeds(day=day, slots=slots, now_slot=now_slot, skills=days, seats=seats)

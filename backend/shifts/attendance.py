@@ -29,7 +29,16 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import STAFF_ROLES, Role, Site, Skill, User, UserStatus, skill_label
+from backend.accounts.models import (
+    STAFF_ROLES,
+    Role,
+    Site,
+    Skill,
+    User,
+    UserStatus,
+    localized_skill_name,
+    skill_label,
+)
 from backend.accounts.service import person_labels
 from backend.accounts.site_settings import SiteSettings, site_settings
 from backend.accounts.zones import site_zone
@@ -181,9 +190,11 @@ def _seat_states(rows: list[Any], settings: SiteSettings) -> list[SeatState]:
     ]
 
 
-def _state_query() -> Select[Any]:
+def _state_query(*columns: Any) -> Select[Any]:
+    """Seats with their shift, attendance, appeal, agent and skill: as ORM objects, or the ``columns`` asked for."""
     return (
-        select(Shift, ShiftSeat, Attendance, ReliabilityAppeal, User, Skill)
+        select(*(columns or (Shift, ShiftSeat, Attendance, ReliabilityAppeal, User, Skill)))
+        .select_from(Shift)
         .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
         .join(User, User.id == ShiftSeat.user_id)
         .join(Skill, Skill.id == Shift.skill_id)
@@ -532,26 +543,82 @@ class WorkingSeat:
     held: bool
 
 
+_WORKING_COLUMNS = (
+    Shift.id.label("shift_id"),
+    Shift.skill_id,
+    Shift.start_slot,
+    Shift.end_slot,
+    ShiftSeat.id.label("seat_id"),
+    ShiftSeat.user_id.label("id"),  # the row names its agent as ``person_labels`` reads a person
+    ShiftSeat.taken_at,
+    ShiftSeat.extended_to_slot,
+    ShiftSeat.vto_from_slot,
+    ShiftSeat.released_at,
+    Attendance.confirmed_at,
+    Attendance.started_at,
+    Attendance.no_show_at,
+    Attendance.waived_at,
+    Attendance.waiver_reason,
+    ReliabilityAppeal.id.label("appeal_id"),
+    ReliabilityAppeal.status.label("appeal_status"),
+    ReliabilityAppeal.text.label("appeal_text"),
+    User.display_name,
+    User.email,
+    Skill.name.label("skill_name"),
+    Skill.name_zh.label("skill_name_zh"),
+)
+
+
 async def seats_during(session: AsyncSession, *, site: Site, slots: range) -> list[WorkingSeat]:
     """Every seat worked (or due and not come) during ``slots`` on the site's live shifts, whenever the shift
-    started: held seats and seats given up after a no-show, by start then name (the Today board)."""
+    started: held seats and seats given up after a no-show, by start then name (the Today board). One read of
+    plain columns, no ORM objects: a busy centre's day is a thousand seats and more."""
     earliest = slots.start - 2 * 48  # no shift, however extended, runs two days: keeps the start index useful
     query = (
-        _state_query()
+        _state_query(*_WORKING_COLUMNS)
         .where(Shift.site_id == site.id, Shift.start_slot >= earliest, Shift.start_slot < slots.stop)
         .where(or_(Shift.end_slot > slots.start, ShiftSeat.extended_to_slot > slots.start))
         .where(or_(ShiftSeat.released_at.is_(None), Attendance.no_show_at.is_not(None)))
         .order_by(Shift.start_slot, Shift.id, User.display_name)
     )
-    rows = [tuple(row) for row in await session.execute(query)]
+    rows = (await session.execute(query)).all()
+    settings = site_settings(site)
+    names = person_labels(rows)  # namesakes on one page are told apart
+    windows: dict[int, Windows] = {}
+    skills: dict[tuple[str, str], str] = {}
     seats = []
-    for row, state in zip(rows, _seat_states(rows, site_settings(site)), strict=True):
-        shift, seat = row[0], row[1]
-        end = max(shift.end_slot, seat.extended_to_slot or shift.end_slot)
-        if seat.vto_from_slot is not None:
-            end = min(end, seat.vto_from_slot)
-        seats.append(WorkingSeat(state, shift.skill_id, shift.start_slot, end, seat.released_at is None))
-    return [seat for seat in seats if seat.work_end_slot > slots.start]
+    for row in rows:
+        end = max(row.end_slot, row.extended_to_slot or row.end_slot)
+        if row.vto_from_slot is not None:
+            end = min(end, row.vto_from_slot)
+        if end <= slots.start:
+            continue
+        if row.start_slot not in windows:
+            windows[row.start_slot] = Windows.of(row.start_slot, settings)
+        skill = (row.skill_name, row.skill_name_zh)
+        if skill not in skills:
+            skills[skill] = localized_skill_name(*skill)
+        state = SeatState(
+            shift_id=row.shift_id,
+            seat_id=row.seat_id,
+            user_id=row.id,
+            user_name=names[row.id],
+            skill_name=skills[skill],
+            start_slot=row.start_slot,
+            end_slot=row.end_slot,
+            windows=windows[row.start_slot],
+            confirmed_at=row.confirmed_at,
+            started_at=row.started_at,
+            no_show_at=row.no_show_at,
+            waived_at=row.waived_at,
+            waiver_reason=row.waiver_reason,
+            appeal_id=row.appeal_id,
+            appeal_status=row.appeal_status,
+            appeal_text=row.appeal_text,
+            taken_at=row.taken_at,
+        )
+        seats.append(WorkingSeat(state, row.skill_id, row.start_slot, end, row.released_at is None))
+    return seats
 
 
 async def open_appeals(session: AsyncSession, *, site: Site) -> list[SeatState]:
