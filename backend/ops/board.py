@@ -40,6 +40,7 @@ from backend.shifts.attendance import WorkingSeat, mark_no_show, seats_during
 from backend.shifts.cover import cover_rest_of_shift, coverable_shifts, request_cover, site_requests
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import CoverReason, CoverStatus, Shift
+from backend.shifts.pay import PayLocked
 
 PARTS = ("chart", "table", "now", "seats", "cover", "log", "duty", "proposals")
 LOG_SHOWN = 10
@@ -493,10 +494,23 @@ def _span(site: Site, start_slot: int, end_slot: int) -> str:
 
 
 async def no_show_from_board(
-    session: AsyncSession, *, site: Site, shift_id: int, user_id: int, by: User, cover: bool, now: dt.datetime
+    session: AsyncSession,
+    *,
+    site: Site,
+    shift_id: int,
+    user_id: int,
+    by: User,
+    cover: bool,
+    pay_locked: PayLocked,
+    now: dt.datetime,
 ) -> None:
-    """Mark a no-show (and, with ``cover``, ask cover for the rest of the shift) and log both at once."""
-    attendance = await mark_no_show(session, shift_id=shift_id, user_id=user_id, coordinator=by, now=now)
+    """Mark a no-show (and, with ``cover``, ask cover for the rest of the shift) and log both at once.
+
+    ``pay_locked`` keeps the board from changing a shift whose pay period is already locked.
+    """
+    attendance = await mark_no_show(
+        session, shift_id=shift_id, user_id=user_id, coordinator=by, now=now, pay_locked=pay_locked
+    )
     name, span = await _who_and_when(session, site=site, shift_id=shift_id, user_id=user_id)
     marked = attendance.no_show_at or now
     await record_system_item(

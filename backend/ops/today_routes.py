@@ -37,6 +37,7 @@ from backend.core.templating import is_htmx, page, refused_status
 from backend.core.web import AnyRequest, CurrentPrincipal, Db, FormBody, RefuseWith, parse_fields, see_other
 from backend.ops import board
 from backend.ops.access import is_ops_staff
+from backend.shifts.pay import PayLockedDependency
 from backend.shifts.schemas import Clock, SkillCode, TypedAmount, WholeNumber
 
 PAGE = "ops/today.html"
@@ -230,6 +231,7 @@ class TodayController(Controller):
         db: Db,
         principal: CurrentPrincipal,
         current_user: CurrentUser,
+        pay_locked: PayLockedDependency,
         data: Annotated[NoShowForm, FormBody],
     ) -> Response[Any]:
         async def act() -> None:
@@ -242,6 +244,7 @@ class TodayController(Controller):
                 user_id=values.user,
                 by=current_user,
                 cover=data.cover == "on",
+                pay_locked=pay_locked,
                 now=utcnow(),
             )
 
