@@ -520,7 +520,7 @@ async def no_show_from_board(
         source_key=f"no_show:{attendance.id}",
         started_at=marked,
         summary=f"{name} · {span}",
-        link=f"/admin/attendance?day={marked.astimezone(site_zone(site)).date().isoformat()}#shift-{shift_id}",
+        link=f"/admin/attendance?day={marked.astimezone(site_zone(site)).date().isoformat()}#seat-{shift_id}-{user_id}",
         subject_user_id=user_id,
         details={"agent": name, "shift": span},
         now=now,
