@@ -19,14 +19,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from backend.core.slots import IsoWeek, local_day_slots, local_slot, local_start, utc_start
+from backend.core.slots import SLOT_SECONDS, IsoWeek, local_day_slots, local_slot, local_start, utc_start
 
 DEFAULT_AHT_SECONDS = 300.0
+_EPOCH_DAY = dt.date(1970, 1, 1)  # the date of slot 0
 
 
 class Observed(NamedTuple):
@@ -64,12 +65,34 @@ class _Calendar:
         self.history = history
         self.zone = zone
         self.day_totals: dict[dt.date, float] = {}
+        dates = _local_dates(history, zone)
         for slot, observed in history.items():
-            day = local_start(slot, zone).date()
+            day = dates[slot]
             self.day_totals[day] = self.day_totals.get(day, 0.0) + observed.offered
 
     def has(self, day: dt.date) -> bool:
         return day in self.day_totals
+
+
+def _local_dates(slots: Iterable[int], zone: ZoneInfo) -> dict[int, dt.date]:
+    """Each slot's local date, as ``local_start(slot, zone).date()``, with the zone's offset looked up once per
+    UTC day instead of once per slot (twelve weeks of history are thousands of slots); a UTC day in which the
+    offset changes is worked out slot by slot."""
+    per_day = 86_400 // SLOT_SECONDS
+    offsets: dict[int, int | None] = {}
+    dates: dict[int, dt.date] = {}
+    for slot in slots:
+        utc_day = slot // per_day
+        if utc_day not in offsets:
+            first = local_start(utc_day * per_day, zone).utcoffset()
+            last = local_start(utc_day * per_day + per_day - 1, zone).utcoffset()
+            offsets[utc_day] = int(first.total_seconds()) if first is not None and first == last else None
+        offset = offsets[utc_day]
+        if offset is None:
+            dates[slot] = local_start(slot, zone).date()
+        else:
+            dates[slot] = _EPOCH_DAY + dt.timedelta(days=(slot * SLOT_SECONDS + offset) // 86_400)
+    return dates
 
 
 def _usable_days(

@@ -230,12 +230,15 @@ class Today:
         self.start, self.end = day_bounds(site, self.day)
         self._needs: DayNeeds | None = None
         self._seats: list[WorkingSeat] | None = None
+        self._slot_clocks: dict[int, str] = {}
 
     def clock(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.zone).strftime("%H:%M")
 
     def slot_clock(self, slot: int) -> str:
-        return local_start(slot, self.zone).strftime("%H:%M")
+        if slot not in self._slot_clocks:
+            self._slot_clocks[slot] = local_start(slot, self.zone).strftime("%H:%M")
+        return self._slot_clocks[slot]
 
     async def needs(self) -> DayNeeds:
         if self._needs is None:
@@ -379,24 +382,25 @@ class Today:
         on_shift: list[SeatRow] = []
         late: list[SeatRow] = []
         no_shows: list[SeatRow] = []
-        for seat in seats:
+        for seat in seats:  # a row is made only for a seat the part lists: a day has a thousand seats
             state = seat.state
-            row = self._row(seat, late_after)
             if state.no_show_at is not None:
-                no_shows.append(row)
+                no_shows.append(self._row(seat, late_after))
                 continue
             if not seat.held:
                 continue
             late_at = max(utc_start(seat.work_start_slot), state.taken_at) + late_after
             if state.started_at is None and late_at <= self.now:
-                late.append(row)
+                late.append(self._row(seat, late_after))
             elif seat.work_start_slot <= now_slot < seat.work_end_slot:
-                on_shift.append(row)
+                on_shift.append(self._row(seat, late_after))
         return NowPart(on_shift=on_shift, late=late, no_shows=no_shows, late_after_minutes=settings.late_after_minutes)
 
     async def open_seats(self) -> SeatsPart:
         hours = max(1, math.ceil((self.end - self.now).total_seconds() / 3600))
-        found = await coverable_shifts(self.session, site_id=self.site.id, now=self.now, within_hours=hours)
+        found = await coverable_shifts(
+            self.session, site_id=self.site.id, now=self.now, within_hours=hours, with_holders=False
+        )
         rows = [
             OpenSeatRow(
                 shift_id=c.shift.id,

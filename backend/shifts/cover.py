@@ -692,9 +692,15 @@ class Coverable:
 
 
 async def coverable_shifts(
-    session: AsyncSession, *, site_id: int, now: dt.datetime, within_hours: int = COVERABLE_HOURS
+    session: AsyncSession,
+    *,
+    site_id: int,
+    now: dt.datetime,
+    within_hours: int = COVERABLE_HOURS,
+    with_holders: bool = True,
 ) -> list[Coverable]:
-    """The site's shifts not over and starting within ``within_hours``, soonest first."""
+    """The site's shifts not over and starting within ``within_hours``, soonest first; ``with_holders=False``
+    leaves ``holders`` empty and skips reading them (the Today board's open seats, on a day of a thousand)."""
     rows = (
         await session.execute(
             select(Shift, Skill)
@@ -704,6 +710,8 @@ async def coverable_shifts(
             .order_by(Shift.start_slot, Shift.id)
         )
     ).all()
+    if not with_holders:
+        return [Coverable(shift, skill, []) for shift, skill in rows]
     ids = [shift.id for shift, _skill in rows]
     seats = (
         await session.execute(
