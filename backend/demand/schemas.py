@@ -55,7 +55,7 @@ class ErlangAOut(ErlangCOut, kw_only=True):
         )
 
 
-class ActualRowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ActualRowIn(Bounded, kw_only=True, forbid_unknown_fields=True):
     """One half-hour of one skill's queue: the history import's columns, ``interval_start`` with its offset."""
 
     interval_start: dt.datetime

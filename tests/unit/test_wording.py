@@ -190,6 +190,10 @@ def test_every_registered_message_has_chinese_words_without_an_english_weekday(n
         "code": "balance_insufficient",
         "stripe_says": "",
         "refusal": "",
+        "day": (TODAY + dt.timedelta(days=1)).isoformat(),
+        "first": TODAY.isoformat(),
+        "last": (TODAY + dt.timedelta(days=6)).isoformat(),
+        "names": ["Ana", "Bo"],
     }
     reader = Reader(zone=SHANGHAI, today=TODAY)
     english = words_of(name, values, reader)
