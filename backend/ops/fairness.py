@@ -2,7 +2,8 @@
 
 For one site-local ISO week and the four weeks ending with it:
 
-- **Offered**: the half-hours the agent offered (availability) in the week(s).
+- **Offered**: the half-hours the agent offered (availability) in the week(s): read from the worker's roll-up
+  (``ops.rollup.offered``) for weeks it has stamped, counted live for the others.
 - **Given**: the half-hours of seats they hold (not given back) on the site's shifts starting in the
   week(s) that were not cancelled, rostered or claimed alike.
 - **Served**: given over offered; least served first (the week's share, then the four weeks'; an agent
@@ -27,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Role, Site, Tier, User, UserStatus
 from backend.accounts.zones import site_zone
-from backend.availability.models import OfferedSlot
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.slots import IsoWeek, utc_start
 from backend.notify.models import Notification
+from backend.ops import rollup
 from backend.roster.models import Roster, SolveRun, SolveStatus
 from backend.roster.views import reason_texts
 from backend.shifts.models import Shift, ShiftSeat
@@ -142,14 +143,15 @@ async def fairness_report(session: AsyncSession, *, site: Site, week: IsoWeek, p
 
     site_agents = select(User.id).where(agents).scalar_subquery()
     week_start = slot_bounds[-1][0]
+    rolled = set(await rollup.stamps(session, site_id=site.id, weeks=weeks))
+    per_week = rollup.offered(site_id=site.id, weeks=weeks, rolled=rolled, zone=zone)
     offered = (
         select(
-            OfferedSlot.user_id,
-            func.sum(case((OfferedSlot.slot >= week_start, 1), else_=0)).label("week"),
-            func.count().label("four"),
+            per_week.c.user_id,
+            func.sum(case((per_week.c.week == str(week), per_week.c.offered_slots), else_=0)).label("week"),
+            func.sum(per_week.c.offered_slots).label("four"),
         )
-        .where(OfferedSlot.user_id.in_(site_agents), OfferedSlot.slot >= first_slot, OfferedSlot.slot < last_slot)
-        .group_by(OfferedSlot.user_id)
+        .group_by(per_week.c.user_id)
         .subquery()
     )
     length = Shift.end_slot - Shift.start_slot

@@ -197,3 +197,18 @@ class QualityRollup(Base):
     site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     week: Mapped[str] = mapped_column(String(8), primary_key=True)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class OfferWeek(Base):
+    """The half-hours one agent offered (availability) in one site-local ISO week, for the fairness dashboard.
+
+    Written by the same worker run as ``QualityWeek`` and covered by the same ``QualityRollup`` stamp: a stamped
+    week is read from here (no row: nothing offered), an unstamped one is counted live.
+    """
+
+    __tablename__ = "ops_offer_weeks"
+
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    offered_slots: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,6 +15,10 @@ stamps them in ``ops_quality_rollups``. The rule for when a week is summed again
 - at most ``WEEKS_PER_RUN`` weeks per site per run, so one run stays short.
 
 A page reads stamped weeks from the roll-up and sums the rest live (``cells``): it never writes.
+
+The same run counts each agent's offered half-hours (availability) per week into ``ops_offer_weeks`` for the
+fairness dashboard, under the same stamp (``offered``): counting ~600k availability rows live on every request
+was what kept that page over its goal.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from sqlalchemy import Integer, Select, and_, case, delete, func, insert, litera
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from backend.accounts.models import Site
+from backend.accounts.models import Role, Site, User
 from backend.accounts.zones import site_zone
+from backend.availability.models import OfferedSlot
 from backend.core.slots import IsoWeek, slot_of, utc_start
-from backend.ops.models import QualityRollup, QualityWeek
+from backend.ops.models import OfferWeek, QualityRollup, QualityWeek
 from backend.shifts import attendance
 from backend.work.models import WorkRecord
 
@@ -148,6 +153,40 @@ def cells(*, site_id: int, weeks: list[IsoWeek], rolled: set[str], zone: ZoneInf
     return union_all(*parts).subquery("cells")
 
 
+def live_offered(*, site_id: int, weeks: list[IsoWeek], zone: ZoneInfo) -> Select[Any]:
+    """The half-hours each of the site's agents offered in ``weeks``, counted from availability, as one SELECT.
+
+    Columns: ``week`` (text), ``user_id``, ``offered_slots``; no row where an agent offered nothing.
+    """
+    bounds = [(str(week), week.slots(zone).start, week.slots(zone).stop) for week in weeks]
+    slot_week = _week_case(OfferedSlot.slot, bounds).label("week")
+    agents = select(User.id).where(User.site_id == site_id, User.role == Role.agent).scalar_subquery()
+    return (
+        select(slot_week, OfferedSlot.user_id, func.count().label("offered_slots"))
+        .where(OfferedSlot.user_id.in_(agents), _in_any(OfferedSlot.slot, bounds))
+        .group_by(slot_week, OfferedSlot.user_id)
+    )
+
+
+def offered(*, site_id: int, weeks: list[IsoWeek], rolled: set[str], zone: ZoneInfo) -> Any:
+    """Offered half-hours per agent and week of ``weeks`` as a subquery (``week``, ``user_id``,
+    ``offered_slots``): from the roll-up where ``rolled`` names the week, counted live for the other weeks only."""
+    stored = [str(week) for week in weeks if str(week) in rolled]
+    live = [week for week in weeks if str(week) not in rolled]
+    parts: list[Select[Any]] = []
+    if stored:
+        parts.append(
+            select(OfferWeek.week, OfferWeek.user_id, OfferWeek.offered_slots).where(
+                OfferWeek.site_id == site_id, OfferWeek.week.in_(stored)
+            )
+        )
+    if live:
+        parts.append(live_offered(site_id=site_id, weeks=live, zone=zone))
+    if len(parts) == 1:
+        return parts[0].subquery("offered")
+    return union_all(*parts).subquery("offered")
+
+
 # The worker's job ------------------------------------------------------------------------------
 
 
@@ -173,11 +212,20 @@ async def roll_up(session: AsyncSession, *, site: Site, weeks: list[IsoWeek], no
     labels = [str(week) for week in weeks]
     await session.execute(delete(QualityWeek).where(QualityWeek.site_id == site.id, QualityWeek.week.in_(labels)))
     await session.execute(delete(QualityRollup).where(QualityRollup.site_id == site.id, QualityRollup.week.in_(labels)))
-    fresh = live_cells(site_id=site.id, weeks=weeks, zone=site_zone(site), now=now).subquery()
+    await session.execute(delete(OfferWeek).where(OfferWeek.site_id == site.id, OfferWeek.week.in_(labels)))
+    zone = site_zone(site)
+    fresh = live_cells(site_id=site.id, weeks=weeks, zone=zone, now=now).subquery()
     await session.execute(
         insert(QualityWeek).from_select(
             ["site_id", "week", "user_id", "skill_id", *SUMS],
             select(literal(site.id), fresh.c.week, fresh.c.user_id, fresh.c.skill_id, *[fresh.c[n] for n in SUMS]),
+        )
+    )
+    counted = live_offered(site_id=site.id, weeks=weeks, zone=zone).subquery()
+    await session.execute(
+        insert(OfferWeek).from_select(
+            ["site_id", "week", "user_id", "offered_slots"],
+            select(literal(site.id), counted.c.week, counted.c.user_id, counted.c.offered_slots),
         )
     )
     session.add_all([QualityRollup(site_id=site.id, week=label, computed_at=now) for label in labels])

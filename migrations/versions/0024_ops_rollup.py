@@ -1,4 +1,4 @@
-"""ops roll-up: each agent's week of work per skill for the quality dashboard, and when each site's week was summed
+"""ops roll-up: each agent's week of work per skill (quality) and offered half-hours (fairness), and when each site's week was summed
 
 Revision ID: 0024
 Revises: 0023
@@ -46,6 +46,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ops_quality_weeks_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ops_quality_weeks'))
     )
+    op.create_table('ops_offer_weeks',
+    sa.Column('site_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('offered_slots', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_ops_offer_weeks_site_id_sites'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ops_offer_weeks_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('site_id', 'week', 'user_id', name=op.f('pk_ops_offer_weeks'))
+    )
     with op.batch_alter_table('ops_quality_weeks', schema=None) as batch_op:
         batch_op.create_index('ix_ops_quality_weeks_site_id_week', ['site_id', 'week'], unique=False)
         batch_op.create_index(batch_op.f('ix_ops_quality_weeks_user_id'), ['user_id'], unique=False)
@@ -57,4 +66,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ops_quality_weeks_site_id_week')
 
     op.drop_table('ops_quality_weeks')
+    op.drop_table('ops_offer_weeks')
     op.drop_table('ops_quality_rollups')

@@ -98,6 +98,7 @@ KINDS = ("call", "chat", "ticket", "callback")
 TIERS = (Tier.junior, Tier.mid, Tier.senior)
 DUTY_HOURS = ((7, 8), (15, 8), (23, 8))  # (start hour, length in hours)
 GOAL_MEDIAN_MS, GOAL_P95_MS = 300.0, 600.0
+TOO_SLOW_SECONDS = 10.0  # a page whose warm-up takes longer is reported, not timed 20 times more
 
 
 def pages(week: IsoWeek, day: dt.date) -> list[tuple[str, str]]:
@@ -651,12 +652,20 @@ async def measure(url: str, *, requests: int, only: str) -> list[dict[str, Any]]
             for label, path in pages(IsoWeek.of(today), today):
                 if only and not path.startswith(only):
                     continue
+                began = time.perf_counter()
                 first = await client.get(path)
+                warm_up = time.perf_counter() - began
                 if first.status_code == 404:
                     rows.append({"label": label, "path": path, "skipped": "404: not built yet"})
                     continue
                 if first.status_code != 200:
                     rows.append({"label": label, "path": path, "skipped": f"answered {first.status_code}"})
+                    continue
+                if warm_up > TOO_SLOW_SECONDS:
+                    rows.append(
+                        {"label": label, "path": path, "skipped": f"too slow: one request took {warm_up:.0f} s"}
+                    )
+                    print(f"  {label}: one request took {warm_up:.0f} s; not timed further", flush=True)
                     continue
                 with count_queries(database.bind) as counted:
                     await client.get(path)

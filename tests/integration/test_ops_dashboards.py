@@ -29,7 +29,7 @@ from backend.core.db import utcnow
 from backend.core.slots import IsoWeek, slot_of
 from backend.notify.models import Kind, Notification
 from backend.ops import fairness, quality, rollup
-from backend.ops.models import QualityWeek
+from backend.ops.models import OfferWeek, QualityWeek
 from backend.ops.week import week_report
 from backend.roster.models import Roster, SolveRun, SolveStatus
 from backend.shifts.models import (
@@ -515,6 +515,44 @@ async def test_fairness_page_and_csv_show_the_same_numbers(
     assert [cy["offered_hours"], cy["given_hours"], cy["served_percent"], cy["fair_share_hours"]] == page_cells
     assert cy["why"] == "weekly cap reached: 2 h"
     assert (exported[1][f"notifications_{week}"], exported[1]["flagged"]) == ("36", "true")
+
+
+def served(data: fairness.FairnessReport) -> list[tuple[str, int, int, int, int]]:
+    return [
+        (
+            row.name,
+            row.week.offered_slots,
+            row.week.given_slots,
+            row.four_weeks.offered_slots,
+            row.four_weeks.given_slots,
+        )
+        for row in data.rows
+    ]
+
+
+async def test_fairness_reads_the_rolled_up_offers_and_they_equal_the_live_count(
+    db: AsyncSession, site: Site, fairness_world: dict[str, User]
+) -> None:
+    week, now = last_week(site), utcnow()
+    live = await fairness.fairness_report(db, site=site, week=week)
+    assert served(live) == [("Cy", 8, 4, 8, 4), ("Di", 4, 4, 4, 4), ("Ed", 0, 0, 4, 0)]
+    assert await rollup.refresh_quality_rollups(db, now=now) == 2  # this week and last: the older three stay live
+    assert served(await fairness.fairness_report(db, site=site, week=week)) == served(live)
+    await rollup.refresh_quality_rollups(db, now=now)
+    await rollup.refresh_quality_rollups(db, now=now)  # now the four weeks are all rolled up
+    stamped = await rollup.stamps(db, site_id=site.id, weeks=[week.shifted(-n) for n in range(4)])
+    assert len(stamped) == 4
+    assert served(await fairness.fairness_report(db, site=site, week=week)) == served(live)
+    cy, di, ed = fairness_world["cy"], fairness_world["di"], fairness_world["ed"]
+    stored = await db.execute(select(OfferWeek.week, OfferWeek.user_id, OfferWeek.offered_slots))
+    assert sorted(stored) == sorted([(str(week), cy.id, 8), (str(week), di.id, 4), (str(week.shifted(-1)), ed.id, 4)])
+    # An offer made after the roll-up shows once the worker sums the week again (FRESH_MINUTES later), not before.
+    start = slot_of(local(site, week.days()[2], "11:00"))
+    db.add(OfferedSlot(user_id=di.id, slot=start, preference=Preference.if_needed))
+    await db.commit()
+    assert served(await fairness.fairness_report(db, site=site, week=week))[1] == ("Di", 4, 4, 4, 4)
+    await rollup.refresh_quality_rollups(db, now=now + dt.timedelta(minutes=rollup.FRESH_MINUTES))
+    assert served(await fairness.fairness_report(db, site=site, week=week))[1] == ("Di", 5, 4, 5, 4)
 
 
 # Roles, bad queries, the empty centre --------------------------------------------------------------------------
