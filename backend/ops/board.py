@@ -37,6 +37,7 @@ from backend.ops.intraday import proposals
 from backend.ops.log import day_items, kind_label, record_system_item, status_label
 from backend.ops.models import LogKind
 from backend.shifts.attendance import WorkingSeat, mark_no_show, seats_during
+from backend.shifts.attendance_board import seat_row_link
 from backend.shifts.cover import cover_rest_of_shift, coverable_shifts, request_cover, site_requests
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import CoverReason, CoverStatus, Shift
@@ -524,7 +525,7 @@ async def no_show_from_board(
         source_key=f"no_show:{attendance.id}",
         started_at=marked,
         summary=f"{name} · {span}",
-        link=f"/admin/attendance?day={marked.astimezone(site_zone(site)).date().isoformat()}#seat-{shift_id}-{user_id}",
+        link=seat_row_link(day=marked.astimezone(site_zone(site)).date(), shift_id=shift_id, user_id=user_id),
         subject_user_id=user_id,
         details={"agent": name, "shift": span},
         now=now,

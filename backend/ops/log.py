@@ -37,6 +37,7 @@ from backend.core.i18n import gettext as _
 from backend.core.slots import local_start, slot_of, utc_start
 from backend.ops.models import LEAD_KINDS, Duty, DutyLogItem, DutyLogUpdate, LogKind, LogStatus
 from backend.shifts import intraday
+from backend.shifts.attendance_board import seat_row_link
 from backend.shifts.models import Attendance, CallKind, CoverRequest, Shift, ShiftSeat
 
 LOOKBACK = dt.timedelta(hours=36)  # how far back the sweep looks: enough for a night's gap in the worker
@@ -500,8 +501,8 @@ def _span(start_slot: int, end_slot: int, site: Site) -> str:
     return f"{local_start(start_slot, zone):%H:%M}\u2013{local_start(end_slot, zone):%H:%M}"
 
 
-def _day_of(moment: dt.datetime, site: Site) -> str:
-    return moment.astimezone(site_zone(site)).date().isoformat()
+def _local_day(moment: dt.datetime, site: Site) -> dt.date:
+    return moment.astimezone(site_zone(site)).date()
 
 
 async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt.datetime) -> list[SystemEvent]:
@@ -539,7 +540,7 @@ async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
         span = _span(start_slot, end_slot, site)
         if no_show is not None:
             if cutoff <= no_show <= now:
-                link = f"/admin/attendance?day={_day_of(no_show, site)}#seat-{shift_id}-{user_id}"
+                link = seat_row_link(day=_local_day(no_show, site), shift_id=shift_id, user_id=user_id)
                 events.append(
                     SystemEvent(
                         site_id, LogKind.no_show, f"no_show:{att_id}", no_show, span, link, user_id, {"shift": span}
@@ -549,7 +550,7 @@ async def _seat_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
         late_after = dt.timedelta(minutes=site_settings(site).late_after_minutes)
         late_at = max(utc_start(start_slot), taken_at) + late_after
         if cutoff <= late_at <= now and late_at < utc_start(end_slot):
-            link = f"/admin/attendance?day={_day_of(late_at, site)}#seat-{shift_id}-{user_id}"
+            link = seat_row_link(day=_local_day(late_at, site), shift_id=shift_id, user_id=user_id)
             events.append(
                 SystemEvent(
                     site_id, LogKind.late_start, f"late:{seat_id}", late_at, span, link, user_id, {"shift": span}

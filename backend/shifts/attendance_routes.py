@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.response import Template
@@ -32,7 +33,7 @@ from backend.core.security import replay_is_mine, requires
 from backend.core.slots import local_start, utc_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, FormBody, act_on_page, json_error, parse_fields
-from backend.shifts import attendance, cover
+from backend.shifts import attendance, attendance_board, cover
 from backend.shifts.attendance import WindowClosed
 from backend.shifts.pay import PayLockedDependency
 from backend.shifts.schemas import (
@@ -55,6 +56,7 @@ from backend.shifts.schemas import (
 SHIFT_PAGE = "shifts/attendance.html"
 RELIABILITY_PAGE = "shifts/reliability.html"
 ADMIN_PAGE = "shifts/attendance_admin.html"
+VIEW_KEYS = ("start", "shift", "skill", "page")  # which of a day's seats the board shows
 
 
 def rule_text() -> str:
@@ -65,6 +67,17 @@ def rule_text() -> str:
         " with no shifts yet your score is 100%%.",
         days=attendance.RELIABILITY_WINDOW_DAYS,
     )
+
+
+def board_view(board: attendance_board.BoardPage, skill: int | None) -> dict[str, str]:
+    """The query that shows ``board`` again: the board's forms post to it, so an action keeps the page."""
+    view = {
+        "start": board.shown,
+        "shift": board.shift_id,
+        "skill": skill,
+        "page": board.page if board.page > 1 else None,
+    }
+    return {key: str(value) for key, value in view.items() if value is not None}
 
 
 # The agent's pages --------------------------------------------------------------------------
@@ -232,6 +245,7 @@ class AttendanceAdminController(Controller):
         staff: User,
         *,
         day: str = "",
+        view: dict[str, str] | None = None,
         error: DomainError | None = None,
         error_key: str = "",
         done: str = "",
@@ -240,13 +254,23 @@ class AttendanceAdminController(Controller):
         site = await accounts.get_site(db, staff.site_id)
         zone = site_zone(site)
         today = now.astimezone(zone).date()
-        chosen = parse_fields(BoardQuery, {"day": day}).day or today
+        query = parse_fields(BoardQuery, {"day": day, **(view or {})})
+        chosen = query.day or today
+        seats = await attendance.day_board(db, site=site, day=chosen, skill_id=query.skill)
+        board = attendance_board.board_page(
+            seats, now=now, start=query.start, shift_id=query.shift, page=query.page or 1
+        )
         context = {
             "zone": zone.key,
             "day": chosen,
             "today": today,
             "day_label": day_label(chosen, today),
-            "seats": await attendance.day_board(db, site=site, day=chosen),
+            "board": board,
+            "seats": board.seats,
+            "skills": await attendance_board.day_skills(db, site=site, day=chosen),
+            "skill": query.skill,
+            "listing": urlencode({"day": chosen.isoformat(), **({"skill": query.skill} if query.skill else {})}),
+            "here": urlencode(board_view(board, query.skill)),
             "appeals": await attendance.open_appeals(db, site=site),
             "now": now,
             "when": moment_labeller(zone, today),
@@ -268,25 +292,44 @@ class AttendanceAdminController(Controller):
         error_key: str,
         done: str,
         action: Callable[[], Awaitable[object]],
+        shift_id: int | None = None,
     ) -> Any:
-        """A button on the board: refused beside it (``error_key`` names which), or done on the same day."""
+        """A button on the board: refused beside it (``error_key`` names which), or done on the same page of the
+        same day: htmx posts to the page's view (``start``, ``shift``, ``skill``, ``page``); a plain post about a
+        seat goes back to its shift's seats, at its row."""
+        view = {key: request.query_params.get(key, "") for key in VIEW_KEYS}
+        if shift_id is not None and not any(view.values()):
+            view["shift"] = str(shift_id)
+        kept = urlencode({key: value for key, value in {"day": day, **view, "done": done}.items() if value})
+        if shift_id is not None:
+            kept += f"#seat-{quote(error_key)}"
         return await act_on_page(
             request,
             db,
             action,
-            render=partial(self._page, request, db, staff, day=day),
+            render=partial(self._page, request, db, staff, day=day, view=view),
             done=done,
             refused_with={"error_key": error_key},
-            then=f"{self.path}?day={day}&done={done}" if day else f"{self.path}?done={done}",
+            then=f"{self.path}?{kept}",
             raised={404},
         )
 
     @get("/", name="shifts:attendance-admin")
     async def show(
-        self, request: AnyRequest, db: Db, current_user: CurrentUser, day: str = "", done: str = ""
+        self,
+        request: AnyRequest,
+        db: Db,
+        current_user: CurrentUser,
+        day: str = "",
+        start: str = "",
+        shift: str = "",
+        skill: str = "",
+        page: str = "",
+        done: str = "",
     ) -> Template:
         shown = done if done in {"no-show", "waived", "decided"} else ""
-        return await self._page(request, db, current_user, day=day, done=shown)
+        view = {"start": start, "shift": shift, "skill": skill, "page": page}
+        return await self._page(request, db, current_user, day=day, view=view, done=shown)
 
     @post("/{shift_id:int}/no-show", name="shifts:no-show", status_code=200)
     async def no_show(
@@ -307,7 +350,8 @@ class AttendanceAdminController(Controller):
             if data.cover == "on":
                 await cover.cover_rest_of_shift(db, shift_id=shift_id, user_id=agent_id, by=current_user, now=now)
 
-        return await self._act(request, db, current_user, data.day, f"{shift_id}-{data.user}", "no-show", act)
+        key = f"{shift_id}-{data.user}"
+        return await self._act(request, db, current_user, data.day, key, "no-show", act, shift_id=shift_id)
 
     @post("/{shift_id:int}/waive", name="shifts:waive", status_code=200)
     async def waive(
@@ -324,7 +368,8 @@ class AttendanceAdminController(Controller):
                 db, shift_id=shift_id, user_id=agent_id, coordinator=current_user, reason=data.reason, now=utcnow()
             )
 
-        return await self._act(request, db, current_user, data.day, f"{shift_id}-{data.user}", "waived", act)
+        key = f"{shift_id}-{data.user}"
+        return await self._act(request, db, current_user, data.day, key, "waived", act, shift_id=shift_id)
 
     @post("/appeals/{appeal_id:int}", name="shifts:appeal-decide", status_code=200)
     async def decide(

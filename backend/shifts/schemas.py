@@ -14,7 +14,7 @@ import msgspec
 
 from backend.accounts.schemas import Form
 from backend.accounts.site_settings import SiteSettings
-from backend.core.bounds import ID_BOUNDS, ID_MAX, Bounded, Id
+from backend.core.bounds import ID_BOUNDS, ID_MAX, NUMBER_MAX, Bounded, Id
 from backend.core.slots import local_start
 from backend.core.web import RefuseWith
 from backend.shifts import attendance, cover, swaps
@@ -471,6 +471,14 @@ class AgentValues(msgspec.Struct, kw_only=True):
 
 
 class BoardQuery(Bounded, kw_only=True):
-    """The attendance board's day; blank is today."""
+    """The attendance board's day (blank is today) and which of its seats to show: one start (a slot), the
+    problems (``start=problems``), or one shift's seats; of one skill; a page of them."""
 
     day: BoardDay | None = None
+    start: Annotated[
+        Literal["problems"] | Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX)],
+        RefuseWith(lambda _: _("Choose a start time.")),
+    ] | None = None
+    shift: Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a shift."))] | None = None
+    skill: Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a skill."))] | None = None
+    page: Annotated[int, msgspec.Meta(ge=1, le=NUMBER_MAX), RefuseWith(lambda _: _("Choose a page."))] | None = None

@@ -111,7 +111,7 @@ async def test_sweep_logs_no_show_late_start_and_cover_once(db: AsyncSession, si
     assert {item.duty_id for item in items} == {floor.duty_id}
     assert all(item.system and item.status is LogStatus.open for item in items)
     assert items[0].summary == "Ann · 09:00\u201313:00"
-    assert (items[1].link or "").startswith(f"/admin/attendance?day={floor.day.isoformat()}#seat-")
+    assert (items[1].link or "").startswith(f"/admin/attendance?day={floor.day.isoformat()}&shift=")
     assert items[2].link == f"/admin/cover#cover-{floor.cover_id}"
 
 
