@@ -518,9 +518,7 @@ async def my_upcoming_seats(session: AsyncSession, *, agent: User, now: dt.datet
     return {state.shift_id: state for state in _seat_states(rows, await _settings_of(session, agent.site_id))}
 
 
-async def day_board(
-    session: AsyncSession, *, site: Site, day: dt.date, skill_id: int | None = None
-) -> list[SeatState]:
+async def day_board(session: AsyncSession, *, site: Site, day: dt.date, skill_id: int | None = None) -> list[SeatState]:
     """Every seat on the site's shifts that start on a local day (of one skill, if given), by start then name,
     for the coordinator. One read of plain columns, no ORM objects: a busy centre's day is a thousand seats."""
     span = local_day_slots(day, site_zone(site))

@@ -475,10 +475,13 @@ class BoardQuery(Bounded, kw_only=True):
     problems (``start=problems``), or one shift's seats; of one skill; a page of them."""
 
     day: BoardDay | None = None
-    start: Annotated[
-        Literal["problems"] | Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX)],
-        RefuseWith(lambda _: _("Choose a start time.")),
-    ] | None = None
+    start: (
+        Annotated[
+            Literal["problems"] | Annotated[int, msgspec.Meta(ge=0, le=NUMBER_MAX)],
+            RefuseWith(lambda _: _("Choose a start time.")),
+        ]
+        | None
+    ) = None
     shift: Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a shift."))] | None = None
     skill: Annotated[int, ID_BOUNDS, RefuseWith(lambda _: _("Choose a skill."))] | None = None
     page: Annotated[int, msgspec.Meta(ge=1, le=NUMBER_MAX), RefuseWith(lambda _: _("Choose a page."))] | None = None
