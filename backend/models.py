@@ -18,6 +18,7 @@ import backend.ops.models
 import backend.pay.ledger  # the guard that refuses changes to anything posted
 import backend.pay.models
 import backend.payouts.models
+import backend.requests.models
 import backend.roster.models
 import backend.shifts.models
 import backend.work.models  # noqa: F401

@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Site
-from backend.accounts.site_defaults import FAIRNESS_SPARE_COVER
+from backend.accounts.site_defaults import FAIRNESS_SPARE_COVER, REQUEST_ROOT_CAUSES
 from backend.core.errors import DomainError
 
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]  # 0 = Monday
@@ -106,12 +106,29 @@ class SiteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     intraday_offer_minutes: Annotated[int, msgspec.Meta(ge=5, le=240)] = 20
     # Duty: the outgoing lead's hand-over is due this many minutes after the duty ends (later: late; none: missing).
     handover_due_minutes: Annotated[int, msgspec.Meta(ge=0, le=720)] = 30
+    # Requests: the working hours their business-hours clocks count (site-local, on these weekdays, less the
+    # country's public holidays); the owner is warned at this share of a target; a request handed over more than
+    # this many times is flagged to the coordinators; the asker confirms or reopens within this many days (then
+    # it closes by itself); the root causes an owner names on closing.
+    request_hours_open: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
+    request_hours_close: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "18:00"
+    request_working_days: Annotated[list[Weekday], msgspec.Meta(min_length=1, max_length=7)] = msgspec.field(
+        default_factory=lambda: [0, 1, 2, 3, 4]
+    )
+    request_warn_share: Fraction = 0.75
+    request_bounce_limit: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3
+    request_confirm_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 5
+    request_root_causes: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=80)]], msgspec.Meta(min_length=1, max_length=30)
+    ] = msgspec.field(default_factory=lambda: list(REQUEST_ROOT_CAUSES))
 
     def __post_init__(self) -> None:
         if self.min_shift_hours > self.max_shift_hours:
             raise ValueError("min_shift_hours: the shortest shift cannot be longer than the longest")
         if self.mid_opens_after_minutes > self.junior_opens_after_minutes:
             raise ValueError("mid_opens_after_minutes: mid agents cannot wait longer than junior agents")
+        if self.request_hours_open >= self.request_hours_close:
+            raise ValueError("request_hours_close: the working day must end after it begins")
 
     def requests_close_at(self, opened_at: dt.datetime) -> dt.datetime | None:
         """The end of the request window of a shift opened at ``opened_at``; None when seats are first come."""

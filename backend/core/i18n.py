@@ -274,6 +274,8 @@ def _enum_msgids(_: Callable[[str], str]) -> dict[str, str]:
         "staff_unconfirmed": _("shifts not confirmed"),
         "staff_late": _("agent late"),
         "staff_handover": _("handover missing"),
+        "request": _("request"),
+        "staff_request": _("request to act on"),
         "pending": _("pending"),
         "sent": _("sent"),
         "dropped": _("dropped"),

@@ -39,10 +39,19 @@ class Kind(enum.StrEnum):
     staff_unconfirmed = "staff_unconfirmed"  # tomorrow's shifts not yet confirmed (one summary a day)
     staff_late = "staff_late"  # an agent has not started their shift
     staff_handover = "staff_handover"  # a duty ended without its handover
+    request = "request"  # a request the person asked, or said "me too" to: an answer, a hand-over, the outcome
+    staff_request = "staff_request"  # a request to act on: new in my team's queue, consulted, warned, breached
 
 
 STAFF_KINDS = frozenset(
-    {Kind.staff_dispute, Kind.staff_cover_unfilled, Kind.staff_unconfirmed, Kind.staff_late, Kind.staff_handover}
+    {
+        Kind.staff_dispute,
+        Kind.staff_cover_unfilled,
+        Kind.staff_unconfirmed,
+        Kind.staff_late,
+        Kind.staff_handover,
+        Kind.staff_request,
+    }
 )
 """Kinds only staff receive; the settings page lists these to staff and the others to agents."""
 

@@ -44,6 +44,8 @@ TTL_SECONDS: dict[Kind, int] = {
     Kind.staff_unconfirmed: 12 * HOUR_SECONDS,
     Kind.staff_late: 1 * HOUR_SECONDS,
     Kind.staff_handover: 12 * HOUR_SECONDS,
+    Kind.request: 72 * HOUR_SECONDS,
+    Kind.staff_request: 24 * HOUR_SECONDS,
 }
 TOPIC_LENGTH = 32
 TITLE_MAX_CHARS = 200

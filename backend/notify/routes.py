@@ -47,6 +47,8 @@ def kind_labels(role: str = "agent") -> list[tuple[Kind, str]]:
             (Kind.staff_unconfirmed, _("Unconfirmed shifts for tomorrow (one summary)")),
             (Kind.staff_late, _("Agents late for their shift")),
             (Kind.staff_handover, _("Missing duty handovers")),
+            (Kind.staff_request, _("Requests: new in my teams' queues, questions to me, warnings before a breach")),
+            (Kind.request, _("Answers to my own requests")),
         ]
     return [
         (Kind.roster_published, _("Roster published")),
@@ -57,6 +59,7 @@ def kind_labels(role: str = "agent") -> list[tuple[Kind, str]]:
         (Kind.waitlist_offer, _("Waitlist offers")),
         (Kind.certification_expiring, _("Certification expiry reminders")),
         (Kind.pay_dispute, _("Answers to my pay questions")),
+        (Kind.request, _("Answers to my requests and ideas")),
         (Kind.payout, _("My payouts: money sent, or something to fix")),
         (Kind.shift_change, _("Shifts of mine that were cancelled")),
         (Kind.attendance, _("No-shows marked on my shifts")),

@@ -67,5 +67,7 @@ class PreferencesForm(Form):
     staff_unconfirmed: Switch = "off"
     staff_late: Switch = "off"
     staff_handover: Switch = "off"
+    request: Switch = "off"
+    staff_request: Switch = "off"
     quiet_start: Clock = ""
     quiet_end: Clock = ""
