@@ -73,7 +73,8 @@ format: $(VENV)/.installed-dev
 
 ## Benchmarks: sign-in and requests, availability writes, history import and staffing (SQLite and PostgreSQL),
 ## the roster solver, payouts (prepare and send 10,000: about 15 minutes, the stand-in in its own process), and
-## every ops page and CSV on 2,000 agents and 13 weeks (PostgreSQL; a few minutes of seeding)
+## every ops page and CSV on 2,000 agents and 13 weeks (PostgreSQL; a few minutes of seeding), and the requests
+## queues, board and clock worker on 50,000 requests over a year (PostgreSQL)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.availability
@@ -82,6 +83,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/bench/roster.py --size S --json
 	$(BIN)/python -m tests.bench.payouts
 	$(BIN)/python -m tests.bench.ops
+	$(BIN)/python -m tests.bench.requests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(QUALITY)/node_modules

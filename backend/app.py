@@ -54,6 +54,7 @@ from backend.payouts.finance_routes import router as payouts_finance_router
 from backend.payouts.gateway import close_gateways
 from backend.payouts.transfer_routes import router as payouts_transfer_router
 from backend.payouts.webhooks import router as payouts_webhook_router
+from backend.requests.routes import router as requests_router
 from backend.roster.jobs import SolveJobs
 from backend.roster.routes import router as roster_router
 from backend.shifts.routes import router as shifts_router
@@ -82,6 +83,7 @@ ROUTERS = [
     payouts_transfer_router,
     payouts_webhook_router,
     ops_router,
+    requests_router,
 ]
 
 

@@ -47,6 +47,9 @@ from backend.ops.log import LeadEntry, record_item
 from backend.ops.models import LogKind, LogStatus
 from backend.pay import periods, rate_cards
 from backend.pay.models import PayPeriod, PeriodStatus
+from backend.requests import actions, intake, routing
+from backend.requests.models import Calendar, IdeaOutcome, Involvement, RequestKind, RequestTeam
+from backend.requests.schemas import RequestDraft
 from backend.shifts.market import create_open_shift
 from backend.shifts.models import Attendance, Shift, ShiftOrigin, ShiftSeat
 from backend.work.service import bulk_ingest_rows
@@ -114,6 +117,7 @@ class DemoLoaded(msgspec.Struct, frozen=True):
     locked_periods: int = 0
     actual_rows: int = 0
     duties: int = 0
+    requests: int = 0
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
@@ -132,7 +136,9 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     users += await load_demo_london(session, now=now)
     actuals = await load_demo_actuals(session, site=site, now=now)
     duties = await load_demo_duty(session, site=site, now=now)
+    requests = await load_demo_requests(session, site=site, now=now)
     return DemoLoaded(
+        requests=requests,
         actual_rows=actuals,
         duties=duties,
         users=users,
@@ -787,3 +793,342 @@ def demo_log_entries(now: dt.datetime) -> list[LeadEntry]:
             status=LogStatus.in_progress,
         ),
     ]
+
+
+# Requests: four teams of the demo staff, the routing rules, the responsibility matrix and a dozen requests ------
+
+
+class DemoStep(msgspec.Struct, frozen=True):
+    """One thing done to a demo request: ``who`` a staff login (``coordinator``...), ``asker``, or an agent's
+    login (``agent07``: a "me too"); ``what`` the action, ``text`` its words, ``code`` its choice (a pause
+    reason, a root cause, a team's key, an outcome, a rating)."""
+
+    who: str
+    what: str
+    text: str = ""
+    code: str = ""
+
+
+class DemoRequest(msgspec.Struct, frozen=True):
+    asker: str  # an agent's login (``agent01``)
+    kind: RequestKind
+    title: str
+    details: str
+    expected: str = ""
+    hours_ago: int = 2
+    steps: tuple[DemoStep, ...] = ()
+
+
+# team key -> (name, Chinese name, lead's login, members' logins)
+DEMO_TEAMS = {
+    "scheduling": ("Scheduling", "排班", "coordinator", ("coordinator",)),
+    "finance": ("Finance", "财务", "finance", ("finance", "finance2")),
+    "systems": ("Systems", "系统", "admin", ("admin",)),
+    "training": ("Training", "培训", "coordinator", ("coordinator",)),
+}
+# kind -> (team key, owner's login or ""); "other" has no rule: the site's queue
+DEMO_RULES = {
+    RequestKind.schedule: ("scheduling", ""),
+    RequestKind.pay: ("finance", ""),
+    RequestKind.system: ("systems", "admin"),
+    RequestKind.learning: ("training", ""),
+    RequestKind.idea: ("scheduling", ""),
+}
+# (kind, involvement, team key)
+DEMO_MATRIX = [
+    (RequestKind.schedule, Involvement.acts, "scheduling"),
+    (RequestKind.schedule, Involvement.informed, "training"),
+    (RequestKind.pay, Involvement.acts, "finance"),
+    (RequestKind.pay, Involvement.consulted, "scheduling"),
+    (RequestKind.system, Involvement.acts, "systems"),
+    (RequestKind.system, Involvement.informed, "scheduling"),
+    (RequestKind.learning, Involvement.acts, "training"),
+    (RequestKind.idea, Involvement.acts, "scheduling"),
+    (RequestKind.idea, Involvement.informed, "systems"),
+]
+DEMO_REQUESTS = [
+    DemoRequest(
+        asker="agent01",
+        kind=RequestKind.schedule,
+        title="My shift shows the wrong end time",
+        details="The shift ends at 21:00 on the rota, but my confirmation said 20:00.",
+        expected="Tell me which end time is right.",
+        hours_ago=30,
+        steps=(
+            DemoStep("coordinator", "take"),
+            DemoStep("coordinator", "answer", "The rota is right: 21:00. The confirmation text was old."),
+            DemoStep("coordinator", "resolve", "The confirmation template is fixed.", "schedule_error"),
+        ),
+    ),
+    DemoRequest(
+        asker="agent02",
+        kind=RequestKind.schedule,
+        title="My swap is not showing",
+        details="I offered my Saturday shift to a colleague yesterday; neither of us sees the offer.",
+        expected="The swap offered again, or told why it failed.",
+        hours_ago=1,
+    ),
+    DemoRequest(
+        asker="agent03",
+        kind=RequestKind.pay,
+        title="Evening hours missing last week",
+        details="Wednesday evening's four hours are not on my earnings for last week.",
+        expected="Four hours at my base rate.",
+        hours_ago=20,
+        steps=(
+            DemoStep("finance", "take"),
+            DemoStep("finance", "ask", "Did you check in for that shift on the phone?", "more_information"),
+        ),
+    ),
+    DemoRequest(
+        asker="agent01",
+        kind=RequestKind.pay,
+        title="How is the quality bonus worked out?",
+        details="My earnings show no quality bonus although my ratings were good.",
+        hours_ago=6,
+        steps=(
+            DemoStep("finance2", "take"),
+            DemoStep("finance2", "answer", "The bonus needs ten rated contacts in the period; you had seven."),
+        ),
+    ),
+    DemoRequest(
+        asker="agent04",
+        kind=RequestKind.system,
+        title="The softphone drops calls after ten minutes",
+        details="Three calls this evening dropped at about ten minutes. The caller hears silence.",
+        expected="Calls that stay up.",
+        hours_ago=4,
+        steps=(
+            DemoStep("admin", "note", "Same pattern on two other seats: the VPN's idle timeout?"),
+            DemoStep("admin", "answer", "We are looking at it. Until then, dial back if a call drops."),
+        ),
+    ),
+    DemoRequest(
+        asker="agent05",
+        kind=RequestKind.system,
+        title="Signing in takes a minute",
+        details="Every morning the sign-in page spins for about a minute.",
+        hours_ago=72,
+        steps=(
+            DemoStep("admin", "answer", "A slow certificate check; it is switched off now."),
+            DemoStep("admin", "resolve", "The certificate check is off; sign-in takes two seconds.", "system_fault"),
+            DemoStep("asker", "confirm"),
+            DemoStep("asker", "rate", "Quick and clear, thank you.", "5"),
+        ),
+    ),
+    DemoRequest(
+        asker="agent06",
+        kind=RequestKind.learning,
+        title="Question 3 of the onboarding quiz",
+        details="Two answers seem right to me: both refund routes are allowed in the handbook.",
+        hours_ago=3,
+    ),
+    DemoRequest(
+        asker="agent02",
+        kind=RequestKind.learning,
+        title="Where is the refund policy lesson?",
+        details="The course says to read the refund policy, but I cannot find the lesson.",
+        hours_ago=50,
+        steps=(
+            DemoStep("coordinator", "take"),
+            DemoStep("coordinator", "resolve", "It is lesson 4 of Billing disputes.", "rules_unclear"),
+            DemoStep("asker", "reopen", "Lesson 4 is about chargebacks, not refunds."),
+        ),
+    ),
+    DemoRequest(
+        asker="agent03",
+        kind=RequestKind.idea,
+        title="A darker theme for night shifts",
+        details="The white pages are tiring after midnight; a dark theme would help.",
+        hours_ago=96,
+        steps=(
+            DemoStep("agent07", "me_too"),
+            DemoStep("agent08", "me_too"),
+            DemoStep("agent09", "me_too"),
+            DemoStep("agent10", "me_too"),
+            DemoStep("coordinator", "outcome", "", "planned"),
+        ),
+    ),
+    DemoRequest(
+        asker="agent04",
+        kind=RequestKind.idea,
+        title="Show the queue size on Home",
+        details="Knowing how long the queue is would help me decide to take an extra hour.",
+        hours_ago=200,
+        steps=(
+            DemoStep("agent05", "me_too"),
+            DemoStep("agent06", "me_too"),
+            DemoStep("coordinator", "outcome", "On the Today board and on Home since this week.", "done"),
+        ),
+    ),
+    DemoRequest(
+        asker="agent05",
+        kind=RequestKind.idea,
+        title="A printed rota on the notice board",
+        details="Some of us would like the week's rota on paper too.",
+        hours_ago=150,
+        steps=(
+            DemoStep(
+                "coordinator",
+                "outcome",
+                "The rota changes too often for paper; the app's is always current.",
+                "declined",
+            ),
+        ),
+    ),
+    DemoRequest(
+        asker="agent06",
+        kind=RequestKind.other,
+        title="I lost my locker key",
+        details="I think I left it in the break room on Friday.",
+        expected="A spare key before my next shift.",
+        hours_ago=2,
+    ),
+    DemoRequest(
+        asker="agent07",
+        kind=RequestKind.schedule,
+        title="Training session clashes with my shift",
+        details="The refresher session is during my Thursday shift.",
+        expected="Move me to another session.",
+        hours_ago=8,
+        steps=(
+            DemoStep("coordinator", "take"),
+            DemoStep(
+                "coordinator",
+                "hand_over",
+                "The shift stays; the training team books another session. Checked: Tuesday's has seats.",
+                "training",
+            ),
+        ),
+    ),
+]
+
+
+async def load_demo_requests(session: AsyncSession, *, site: Site, now: dt.datetime) -> int:
+    """Requests for the demo: the teams scheduling, finance, systems and training (the demo staff), their routing
+    rules and responsibility matrix, and a dozen requests in every state (queued, worked, waiting for the asker,
+    handed over, resolved, reopened, closed and rated; ideas with "me too"s and their outcomes). Made only when the
+    site has no team yet, so a second run changes nothing; returns the requests raised."""
+    if await session.scalar(select(RequestTeam.id).where(RequestTeam.site_id == site.id).limit(1)) is not None:
+        return 0
+    people = {
+        user.email.split("@")[0]: user
+        for user in await session.scalars(
+            select(User).where(User.site_id == site.id, User.email.like(f"%@{DEMO_DOMAIN}"))
+        )
+    }
+    logins = {login for _, _, lead, members in DEMO_TEAMS.values() for login in (lead, *members)}
+    if not logins <= people.keys():  # a demo staff user was removed: the demo leaves requests alone
+        return 0
+    coordinator = people["coordinator"]
+    teams = {}
+    for key, (name, name_zh, lead, members) in DEMO_TEAMS.items():
+        team = await routing.create_team(
+            session,
+            staff=coordinator,
+            name=name,
+            name_zh=name_zh,
+            calendar=Calendar.business,
+            lead_id=people[lead].id,
+            now=now,
+        )
+        for local in members:
+            await routing.add_member(session, staff=coordinator, team_id=team.id, user_id=people[local].id)
+        teams[key] = team
+    for kind, (key, owner) in DEMO_RULES.items():
+        await routing.set_rule(
+            session,
+            staff=coordinator,
+            kind=kind,
+            skill_id=None,
+            team_id=teams[key].id,
+            owner_id=people[owner].id if owner else None,
+        )
+    for kind, involvement, key in DEMO_MATRIX:
+        await routing.set_responsibility(
+            session, staff=coordinator, kind=kind, involvement=involvement, team_id=teams[key].id
+        )
+    raised = 0
+    for demo in DEMO_REQUESTS:
+        asker = people.get(demo.asker)
+        if asker is None:
+            continue
+        started = now - dt.timedelta(hours=demo.hours_ago)
+        draft = await _demo_draft(session, site=site, asker=asker, demo=demo, now=started)
+        if draft is None:
+            continue
+        request = await intake.raise_request(session, asker=asker, draft=draft, now=started)
+        gap = (now - started) / (len(demo.steps) + 1)
+        for number, step in enumerate(demo.steps, start=1):
+            actor = asker if step.who == "asker" else people.get(step.who)
+            if actor is not None:
+                await _demo_step(
+                    session, request_id=request.id, actor=actor, step=step, teams=teams, now=started + gap * number
+                )
+        raised += 1
+    await session.flush()
+    return raised
+
+
+async def _demo_draft(
+    session: AsyncSession, *, site: Site, asker: User, demo: DemoRequest, now: dt.datetime
+) -> RequestDraft | None:
+    """The demo request's template with the link its kind takes (the asker's latest shift, last week's pay period,
+    the onboarding course); None when the demo has no such thing to link."""
+    link: dict[str, object] = {}
+    if demo.kind is RequestKind.schedule:
+        shift_id = await session.scalar(
+            select(Shift.id)
+            .join(ShiftSeat, ShiftSeat.shift_id == Shift.id)
+            .where(ShiftSeat.user_id == asker.id, Shift.cancelled_at.is_(None))
+            .order_by(Shift.start_slot.desc())
+            .limit(1)
+        )
+        if shift_id is None:
+            return None
+        link["shift"] = shift_id
+    elif demo.kind is RequestKind.pay:
+        today = now.astimezone(site_zone(site)).date()
+        link["period"] = (await periods.period_for(session, site=site, day=today - dt.timedelta(days=7))).id
+    elif demo.kind is RequestKind.learning:
+        course_id = await session.scalar(
+            select(Course.id).where(Course.site_id == site.id, Course.code == "onboarding-basics")
+        )
+        if course_id is None:
+            return None
+        link["course"] = course_id
+    return RequestDraft(kind=demo.kind, title=demo.title, details=demo.details, expected=demo.expected, **link)  # type: ignore[arg-type]
+
+
+async def _demo_step(
+    session: AsyncSession,
+    *,
+    request_id: int,
+    actor: User,
+    step: DemoStep,
+    teams: dict[str, RequestTeam],
+    now: dt.datetime,
+) -> None:
+    done = {"request_id": request_id, "actor": actor, "now": now}
+    if step.what == "take":
+        await actions.take(session, **done)
+    elif step.what == "answer":
+        await actions.answer(session, **done, body=step.text)
+    elif step.what == "note":
+        await actions.note(session, **done, body=step.text)
+    elif step.what == "ask":
+        await actions.ask_asker(session, **done, body=step.text, reason=step.code)
+    elif step.what == "hand_over":
+        await actions.hand_over(session, **done, to_team_id=teams[step.code].id, to_user_id=None, note=step.text)
+    elif step.what == "resolve":
+        await actions.resolve(session, **done, root_cause=step.code, resolution=step.text)
+    elif step.what == "confirm":
+        await actions.confirm(session, **done)
+    elif step.what == "rate":
+        await actions.rate(session, **done, rating=int(step.code), comment=step.text)
+    elif step.what == "reopen":
+        await actions.reopen(session, **done, reason=step.text)
+    elif step.what == "me_too":
+        await actions.me_too(session, **done, on=True)
+    elif step.what == "outcome":
+        await actions.set_idea_outcome(session, **done, outcome=IdeaOutcome(step.code), note=step.text)

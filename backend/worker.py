@@ -25,6 +25,7 @@ from backend.ops import jobs as ops_jobs
 from backend.pay import jobs as pay_jobs
 from backend.payouts.jobs import BATCH_SIZE as PAYOUT_BATCH
 from backend.payouts.jobs import PayoutRounds
+from backend.requests import timers as request_timers
 from backend.shifts import jobs as shift_jobs
 
 log = logging.getLogger("weft.worker")
@@ -41,6 +42,7 @@ Job = Callable[..., Awaitable[int]]  # job(session, *, now): do what is due at `
 EVERY_ROUND: list[tuple[str, Job]] = [
     *shift_jobs.EVERY_ROUND,
     ("certification reminders sent", certification_jobs.remind_expiring_certifications),
+    *request_timers.EVERY_ROUND,  # requests' clocks: warnings, breaches, escalations, auto-close
 ]
 EVERY_MINUTE: list[tuple[str, Job]] = [
     *shift_jobs.EVERY_MINUTE,
@@ -128,6 +130,20 @@ class PushWorker:
             )
         return report
 
+    async def seconds_to_sleep(self, now: dt.datetime | None = None) -> float:
+        """The tick's sleep: the interval, or less when a request's clock is due sooner (the worker wakes for it)."""
+        interval = float(self.settings.push_worker_interval_seconds)
+        try:
+            async with self.database.session() as session:
+                due = await request_timers.next_timer_at(session)
+        except Exception as error:
+            if not self._refusals.noted(error):
+                log.exception("could not read the next request clock; sleeping the usual interval")
+            return interval
+        if due is None:
+            return interval
+        return max(0.0, min(interval, (due - (now or utcnow())).total_seconds()))
+
     async def run(self) -> None:
         """Loop until ``stop()``; a failing round is logged and tried again at the next tick."""
         try:
@@ -145,7 +161,7 @@ class PushWorker:
                     if report.total >= BATCH_SIZE or self._more_payouts:
                         continue
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._nudged.wait(), self.settings.push_worker_interval_seconds)
+                        await asyncio.wait_for(self._nudged.wait(), await self.seconds_to_sleep())
         finally:
             stop_listening()
 

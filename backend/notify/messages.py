@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from backend.accounts.models import Skill, localized_skill_name
-from backend.core.i18n import date_text, moment_label, moment_phrase, ngettext
+from backend.core.i18n import date_text, localized_name, moment_label, moment_phrase, ngettext
 from backend.core.i18n import gettext as _
 
 Values = Mapping[str, Any]
@@ -431,4 +431,160 @@ def _staff_handover(values: Values, reader: Reader) -> Words:
             name=values["name"],
             when=_phrase(values, "end", reader),
         )
+    )
+
+
+# Requests (backend.requests.notices: values carry the request's id and title, a team by both its names) ---------
+
+
+def _request_team(values: Values) -> str:
+    """The team a request went to, in the reader's language; no team: the site's queue."""
+    if not values.get("team"):
+        return _("the site's queue")
+    return localized_name(values["team"], values.get("team_zh", ""))
+
+
+def _request_target(values: Values) -> str:
+    """Which of a request's two clocks: the first response or the resolution."""
+    return _("first response") if values.get("target") == "response" else _("resolution")
+
+
+def _idea_outcome(values: Values) -> str:
+    outcome = values.get("outcome")
+    if outcome == "done":
+        return _("done")
+    if outcome == "declined":
+        return _("declined")
+    return _("planned")
+
+
+@message("request_answered")
+def _request_answered(values: Values, reader: Reader) -> Words:
+    return Words(_("Your request “%(title)s” has an answer.", title=values["title"]), values.get("text", ""))
+
+
+@message("request_handed_over")
+def _request_handed_over(values: Values, reader: Reader) -> Words:
+    return Words(_("Your request “%(title)s” is now with %(team)s.", title=values["title"], team=_request_team(values)))
+
+
+@message("request_waiting_for_you")
+def _request_waiting_for_you(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("Your request “%(title)s” needs your answer: the clock waits for you.", title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_resolved")
+def _request_resolved(values: Values, reader: Reader) -> Words:
+    return Words(
+        ngettext(
+            "Your request “%(title)s” is resolved. Confirm it, or reopen it within %(num)d day.",
+            "Your request “%(title)s” is resolved. Confirm it, or reopen it within %(num)d days.",
+            values["days"],
+            title=values["title"],
+        ),
+        values.get("text", ""),
+    )
+
+
+@message("request_reopened")
+def _request_reopened(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("%(name)s reopened “%(title)s”: it is not solved.", name=values["name"], title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_closed")
+def _request_closed(values: Values, reader: Reader) -> Words:
+    return Words(_("Your request “%(title)s” is closed.", title=values["title"]))
+
+
+@message("request_idea_outcome")
+def _request_idea_outcome(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("The idea “%(title)s”: %(outcome)s.", title=values["title"], outcome=_idea_outcome(values)),
+        values.get("text", ""),
+    )
+
+
+@message("request_new")
+def _request_new(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("New request for %(team)s: “%(title)s”.", team=_request_team(values), title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_consulted")
+def _request_consulted(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("%(name)s asks for your view on “%(title)s”.", name=values["name"], title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_consult_answered")
+def _request_consult_answered(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("%(name)s answered your question on “%(title)s”.", name=values["name"], title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_informed")
+def _request_informed(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("For your information: %(name)s asked “%(title)s”.", name=values["name"], title=values["title"]),
+        values.get("text", ""),
+    )
+
+
+@message("request_warned")
+def _request_warned(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "“%(title)s” is close to its %(target)s target: due %(when)s.",
+            title=values["title"],
+            target=_request_target(values),
+            when=_phrase(values, "due", reader),
+        )
+    )
+
+
+@message("request_breached")
+def _request_breached(values: Values, reader: Reader) -> Words:
+    return Words(_("“%(title)s” missed its %(target)s target.", title=values["title"], target=_request_target(values)))
+
+
+@message("request_escalated")
+def _request_escalated(values: Values, reader: Reader) -> Words:
+    return Words(
+        _(
+            "“%(title)s” missed its %(target)s target and is escalated to you (level %(level)s).",
+            title=values["title"],
+            target=_request_target(values),
+            level=values["level"],
+        )
+    )
+
+
+@message("request_bounced")
+def _request_bounced(values: Values, reader: Reader) -> Words:
+    return Words(
+        ngettext(
+            "“%(title)s” was handed back to a team that had it before %(num)d time: it bounces between teams.",
+            "“%(title)s” was handed back to a team that had it before %(num)d times: it bounces between teams.",
+            values["count"],
+            title=values["title"],
+        )
+    )
+
+
+@message("request_replied")
+def _request_replied(values: Values, reader: Reader) -> Words:
+    return Words(
+        _("%(name)s replied on “%(title)s”.", name=values["name"], title=values["title"]), values.get("text", "")
     )

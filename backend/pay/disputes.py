@@ -11,6 +11,7 @@ hears the outcome in their inbox.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -28,6 +29,29 @@ COMMENT_MAX_CHARS = 1000
 REASON_MAX_CHARS = 300  # an adjustment's reason is kept with it (``Adjustment.reason``)
 RESOLVED_SHOWN = 20
 EARNINGS_URL = "/app/earnings"
+
+# Where the conversation about a dispute goes on, found by a higher layer without pay importing it (requests: each
+# dispute is a pay request). A finder takes dispute ids and answers {dispute id: request id} for those it knows.
+# Registered once, at import.
+RequestFinder = Callable[[AsyncSession, Collection[int]], Awaitable[dict[int, int]]]
+REQUEST_FINDERS: list[RequestFinder] = []
+
+
+def find_requests_with(finder: RequestFinder) -> RequestFinder:
+    """Add a finder that ``request_ids`` asks (idempotent: a finder is added once)."""
+    if finder not in REQUEST_FINDERS:
+        REQUEST_FINDERS.append(finder)
+    return finder
+
+
+async def request_ids(session: AsyncSession, dispute_ids: Collection[int]) -> dict[int, int]:
+    """The request that carries each dispute, where a higher layer keeps one (none registered: none)."""
+    found: dict[int, int] = {}
+    if not dispute_ids:
+        return found
+    for finder in REQUEST_FINDERS:
+        found.update(await finder(session, dispute_ids))
+    return found
 
 
 @dataclass(frozen=True)

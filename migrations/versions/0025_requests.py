@@ -7,6 +7,8 @@ Create Date: 2026-12-08 01:50:58.007628
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -251,6 +253,167 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_request_attachments_request_id'), ['request_id'], unique=False)
 
     # ### end Alembic commands ###
+    _carry_disputes_over()
+
+
+# Pay disputes become pay requests ---------------------------------------------------------------------------
+# Every pay_disputes row gets its request (the dispute itself is left as it is: it keeps the pay rules). An open
+# dispute waits in the site's queue (no team: nobody had routing rules yet); a resolved one is closed with the
+# dispute's resolution, its resolver as owner and a root cause from how it ended. A migration cannot translate:
+# titles are written in English, the way a person would have typed them.
+
+_LINE_KIND_WORDS = {
+    'base': 'Hours',
+    'piece': 'Pieces',
+    'urgent_bonus': 'Urgent cover bonus',
+    'standby': 'Paid standby (VTO)',
+    'vot_bonus': 'Overtime bonus (VOT)',
+    'quality_bonus': 'Quality bonus',
+    'course_pass': 'Course passed',
+    'adjustment': 'Adjustment',
+    'withholding': 'Tax withheld',
+}
+_GROUP_PREFIX = 'group:'
+_TITLE_MAX_CHARS = 160
+
+
+def _line_words(line_ref: str, day: dt.date | None, kind: str | None, work_kind: str | None) -> str:
+    """The questioned line in words: a locked line's day and kind, an open line's or a day's group's reference."""
+    if kind is not None:
+        parts = [day.isoformat() if day is not None else 'Whole period', _LINE_KIND_WORDS.get(kind, kind)]
+        return ' · '.join(parts + ([work_kind] if work_kind else []))
+    if line_ref.startswith(_GROUP_PREFIX):
+        ref_day, _sep, ref_kind = line_ref.removeprefix(_GROUP_PREFIX).partition(':')
+        return f'{ref_day} · {_LINE_KIND_WORDS.get(ref_kind, ref_kind)}: every line'
+    ref_day, _sep, rest = line_ref.partition(':')
+    ref_kind, _sep, detail = rest.partition(':')
+    parts = [ref_day if ref_day != 'period' else 'Whole period', _LINE_KIND_WORDS.get(ref_kind, ref_kind)]
+    parts += [part for part in detail.replace('#', ':').split(':') if part and part != '-']
+    return ' · '.join(part for part in parts if part)
+
+
+def _happened_on(line_ref: str, day: dt.date | None) -> dt.date | None:
+    if day is not None:
+        return day
+    ref_day = line_ref.removeprefix(_GROUP_PREFIX).partition(':')[0]
+    try:
+        return dt.date.fromisoformat(ref_day)
+    except ValueError:
+        return None
+
+
+def _carry_disputes_over() -> None:
+    when = backend.core.db.UTCDateTime(timezone=True)
+    disputes = sa.table(
+        'pay_disputes',
+        sa.column('id', sa.BigInteger()),
+        sa.column('site_id', sa.BigInteger()),
+        sa.column('user_id', sa.BigInteger()),
+        sa.column('period_id', sa.BigInteger()),
+        sa.column('line_id', sa.BigInteger()),
+        sa.column('line_ref', sa.String()),
+        sa.column('comment', sa.String()),
+        sa.column('status', sa.String()),
+        sa.column('created_at', when),
+        sa.column('resolved_at', when),
+        sa.column('resolved_by_id', sa.BigInteger()),
+        sa.column('resolution', sa.String()),
+    )
+    lines = sa.table(
+        'settlement_lines',
+        sa.column('id', sa.BigInteger()),
+        sa.column('day', sa.Date()),
+        sa.column('kind', sa.String()),
+        sa.column('work_kind', sa.String()),
+    )
+    requests = sa.table(
+        'requests',
+        *(sa.column(name, sa.BigInteger()) for name in ('id', 'site_id', 'asker_id', 'dispute_id', 'period_id')),
+        sa.column('owner_id', sa.BigInteger()),
+        *(sa.column(name, sa.String()) for name in ('kind', 'title', 'details', 'expected', 'status', 'priority')),
+        *(sa.column(name, sa.String()) for name in ('root_cause', 'resolution', 'rating_comment', 'outcome_note')),
+        *(sa.column(name, sa.Integer()) for name in ('escalation_level', 'handover_count', 'reopen_count')),
+        sa.column('me_too_count', sa.Integer()),
+        *(sa.column(name, when) for name in ('created_at', 'updated_at', 'first_response_at', 'resolved_at')),
+        sa.column('closed_at', when),
+        sa.column('happened_on', sa.Date()),
+    )
+    events = sa.table(
+        'request_events',
+        sa.column('request_id', sa.BigInteger()),
+        sa.column('at', when),
+        sa.column('actor_id', sa.BigInteger()),
+        sa.column('kind', sa.String()),
+        sa.column('body', sa.Text()),
+        sa.column('internal', sa.Boolean()),
+        sa.column('values', sa.JSON()),
+    )
+    connection = op.get_bind()
+    found = connection.execute(
+        sa.select(disputes, lines.c.day, lines.c.kind.label('line_kind'), lines.c.work_kind)
+        .select_from(disputes.outerjoin(lines, lines.c.id == disputes.c.line_id))
+        .order_by(disputes.c.id)
+    ).all()
+    if not found:
+        return
+    causes = {'adjusted': 'pay_error', 'rejected': 'no_fault'}
+    carried = []
+    for row in found:
+        settled = row.status in causes and row.resolved_at is not None
+        title = f'Pay question: {_line_words(row.line_ref or "", row.day, row.line_kind, row.work_kind)}'
+        carried.append(
+            {
+                'site_id': row.site_id,
+                'kind': 'pay',
+                'asker_id': row.user_id,
+                'title': title[:_TITLE_MAX_CHARS],
+                'details': row.comment,
+                'happened_on': _happened_on(row.line_ref or '', row.day),
+                'expected': '',
+                'dispute_id': row.id,
+                'period_id': row.period_id,
+                'owner_id': row.resolved_by_id if settled else None,
+                'status': 'closed' if settled else 'queued',
+                'priority': 'normal',
+                'created_at': row.created_at,
+                'updated_at': row.resolved_at if settled else row.created_at,
+                'first_response_at': row.resolved_at if settled else None,
+                'resolved_at': row.resolved_at if settled else None,
+                'closed_at': row.resolved_at if settled else None,
+                'escalation_level': 0,
+                'handover_count': 0,
+                'reopen_count': 0,
+                'root_cause': causes[row.status] if settled else '',
+                'resolution': (row.resolution or '') if settled else '',
+                'rating_comment': '',
+                'me_too_count': 0,
+                'outcome_note': '',
+            }
+        )
+    op.bulk_insert(requests, carried)
+    request_ids = {
+        dispute_id: request_id
+        for dispute_id, request_id in connection.execute(
+            sa.select(requests.c.dispute_id, requests.c.id).where(requests.c.dispute_id.is_not(None))
+        )
+    }
+    history = []
+    for row in found:
+        common = {'request_id': request_ids[row.id], 'internal': False}
+        raised = {'at': row.created_at, 'actor_id': row.user_id, 'kind': 'raised', 'body': '', 'values': {}}
+        history.append({**common, **raised})
+        if row.status in causes and row.resolved_at is not None:
+            history.append(
+                {
+                    **common,
+                    'at': row.resolved_at,
+                    'actor_id': row.resolved_by_id,
+                    'kind': 'resolved',
+                    'body': row.resolution or '',
+                    'values': {'root_cause': causes[row.status], 'dispute': row.status},
+                }
+            )
+    op.bulk_insert(events, history)
 
 
 def downgrade() -> None:

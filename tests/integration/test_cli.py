@@ -78,12 +78,18 @@ def test_demo_loads_people_and_running_it_twice_changes_nothing(weft: CliRunner,
     assert "locked" in statuses, "last week's period is locked"
     assert pay["settlements"] > 0
     assert all(checksum for _start, status, checksum in pay["periods"] if status == "locked")
+    asked = requests_state(empty_database_url)
+    assert (asked["teams"], asked["rules"]) == (4, 5)
+    assert {"queued", "in_progress", "waiting", "resolved", "closed"} <= set(asked["statuses"])
+    assert asked["me_too"] > 0
+    assert len(asked["statuses"]) >= 12
     second = weft.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert "0 new users" in second.output
     assert count_users(empty_database_url) == users
     assert library_state(empty_database_url) == library
     assert pay_state(empty_database_url) == pay, "a second run adds no records, cards or settlements"
+    assert requests_state(empty_database_url) == asked, "a second run raises no request"
 
     async def agent_login(session):
         settings = load_settings()
@@ -110,6 +116,21 @@ def pay_state(url: str) -> dict[str, object]:
             "periods": [(p.starts_on, p.status.value, p.checksum) for p in periods],
             "settlements": await count(Settlement),
             "entries": await count(JournalEntry),
+        }
+
+    return query(url, read)
+
+
+def requests_state(url: str) -> dict[str, object]:
+    """The demo's requests: teams, routing rules, each request's status, the "me too"s."""
+    from backend.requests.models import MeToo, Request, RequestTeam, RoutingRule
+
+    async def read(session):
+        return {
+            "teams": await session.scalar(select(func.count()).select_from(RequestTeam)),
+            "rules": await session.scalar(select(func.count()).select_from(RoutingRule)),
+            "statuses": list(await session.scalars(select(Request.status).order_by(Request.id))),
+            "me_too": await session.scalar(select(func.count()).select_from(MeToo)),
         }
 
     return query(url, read)

@@ -10,7 +10,7 @@ import pytest
 from backend.accounts.models import Role
 from tests.conftest import Factory, login
 
-EVERY_GROUP = ["today", "plan", "shifts", "people", "learning", "pay", "duty", "reports", "site"]
+EVERY_GROUP = ["today", "requests", "plan", "shifts", "people", "learning", "pay", "duty", "reports", "site"]
 
 
 def groups(html: str) -> list[str]:
@@ -33,7 +33,7 @@ def current_links(html: str) -> list[str]:
     [
         (Role.admin, "/admin/users", EVERY_GROUP),
         (Role.coordinator, "/admin/users", EVERY_GROUP),
-        (Role.finance, "/finance/", ["plan", "pay", "reports"]),
+        (Role.finance, "/finance/", ["requests", "plan", "pay", "reports"]),
     ],
 )
 async def test_each_role_sees_only_the_groups_it_may_open(

@@ -194,6 +194,16 @@ def test_every_registered_message_has_chinese_words_without_an_english_weekday(n
         "first": TODAY.isoformat(),
         "last": (TODAY + dt.timedelta(days=6)).isoformat(),
         "names": ["Ana", "Bo"],
+        "id": 7,
+        "title": "The app logs me out",
+        "text": "",
+        "team": "Scheduling",
+        "team_zh": "排班",
+        "days": 5,
+        "outcome": "done",
+        "target": "response",
+        "due": start,
+        "level": 1,
     }
     reader = Reader(zone=SHANGHAI, today=TODAY)
     english = words_of(name, values, reader)

@@ -1,0 +1,188 @@
+"""The clock's timed work: fire the due ``RequestTimer`` rows, earliest first, each once.
+
+A timer row is deleted as it fires, in the transaction that does what it says, so a second round (or a second
+worker: on PostgreSQL the rows are claimed with ``FOR UPDATE SKIP LOCKED``) never fires it again. What a timer
+does:
+
+- a warning (at the site's ``request_warn_share`` of a target) tells whoever holds the request;
+- a breach stamps the request, writes the event and escalates: level 1 is the team's lead, level 2 the site's
+  coordinators (a team without a lead goes to the coordinators at once); the next level has its own timer;
+- a priority raise lifts a schedule request as its shift comes nearer;
+- an auto-close closes a resolved request its asker neither confirmed nor reopened in time.
+
+The worker runs ``EVERY_ROUND`` and sleeps no longer than until ``next_timer_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.requests import actions, clock, history, notices
+from backend.requests import priority as priorities
+from backend.requests.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Request,
+    RequestStatus,
+    RequestTeam,
+    RequestTimer,
+    TimerKind,
+)
+
+MAX_LEVEL = 2
+Job = Callable[..., Awaitable[int]]
+
+
+async def fire_due_timers(session: AsyncSession, *, now: dt.datetime, limit: int = 500) -> int:
+    """Fire up to ``limit`` timers due at ``now``, earliest first; answers how many fired.
+
+    Firing one may plan the request's clock again, which replaces its timers: a timer picked earlier and
+    replaced meanwhile is not fired from the stale pick, and its replacement, if due, is picked next.
+    """
+    fired = 0
+    while fired < limit:
+        batch = await _fire_batch(session, now=now, limit=limit - fired)
+        if not batch:
+            break
+        fired += batch
+    return fired
+
+
+async def _fire_batch(session: AsyncSession, *, now: dt.datetime, limit: int) -> int:
+    due = (
+        select(RequestTimer.id)
+        .where(RequestTimer.due_at <= now)
+        .order_by(RequestTimer.due_at, RequestTimer.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    fired = 0
+    for timer_id in list(await session.scalars(due)):
+        timer = (
+            await session.execute(select(RequestTimer.kind, RequestTimer.request_id).where(RequestTimer.id == timer_id))
+        ).first()
+        if timer is None:  # replaced when an earlier one planned the clock again
+            continue
+        kind, request_id = TimerKind(timer.kind), timer.request_id
+        await session.execute(delete(RequestTimer).where(RequestTimer.id == timer_id))
+        request = await session.get(Request, request_id)
+        if request is None:
+            continue
+        await FIRE[kind](session, request, now=now)
+        fired += 1
+    return fired
+
+
+async def next_timer_at(session: AsyncSession) -> dt.datetime | None:
+    """The earliest instant any request's clock needs the worker (None: no timer at all)."""
+    return await session.scalar(select(func.min(RequestTimer.due_at)))
+
+
+def _running(request: Request) -> bool:
+    return request.status in OPEN_STATUSES and request.paused_at is None
+
+
+async def _warn(session: AsyncSession, request: Request, *, target: str, now: dt.datetime) -> None:
+    due = request.response_due_at if target == clock.RESPONSE else request.resolution_due_at
+    if not _running(request) or due is None:
+        return
+    await history.record(session, request, EventKind.warned, at=now, internal=True, values={"target": target})
+    values = notices.request_values(request, target=target, due=due.astimezone(dt.UTC).isoformat())
+    await notices.tell_holders(session, request, "request_warned", values, now)
+
+
+async def _breach(session: AsyncSession, request: Request, *, target: str, now: dt.datetime) -> None:
+    if not _running(request):
+        return
+    if target == clock.RESPONSE:
+        if request.first_response_at is not None or request.response_breached_at is not None:
+            return
+        request.response_breached_at = now
+    else:
+        if request.resolution_breached_at is not None:
+            return
+        request.resolution_breached_at = now
+    await history.record(session, request, EventKind.breached, at=now, internal=True, values={"target": target})
+    await notices.tell_holders(
+        session, request, "request_breached", notices.request_values(request, target=target), now
+    )
+    await _escalate(session, request, target=target, now=now)
+
+
+async def _escalate(session: AsyncSession, request: Request, *, target: str, now: dt.datetime) -> None:
+    """One level up (then the clock plans the next): the team's lead, then the site's coordinators."""
+    level = request.escalation_level + 1
+    if level > MAX_LEVEL:
+        await clock.plan_clock(session, request, now=now)
+        return
+    team = await session.get(RequestTeam, request.team_id) if request.team_id is not None else None
+    lead_id = team.lead_id if team is not None else None
+    if level == 1 and lead_id is None:
+        level = MAX_LEVEL  # nobody leads the team: the coordinators at once
+    people = (
+        {lead_id} if level == 1 and lead_id is not None else await notices.coordinator_ids(session, request.site_id)
+    )
+    request.escalation_level = level
+    await history.record(
+        session,
+        request,
+        EventKind.escalated,
+        at=now,
+        internal=True,
+        to_user_id=lead_id if level == 1 else None,
+        values={"level": level, "target": target},
+    )
+    values = notices.request_values(request, target=target, level=level)
+    await notices.tell_people(session, request, people, "request_escalated", values, now)
+    await clock.plan_clock(session, request, now=now)
+
+
+async def _escalate_further(session: AsyncSession, request: Request, *, now: dt.datetime) -> None:
+    if not _running(request) or request.escalation_level >= MAX_LEVEL:
+        return
+    target = clock.RESOLUTION if request.resolution_breached_at is not None else clock.RESPONSE
+    await _escalate(session, request, target=target, now=now)
+
+
+async def _raise_priority(session: AsyncSession, request: Request, *, now: dt.datetime) -> None:
+    """The situation got more urgent (the shift is nearer): the priority rises and the clock is planned again."""
+    if request.status not in OPEN_STATUSES:
+        return
+    wanted, reason = await priorities.situation_priority(session, request, now=now)
+    if priorities.higher(wanted, request.priority):
+        before = request.priority
+        request.priority = wanted
+        await history.record(
+            session,
+            request,
+            EventKind.priority_raised,
+            at=now,
+            internal=True,
+            values={"from": before.value, "to": wanted.value, "reason": reason},
+        )
+    await clock.plan_clock(session, request, now=now)
+
+
+async def _auto_close(session: AsyncSession, request: Request, *, now: dt.datetime) -> None:
+    if request.status == RequestStatus.resolved:
+        await actions.auto_close(session, request, now=now)
+
+
+FIRE: dict[TimerKind, Callable[..., Awaitable[None]]] = {
+    TimerKind.response_warn: lambda session, request, now: _warn(session, request, target=clock.RESPONSE, now=now),
+    TimerKind.resolution_warn: lambda session, request, now: _warn(session, request, target=clock.RESOLUTION, now=now),
+    TimerKind.response_breach: lambda session, request, now: _breach(session, request, target=clock.RESPONSE, now=now),
+    TimerKind.resolution_breach: lambda session, request, now: _breach(
+        session, request, target=clock.RESOLUTION, now=now
+    ),
+    TimerKind.escalate: _escalate_further,
+    TimerKind.priority_raise: _raise_priority,
+    TimerKind.auto_close: _auto_close,
+}
+
+EVERY_ROUND: list[tuple[str, Job]] = [("request clocks fired", fire_due_timers)]
