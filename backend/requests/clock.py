@@ -17,7 +17,7 @@ import datetime as dt
 import math
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
@@ -191,7 +191,9 @@ async def plan_clock(session: AsyncSession, request: Request, *, now: dt.datetim
             timers[TimerKind.priority_raise] = raise_at
     if request.status == RequestStatus.resolved and request.resolved_at is not None:
         timers[TimerKind.auto_close] = request.resolved_at + dt.timedelta(days=settings.request_confirm_days)
-    session.add_all(RequestTimer(request_id=request.id, kind=kind, due_at=due) for kind, due in timers.items())
+    if timers:
+        rows = [{"request_id": request.id, "kind": kind, "due_at": due} for kind, due in timers.items()]
+        await session.execute(insert(RequestTimer), rows)
     await session.flush()
 
 

@@ -298,14 +298,13 @@ def _kind_of(text: str) -> RequestKind | None:
 
 
 async def _mine(session: AsyncSession, *, asker: User, now: dt.datetime) -> list[RequestRow]:
-    """The asker's requests: open ones first (oldest first: the longest waiting on top), then the rest, newest
-    first."""
+    """The asker's requests: open ones first, then the rest; the latest changed first in each."""
     is_open = case((Request.status.in_(OPEN_STATUSES), 0), else_=1)
     found = list(
         await session.scalars(
             select(Request)
             .where(Request.asker_id == asker.id)
-            .order_by(is_open, case((is_open == 0, Request.created_at), else_=None), Request.updated_at.desc())
+            .order_by(is_open, Request.updated_at.desc(), Request.id.desc())
             .limit(MINE_LIMIT)
         )
     )

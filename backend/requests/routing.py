@@ -274,7 +274,7 @@ def _ensure_settings(staff: User) -> None:
 
 
 async def _team(session: AsyncSession, staff: User, team_id: int, *, field: str | None = None) -> RequestTeam:
-    """A team of ``staff``'s site: chosen on a form (``field``: a refusal naming it), else named by the address (404)."""
+    """A team of ``staff``'s site: chosen on a form (``field``: a refusal naming it), else named by the address."""
     team = await session.get(RequestTeam, team_id)
     if team is None or team.site_id != staff.site_id:
         if field is None:

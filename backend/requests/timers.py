@@ -54,26 +54,28 @@ async def fire_due_timers(session: AsyncSession, *, now: dt.datetime, limit: int
 
 async def _fire_batch(session: AsyncSession, *, now: dt.datetime, limit: int) -> int:
     due = (
-        select(RequestTimer.id)
+        select(RequestTimer.id, RequestTimer.kind, RequestTimer.request_id)
         .where(RequestTimer.due_at <= now)
         .order_by(RequestTimer.due_at, RequestTimer.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    picked = list(await session.execute(due))
+    if not picked:
+        return 0
+    requests = {
+        request.id: request
+        for request in await session.scalars(select(Request).where(Request.id.in_({row.request_id for row in picked})))
+    }
     fired = 0
-    for timer_id in list(await session.scalars(due)):
-        timer = (
-            await session.execute(select(RequestTimer.kind, RequestTimer.request_id).where(RequestTimer.id == timer_id))
-        ).first()
-        if timer is None:  # replaced when an earlier one planned the clock again
+    for timer_id, kind, request_id in picked:
+        gone = await session.execute(
+            delete(RequestTimer).where(RequestTimer.id == timer_id).execution_options(synchronize_session=False)
+        )
+        if gone.rowcount != 1:  # type: ignore[attr-defined]  # replaced when an earlier one planned the clock again
             continue
-        kind, request_id = TimerKind(timer.kind), timer.request_id
-        await session.execute(delete(RequestTimer).where(RequestTimer.id == timer_id))
-        request = await session.get(Request, request_id)
-        if request is None:
-            continue
-        await FIRE[kind](session, request, now=now)
+        await FIRE[TimerKind(kind)](session, requests[request_id], now=now)
         fired += 1
     return fired
 

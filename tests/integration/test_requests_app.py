@@ -38,7 +38,12 @@ async def signed_in(client: httpx.AsyncClient, user: User) -> None:
 
 
 async def a_request(
-    db: AsyncSession, asker: User, *, kind: RequestKind = RequestKind.other, title: str = "Headset crackles", **link: int
+    db: AsyncSession,
+    asker: User,
+    *,
+    kind: RequestKind = RequestKind.other,
+    title: str = "Headset crackles",
+    **link: int,
 ) -> Request:
     draft = RequestDraft(kind=kind, title=title, details=f"{title}: what happened, in detail.", **link)
     raised = await intake.raise_request(db, asker=asker, draft=draft, now=utcnow())
@@ -140,7 +145,9 @@ async def test_a_bad_form_is_refused_naming_the_field_and_nothing_is_written(
     assert await request_count(db) == 0
 
 
-async def test_another_agents_request_is_not_found(client: httpx.AsyncClient, db: AsyncSession, people: Factory) -> None:
+async def test_another_agents_request_is_not_found(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory
+) -> None:
     owner, other = await people.make(Role.agent), await people.make(Role.agent)
     private = await a_request(db, owner, title="My pay is late")
     await signed_in(client, other)
@@ -149,7 +156,9 @@ async def test_another_agents_request_is_not_found(client: httpx.AsyncClient, db
     assert replied.status_code == 404
     assert (await post_form(client, f"/app/requests/{private.id}/confirm", {})).status_code == 404
     assert "My pay is late" not in (await client.get("/app/requests")).text
-    events = await db.scalar(select(func.count()).select_from(RequestEvent).where(RequestEvent.request_id == private.id))
+    events = await db.scalar(
+        select(func.count()).select_from(RequestEvent).where(RequestEvent.request_id == private.id)
+    )
     assert events == 1  # raised, nothing else
 
 
@@ -161,7 +170,11 @@ async def test_the_asker_replies_confirms_and_rates_and_a_colleague_says_me_too_
     problem = await a_request(db, agent)
     await signed_in(client, agent)
 
-    replied = await post_form(client, f"/app/requests/{problem.id}/reply", {"body": "It started on Monday."}, )
+    replied = await post_form(
+        client,
+        f"/app/requests/{problem.id}/reply",
+        {"body": "It started on Monday."},
+    )
     assert replied.status_code == 303
     empty = await post_form(client, f"/app/requests/{problem.id}/reply", {"body": ""})
     assert empty.status_code == 422
@@ -173,7 +186,11 @@ async def test_the_asker_replies_confirms_and_rates_and_a_colleague_says_me_too_
     bad_rating = await post_form(client, f"/app/requests/{problem.id}/rate", {"rating": "9"})
     assert bad_rating.status_code == 422
     assert 'id="e-rating"' in bad_rating.text
-    confirmed = await post_form(client, f"/app/requests/{problem.id}/confirm", {}, )
+    confirmed = await post_form(
+        client,
+        f"/app/requests/{problem.id}/confirm",
+        {},
+    )
     assert confirmed.status_code == 303
     rated = await client.post(
         f"/app/requests/{problem.id}/rate",

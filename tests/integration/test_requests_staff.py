@@ -15,6 +15,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Role, Site, User
 from backend.accounts.site_settings import site_settings
 from backend.core.errors import Forbidden, NotFound
+from backend.pay.models import DisputeStatus
 from backend.requests import attachments, history, queues
 from backend.requests.models import (
     Consultation,
@@ -32,6 +33,7 @@ from backend.requests.models import (
     TeamMember,
 )
 from tests.conftest import Factory, login, post_form
+from tests.integration.test_requests_disputes import a_finance_team, a_question_from_the_earnings_page
 
 NOW = dt.datetime(2030, 3, 4, 2, 0, tzinfo=dt.UTC)  # Monday 4 March 2030, 10:00 in Shanghai
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -112,8 +114,10 @@ async def test_a_queue_is_sorted_by_time_left_with_paused_requests_last(
 
     assert [row.id for row in found.rows] == [over.id, soon.id, later.id, old_unclocked.id, paused.id]
     assert [row.breached for row in found.rows] == [True, False, False, False, False]
-    assert found.rows[0].left_minutes == -30 and found.rows[1].left_minutes == 20
-    assert found.rows[-1].paused and found.rows[-1].left_minutes is None
+    assert found.rows[0].left_minutes == -30
+    assert found.rows[1].left_minutes == 20
+    assert found.rows[-1].paused
+    assert found.rows[-1].left_minutes is None
     assert not found.has_more
 
 
@@ -152,8 +156,10 @@ async def test_the_queue_page_shows_tabs_for_the_viewers_teams(
 
     page = await client.get("/admin/requests", params={"view": f"team:{mine.id}"})
     assert page.status_code == 200
-    assert "Payroll (1)" in page.text and "Systems" not in page.text
-    assert "Missing night bonus" in page.text and "asked by Ann Asker" in page.text
+    assert "Payroll (1)" in page.text
+    assert "Systems" not in page.text
+    assert "Missing night bonus" in page.text
+    assert "asked by Ann Asker" in page.text
     assert "1 h 30 min left" in page.text
     assert (await client.get("/admin/requests", params={"view": f"team:{other.id}"})).status_code == 404
     assert (await client.get("/admin/requests", params={"view": "site"})).status_code == 403
@@ -172,9 +178,11 @@ async def test_coordinators_see_the_site_queue_and_the_bounce_flagged_list(
 
     site_queue = await client.get("/admin/requests", params={"view": "site"})
     assert site_queue.status_code == 200
-    assert "Nobody routes me" in site_queue.text and "Ping pong" not in site_queue.text
+    assert "Nobody routes me" in site_queue.text
+    assert "Ping pong" not in site_queue.text
     flagged = await client.get("/admin/requests", params={"view": "flagged"})
-    assert "Ping pong" in flagged.text and "Bounced between teams" in flagged.text
+    assert "Ping pong" in flagged.text
+    assert "Bounced between teams" in flagged.text
     assert "Nobody routes me" not in flagged.text
 
 
@@ -197,16 +205,21 @@ async def test_the_work_page_shows_the_clock_history_and_marks_internal_entries(
 ) -> None:
     agent, coordinator = await people.make(Role.agent, display_name="Ann Asker"), await people.make(Role.coordinator)
     request = await a_request(db, agent, title="Locked out")
-    await history.record(db, request, EventKind.noted, at=NOW, actor_id=coordinator.id, body="Checked SSO", internal=True)
+    await history.record(
+        db, request, EventKind.noted, at=NOW, actor_id=coordinator.id, body="Checked SSO", internal=True
+    )
     await db.commit()
     await login(client, coordinator.email)
 
     page = await client.get(f"/admin/requests/{request.id}")
     assert page.status_code == 200
-    assert "Locked out" in page.text and "Every time I open My schedule" in page.text
-    assert 'id="request-clock"' in page.text and 'id="request-history"' in page.text
-    assert "Checked SSO" in page.text and "Staff only" in page.text
-    assert 'action="/admin/requests/{}/take"'.format(request.id) in page.text
+    assert "Locked out" in page.text
+    assert "Every time I open My schedule" in page.text
+    assert 'id="request-clock"' in page.text
+    assert 'id="request-history"' in page.text
+    assert "Checked SSO" in page.text
+    assert "Staff only" in page.text
+    assert f'action="/admin/requests/{request.id}/take"' in page.text
 
 
 async def test_another_sites_request_is_not_found(
@@ -244,7 +257,8 @@ async def test_each_action_form_works_and_a_refusal_is_shown_beside_its_form(
 
     refused = await post_form(client, f"{base}/answer", {"body": "  "})
     assert refused.status_code == 422
-    assert 'id="e-answer-body"' in refused.text and "Write something first." in refused.text
+    assert 'id="e-answer-body"' in refused.text
+    assert "Write something first." in refused.text
 
     steps = [
         ("take", {}),
@@ -267,13 +281,15 @@ async def test_each_action_form_works_and_a_refusal_is_shown_beside_its_form(
     assert request.first_response_at is not None
 
     bad_priority = await post_form(client, f"{base}/priority", {"priority": "sometimes", "reason": "x"})
-    assert bad_priority.status_code == 422 and 'id="e-priority-priority"' in bad_priority.text
+    assert bad_priority.status_code == 422
+    assert 'id="e-priority-priority"' in bad_priority.text
 
     consultation = await db.scalar(select(Consultation).where(Consultation.request_id == request.id))
     assert consultation is not None
     await login(client, finance.email)
     consult_page = await client.get(base)
-    assert consult_page.status_code == 200 and "Is pay affected?" in consult_page.text
+    assert consult_page.status_code == 200
+    assert "Is pay affected?" in consult_page.text
     answered = await post_form(
         client, f"{base}/consult-answer", {"consultation": str(consultation.id), "answer": "No, it is not."}
     )
@@ -281,11 +297,13 @@ async def test_each_action_form_works_and_a_refusal_is_shown_beside_its_form(
 
     await login(client, coordinator.email)
     no_note = await post_form(client, f"{base}/hand-over", {"team": str(payroll.id), "note": ""})
-    assert no_note.status_code == 422 and 'id="e-hand-over-note"' in no_note.text
+    assert no_note.status_code == 422
+    assert 'id="e-hand-over-note"' in no_note.text
     handed = await post_form(client, f"{base}/hand-over", {"team": str(payroll.id), "note": "Pay question after all"})
     assert handed.status_code == 303
     no_cause = await post_form(client, f"{base}/resolve", {"root_cause": "", "resolution": "Fixed"})
-    assert no_cause.status_code == 422 and 'id="e-resolve-root_cause"' in no_cause.text
+    assert no_cause.status_code == 422
+    assert 'id="e-resolve-root_cause"' in no_cause.text
     resolved = await post_form(client, f"{base}/resolve", {"root_cause": "system_fault", "resolution": "Fixed the SSO"})
     assert resolved.status_code == 303
 
@@ -318,7 +336,8 @@ async def test_htmx_gets_the_work_page_back_with_the_refusal_in_place(
         headers={"HX-Request": "true"},
     )
     assert answer.status_code == 200
-    assert 'id="request-work"' in answer.text and 'id="e-note-body"' in answer.text
+    assert 'id="request-work"' in answer.text
+    assert 'id="e-note-body"' in answer.text
 
 
 async def test_an_idea_gets_its_outcome_from_the_work_page(
@@ -330,7 +349,8 @@ async def test_an_idea_gets_its_outcome_from_the_work_page(
     page = await client.get(f"/admin/requests/{idea.id}")
     assert f'action="/admin/requests/{idea.id}/outcome"' in page.text
     refused = await post_form(client, f"/admin/requests/{idea.id}/outcome", {"outcome": "declined", "note": ""})
-    assert refused.status_code == 422 and 'id="e-outcome-note"' in refused.text
+    assert refused.status_code == 422
+    assert 'id="e-outcome-note"' in refused.text
     done = await post_form(client, f"/admin/requests/{idea.id}/outcome", {"outcome": "planned", "note": ""})
     assert done.status_code == 303
     await db.refresh(idea)
@@ -350,7 +370,8 @@ async def test_files_are_served_as_downloads_to_those_who_may_see_the_request(
     await login(client, coordinator.email)
     assert path in (await client.get(f"/admin/requests/{request.id}")).text
     served = await client.get(path)
-    assert served.status_code == 200 and served.content == PNG
+    assert served.status_code == 200
+    assert served.content == PNG
     assert served.headers["content-disposition"].startswith("attachment;")
     assert served.headers["x-content-type-options"] == "nosniff"
     assert (await client.get(f"/admin/requests/{request.id}/files/{stored.id + 1}")).status_code == 404
@@ -368,7 +389,8 @@ async def test_staff_raise_a_request_from_the_admin_form(
     finance = await people.make(Role.finance)
     await login(client, finance.email)
     picker = await client.get("/admin/requests/new")
-    assert picker.status_code == 200 and "/admin/requests/new?kind=system" in picker.text
+    assert picker.status_code == 200
+    assert "/admin/requests/new?kind=system" in picker.text
     assert (await client.get("/admin/requests/new", params={"kind": "system"})).status_code == 200
 
     refused = await post_form(client, "/admin/requests", {"kind": "system", "title": "", "details": "It crashed"})
@@ -378,7 +400,8 @@ async def test_staff_raise_a_request_from_the_admin_form(
     )
     assert raised.status_code == 303
     made = await db.scalar(select(Request).where(Request.asker_id == finance.id))
-    assert made is not None and raised.headers["location"] == f"/admin/requests/{made.id}"
+    assert made is not None
+    assert raised.headers["location"] == f"/admin/requests/{made.id}"
 
 
 # Settings ---------------------------------------------------------------------------------------------------
@@ -397,11 +420,15 @@ async def test_coordinators_set_teams_rules_the_matrix_targets_and_hours(
     made = await post_form(client, f"{settings}/teams", {"name": "Payroll", "name_zh": "薪资", "calendar": "business"})
     assert made.status_code == 303
     team = await db.scalar(select(RequestTeam).where(RequestTeam.site_id == site.id, RequestTeam.name == "Payroll"))
-    assert team is not None and team.name_zh == "薪资"
+    assert team is not None
+    assert team.name_zh == "薪资"
     nameless = await post_form(client, f"{settings}/teams", {"name": ""})
-    assert nameless.status_code == 422 and "Give the team a name." in nameless.text
+    assert nameless.status_code == 422
+    assert "Give the team a name." in nameless.text
 
-    assert (await post_form(client, f"{settings}/teams/{team.id}/members", {"user": str(finance.id)})).status_code == 303
+    assert (
+        await post_form(client, f"{settings}/teams/{team.id}/members", {"user": str(finance.id)})
+    ).status_code == 303
     rule = {"kind": "pay", "skill": str(skill.id), "team": str(team.id), "owner": str(finance.id)}
     assert (await post_form(client, f"{settings}/rules", rule)).status_code == 303
     cell = {"kind": "pay", "involvement": "informed", "user": str(coordinator.id)}
@@ -410,7 +437,8 @@ async def test_coordinators_set_teams_rules_the_matrix_targets_and_hours(
     assert (await post_form(client, f"{settings}/targets", target)).status_code == 303
     backwards = {**target, "resolution_minutes": "10"}
     refused = await post_form(client, f"{settings}/targets", backwards)
-    assert refused.status_code == 422 and "The resolution target cannot be shorter" in refused.text
+    assert refused.status_code == 422
+    assert "The resolution target cannot be shorter" in refused.text
     hours = {
         "hours_open": "08:30",
         "hours_close": "17:30",
@@ -443,7 +471,8 @@ async def test_coordinators_set_teams_rules_the_matrix_targets_and_hours(
     assert await count(db, Responsibility) == 1
     assert await count(db, RequestTarget) == 1
     page = await client.get(settings)
-    assert "Payroll" in page.text and "Bank delay" in page.text
+    assert "Payroll" in page.text
+    assert "Bank delay" in page.text
 
 
 async def test_finance_reads_the_settings_but_may_not_change_them(
@@ -453,7 +482,8 @@ async def test_finance_reads_the_settings_but_may_not_change_them(
     team = await a_team(db, site, "Payroll", finance)
     await login(client, finance.email)
     page = await client.get("/admin/requests/settings")
-    assert page.status_code == 200 and "Payroll" in page.text
+    assert page.status_code == 200
+    assert "Payroll" in page.text
     settings = "/admin/requests/settings"
     for path, form in [
         (f"{settings}/teams", {"name": "Mine now"}),
@@ -472,7 +502,9 @@ async def test_finance_reads_the_settings_but_may_not_change_them(
     assert await count(db, RequestTeam) == 1
 
 
-async def test_pages_render_in_chinese(client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory) -> None:
+async def test_pages_render_in_chinese(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
     agent = await people.make(Role.agent)
     coordinator = await people.make(Role.coordinator, locale="zh-Hans")
     request = await a_request(db, agent, team=await a_team(db, site, "Payroll"))
@@ -488,3 +520,33 @@ async def test_pages_render_in_chinese(client: httpx.AsyncClient, db: AsyncSessi
         page = await client.get(path)
         assert page.status_code == 200, path
         assert 'lang="zh-Hans"' in page.text, path
+
+
+async def test_a_pay_request_with_a_dispute_is_settled_from_its_work_page(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    site: Site,
+    people: Factory,
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    time_machine.move_to(dt.datetime(2026, 11, 10, 4, 0, tzinfo=dt.UTC), tick=True)  # the disputes' worked week
+    _team, finance = await a_finance_team(db, people)
+    agent = await people.make(Role.agent)
+    dispute, request = await a_question_from_the_earnings_page(client, db, site, agent)
+    await login(client, finance.email)
+    base = f"/admin/requests/{request.id}"
+
+    page = await client.get(base)
+    assert f'action="{base}/dispute-adjust"' in page.text
+    assert f'action="{base}/dispute-reject"' in page.text
+    assert f'action="{base}/resolve"' not in page.text
+    no_amount = await post_form(client, f"{base}/dispute-adjust", {"amount": "", "reason": "Two calls missed"})
+    assert no_amount.status_code == 422
+    assert 'id="e-dispute-adjust-amount"' in no_amount.text
+    adjusted = await post_form(client, f"{base}/dispute-adjust", {"amount": "1.60", "reason": "Two calls missed"})
+    assert adjusted.status_code == 303
+
+    await db.refresh(dispute)
+    await db.refresh(request)
+    assert dispute.status == DisputeStatus.adjusted
+    assert (request.status, request.root_cause) == (RequestStatus.resolved, "pay_error")
