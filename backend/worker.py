@@ -48,12 +48,14 @@ EVERY_MINUTE: list[tuple[str, Job]] = [
     *shift_jobs.EVERY_MINUTE,
     ("promotion suggestions open", growth.refresh_all_promotions),
     ("pay periods made", pay_jobs.keep_periods_ready),  # pages only read them (a GET never writes)
+    *request_timers.EVERY_MINUTE,  # clocks for open requests that have none (disputes carried over)
     *ops_jobs.EVERY_MINUTE,  # the duty log's system items, late agents and missing hand-overs
 ]
 
 
 class PushWorker:
-    """Sends due pushes every ``push_worker_interval_seconds``, sooner when a commit queued some."""
+    """Sends due pushes every ``push_worker_interval_seconds``, sooner when a commit queued some or a request's
+    clock is due (``seconds_to_sleep``)."""
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database

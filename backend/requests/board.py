@@ -6,10 +6,11 @@ the share that met them (from the breach instants the clock wrote), breaches, th
 time spent at each team in each status (replayed from the events: where requests wait longest), the recurring
 root causes and the askers' ratings.
 
-Cost: one narrow query over the range's requests (one row each, by ``ix_requests_site_id_created_at``), one over
-their state-changing events (by ``ix_request_events_request_id_at``), the teams and the targets; every median and
-percentile is computed here (SQLite has no ``percentile_cont``, and one definition serves both databases). Plain
-statements with bound values only: no plan for PostgreSQL to turn generic after five runs.
+Cost: a handful of aggregate statements over the range's requests (found by ``ix_requests_site_id_created_at``):
+counts per kind, the quantiles (PostgreSQL's ``percentile_cont``/``percentile_disc``; on SQLite two numbers per
+request, sorted here), root causes, ratings, and the time per team and status summed with window functions over
+the state-changing events (``ix_request_events_request_id_at``). Bound values only, no row per request crosses to
+Python on PostgreSQL.
 
 The workload reads the open requests of the site (``ix_requests_site_id_status``): per owner the open ones, those
 waiting for the asker, those that breached a target, the minutes past their due instants and the oldest one's
@@ -19,18 +20,20 @@ age; and per team the ones still in the queue, held by nobody.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Float, and_, bindparam, case, cast, distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Site, User
 from backend.accounts.zones import site_zone
 from backend.core.charts import Chart, Series
+from backend.core.db import UTCDateTime
 from backend.core.errors import DomainError
 from backend.core.i18n import gettext as _
 from backend.core.i18n import localized_name
@@ -233,209 +236,300 @@ def _percent(part: int, whole: int) -> float | None:
 
 
 def _minutes(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+    return None if value is None else round(float(value), 1)
 
 
-class _Tally:
-    """The raw numbers of one kinds-table row, before the medians."""
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
-    def __init__(self) -> None:
-        self.raised = self.open = self.resolved = 0
-        self.first_answer: list[float] = []
-        self.resolution: list[float] = []
-        self.answered_met = self.resolved_met = 0
-        self.response_breaches = self.resolution_breaches = 0
-        self.reopened = self.handovers = self.handed_over = self.bounce_flagged = 0
-        self.ratings: list[int] = []
 
-    def add(self, row: Any) -> None:
-        self.raised += 1
-        if row.status in OPEN_STATUSES:
-            self.open += 1
-        if row.first_response_at is not None:
-            self.first_answer.append(max(0.0, minutes_between(row.created_at, row.first_response_at)))
-            self.answered_met += row.response_breached_at is None
-        if row.resolved_at is not None:
-            self.resolved += 1
-            self.resolution.append(max(0.0, minutes_between(row.created_at, row.resolved_at)))
-            self.resolved_met += row.resolution_breached_at is None
-        self.response_breaches += row.response_breached_at is not None
-        self.resolution_breaches += row.resolution_breached_at is not None
-        self.reopened += row.reopen_count > 0
-        self.handovers += row.handover_count
-        self.handed_over += row.handover_count > 0
-        self.bounce_flagged += row.bounce_flagged_at is not None
-        if row.rating is not None:
-            self.ratings.append(row.rating)
+def minutes_from(session: AsyncSession, start: Any, end: Any) -> ColumnElement[float]:
+    """Minutes from ``start`` to ``end`` (two instants) as a number, on either database."""
+    if _is_postgres(session):
+        return cast(func.extract("epoch", end - start), Float) / 60
+    return (func.julianday(end) - func.julianday(start)) * 1440.0
 
-    def figures(self, kind: RequestKind | None, label: str, target: Any) -> Figures:
-        return Figures(
-            kind=kind,
-            label=label,
-            raised=self.raised,
-            open=self.open,
-            resolved=self.resolved,
-            first_answer_median=_minutes(median(self.first_answer)),
-            first_answer_p90=_minutes(percentile(self.first_answer, 0.9)),
-            first_answer_target=None if target is None else target.first_response_minutes,
-            first_answer_met_percent=_percent(self.answered_met, len(self.first_answer)),
-            resolution_median=_minutes(median(self.resolution)),
-            resolution_p90=_minutes(percentile(self.resolution, 0.9)),
-            resolution_target=None if target is None else target.resolution_minutes,
-            resolution_met_percent=_percent(self.resolved_met, self.resolved),
-            response_breaches=self.response_breaches,
-            resolution_breaches=self.resolution_breaches,
-            reopened=self.reopened,
-            reopen_percent=_percent(self.reopened, self.resolved),
-            handovers=self.handovers,
-            handed_over=self.handed_over,
-            bounce_flagged=self.bounce_flagged,
-            rated=len(self.ratings),
-            rating_average=round(sum(self.ratings) / len(self.ratings), 2) if self.ratings else None,
+
+def _earlier(session: AsyncSession, first: Any, second: Any) -> ColumnElement[Any]:
+    return func.least(first, second) if _is_postgres(session) else func.min(first, second)
+
+
+def _in_span(site: Site, start: dt.datetime, end: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    return (Request.site_id == site.id, Request.created_at >= start, Request.created_at < end)
+
+
+def _yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def _counts(session: AsyncSession, span_filter: tuple[ColumnElement[bool], ...]) -> dict[RequestKind, Any]:
+    """Per kind: raised, open, resolved, answered and met, breaches, reopened, hand-overs, ratings."""
+    rows = await session.execute(
+        select(
+            Request.kind,
+            func.count().label("raised"),
+            _yes(Request.status.in_(OPEN_STATUSES)).label("open"),
+            _yes(Request.resolved_at.is_not(None)).label("resolved"),
+            _yes(Request.first_response_at.is_not(None)).label("answered"),
+            _yes(and_(Request.first_response_at.is_not(None), Request.response_breached_at.is_(None))).label(
+                "answered_met"
+            ),
+            _yes(and_(Request.resolved_at.is_not(None), Request.resolution_breached_at.is_(None))).label(
+                "resolved_met"
+            ),
+            _yes(Request.response_breached_at.is_not(None)).label("response_breaches"),
+            _yes(Request.resolution_breached_at.is_not(None)).label("resolution_breaches"),
+            _yes(Request.reopen_count > 0).label("reopened"),
+            func.coalesce(func.sum(Request.handover_count), 0).label("handovers"),
+            _yes(Request.handover_count > 0).label("handed_over"),
+            _yes(Request.bounce_flagged_at.is_not(None)).label("bounce_flagged"),
+            func.count(Request.rating).label("rated"),
+            func.coalesce(func.sum(Request.rating), 0).label("rating_sum"),
         )
+        .where(*span_filter)
+        .group_by(Request.kind)
+    )
+    return {RequestKind(row.kind): row for row in rows}
 
 
-def replay(
-    events: Iterable[tuple[dt.datetime, EventKind, int | None, int | None]], *, until: dt.datetime
-) -> list[tuple[int, RequestStatus, float]]:
-    """Where one request waited: (team key, status, minutes) for each stretch between its state-changing events
-    (``events`` in order: at, kind, to_team_id, to_user_id), the last stretch running to ``until`` (closed_at, or
-    now while it is not closed)."""
-    team, status, since = SITE_QUEUE, RequestStatus.queued, None
-    stretches: list[tuple[int, RequestStatus, float]] = []
-    for at, kind, to_team, to_user in events:
-        if since is not None and status != RequestStatus.closed and at > since:
-            stretches.append((team, status, minutes_between(since, min(at, until))))
-        since = at
-        if kind in (EventKind.raised, EventKind.routed, EventKind.handed_over):
-            if to_team is not None or kind == EventKind.routed:
-                team = to_team or SITE_QUEUE
-            if to_team is not None or to_user is not None or kind == EventKind.handed_over:
-                status = RequestStatus.in_progress if to_user is not None else RequestStatus.queued
-        elif kind in (EventKind.taken, EventKind.asker_replied, EventKind.reopened):
-            status = RequestStatus.in_progress
-        elif kind == EventKind.asked_asker:
-            status = RequestStatus.waiting
-        elif kind in (EventKind.resolved, EventKind.idea_outcome):
-            status = RequestStatus.resolved
-        elif kind in (EventKind.confirmed, EventKind.auto_closed):
-            status = RequestStatus.closed
-    if since is not None and status != RequestStatus.closed and until > since:
-        stretches.append((team, status, minutes_between(since, until)))
-    return [stretch for stretch in stretches if stretch[2] > 0]
+Quantiles = dict[RequestKind | None, tuple[float | None, float | None, float | None, float | None]]
+
+
+async def _quantiles(session: AsyncSession, span_filter: tuple[ColumnElement[bool], ...]) -> Quantiles:
+    """Per kind and for every kind (``None``): the median and p90 minutes to the first answer and to the
+    resolution. PostgreSQL sorts them itself (``percentile_cont(0.5)`` is the median, ``percentile_disc(0.9)``
+    the nearest rank, as ``stats``); SQLite sends the two numbers of each request, sorted here."""
+    first = minutes_from(session, Request.created_at, Request.first_response_at)
+    resolution = minutes_from(session, Request.created_at, Request.resolved_at)
+    if _is_postgres(session):
+        measures = (
+            func.percentile_cont(0.5).within_group(first),
+            func.percentile_disc(0.9).within_group(first),
+            func.percentile_cont(0.5).within_group(resolution),
+            func.percentile_disc(0.9).within_group(resolution),
+        )
+        found: Quantiles = {}
+        by_kind = await session.execute(select(Request.kind, *measures).where(*span_filter).group_by(Request.kind))
+        for kind, *values in by_kind:
+            found[RequestKind(kind)] = tuple(_minutes(value) for value in values)  # type: ignore[assignment]
+        total = (await session.execute(select(*measures).where(*span_filter))).one()
+        found[None] = tuple(_minutes(value) for value in total)  # type: ignore[assignment]
+        return found
+    answered: dict[RequestKind | None, list[float]] = defaultdict(list)
+    resolved: dict[RequestKind | None, list[float]] = defaultdict(list)
+    for kind, first_minutes, resolution_minutes in await session.execute(
+        select(Request.kind, first, resolution).where(*span_filter)
+    ):
+        for key in (RequestKind(kind), None):
+            if first_minutes is not None:
+                answered[key].append(first_minutes)
+            if resolution_minutes is not None:
+                resolved[key].append(resolution_minutes)
+    return {
+        key: (
+            _minutes(median(answered[key])),
+            _minutes(percentile(answered[key], 0.9)),
+            _minutes(median(resolved[key])),
+            _minutes(percentile(resolved[key], 0.9)),
+        )
+        for key in {*answered, *resolved}
+    }
+
+
+def _figures(kind: RequestKind | None, label: str, counts: Any, quantiles: tuple[Any, ...], target: Any) -> Figures:
+    first_median, first_p90, resolution_median, resolution_p90 = quantiles
+    return Figures(
+        kind=kind,
+        label=label,
+        raised=counts.raised,
+        open=counts.open,
+        resolved=counts.resolved,
+        first_answer_median=first_median,
+        first_answer_p90=first_p90,
+        first_answer_target=None if target is None else target.first_response_minutes,
+        first_answer_met_percent=_percent(counts.answered_met, counts.answered),
+        resolution_median=resolution_median,
+        resolution_p90=resolution_p90,
+        resolution_target=None if target is None else target.resolution_minutes,
+        resolution_met_percent=_percent(counts.resolved_met, counts.resolved),
+        response_breaches=counts.response_breaches,
+        resolution_breaches=counts.resolution_breaches,
+        reopened=counts.reopened,
+        reopen_percent=_percent(counts.reopened, counts.resolved),
+        handovers=counts.handovers,
+        handed_over=counts.handed_over,
+        bounce_flagged=counts.bounce_flagged,
+        rated=counts.rated,
+        rating_average=round(counts.rating_sum / counts.rated, 2) if counts.rated else None,
+    )
+
+
+class _Sums(msgspec.Struct):
+    """The kinds' counts added up (every count adds; the medians do not, they come from their own query)."""
+
+    raised: int = 0
+    open: int = 0
+    resolved: int = 0
+    answered: int = 0
+    answered_met: int = 0
+    resolved_met: int = 0
+    response_breaches: int = 0
+    resolution_breaches: int = 0
+    reopened: int = 0
+    handovers: int = 0
+    handed_over: int = 0
+    bounce_flagged: int = 0
+    rated: int = 0
+    rating_sum: int = 0
+
+
+def _summed(rows: Iterable[Any]) -> _Sums:
+    total = _Sums()
+    for row in rows:
+        for name in total.__struct_fields__:
+            setattr(total, name, getattr(total, name) + int(getattr(row, name) or 0))
+    return total
+
+
+# Where requests wait: each state-changing event starts a stretch that ends at the next one (or at the request's
+# closing, or now). Its team is the one the last raised/routed/handed_over event named (None: the site's queue);
+# its status follows from the event.
+TEAM_MOVES = (EventKind.raised, EventKind.routed, EventKind.handed_over)
+TO_HANDLING = (EventKind.taken, EventKind.asker_replied, EventKind.reopened)
+TO_RESOLVED = (EventKind.resolved, EventKind.idea_outcome)
 
 
 async def _team_times(
-    session: AsyncSession,
-    site: Site,
-    start: dt.datetime,
-    end: dt.datetime,
-    closed: dict[int, dt.datetime | None],
-    labels: dict[int, str],
-    now: dt.datetime,
+    session: AsyncSession, span_filter: tuple[ColumnElement[bool], ...], labels: dict[int, str], now: dt.datetime
 ) -> tuple[list[TeamTime], dict[str, float], tuple[int, str] | None]:
-    rows = await session.execute(
+    """Minutes per (team, status) and requests per team, summed in SQL with window functions over the events."""
+    order = (RequestEvent.at, RequestEvent.id)
+    by_request = RequestEvent.request_id
+    moves = (
         select(
-            RequestEvent.request_id,
-            RequestEvent.at,
-            RequestEvent.kind,
-            RequestEvent.to_team_id,
-            RequestEvent.to_user_id,
+            by_request.label("rid"),
+            RequestEvent.id.label("eid"),
+            RequestEvent.at.label("at"),
+            RequestEvent.kind.label("kind"),
+            RequestEvent.to_team_id.label("to_team"),
+            RequestEvent.to_user_id.label("to_user"),
+            Request.closed_at.label("closed_at"),
+            func.sum(case((RequestEvent.kind.in_(TEAM_MOVES), 1), else_=0))
+            .over(partition_by=by_request, order_by=order, rows=(None, 0))
+            .label("stint"),
+            func.lead(RequestEvent.at).over(partition_by=by_request, order_by=order).label("next_at"),
         )
         .join(Request, Request.id == RequestEvent.request_id)
-        .where(
-            Request.site_id == site.id,
-            Request.created_at >= start,
-            Request.created_at < end,
-            RequestEvent.kind.in_(MOVES),
-        )
-        .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
+        .where(*span_filter, RequestEvent.kind.in_(MOVES))
+        .subquery("moves")
     )
-    by_request: dict[int, list[tuple[dt.datetime, EventKind, int | None, int | None]]] = defaultdict(list)
-    for request_id, at, kind, to_team, to_user in rows:
-        by_request[request_id].append((at, kind, to_team, to_user))
-    minutes: dict[tuple[int, RequestStatus], float] = defaultdict(float)
-    passed: dict[int, set[int]] = defaultdict(set)
-    for request_id, events in by_request.items():
-        until = closed.get(request_id) or now
-        for team, status, spent in replay(events, until=min(until, now)):
-            minutes[team, status] += spent
-            passed[team].add(request_id)
+    status = case(
+        (moves.c.kind.in_(TEAM_MOVES), case((moves.c.to_user.is_not(None), "in_progress"), else_="queued")),
+        (moves.c.kind.in_(TO_HANDLING), "in_progress"),
+        (moves.c.kind == EventKind.asked_asker, "waiting"),
+        (moves.c.kind.in_(TO_RESOLVED), "resolved"),
+        else_="closed",
+    )
+    team = func.first_value(func.coalesce(moves.c.to_team, SITE_QUEUE)).over(
+        partition_by=(moves.c.rid, moves.c.stint), order_by=(moves.c.at, moves.c.eid)
+    )
+    instant = bindparam("now", now, type_=UTCDateTime())
+    until = _earlier(session, func.coalesce(moves.c.closed_at, instant), instant)
+    ends = _earlier(session, func.coalesce(moves.c.next_at, until), until)
+    stretches = select(
+        moves.c.rid.label("rid"),
+        team.label("team"),
+        status.label("status"),
+        case((ends > moves.c.at, minutes_from(session, moves.c.at, ends)), else_=0.0).label("spent"),
+    ).cte("stretches")
+    timed = stretches.c.status.in_([status.value for status in TIMED_STATUSES]) & (stretches.c.spent > 0)
+    per_status = (
+        select(stretches.c.team, stretches.c.status, func.sum(stretches.c.spent), literal(0))
+        .where(timed)
+        .group_by(stretches.c.team, stretches.c.status)
+    )
+    per_team = (
+        select(stretches.c.team, literal(""), literal(0.0), func.count(distinct(stretches.c.rid)))
+        .where(timed)
+        .group_by(stretches.c.team)
+    )
+    minutes: dict[tuple[int, str], float] = defaultdict(float)
+    passed: dict[int, int] = {}
+    for team_key, status_code, spent, requests in await session.execute(union_all(per_status, per_team)):
+        if status_code:
+            minutes[int(team_key), status_code] += float(spent)
+        else:
+            passed[int(team_key)] = int(requests)
     teams = []
-    for team in sorted(passed, key=lambda key: (key != SITE_QUEUE, labels.get(key, "").lower(), key)):
-        hours = {status.value: round(minutes.get((team, status), 0.0) / 60, 1) for status in TIMED_STATUSES}
-        total = round(sum(minutes.get((team, status), 0.0) for status in TIMED_STATUSES) / 60, 1)
-        teams.append(TeamTime(team, labels.get(team, str(team)), hours, total, len(passed[team])))
+    for key in sorted(passed, key=lambda key: (key != SITE_QUEUE, labels.get(key, "").lower(), key)):
+        hours = {s.value: round(minutes.get((key, s.value), 0.0) / 60, 1) for s in TIMED_STATUSES}
+        total = round(sum(minutes.get((key, s.value), 0.0) for s in TIMED_STATUSES) / 60, 1)
+        teams.append(TeamTime(key, labels.get(key, str(key)), hours, total, passed[key]))
     status_hours = {
-        status.value: round(sum(spent for (_team, s), spent in minutes.items() if s == status) / 60, 1)
-        for status in TIMED_STATUSES
+        s.value: round(sum(spent for (_key, code), spent in minutes.items() if code == s.value) / 60, 1)
+        for s in TIMED_STATUSES
     }
     # The bottleneck: where requests waited longest on the back office (in a queue or being handled); waiting for
     # the asker and resolved (the asker to confirm) are the asker's time.
-    staff_statuses = (RequestStatus.queued, RequestStatus.in_progress)
-    waiting_on_staff = {key: spent for key, spent in minutes.items() if key[1] in staff_statuses}
-    worst = max(waiting_on_staff, key=lambda key: waiting_on_staff[key], default=None)
-    return teams, status_hours, None if worst is None else (worst[0], worst[1].value)
+    staff_time = {key: spent for key, spent in minutes.items() if key[1] in ("queued", "in_progress")}
+    worst = max(staff_time, key=lambda key: staff_time[key], default=None)
+    return teams, status_hours, worst
 
 
 async def board(session: AsyncSession, *, site: Site, span: Span, now: dt.datetime) -> Board:
     """The board over the requests raised on ``span``'s days (see the module's docstring)."""
     start, end = utc_bounds(site, span)
-    rows = (
-        await session.execute(
-            select(
-                Request.id,
-                Request.kind,
-                Request.status,
-                Request.created_at,
-                Request.first_response_at,
-                Request.resolved_at,
-                Request.closed_at,
-                Request.response_breached_at,
-                Request.resolution_breached_at,
-                Request.reopen_count,
-                Request.handover_count,
-                Request.bounce_flagged_at,
-                Request.root_cause,
-                Request.rating,
-            ).where(Request.site_id == site.id, Request.created_at >= start, Request.created_at < end)
-        )
-    ).all()
+    span_filter = _in_span(site, start, end)
+    counts = await _counts(session, span_filter)
+    quantiles = await _quantiles(session, span_filter) if counts else {}
     targets = await request_targets.targets_of_site(session, site.id)
     labels = await team_labels(session, site.id)
-    tallies: dict[RequestKind, _Tally] = defaultdict(_Tally)
-    everything = _Tally()
-    causes: Counter[str] = Counter()
-    for row in rows:
-        tallies[row.kind].add(row)
-        everything.add(row)
-        if row.resolved_at is not None and row.root_cause:
-            causes[row.root_cause] += 1
+    nothing = (None, None, None, None)
     kinds = [
-        tallies[kind].figures(kind, kind_label(kind), targets.get((kind, Priority.normal)))
+        _figures(
+            kind, kind_label(kind), counts[kind], quantiles.get(kind, nothing), targets.get((kind, Priority.normal))
+        )
         for kind in KIND_ORDER
-        if kind in tallies
+        if kind in counts
     ]
-    closed = {row.id: row.closed_at for row in rows}
-    teams, status_hours, bottleneck = await _team_times(session, site, start, end, closed, labels, now)
-    caused = sum(causes.values())
-    ratings = Counter(everything.ratings)
-    rated = len(everything.ratings)
+    total_counts = _summed(counts.values())
+    total = _figures(None, _("All kinds"), total_counts, quantiles.get(None, nothing), None)
+    causes = (
+        await session.execute(
+            select(Request.root_cause, func.count())
+            .where(*span_filter, Request.resolved_at.is_not(None), Request.root_cause != "")
+            .group_by(Request.root_cause)
+        )
+    ).all()
+    caused = sum(count for _key, count in causes)
+    ratings = dict(
+        (
+            await session.execute(
+                select(Request.rating, func.count())
+                .where(*span_filter, Request.rating.is_not(None))
+                .group_by(Request.rating)
+            )
+        ).all()
+    )
+    rated = sum(ratings.values())
+    teams, status_hours, bottleneck = await _team_times(session, span_filter, labels, now) if counts else ([], {}, None)
     return Board(
         span=span,
         kinds=kinds,
-        total=everything.figures(None, _("All kinds"), None),
+        total=total,
         teams=teams,
-        status_hours=status_hours,
+        status_hours=status_hours or {s.value: 0.0 for s in TIMED_STATUSES},
         bottleneck=bottleneck,
         bottleneck_team="" if bottleneck is None else labels.get(bottleneck[0], ""),
         causes=[
             CauseRow(key, root_cause_label(key), count, _percent(count, caused) or 0.0)
-            for key, count in sorted(causes.items(), key=lambda item: (-item[1], item[0]))
+            for key, count in sorted(causes, key=lambda item: (-item[1], item[0]))
         ],
-        ratings=[RatingRow(score, ratings[score], _percent(ratings[score], rated)) for score in range(5, 0, -1)],
+        ratings=[
+            RatingRow(score, ratings.get(score, 0), _percent(ratings.get(score, 0), rated)) for score in range(5, 0, -1)
+        ],
         rated=rated,
-        rating_average=everything.figures(None, "", None).rating_average,
+        rating_average=total.rating_average,
     )
 
 

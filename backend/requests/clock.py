@@ -1,10 +1,10 @@
 """A request's clock: its due instants, its pauses and its timers.
 
 The due instants are computed, never shifted: from ``created_at``, the target of the kind at the current
-priority, the team's calendar and every pause the request has had. So a priority change during a pause keeps
-the pause (the next plan still counts it), and a resumed request is due exactly the paused working minutes
-later. While paused, or once met (the first response given, the request resolved or closed), a due instant is
-None.
+priority, the team's calendar and every pause the request has had (and, for a reopened request, the time it sat
+resolved). So a priority change during a pause keeps the pause (the next plan still counts it), and a resumed
+request is due exactly the paused working minutes later. While paused, or once met (the first response given,
+the request resolved or closed), a due instant is None.
 
 The clock's next instants are ``RequestTimer`` rows (warn at the site's share of a target, breach at it,
 escalate further, raise the priority, close by itself), replaced as a whole whenever the clock is planned again;
@@ -125,13 +125,37 @@ async def _plan_of(session: AsyncSession, request: Request, *, now: dt.datetime)
             .order_by(RequestPause.started_at, RequestPause.id)
         )
     )
+    stopped = [(pause.started_at, pause.ended_at) for pause in pauses if pause.ended_at is not None]
+    if request.reopen_count:
+        stopped.extend(await _resolved_spells(session, request))
     return _Plan(
         calendar=await calendar_of(session, request.site_id, team, around=now),
         target=await target_for(session, request.site_id, RequestKind(request.kind), Priority(request.priority)),
         start=request.created_at,
-        pauses=[(pause.started_at, pause.ended_at) for pause in pauses if pause.ended_at is not None],
+        pauses=sorted(stopped),
         open_pause=next((pause for pause in pauses if pause.ended_at is None), None),
     )
+
+
+async def _resolved_spells(session: AsyncSession, request: Request) -> list[Interval]:
+    """From each resolution to its reopening: the asker had the answer, so the team's clock did not run."""
+    events = await session.execute(
+        select(RequestEvent.kind, RequestEvent.at)
+        .where(
+            RequestEvent.request_id == request.id,
+            RequestEvent.kind.in_([EventKind.resolved, EventKind.reopened]),
+        )
+        .order_by(RequestEvent.at, RequestEvent.id)
+    )
+    spells: list[Interval] = []
+    resolved_at: dt.datetime | None = None
+    for kind, at in events:
+        if kind == EventKind.resolved:
+            resolved_at = at
+        elif resolved_at is not None:
+            spells.append((resolved_at, at))
+            resolved_at = None
+    return spells
 
 
 async def _warned(session: AsyncSession, request: Request, target: str) -> bool:
@@ -248,6 +272,26 @@ async def replan_open(
         query = query.where(Request.priority == priority)
     planned = 0
     for request in list(await session.scalars(query.order_by(Request.id))):
+        await plan_clock(session, request, now=now)
+        planned += 1
+    return planned
+
+
+async def plan_unclocked(session: AsyncSession, *, now: dt.datetime, limit: int = 500) -> int:
+    """Plan the clock of open, running requests that have none: pay disputes carried over by migration 0025 (a
+    migration cannot plan clocks), so an old open dispute runs on the pay clock from the worker's next minute."""
+    query = (
+        select(Request)
+        .where(
+            Request.status.in_(OPEN_STATUSES),
+            Request.paused_at.is_(None),
+            Request.resolution_due_at.is_(None),
+        )
+        .order_by(Request.id)
+        .limit(limit)
+    )
+    planned = 0
+    for request in list(await session.scalars(query)):
         await plan_clock(session, request, now=now)
         planned += 1
     return planned

@@ -16,7 +16,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.accounts.service import person_labels, users_by_ids
 from backend.core.db import utcnow
 from backend.core.errors import Forbidden, NotFound
@@ -144,12 +144,14 @@ async def queue(
     team_id: int | None = None,
     owner_id: int | None = None,
     mine: bool = False,
+    kind: RequestKind | None = None,
     page: int = 0,
     now: dt.datetime | None = None,
 ) -> QueuePage:
     """One page of open requests: ``mine`` (held by ``staff``), a team's (``team_id``), an owner's (``owner_id``;
-    another person's only for coordinators) or, with none of these, the site queue (requests no rule routed,
-    coordinators only). A team not the viewer's to read is Not found."""
+    another person's only for coordinators), every open one of a ``kind`` (coordinators; finance for pay) or, with
+    none of these, the site queue (requests no rule routed, coordinators only). A team not the viewer's to read is
+    Not found."""
     if not is_request_staff(staff):
         raise Forbidden(_("Only staff work on requests."))
     now = now or utcnow()
@@ -163,6 +165,10 @@ async def queue(
         if owner_id != staff.id and not sees_site_wide(staff):
             raise Forbidden(_("Only coordinators see another person's queue."))
         query = query.where(Request.owner_id == owner_id)
+    elif kind is not None:
+        if not (sees_site_wide(staff) or (staff.role == Role.finance and kind == RequestKind.pay)):
+            raise Forbidden(_("Only coordinators see every request of a kind."))
+        query = query.where(Request.kind == kind)
     else:
         if not sees_site_wide(staff):
             raise Forbidden(_("Only coordinators see the site queue."))
@@ -183,15 +189,21 @@ async def bounce_flagged(session: AsyncSession, *, staff: User, now: dt.datetime
     return [_row(*found_row, now) for found_row in found]
 
 
-async def tabs_for(session: AsyncSession, *, staff: User) -> list[QueueTab]:
-    """The queues ``staff`` may open, each with its count of open requests: theirs, each of their teams' (every
-    team of the site for coordinators), and for coordinators the site queue and the bounce-flagged list."""
-    open_here = (Request.site_id == staff.site_id, Request.status.in_(OPEN_STATUSES))
-    mine = (
-        await session.scalar(select(func.count()).select_from(Request).where(*open_here, Request.owner_id == staff.id))
+async def _open_count(session: AsyncSession, staff: User, *where: Any) -> int:
+    query = select(func.count()).select_from(Request)
+    return (
+        await session.scalar(query.where(Request.site_id == staff.site_id, Request.status.in_(OPEN_STATUSES), *where))
         or 0
     )
-    tabs = [QueueTab(key="mine", label=_("Mine"), count=mine)]
+
+
+async def tabs_for(session: AsyncSession, *, staff: User) -> list[QueueTab]:
+    """The queues ``staff`` may open, each with its count of open requests: theirs, each of their teams' (every
+    team of the site for coordinators), every pay request for finance, and for coordinators the site queue and
+    the bounce-flagged list."""
+    tabs = [
+        QueueTab(key="mine", label=_("Mine"), count=await _open_count(session, staff, Request.owner_id == staff.id))
+    ]
     teams_query = select(RequestTeam).where(RequestTeam.site_id == staff.site_id, RequestTeam.archived_at.is_(None))
     if not sees_site_wide(staff):
         teams_query = teams_query.where(RequestTeam.id.in_(await team_ids_of(session, staff.id)))
@@ -200,23 +212,22 @@ async def tabs_for(session: AsyncSession, *, staff: User) -> list[QueueTab]:
         (
             await session.execute(
                 select(Request.team_id, func.count())
-                .where(*open_here, Request.team_id.in_([team.id for team in teams]))
+                .where(
+                    Request.site_id == staff.site_id,
+                    Request.status.in_(OPEN_STATUSES),
+                    Request.team_id.in_([team.id for team in teams]),
+                )
                 .group_by(Request.team_id)
             )
         ).all()
     )
     tabs += [QueueTab(key=f"team:{team.id}", label=named_label(team), count=counts.get(team.id, 0)) for team in teams]
+    if staff.role == Role.finance:
+        pay = await _open_count(session, staff, Request.kind == RequestKind.pay)
+        tabs.append(QueueTab(key="pay", label=_("Every pay request"), count=pay))
     if sees_site_wide(staff):
-        site = (
-            await session.scalar(select(func.count()).select_from(Request).where(*open_here, Request.team_id.is_(None)))
-            or 0
-        )
-        flagged = (
-            await session.scalar(
-                select(func.count()).select_from(Request).where(*open_here, Request.bounce_flagged_at.is_not(None))
-            )
-            or 0
-        )
+        site = await _open_count(session, staff, Request.team_id.is_(None))
+        flagged = await _open_count(session, staff, Request.bounce_flagged_at.is_not(None))
         tabs += [
             QueueTab(key="site", label=_("Site queue"), count=site),
             QueueTab(key="flagged", label=_("Bounced"), count=flagged),

@@ -20,7 +20,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from backend.accounts.dependencies import CurrentUser
-from backend.accounts.models import PAY_ADJUSTERS, User
+from backend.accounts.models import PAY_ADJUSTERS, Skill, User
 from backend.accounts.service import get_site, list_skills, person_labels, staff_of_site
 from backend.accounts.site_settings import site_settings, update_site_settings
 from backend.accounts.zones import site_zone, user_zone
@@ -31,6 +31,7 @@ from backend.core.i18n import current_locale, moment_labeller
 from backend.core.i18n import gettext as _
 from backend.core.money import decimal_text, parse_amount
 from backend.core.security import requires
+from backend.core.slots import local_start, utc_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, RefuseWith, act_on_page, parse_fields, see_other
 from backend.pay import disputes
@@ -65,6 +66,7 @@ from backend.requests.schemas import (
     RuleForm,
     TeamForm,
 )
+from backend.shifts.models import Shift
 
 QUEUE_PAGE = "requests/staff/queue.html"
 WORK_PAGE = "requests/staff/work.html"
@@ -144,12 +146,13 @@ def helpers() -> dict[str, Any]:
 
 
 def parse_view(view: str) -> tuple[str, int | None]:
-    """The queue a tab names: mine, site, flagged or team:<id>; anything else is refused naming ``view``."""
-    if view in {"mine", "site", "flagged"}:
+    """The queue a tab names: mine, site, flagged, pay, team:<id> or owner:<id>; anything else is refused naming
+    ``view``."""
+    if view in {"mine", "site", "flagged", "pay"}:
         return view, None
     name, _colon, number = view.partition(":")
-    if name == "team" and number.isdigit() and 1 <= int(number) < 2**63:
-        return "team", int(number)
+    if name in {"team", "owner"} and number.isdigit() and 1 <= int(number) < 2**63:
+        return name, int(number)
     raise DomainError(_("Choose one of the queues."), field="view")
 
 
@@ -165,7 +168,7 @@ class StaffRequestsController(Controller):
         self, request: AnyRequest, db: Db, current_user: CurrentUser, view: str = "mine", page_number: PageNumber = 0
     ) -> Template:
         """One queue at a time, with a tab for each the viewer may open and their counts."""
-        name, team_id = parse_view(view)
+        name, number = parse_view(view)
         now = utcnow()
         tabs = await queues.tabs_for(db, staff=current_user)
         if name == "flagged":
@@ -174,8 +177,10 @@ class StaffRequestsController(Controller):
             found = await queues.queue(
                 db,
                 staff=current_user,
-                team_id=team_id,
+                team_id=number if name == "team" else None,
+                owner_id=number if name == "owner" else None,
                 mine=name == "mine",
+                kind=RequestKind.pay if name == "pay" else None,
                 page=page_number,
                 now=now,
             )
@@ -188,7 +193,6 @@ class StaffRequestsController(Controller):
             "page_number": page_number,
             "has_more": has_more,
             "when": moment_labeller(site_zone(site), now.astimezone(site_zone(site)).date()),
-            "may_set": sees_site_wide(current_user),
             **helpers(),
         }
         return page(request, QUEUE_PAGE, context)
@@ -230,23 +234,18 @@ class StaffRequestsController(Controller):
 
     @post("/", name="requests:staff-raise", status_code=200, request_max_body_size=UPLOAD_BODY_MAX_BYTES)
     async def raise_request(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Any:
+        """The template form, a file with it when one comes; refused beside its field with nothing written."""
         form = await posted(request)
-        upload = await upload_of(request)
-        made: list[int] = []
-
-        async def act() -> None:
-            draft = parse_fields(RequestDraft, form)
-            raised = await intake.raise_request(db, asker=current_user, draft=draft, now=utcnow(), upload=upload)
-            made.append(raised.id)
-
         try:
+            draft = parse_fields(RequestDraft, form)
+            upload = await upload_of(request)
             async with db.begin_nested():
-                await act()
+                raised = await intake.raise_request(db, asker=current_user, draft=draft, now=utcnow(), upload=upload)
         except DomainError as error:
             if error.status_code == 404:
                 raise
             return await self._new_page(request, db, current_user, form=form, error=error)
-        return see_other(f"/admin/requests/{made[0]}")
+        return see_other(f"/admin/requests/{raised.id}")
 
     async def _work(
         self,
@@ -300,6 +299,8 @@ class StaffRequestsController(Controller):
             )
         )
         asker = await db.get(User, req.asker_id)
+        shift = await db.get(Shift, req.shift_id) if req.shift_id else None
+        skill = await db.get(Skill, shift.skill_id) if shift else None
         dispute = await db.get(Dispute, req.dispute_id) if req.dispute_id else None
         period = (
             await db.get(PayPeriod, dispute.period_id if dispute else req.period_id)
@@ -325,6 +326,10 @@ class StaffRequestsController(Controller):
             "priorities": list(Priority),
             "outcomes": list(IdeaOutcome),
             "dispute": dispute,
+            "shift": shift,
+            "shift_start": utc_start(shift.start_slot) if shift else None,
+            "shift_end": local_start(shift.end_slot, zone) if shift else None,
+            "shift_skill": skill,
             "period": period,
             "when": moment_labeller(zone, now.astimezone(zone).date()),
             "is_open": req.status in (RequestStatus.queued, RequestStatus.in_progress, RequestStatus.waiting),

@@ -188,3 +188,4 @@ FIRE: dict[TimerKind, Callable[..., Awaitable[None]]] = {
 }
 
 EVERY_ROUND: list[tuple[str, Job]] = [("request clocks fired", fire_due_timers)]
+EVERY_MINUTE: list[tuple[str, Job]] = [("request clocks planned", clock.plan_unclocked)]  # carried-over disputes

@@ -146,6 +146,8 @@ STAFF_RULES: list[tuple[str, str, frozenset[Role]]] = [  # (methods, path prefix
     ("POST", "/admin/site", ADMINS_ONLY),  # a site's name, zone and skills; coordinators set its rules
     ("POST", "/admin/site/settings", COORDINATORS),
     ("GET POST", "/admin/pay/disputes", PAY_READERS),  # pay disputes are corrected by either
+    ("GET POST", "/admin/requests", PAY_READERS),  # requests are worked by coordinators and finance (teams)
+    ("POST", "/admin/requests/settings", COORDINATORS),  # teams, rules, targets: finance reads them
     ("GET", "/admin/staffing", PAY_READERS),  # the Erlang calculator costs a plan
     ("GET", "/admin/reports", PAY_READERS),  # the daily report, duty KPIs and dashboards: finance reads them
     ("GET", "/admin/today", PAY_READERS),  # the Today board: finance reads it, without its buttons

@@ -25,6 +25,9 @@ from backend.learning import cases, drills, quiz
 from backend.notify.models import Kind
 from backend.notify.service import notify
 from backend.pay import periods
+from backend.requests import attachments, intake
+from backend.requests.models import RequestKind
+from backend.requests.schemas import RequestDraft
 from backend.shifts import cover, intraday, swaps
 from backend.shifts.models import CoverReason
 from tests.conftest import login, post_form
@@ -69,6 +72,9 @@ class Foreign:
     cover_elsewhere: int  # a cover request of another site
     period_elsewhere: int  # a pay period of another site
     intraday_offer: int = 0  # a colleague's same-day offer (VTO on their shift)
+    request: int = 0  # a colleague's schedule request (not an idea: not public) ...
+    attachment: int = 0  # ... and the file sent with it
+    idea_elsewhere: int = 0  # an improvement idea of another site
 
 
 # What each route is sent and with which foreign ids; every one must answer 404.
@@ -142,6 +148,23 @@ CASES: dict[tuple[str, str], list[tuple[Callable[[Foreign], str], dict[str, str]
     ("GET", "/app/earnings/periods/{period_id:int}"): [(lambda f: f"/app/earnings/periods/{f.period_elsewhere}", {})],
     ("POST", "/app/offers/{offer_id:int}/accept"): [(lambda f: f"/app/offers/{f.intraday_offer}/accept", {})],
     ("POST", "/app/offers/{offer_id:int}/decline"): [(lambda f: f"/app/offers/{f.intraday_offer}/decline", {})],
+    ("GET", "/app/requests/{request_id:int}"): [
+        (lambda f: f"/app/requests/{f.request}", {}),
+        (lambda f: f"/app/requests/{f.idea_elsewhere}", {}),
+    ],
+    ("GET", "/app/requests/{request_id:int}/files/{attachment_id:int}"): [
+        (lambda f: f"/app/requests/{f.request}/files/{f.attachment}", {})
+    ],
+    ("POST", "/app/requests/{request_id:int}/reply"): [(lambda f: f"/app/requests/{f.request}/reply", {"body": "Hi"})],
+    ("POST", "/app/requests/{request_id:int}/confirm"): [(lambda f: f"/app/requests/{f.request}/confirm", {})],
+    ("POST", "/app/requests/{request_id:int}/reopen"): [
+        (lambda f: f"/app/requests/{f.request}/reopen", {"reason": "Still wrong."})
+    ],
+    ("POST", "/app/requests/{request_id:int}/rate"): [(lambda f: f"/app/requests/{f.request}/rate", {"rating": "5"})],
+    ("POST", "/app/requests/{request_id:int}/me-too"): [
+        (lambda f: f"/app/requests/{f.request}/me-too", {"on": "true"}),
+        (lambda f: f"/app/requests/{f.idea_elsewhere}/me-too", {"on": "true"}),
+    ],
 }
 
 
@@ -190,6 +213,15 @@ async def colleague_world(db: AsyncSession, site: Site, people: Factory, me: Use
         now=now,
     )
     (colleague_offer,) = await intraday.offers_of_call(db, call_id=vto.id)
+    asked = await intake.raise_request(
+        db,
+        asker=colleague,
+        draft=RequestDraft(kind=RequestKind.schedule, title="Wrong end time", details="It says 20:00.", shift=held.id),
+        now=now,
+    )
+    screenshot = await attachments.store(
+        db, request=asked, uploader=colleague, filename="rota.txt", data=b"The rota says 20:00.", now=now
+    )
 
     elsewhere = await accounts.ensure_site(db, name="Elsewhere Centre", timezone="Asia/Shanghai", country="CN")
     other_people = Factory(db=db, site=elsewhere)
@@ -213,6 +245,12 @@ async def colleague_world(db: AsyncSession, site: Site, people: Factory, me: Use
         db, author=far_coordinator, draft=a_case_draft(elsewhere, now), publish=True, now=now
     )
     far_period = await periods.period_for(db, site=elsewhere, day=now.date())
+    far_idea = await intake.raise_request(
+        db,
+        asker=far_holder,
+        draft=RequestDraft(kind=RequestKind.idea, title="A darker theme", details="For night shifts."),
+        now=now,
+    )
     await db.commit()
     return Foreign(
         held=held.id,
@@ -230,6 +268,9 @@ async def colleague_world(db: AsyncSession, site: Site, people: Factory, me: Use
         cover_elsewhere=far_cover.id,
         period_elsewhere=far_period.id,
         intraday_offer=colleague_offer.id,
+        request=asked.id,
+        attachment=screenshot.id,
+        idea_elsewhere=far_idea.id,
     )
 
 

@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from backend.accounts.models import Role, Site
 from backend.core.db import utcnow
 from backend.core.slots import IsoWeek
+from backend.requests import attachments, intake
+from backend.requests.models import RequestKind
+from backend.requests.schemas import RequestDraft
 from backend.roster.models import Roster
 from tests.conftest import login
 from tests.factories import Factory, a_course, a_held_shift, a_skill, an_agent
@@ -74,6 +77,11 @@ async def test_no_get_route_writes_for_any_role(
     agent = await an_agent(people, skills=[billing])
     shift = await a_held_shift(db, agent, utcnow() + dt.timedelta(days=2), skill=billing)
     course = await a_course(db, site)
+    draft = RequestDraft(kind=RequestKind.schedule, title="Wrong end time", details="It says 20:00.", shift=shift.id)
+    asked = await intake.raise_request(db, asker=agent, draft=draft, now=utcnow())
+    screenshot = await attachments.store(
+        db, request=asked, uploader=agent, filename="rota.txt", data=b"The rota says 20:00.", now=utcnow()
+    )
     if role is not None:
         user = agent if role is Role.agent else await people.make(role)
         assert (await login(client, user.email)).status_code == 303
@@ -86,6 +94,8 @@ async def test_no_get_route_writes_for_any_role(
         "tab": "shifts",
         "skill_code": "billing",
         "key": "q1",
+        "request_id": str(asked.id),
+        "attachment_id": str(screenshot.id),
     }
     written: dict[str, list[str]] = {}
     for path in get_paths(app, values):

@@ -329,3 +329,42 @@ async def test_my_schedule_and_a_course_link_to_asking_with_their_context(
     assert f'href="/app/requests/new?kind=schedule&amp;shift={shift.id}"' in schedule.text
     assert 'href="/app/requests"' in schedule.text  # the top bar's "Ask for help"
     assert await db.get(Shift, shift.id) is not None
+
+
+async def test_the_asker_reopens_a_resolved_request_with_a_reason(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory
+) -> None:
+    agent, coordinator = await people.make(Role.agent), await people.make(Role.coordinator)
+    problem = await a_request(db, agent)
+    await resolved(db, problem, coordinator)
+    await signed_in(client, agent)
+    page = await client.get(f"/app/requests/{problem.id}")
+    assert f'action="/app/requests/{problem.id}/reopen"' in page.text
+    no_reason = await post_form(client, f"/app/requests/{problem.id}/reopen", {"reason": ""})
+    assert no_reason.status_code == 422
+    assert 'id="e-reason"' in no_reason.text
+    reopened = await client.post(
+        f"/app/requests/{problem.id}/reopen",
+        data={"reason": "It crackles again.", "_csrf_token": client.cookies["weft_csrf"]},
+        headers=HTMX,
+    )
+    assert reopened.status_code == 200
+    assert "It crackles again." in reopened.text
+    await db.refresh(problem)
+    assert problem.status in (RequestStatus.queued, RequestStatus.in_progress)
+    assert problem.reopen_count == 1
+
+
+async def test_an_open_request_shows_how_long_such_requests_usually_take(
+    client: httpx.AsyncClient, db: AsyncSession, people: Factory
+) -> None:
+    agent, coordinator = await people.make(Role.agent), await people.make(Role.coordinator)
+    for number in range(5):
+        await resolved(db, await a_request(db, agent, title=f"Old problem {number}"), coordinator)
+    await a_request(db, agent, title="New problem")
+    await signed_in(client, agent)
+    listing = await client.get("/app/requests")
+    assert listing.text.index("New problem") < listing.text.index("Old problem")  # open ones first
+    assert "Requests like this usually take about 1 minute." in listing.text
+    picker = await client.get("/app/requests/new")
+    assert "Requests like this usually take about 1 minute." in picker.text

@@ -236,35 +236,6 @@ async def test_time_per_team_and_status_is_replayed_from_the_events(
     assert data.bottleneck_team == "Site queue"
 
 
-def test_replay_follows_hand_overs_pauses_and_reopenings() -> None:
-    start = T
-    events = [
-        (start, EventKind.raised, None, None),
-        (start, EventKind.routed, 7, None),
-        (start + 5 * M, EventKind.handed_over, 8, None),
-        (start + 10 * M, EventKind.taken, None, None),
-        (start + 100 * M, EventKind.handed_over, 7, 99),
-        (start + 200 * M, EventKind.asked_asker, None, None),
-        (start + 260 * M, EventKind.asker_replied, None, None),
-        (start + 600 * M, EventKind.resolved, None, None),
-        (start + 700 * M, EventKind.confirmed, None, None),
-    ]
-    assert boards.replay(events, until=start + 10_000 * M) == [
-        (7, RequestStatus.queued, 5),
-        (8, RequestStatus.queued, 5),
-        (8, RequestStatus.in_progress, 90),
-        (7, RequestStatus.in_progress, 100),
-        (7, RequestStatus.waiting, 60),
-        (7, RequestStatus.in_progress, 340),
-        (7, RequestStatus.resolved, 100),
-    ]
-    # Cut at ``until`` (a carried-over dispute has no closing event: its closed_at ends it).
-    assert boards.replay(events[:3], until=start + 8 * M) == [
-        (7, RequestStatus.queued, 5),
-        (8, RequestStatus.queued, 3),
-    ]
-
-
 async def test_board_tables_in_chinese_name_teams_in_chinese(
     db: AsyncSession, site: Site, world: dict[str, Any]
 ) -> None:

@@ -362,6 +362,20 @@ async def test_a_resolved_request_closes_by_itself_after_the_confirm_days(db: As
     assert await timers_of(db, request) == {}
 
 
+async def test_a_reopened_request_does_not_count_the_time_it_sat_resolved(db: AsyncSession, people: Factory) -> None:
+    agent, owner = await people.make(Role.agent), await people.make(Role.coordinator)
+    request = await a_request(db, agent, owner=owner)
+    assert request.resolution_due_at == at(6, 18)
+    await actions.answer(db, request_id=request.id, actor=owner, body="Try logging in again.", now=at(4, 10))
+    await actions.resolve(
+        db, request_id=request.id, actor=owner, root_cause="other", resolution="Fixed the app.", now=at(4, 11)
+    )
+    await actions.reopen(db, request_id=request.id, actor=agent, reason="Still logs me out.", now=at(5, 11))
+    assert request.status == RequestStatus.in_progress
+    assert request.resolution_due_at == at(7, 18)  # 7 hours on Monday and 2 on Tuesday sat resolved
+    assert set(await timers_of(db, request)) == {TimerKind.resolution_warn, TimerKind.resolution_breach}
+
+
 async def test_planning_again_replaces_the_timers(db: AsyncSession, people: Factory) -> None:
     request = await a_request(db, await people.make(Role.agent))
     before = await timers_of(db, request)
@@ -410,3 +424,19 @@ async def test_the_worker_wakes_for_the_next_due_clock(
     assert await worker.seconds_to_sleep(now=at(4, 12) - 2 * SECOND) == min(interval, 2.0)
     assert await worker.seconds_to_sleep(now=at(4, 12) + MINUTE) == 0.0
     assert request.id
+
+
+async def test_an_open_request_without_a_clock_gets_one_from_the_minute_job(db: AsyncSession, people: Factory) -> None:
+    """Migration 0025 carries open pay disputes over without a clock; the worker's minute job plans it."""
+    agent = await people.make(Role.agent)
+    request = await a_request(db, agent, kind=RequestKind.pay)
+    planned = await timers_of(db, request)
+    await db.execute(RequestTimer.__table__.delete().where(RequestTimer.request_id == request.id))
+    request.response_due_at = request.resolution_due_at = None
+    await db.flush()
+
+    assert await clock.plan_unclocked(db, now=MONDAY_9) >= 1
+    await db.refresh(request)
+    assert request.resolution_due_at is not None
+    assert await timers_of(db, request) == planned
+    assert await clock.plan_unclocked(db, now=MONDAY_9) == 0  # planned once: the next minute finds nothing

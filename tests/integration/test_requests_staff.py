@@ -33,6 +33,7 @@ from backend.requests.models import (
     TeamMember,
 )
 from tests.conftest import Factory, login, post_form
+from tests.factories import an_open_shift
 from tests.integration.test_requests_disputes import a_finance_team, a_question_from_the_earnings_page
 
 NOW = dt.datetime(2030, 3, 4, 2, 0, tzinfo=dt.UTC)  # Monday 4 March 2030, 10:00 in Shanghai
@@ -134,7 +135,15 @@ async def test_finance_reads_only_their_teams_queues(db: AsyncSession, site: Sit
         await queues.queue(db, staff=finance, team_id=other.id, now=NOW)
     with pytest.raises(Forbidden):
         await queues.queue(db, staff=finance, now=NOW)  # the site queue
-    assert [tab.key for tab in await queues.tabs_for(db, staff=finance)] == ["mine", f"team:{mine.id}"]
+    assert [tab.key for tab in await queues.tabs_for(db, staff=finance)] == ["mine", f"team:{mine.id}", "pay"]
+    pay = await a_request(db, agent, kind=RequestKind.pay, team=other, owner=coordinator)
+    assert [row.id for row in (await queues.queue(db, staff=finance, kind=RequestKind.pay, now=NOW)).rows] == [pay.id]
+    with pytest.raises(Forbidden):
+        await queues.queue(db, staff=finance, kind=RequestKind.system, now=NOW)
+    with pytest.raises(Forbidden):
+        await queues.queue(db, staff=finance, owner_id=coordinator.id, now=NOW)
+    owned = await queues.queue(db, staff=coordinator, owner_id=coordinator.id, now=NOW)
+    assert [row.id for row in owned.rows] == [pay.id]
     assert [tab.key for tab in await queues.tabs_for(db, staff=coordinator)] == [
         "mine",
         f"team:{mine.id}",
@@ -142,7 +151,7 @@ async def test_finance_reads_only_their_teams_queues(db: AsyncSession, site: Sit
         "site",
         "flagged",
     ]
-    assert len((await queues.queue(db, staff=coordinator, team_id=other.id, now=NOW)).rows) == 1
+    assert len((await queues.queue(db, staff=coordinator, team_id=other.id, now=NOW)).rows) == 2
 
 
 async def test_the_queue_page_shows_tabs_for_the_viewers_teams(
@@ -204,7 +213,9 @@ async def test_the_work_page_shows_the_clock_history_and_marks_internal_entries(
     client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
 ) -> None:
     agent, coordinator = await people.make(Role.agent, display_name="Ann Asker"), await people.make(Role.coordinator)
-    request = await a_request(db, agent, title="Locked out")
+    request = await a_request(db, agent, title="Locked out", kind=RequestKind.schedule)
+    shift = await an_open_shift(db, site, start=NOW + dt.timedelta(days=1), now=NOW)
+    request.shift_id = shift.id
     await history.record(
         db, request, EventKind.noted, at=NOW, actor_id=coordinator.id, body="Checked SSO", internal=True
     )
@@ -217,6 +228,7 @@ async def test_the_work_page_shows_the_clock_history_and_marks_internal_entries(
     assert "Every time I open My schedule" in page.text
     assert 'id="request-clock"' in page.text
     assert 'id="request-history"' in page.text
+    assert "Billing" in page.text  # the shift's skill
     assert "Checked SSO" in page.text
     assert "Staff only" in page.text
     assert f'action="/admin/requests/{request.id}/take"' in page.text

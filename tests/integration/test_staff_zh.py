@@ -22,6 +22,9 @@ from backend.core.i18n import ENUM_MSGIDS, enum_label, speaking
 from backend.core.slots import IsoWeek, slot_of, utc_start
 from backend.notify.models import Kind
 from backend.pay.models import DisputeStatus, LineKind, PeriodStatus
+from backend.requests import intake
+from backend.requests.models import RequestKind
+from backend.requests.schemas import RequestDraft
 from backend.shifts.cover import request_cover
 from backend.shifts.models import CoverReason, CoverStatus, ShiftOrigin, SwapStatus
 from backend.work.models import WorkKind
@@ -99,8 +102,13 @@ async def chinese_world(db: AsyncSession, site: Site, people: Factory) -> dict[s
         for agent in agents for kind in WorkKind
     ]  # fmt: skip
     await bulk_ingest_rows(db, site_id=site.id, rows=rows, now=now)
+    draft = RequestDraft(
+        kind=RequestKind.schedule, title="班次结束时间不对", details="排班表写的是 21:00。", shift=held.id
+    )
+    asked = await intake.raise_request(db, asker=agents[0], draft=draft, now=now)
     await db.commit()
     return {
+        "request_id": str(asked.id),
         "user_id": str(agents[0].id),
         "shift_id": str(held.id),
         "course_id": str(course.id),
