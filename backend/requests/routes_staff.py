@@ -35,18 +35,19 @@ from backend.core.slots import local_start, utc_start
 from backend.core.templating import page, refused_status
 from backend.core.web import AnyRequest, Db, RefuseWith, act_on_page, parse_fields, see_other
 from backend.pay import disputes
-from backend.pay.models import Dispute, PayPeriod
+from backend.pay.models import Dispute, DisputeStatus, PayPeriod
 from backend.pay.periods import CONFIRM_ABOVE_MINOR, NeedsConfirmation
 from backend.requests import actions, attachments, clock, intake, kinds, queues, routing, targets
 from backend.requests.access import may_act, sees_site_wide, visible_request
 from backend.requests.models import (
+    OPEN_STATUSES,
     Calendar,
     Consultation,
     IdeaOutcome,
     Involvement,
     Priority,
+    Request,
     RequestKind,
-    RequestStatus,
 )
 from backend.requests.routes_app import UPLOAD_BODY_MAX_BYTES, form_choices
 from backend.requests.schemas import (
@@ -154,6 +155,29 @@ def parse_view(view: str) -> tuple[str, int | None]:
     if name in {"team", "owner"} and number.isdigit() and 1 <= int(number) < 2**63:
         return name, int(number)
     raise DomainError(_("Choose one of the queues."), field="view")
+
+
+WORK_FORMS = ("answer", "ask", "note", "hand-over", "consult", "priority")
+
+
+def shown_forms(request: Request, *, acts: bool, dispute: Dispute | None, consulted: bool) -> frozenset[str]:
+    """The action forms the work page shows ``request``'s viewer: a refusal of any other is shown at the top."""
+    shown: set[str] = {"consult-answer"} if consulted else set()
+    if not acts:
+        return frozenset(shown)
+    shown.add("note")
+    if request.status not in OPEN_STATUSES:
+        return frozenset(shown)
+    shown.update(WORK_FORMS)
+    if request.owner_id is None:
+        shown.add("take")
+    if request.kind == RequestKind.idea:
+        shown.add("outcome")
+    elif dispute is not None and dispute.status == DisputeStatus.open:
+        shown.update({"dispute-adjust", "dispute-reject"})
+    else:
+        shown.add("resolve")
+    return frozenset(shown)
 
 
 class StaffRequestsController(Controller):
@@ -308,6 +332,9 @@ class StaffRequestsController(Controller):
             else None
         )
         return {
+            "shown_forms": shown_forms(
+                req, acts=acts, dispute=dispute, consulted=any(c.user_id == staff.id for c in consultations)
+            ),
             "req": req,
             "asker": asker,
             "acts": acts,
@@ -332,7 +359,7 @@ class StaffRequestsController(Controller):
             "shift_skill": skill,
             "period": period,
             "when": moment_labeller(zone, now.astimezone(zone).date()),
-            "is_open": req.status in (RequestStatus.queued, RequestStatus.in_progress, RequestStatus.waiting),
+            "is_open": req.status in OPEN_STATUSES,
             "staff": staff,
             "ref_text": disputes.ref_text,
             **helpers(),

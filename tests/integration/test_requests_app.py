@@ -19,7 +19,7 @@ from backend.requests.models import Attachment, Request, RequestEvent, RequestKi
 from backend.requests.schemas import RequestDraft
 from backend.shifts.models import Shift
 from tests.conftest import csrf_token, login, post_form
-from tests.factories import Factory, a_held_shift
+from tests.factories import Factory, a_course, a_held_shift
 
 HTMX = {"hx-request": "true"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
@@ -368,3 +368,22 @@ async def test_an_open_request_shows_how_long_such_requests_usually_take(
     assert "Requests like this usually take about 1 minute." in listing.text
     picker = await client.get("/app/requests/new")
     assert "Requests like this usually take about 1 minute." in picker.text
+
+
+async def test_every_kind_has_its_template_form(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent = await people.make(Role.agent)
+    course = await a_course(db, site)
+    await signed_in(client, agent)
+    for kind in RequestKind:
+        form = await client.get(f"/app/requests/new?kind={kind}&course={course.id}")
+        assert form.status_code == 200, kind
+        assert f'<input type="hidden" name="kind" value="{kind}">' in form.text
+        assert ('enctype="multipart/form-data"' in form.text) == (kind == RequestKind.system)
+    learning = await client.get(f"/app/requests/new?kind=learning&course={course.id}&question=3")
+    assert f'<option value="{course.id}" selected>Billing basics</option>' in learning.text
+    assert 'name="question" type="number"' in learning.text
+    assert 'value="3"' in learning.text
+    pay = await client.get("/app/requests/new?kind=pay&period=7&line_ref=2030-01-02:piece:call:billing")
+    assert 'name="line_ref" value="2030-01-02:piece:call:billing"' in pay.text

@@ -562,3 +562,16 @@ async def test_a_pay_request_with_a_dispute_is_settled_from_its_work_page(
     await db.refresh(request)
     assert dispute.status == DisputeStatus.adjusted
     assert (request.status, request.root_cause) == (RequestStatus.resolved, "pay_error")
+
+
+async def test_a_refusal_for_a_form_the_page_no_longer_shows_is_shown_at_the_top(
+    client: httpx.AsyncClient, db: AsyncSession, site: Site, people: Factory
+) -> None:
+    agent, coordinator = await people.make(Role.agent), await people.make(Role.coordinator)
+    request = await a_request(db, agent, status=RequestStatus.closed, due_in_minutes=None)
+    await login(client, coordinator.email)
+    page = await client.get(f"/admin/requests/{request.id}")
+    assert f'action="/admin/requests/{request.id}/answer"' not in page.text
+    refused = await post_form(client, f"/admin/requests/{request.id}/answer", {"body": "Late answer"})
+    assert refused.status_code in {409, 422}
+    assert '<p class="alert" role="alert">' in refused.text.split('id="request-work"', 1)[1]
