@@ -202,6 +202,7 @@ async def test_the_loop_answer_pause_resume_resolve_confirm_with_the_pages_rules
     )
     assert paused.status_code == 200, paused.text
     assert (paused.json()["status"], paused.json()["paused"]) == ("waiting", True)
+    assert (await client.post(f"{path}/resume", json={"body": "Resumed."}, headers=staff)).status_code == 403
     resumed = await client.post(f"{path}/resume", json={"body": "The text message."}, headers=asker)
     assert resumed.status_code == 200, resumed.text
     assert resumed.json()["paused"] is False
