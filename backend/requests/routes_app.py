@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.datastructures import FormMultiDict
 from litestar.response import Template
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +39,9 @@ from backend.core.web import AnyRequest, Db, act_on_page, parse_fields, see_othe
 from backend.learning.courses import localized, published_courses
 from backend.pay.disputes import ref_text
 from backend.pay.models import PayPeriod
-from backend.requests import actions, intake, kinds, stats
+from backend.requests import actions, attachments, intake, kinds, stats
 from backend.requests.access import visible_request
-from backend.requests.attachments import MAX_BYTES, Upload, attachment_for, attachments_of, serve_headers
+from backend.requests.attachments import MAX_BYTES, attachment_for, attachments_of, serve_headers
 from backend.requests.models import (
     OPEN_STATUSES,
     EventKind,
@@ -277,14 +277,6 @@ def _texts(source: Mapping[str, Any] | FormMultiDict, names: Iterable[str]) -> d
         value = source.get(name)
         texts[name] = value if isinstance(value, str) else ""
     return texts
-
-
-async def _upload_of(value: object) -> Upload | None:
-    """The file a form carried, read just past ``MAX_BYTES`` so a larger one is still seen to be too big."""
-    if not isinstance(value, UploadFile) or not value.filename:
-        return None
-    data = await value.read(MAX_BYTES + 1)
-    return Upload(filename=value.filename, data=data)
 
 
 def _kind_of(text: str) -> RequestKind | None:
@@ -596,7 +588,7 @@ class AskerController(Controller):
         texts = _texts(form, DRAFT_FIELDS)
         try:
             draft = parse_fields(RequestDraft, texts)
-            upload = await _upload_of(form.get("file"))
+            upload = await attachments.upload_of(form.get(attachments.FIELD))
             async with db.begin_nested():
                 raised = await intake.raise_request(db, asker=current_user, draft=draft, now=utcnow(), upload=upload)
         except DomainError as error:
@@ -644,7 +636,7 @@ class AskerController(Controller):
 
         async def act() -> None:
             parsed = parse_fields(ReplyForm, texts)
-            upload = await _upload_of(form.get("file"))
+            upload = await attachments.upload_of(form.get(attachments.FIELD))
             await actions.reply(
                 db, request_id=request_id, actor=current_user, body=parsed.body, now=utcnow(), upload=upload
             )

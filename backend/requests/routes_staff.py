@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
@@ -33,7 +32,7 @@ from backend.core.money import decimal_text, parse_amount
 from backend.core.security import requires
 from backend.core.slots import local_start, utc_start
 from backend.core.templating import page, refused_status
-from backend.core.web import AnyRequest, Db, RefuseWith, act_on_page, parse_fields, see_other
+from backend.core.web import AnyRequest, Db, act_on_page, parse_fields, see_other
 from backend.pay import disputes
 from backend.pay.models import Dispute, DisputeStatus, PayPeriod
 from backend.pay.periods import CONFIRM_ABOVE_MINOR, NeedsConfirmation
@@ -56,15 +55,16 @@ from backend.requests.schemas import (
     ConsultAnswerForm,
     ConsultForm,
     HandOverForm,
+    HoursForm,
     MemberForm,
     NoteForm,
     OutcomeForm,
     PriorityForm,
     RequestDraft,
-    RequestForm,
     ResolveForm,
     ResponsibilityForm,
     RuleForm,
+    TargetForm,
     TeamForm,
 )
 from backend.shifts.models import Shift
@@ -78,57 +78,11 @@ PAGE_MAX = 10_000
 WEEKDAYS = range(7)
 
 PageNumber = Annotated[int, Parameter(ge=0, le=PAGE_MAX, schema_extra={"minimum": 0, "maximum": PAGE_MAX})]
-Minutes = Annotated[
-    int,
-    msgspec.Meta(ge=1, le=targets.MAX_TARGET_MINUTES),
-    RefuseWith(lambda _: _("Give the minutes as a whole number, at least 1.")),
-]
-
-
-class TargetForm(RequestForm, kw_only=True):
-    """A target of the site: minutes to the first response and to the resolution for a kind at a priority."""
-
-    kind: Annotated[RequestKind, RefuseWith(lambda _: _("Choose a kind."))]
-    priority: Annotated[Priority, RefuseWith(lambda _: _("Choose a priority."))]
-    first_response_minutes: Minutes
-    resolution_minutes: Minutes
-
-
-class HoursForm(RequestForm, kw_only=True):
-    """The site's working hours for business-hours clocks, and the loop's numbers (the days come as a list)."""
-
-    hours_open: Annotated[
-        str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), RefuseWith(lambda _: _("Give a time like 09:00."))
-    ]
-    hours_close: Annotated[
-        str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), RefuseWith(lambda _: _("Give a time like 18:00."))
-    ]
-    warn_percent: Annotated[
-        int, msgspec.Meta(ge=1, le=99), RefuseWith(lambda _: _("Give a share from 1 to 99 per cent."))
-    ]
-    bounce_limit: Annotated[
-        int, msgspec.Meta(ge=1, le=20), RefuseWith(lambda _: _("Give a number of hand-overs from 1 to 20."))
-    ]
-    confirm_days: Annotated[
-        int, msgspec.Meta(ge=1, le=30), RefuseWith(lambda _: _("Give a number of days from 1 to 30."))
-    ]
-    root_causes: Annotated[
-        str, msgspec.Meta(min_length=1, max_length=3000), RefuseWith(lambda _: _("Give at least one root cause."))
-    ]
 
 
 async def posted(request: AnyRequest) -> dict[str, str]:
     """The posted form's fields as text (the last value of a repeated one), for ``parse_fields``."""
     return {key: str(value) for key, value in (await request.form()).items() if not isinstance(value, UploadFile)}
-
-
-async def upload_of(request: AnyRequest) -> attachments.Upload | None:
-    """The form's ``file``, if one was chosen: its name and at most one byte more than allowed (so a larger file
-    is still seen to be too big by ``attachments.check_upload``)."""
-    upload = (await request.form()).get(attachments.FIELD)
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None
-    return attachments.Upload(filename=upload.filename, data=await upload.read(attachments.MAX_BYTES + 1))
 
 
 def helpers() -> dict[str, Any]:
@@ -262,7 +216,7 @@ class StaffRequestsController(Controller):
         form = await posted(request)
         try:
             draft = parse_fields(RequestDraft, form)
-            upload = await upload_of(request)
+            upload = await attachments.upload_of((await request.form()).get(attachments.FIELD))
             async with db.begin_nested():
                 raised = await intake.raise_request(db, asker=current_user, draft=draft, now=utcnow(), upload=upload)
         except DomainError as error:
@@ -423,7 +377,7 @@ class StaffRequestsController(Controller):
                 actor=current_user,
                 now=utcnow(),
                 body=values.body,
-                upload=await upload_of(request),
+                upload=await attachments.upload_of((await request.form()).get(attachments.FIELD)),
             )
 
         return await self._act(request, db, current_user, request_id, "answer", act)

@@ -18,6 +18,7 @@ from backend.accounts.schemas import Form
 from backend.core.bounds import ID_BOUNDS, Bounded
 from backend.core.web import RefuseWith
 from backend.requests.models import Calendar, IdeaOutcome, Involvement, Priority, RequestKind
+from backend.requests.targets import MAX_TARGET_MINUTES
 
 TITLE_MAX = 160
 DETAILS_MAX = 4000
@@ -262,3 +263,42 @@ class ResponsibilityForm(RequestForm, kw_only=True):
     involvement: InvolvementChoice
     team: TeamChoice | None = None
     user: PersonChoice | None = None
+
+
+Minutes = Annotated[
+    int,
+    msgspec.Meta(ge=1, le=MAX_TARGET_MINUTES),
+    RefuseWith(lambda _: _("Give the minutes as a whole number, at least 1.")),
+]
+
+
+class TargetForm(RequestForm, kw_only=True):
+    """A target of the site: minutes to the first response and to the resolution for a kind at a priority."""
+
+    kind: Annotated[RequestKind, RefuseWith(lambda _: _("Choose a kind."))]
+    priority: Annotated[Priority, RefuseWith(lambda _: _("Choose a priority."))]
+    first_response_minutes: Minutes
+    resolution_minutes: Minutes
+
+
+class HoursForm(RequestForm, kw_only=True):
+    """The site's working hours for business-hours clocks, and the loop's numbers (the days come as a list)."""
+
+    hours_open: Annotated[
+        str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), RefuseWith(lambda _: _("Give a time like 09:00."))
+    ]
+    hours_close: Annotated[
+        str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), RefuseWith(lambda _: _("Give a time like 18:00."))
+    ]
+    warn_percent: Annotated[
+        int, msgspec.Meta(ge=1, le=99), RefuseWith(lambda _: _("Give a share from 1 to 99 per cent."))
+    ]
+    bounce_limit: Annotated[
+        int, msgspec.Meta(ge=1, le=20), RefuseWith(lambda _: _("Give a number of hand-overs from 1 to 20."))
+    ]
+    confirm_days: Annotated[
+        int, msgspec.Meta(ge=1, le=30), RefuseWith(lambda _: _("Give a number of days from 1 to 30."))
+    ]
+    root_causes: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=3000), RefuseWith(lambda _: _("Give at least one root cause."))
+    ]
