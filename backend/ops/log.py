@@ -36,6 +36,7 @@ from backend.core.errors import DomainError, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.slots import local_start, slot_of, utc_start
 from backend.ops.models import LEAD_KINDS, Duty, DutyLogItem, DutyLogUpdate, LogKind, LogStatus
+from backend.requests.models import Request
 from backend.shifts import intraday
 from backend.shifts.attendance_board import seat_row_link
 from backend.shifts.models import Attendance, CallKind, CoverRequest, Shift, ShiftSeat
@@ -624,6 +625,32 @@ async def _call_events(session: AsyncSession, sites: dict[int, Site], *, now: dt
     return events
 
 
+async def _breach_events(session: AsyncSession, sites: dict[int, Site], *, now: dt.datetime) -> list[SystemEvent]:
+    """Requests that passed a deadline (first answer or resolution) within the look-back, one item per deadline:
+    the lead on duty sees them in the log beside the day's other trouble, linked to the request."""
+    cutoff = now - LOOKBACK
+    rows = await session.execute(
+        select(Request.id, Request.site_id, Request.title, Request.response_breached_at, Request.resolution_breached_at)
+        .where(
+            Request.site_id.in_(list(sites)),
+            or_(
+                Request.response_breached_at.between(cutoff, now),
+                Request.resolution_breached_at.between(cutoff, now),
+            ),
+        )
+        .order_by(Request.id)
+    )
+    events: list[SystemEvent] = []
+    for request_id, site_id, title, response_at, resolution_at in rows:
+        for target, at in (("response", response_at), ("resolution", resolution_at)):
+            if at is not None and cutoff <= at <= now:
+                key, link = f"request:{request_id}:{target}", f"/admin/requests/{request_id}"
+                events.append(
+                    SystemEvent(site_id, LogKind.request_breach, key, at, title, link, None, {"request": title})
+                )
+    return events
+
+
 def _duty_finder(duties: Iterable[Duty]) -> Callable[[int, dt.datetime], int | None]:
     by_site: dict[int, list[Duty]] = {}
     for duty in duties:
@@ -636,7 +663,8 @@ def _duty_finder(duties: Iterable[Duty]) -> Callable[[int, dt.datetime], int | N
 
 
 async def sweep_system_items(session: AsyncSession, *, now: dt.datetime) -> int:
-    """Log every no-show, late start, cover request and intraday call of the last ``LOOKBACK`` not yet logged,
+    """Log every no-show, late start, cover request, intraday call and request breach of the last ``LOOKBACK`` not
+    yet logged,
     for every site; answer how many items were written.
 
     Run every worker minute. Keys already logged are skipped before anything else is read (names, duties),
@@ -649,6 +677,7 @@ async def sweep_system_items(session: AsyncSession, *, now: dt.datetime) -> int:
     events = await _seat_events(session, sites, now=now)
     events += await _cover_events(session, sites, now=now)
     events += await _call_events(session, sites, now=now)
+    events += await _breach_events(session, sites, now=now)
     if not events:
         return 0
     rows = await session.execute(

@@ -22,6 +22,7 @@ from backend.core.migrate import migrate
 from backend.core.slots import slot_of, utc_start
 from backend.ops import log
 from backend.ops.models import DutyLogItem, DutyLogUpdate, LogKind, LogStatus
+from backend.requests.models import Priority, Request, RequestKind, RequestStatus
 from backend.shifts.models import Attendance, CallKind, CoverReason, CoverRequest, IntradayCall, ShiftSeat
 from tests.conftest import login, post_form
 from tests.factories import Factory, a_duty, a_held_shift, a_lead, a_skill, an_agent
@@ -140,6 +141,34 @@ async def test_sweep_logs_an_intraday_call(db: AsyncSession, site: Site, people:
     )
     assert [(item.kind, item.summary, item.link) for item in items] == [
         (LogKind.intraday_offer, "VTO · Billing · 14:00\u201316:00 · \u00d72", "/admin/today")
+    ]
+
+
+async def test_sweep_logs_a_request_past_its_deadline_with_a_link_to_it(
+    db: AsyncSession, site: Site, people: Factory
+) -> None:
+    floor = await a_floor(db, site, people)
+    breached = local(site, floor.day, "09:40")
+    request = Request(
+        site_id=site.id,
+        kind=RequestKind.system,
+        asker_id=floor.ann.id,
+        title="Headset app crashes",
+        details="Every call.",
+        status=RequestStatus.queued,
+        priority=Priority.high,
+        created_at=local(site, floor.day, "08:00"),
+        response_breached_at=breached,
+    )
+    db.add(request)
+    await db.commit()
+
+    assert await log.sweep_system_items(db, now=floor.now) == 4
+    assert await log.sweep_system_items(db, now=floor.now) == 0  # logged once
+
+    items = await log.day_items(db, site_id=site.id, start=breached, end=breached + dt.timedelta(minutes=1))
+    assert [(item.kind, item.summary, item.link) for item in items] == [
+        (LogKind.request_breach, "Headset app crashes", f"/admin/requests/{request.id}")
     ]
 
 
