@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection
 
 import msgspec
 from sqlalchemy import delete, insert, select
@@ -40,7 +41,7 @@ from backend.requests.models import (
     RequestTimer,
     TimerKind,
 )
-from backend.requests.targets import Target, target_for
+from backend.requests.targets import Target, target_for, targets_of_site
 
 PAUSE_REASONS = ("more_information", "trying_a_fix", "asker_unavailable")
 ESCALATE_AT_SHARE = 1.5  # the next escalation level comes when half the breached target again has passed
@@ -48,6 +49,63 @@ RESPONSE = "response"
 RESOLUTION = "resolution"
 
 Interval = tuple[dt.datetime, dt.datetime]
+ROUND = "requests.clock.round"  # session.info key: a Round while the clock worker fires a batch of timers
+MARK_KINDS = (EventKind.warned, EventKind.reopened, EventKind.resolved)  # the events a plan reads
+
+
+class Round:
+    """What planning clocks looks up, loaded once for a batch of timers the worker fires (one worker call only):
+    the sites' targets and calendars, the batch's requests' pauses and the events a plan reads; and the timers
+    the plans make, written together by ``write_round``."""
+
+    def __init__(self) -> None:
+        self.targets: dict[int, dict[tuple[RequestKind, Priority], Target]] = {}
+        self.calendars: dict[tuple[int, bool, dt.datetime], WorkingCalendar] = {}
+        self.pauses: dict[int, list[RequestPause]] = {}
+        self.marks: dict[int, list[tuple[EventKind, dt.datetime, dict]]] = {}
+        self.timers: dict[int, list[dict]] = {}  # request id -> its new timer rows
+        self.kept: dict[tuple[type, int], object] = {}  # rows held so the session's identity map keeps them
+
+
+def round_of(session: AsyncSession) -> Round | None:
+    return session.info.get(ROUND)
+
+
+async def load_round(session: AsyncSession, round_: Round, request_ids: Collection[int]) -> None:
+    """Load the pauses and the planning events of these requests (earliest first) in two statements."""
+    ids = sorted(set(request_ids) - round_.pauses.keys())
+    if not ids:
+        return
+    for request_id in ids:
+        round_.pauses[request_id], round_.marks[request_id] = [], []
+    pauses = select(RequestPause).where(RequestPause.request_id.in_(ids))
+    for pause in await session.scalars(pauses.order_by(RequestPause.started_at, RequestPause.id)):
+        round_.pauses[pause.request_id].append(pause)
+    marks = select(RequestEvent.request_id, RequestEvent.kind, RequestEvent.at, RequestEvent.values).where(
+        RequestEvent.request_id.in_(ids), RequestEvent.kind.in_(MARK_KINDS)
+    )
+    for request_id, kind, at, values in await session.execute(marks.order_by(RequestEvent.at, RequestEvent.id)):
+        round_.marks[request_id].append((EventKind(kind), at, values or {}))
+
+
+def mark(session: AsyncSession, request: Request, kind: EventKind, *, at: dt.datetime, values: dict) -> None:
+    """Tell the round an event a plan reads was just recorded for ``request``."""
+    round_ = round_of(session)
+    if round_ is not None and kind in MARK_KINDS and request.id in round_.marks:
+        round_.marks[request.id].append((kind, at, values))
+
+
+async def write_round(session: AsyncSession) -> None:
+    """Write what the batch changed: the requests and events (one flush), then the planned timers."""
+    round_ = round_of(session)
+    await session.flush()
+    if round_ is None or not round_.timers:
+        return
+    planned, round_.timers = round_.timers, {}
+    await session.execute(delete(RequestTimer).where(RequestTimer.request_id.in_(sorted(planned))))
+    rows = [row for request_id in sorted(planned) for row in planned[request_id]]
+    if rows:
+        await session.execute(insert(RequestTimer), rows)
 
 
 def pause_reason_label(reason: str) -> str:
@@ -118,6 +176,9 @@ class _Plan(msgspec.Struct, kw_only=True):
 
 async def _plan_of(session: AsyncSession, request: Request, *, now: dt.datetime) -> _Plan:
     team = await session.get(RequestTeam, request.team_id) if request.team_id is not None else None
+    round_ = round_of(session)
+    if round_ is not None and request.id in round_.pauses:
+        return await _plan_in_round(session, round_, request, team, now=now)
     pauses = list(
         await session.scalars(
             select(RequestPause)
@@ -135,6 +196,51 @@ async def _plan_of(session: AsyncSession, request: Request, *, now: dt.datetime)
         pauses=sorted(stopped),
         open_pause=next((pause for pause in pauses if pause.ended_at is None), None),
     )
+
+
+async def _plan_in_round(
+    session: AsyncSession, round_: Round, request: Request, team: RequestTeam | None, *, now: dt.datetime
+) -> _Plan:
+    """``_plan_of`` from what the round loaded (the same plan, no statement once the site is known)."""
+    pauses = round_.pauses[request.id]
+    stopped = [(pause.started_at, pause.ended_at) for pause in pauses if pause.ended_at is not None]
+    if request.reopen_count:
+        stopped.extend(_spells(round_.marks[request.id]))
+    always = team is not None and team.calendar == Calendar.calendar
+    key = (request.site_id, always, now)
+    if key not in round_.calendars:
+        round_.calendars[key] = await calendar_of(session, request.site_id, team, around=now)
+    if request.site_id not in round_.targets:
+        round_.targets[request.site_id] = await targets_of_site(session, request.site_id)
+    return _Plan(
+        calendar=round_.calendars[key],
+        target=round_.targets[request.site_id][(RequestKind(request.kind), Priority(request.priority))],
+        start=request.created_at,
+        pauses=sorted(stopped),
+        open_pause=next((pause for pause in pauses if pause.ended_at is None), None),
+    )
+
+
+def _spells(marks: list[tuple[EventKind, dt.datetime, dict]]) -> list[Interval]:
+    spells: list[Interval] = []
+    resolved_at: dt.datetime | None = None
+    for kind, at, _values in marks:
+        if kind == EventKind.resolved:
+            resolved_at = at
+        elif kind == EventKind.reopened and resolved_at is not None:
+            spells.append((resolved_at, at))
+            resolved_at = None
+    return spells
+
+
+def _warned_in(marks: list[tuple[EventKind, dt.datetime, dict]], target: str) -> bool:
+    warned = False
+    for kind, _at, values in marks:
+        if kind == EventKind.reopened:
+            warned = False
+        elif kind == EventKind.warned and (values or {}).get("target") == target:
+            warned = True
+    return warned
 
 
 async def _resolved_spells(session: AsyncSession, request: Request) -> list[Interval]:
@@ -160,6 +266,9 @@ async def _resolved_spells(session: AsyncSession, request: Request) -> list[Inte
 
 async def _warned(session: AsyncSession, request: Request, target: str) -> bool:
     """Was the holder already warned about this target (since the request was last reopened)?"""
+    round_ = round_of(session)
+    if round_ is not None and request.id in round_.marks:
+        return _warned_in(round_.marks[request.id], target)
     events = await session.execute(
         select(RequestEvent.kind, RequestEvent.values)
         .where(
@@ -178,10 +287,18 @@ async def _warned(session: AsyncSession, request: Request, target: str) -> bool:
 
 
 async def plan_clock(session: AsyncSession, request: Request, *, now: dt.datetime) -> None:
-    """Compute the due instants again and replace the request's timers (see the module's docstring)."""
-    await session.execute(delete(RequestTimer).where(RequestTimer.request_id == request.id))
+    """Compute the due instants again and replace the request's timers (see the module's docstring).
+
+    In a worker's round (``Round``) the new timers are kept for ``write_round`` and nothing is flushed here."""
+    round_ = round_of(session)
+    if round_ is None or request.id not in round_.pauses:
+        round_ = None
+        await session.execute(delete(RequestTimer).where(RequestTimer.request_id == request.id))
     if request.status == RequestStatus.closed:
         request.response_due_at = request.resolution_due_at = None
+        if round_ is not None:
+            round_.timers[request.id] = []
+            return
         await session.flush()
         return
     plan = await _plan_of(session, request, now=now)
@@ -215,8 +332,11 @@ async def plan_clock(session: AsyncSession, request: Request, *, now: dt.datetim
             timers[TimerKind.priority_raise] = raise_at
     if request.status == RequestStatus.resolved and request.resolved_at is not None:
         timers[TimerKind.auto_close] = request.resolved_at + dt.timedelta(days=settings.request_confirm_days)
-    if timers:
-        rows = [{"request_id": request.id, "kind": kind, "due_at": due} for kind, due in timers.items()]
+    rows = [{"request_id": request.id, "kind": kind, "due_at": due} for kind, due in timers.items()]
+    if round_ is not None:
+        round_.timers[request.id] = rows
+        return
+    if rows:
         await session.execute(insert(RequestTimer), rows)
     await session.flush()
 

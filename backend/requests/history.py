@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.requests.models import EventKind, Request, RequestEvent
 
+HELD = "requests.history.held"  # session.info key: set while the clock worker fires a batch (flushed at its end)
+
 
 async def record(
     session: AsyncSession,
@@ -39,5 +41,6 @@ async def record(
     )
     session.add(event)
     request.updated_at = at
-    await session.flush()
+    if not session.info.get(HELD):
+        await session.flush()
     return event

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts import service as accounts
+from backend.accounts.models import Site
 from backend.requests import actions, clock, history, notices
 from backend.requests import priority as priorities
 from backend.requests.models import (
@@ -32,6 +34,7 @@ from backend.requests.models import (
     RequestTimer,
     TimerKind,
 )
+from backend.shifts.models import Shift
 
 MAX_LEVEL = 2
 Job = Callable[..., Awaitable[int]]
@@ -42,17 +45,29 @@ async def fire_due_timers(session: AsyncSession, *, now: dt.datetime, limit: int
 
     Firing one may plan the request's clock again, which replaces its timers: a timer picked earlier and
     replaced meanwhile is not fired from the stale pick, and its replacement, if due, is picked next.
+
+    A batch is fired as a round: what it needs is loaded in a few statements (the requests, their teams, shifts,
+    pauses and planning events; each site's targets and calendar once a call), and what it writes (events,
+    request changes, new timers, notifications) is written together at the batch's end.
     """
     fired = 0
-    while fired < limit:
-        batch = await _fire_batch(session, now=now, limit=limit - fired)
-        if not batch:
-            break
-        fired += batch
+    round_ = session.info[clock.ROUND] = clock.Round()
+    notices.start_gathering(session)
+    session.info[history.HELD] = True
+    try:
+        while fired < limit:
+            batch = await _fire_batch(session, round_, now=now, limit=limit - fired)
+            if not batch:
+                break
+            fired += batch
+    finally:
+        session.info.pop(history.HELD, None)
+        session.info.pop(clock.ROUND, None)
+        notices.stop_gathering(session)
     return fired
 
 
-async def _fire_batch(session: AsyncSession, *, now: dt.datetime, limit: int) -> int:
+async def _fire_batch(session: AsyncSession, round_: clock.Round, *, now: dt.datetime, limit: int) -> int:
     due = (
         select(RequestTimer.id, RequestTimer.kind, RequestTimer.request_id)
         .where(RequestTimer.due_at <= now)
@@ -64,20 +79,50 @@ async def _fire_batch(session: AsyncSession, *, now: dt.datetime, limit: int) ->
     picked = list(await session.execute(due))
     if not picked:
         return 0
+    gone = await session.execute(
+        delete(RequestTimer)
+        .where(RequestTimer.id.in_([row.id for row in picked]))
+        .returning(RequestTimer.id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = set(gone.scalars())
+    request_ids = {row.request_id for row in picked}
     requests = {
-        request.id: request
-        for request in await session.scalars(select(Request).where(Request.id.in_({row.request_id for row in picked})))
+        request.id: request for request in await session.scalars(select(Request).where(Request.id.in_(request_ids)))
     }
+    await _load(session, round_, list(requests.values()))
     fired = 0
     for timer_id, kind, request_id in picked:
-        gone = await session.execute(
-            delete(RequestTimer).where(RequestTimer.id == timer_id).execution_options(synchronize_session=False)
-        )
-        if gone.rowcount != 1:  # type: ignore[attr-defined]  # replaced when an earlier one planned the clock again
-            continue
+        if timer_id not in claimed or request_id in round_.timers:
+            continue  # gone, or replaced when an earlier one planned the clock again
         await FIRE[TimerKind(kind)](session, requests[request_id], now=now)
         fired += 1
+    await clock.write_round(session)
+    await notices.send_gathered(session)
+    round_.pauses.clear()
+    round_.marks.clear()
     return fired
+
+
+async def _load(session: AsyncSession, round_: clock.Round, requests: list[Request]) -> None:
+    """What firing these requests' timers reads, in a few statements (later reads find it in the session)."""
+    await clock.load_round(session, round_, [request.id for request in requests])
+    for model, ids in (
+        (Site, {request.site_id for request in requests}),
+        (RequestTeam, {request.team_id for request in requests if request.team_id is not None}),
+        (Shift, {request.shift_id for request in requests if request.shift_id is not None}),
+    ):
+        missing = sorted(key for key in ids if (model, key) not in round_.kept)
+        if missing:
+            for row in await session.scalars(select(model).where(model.id.in_(missing))):
+                round_.kept[(model, row.id)] = row  # held: ``session.get`` finds it without a statement
+    gathered = notices.gathering(session)
+    if gathered is not None:
+        people = {request.asker_id for request in requests if request.status == RequestStatus.resolved}
+        people |= {request.owner_id for request in requests if request.owner_id is not None}
+        missing = people - gathered.users.keys()
+        if missing:
+            gathered.users.update({user.id: user for user in await accounts.users_by_ids(session, missing)})
 
 
 async def next_timer_at(session: AsyncSession) -> dt.datetime | None:
@@ -94,6 +139,7 @@ async def _warn(session: AsyncSession, request: Request, *, target: str, now: dt
     if not _running(request) or due is None:
         return
     await history.record(session, request, EventKind.warned, at=now, internal=True, values={"target": target})
+    clock.mark(session, request, EventKind.warned, at=now, values={"target": target})
     values = notices.request_values(request, target=target, due=due.astimezone(dt.UTC).isoformat())
     await notices.tell_holders(session, request, "request_warned", values, now)
 
