@@ -25,11 +25,11 @@ from backend.accounts.models import Site, User, skill_label
 from backend.accounts.service import person_labels, users_by_ids
 from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone
+from backend.core.charts import Chart, Series
 from backend.core.errors import DomainError
 from backend.core.i18n import current_locale, enum_label
 from backend.core.i18n import gettext as _
 from backend.core.slots import local_start, slot_of, utc_start
-from backend.ops.charts import Chart, Series
 from backend.ops.clock import day_bounds, day_slots, site_today
 from backend.ops.day_need import DayNeeds, SkillDay, day_needs
 from backend.ops.duty import on_duty

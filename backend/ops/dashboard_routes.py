@@ -22,6 +22,8 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import STAFF_ROLES, Site
 from backend.accounts.zones import site_zone
 from backend.availability.service import parse_week
+from backend.core.charts import Chart, Series
+from backend.core.csv_out import cell, csv_response
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import clock_text, date_text, day_label, enum_label, week_label
@@ -31,9 +33,7 @@ from backend.core.slots import IsoWeek
 from backend.core.templating import page
 from backend.core.web import AnyRequest, Db
 from backend.ops import fairness, quality
-from backend.ops.charts import Chart, Series
 from backend.ops.clock import site_today
-from backend.ops.csv_out import cell, csv_response
 from backend.ops.fairness import FairnessReport
 from backend.ops.quality import Figures, QualityReport
 from backend.ops.week import WeekReport, week_report

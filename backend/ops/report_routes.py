@@ -18,6 +18,7 @@ from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import Site
 from backend.availability.service import parse_week
 from backend.core.bounds import Bounded
+from backend.core.csv_out import cell, csv_response
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.i18n import clock_text, date_text, day_label, week_label
@@ -29,7 +30,6 @@ from backend.core.templating import page
 from backend.core.web import AnyRequest, Db, RefuseWith, parse_fields
 from backend.ops import report
 from backend.ops.clock import site_today
-from backend.ops.csv_out import cell, csv_response
 from backend.ops.report import DayReport, DutyKpis, KpiRow
 
 DAY_PAGE = "ops/report.html"

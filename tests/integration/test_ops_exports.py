@@ -1,4 +1,4 @@
-"""The ops CSV downloads: one way to write them (``ops.csv_out``), the spreadsheet-safe way the pay exports use, and
+"""The ops CSV downloads: one way to write them (``core.csv_out``), the spreadsheet-safe way the pay exports use, and
 every table of the daily report downloadable with its header even when it is empty."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from backend.accounts.models import Role
-from backend.ops.csv_out import cell, csv_response, csv_text
+from backend.core.csv_out import cell, csv_response, csv_text
 from backend.ops.models import LogStatus
 from backend.ops.report_routes import DAY_TABLES
 from tests.conftest import login

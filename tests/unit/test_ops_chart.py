@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.ops.charts import Chart, Series, number_text, render_chart
+from backend.core.charts import Chart, Series, number_text, render_chart
 
 
 def _chart() -> Chart:
