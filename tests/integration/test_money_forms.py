@@ -137,9 +137,13 @@ async def test_no_staff_form_asks_for_minor_units(
     reader = await people.make(role, locale=locale)
     await login(client, reader.email)
     asking: dict[str, list[str]] = {}
+    broken = []
     for path in staff_paths(app, {}):
         answer = await client.get(path)
+        if answer.status_code >= 500:
+            broken.append(path)  # a page that fails cannot be read for its labels
         page = answer.text if answer.headers.get("content-type", "").startswith("text/html") else ""
         if found := [label for label in LABEL.findall(page) if MINOR_WORDS.search(label)]:
             asking[path] = found
+    assert broken == []
     assert asking == {}
