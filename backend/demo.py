@@ -1073,7 +1073,7 @@ async def load_demo_requests(session: AsyncSession, *, site: Site, now: dt.datet
 async def _demo_draft(
     session: AsyncSession, *, site: Site, asker: User, demo: DemoRequest, now: dt.datetime
 ) -> RequestDraft | None:
-    """The demo request's template with the link its kind takes (the asker's latest shift, last week's pay period,
+    """The demo request's template with the link its kind takes (the asker's latest shift, the latest locked pay period,
     the onboarding course); None when the demo has no such thing to link."""
     link: dict[str, object] = {}
     if demo.kind is RequestKind.schedule:
@@ -1088,8 +1088,18 @@ async def _demo_draft(
             return None
         link["shift"] = shift_id
     elif demo.kind is RequestKind.pay:
-        today = now.astimezone(site_zone(site)).date()
-        link["period"] = (await periods.period_for(session, site=site, day=today - dt.timedelta(days=7))).id
+        # The latest period the demo locked, read rather than computed: a request raised late on a Sunday and a
+        # demo run just after midnight on Monday disagree about which week is "last week" (and asking for a week
+        # the demo never made would make it, open, behind a locked one).
+        period_id = await session.scalar(
+            select(PayPeriod.id)
+            .where(PayPeriod.site_id == site.id, PayPeriod.status != PeriodStatus.open)
+            .order_by(PayPeriod.starts_on.desc())
+            .limit(1)
+        )
+        if period_id is None:
+            return None
+        link["period"] = period_id
     elif demo.kind is RequestKind.learning:
         course_id = await session.scalar(
             select(Course.id).where(Course.site_id == site.id, Course.code == "onboarding-basics")
