@@ -22,10 +22,12 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import service as accounts
-from backend.accounts.site_settings import site_settings
-from backend.core.errors import DomainError
+from backend.accounts.models import STAFF_ROLES, User
+from backend.accounts.site_settings import site_settings, update_site_settings
+from backend.core.errors import DomainError, Forbidden
 from backend.core.i18n import gettext as _
 from backend.requests import priority as priorities
+from backend.requests import targets
 from backend.requests.hours import WorkingCalendar, add_working_seconds, calendar_of, working_seconds
 from backend.requests.models import (
     OPEN_STATUSES,
@@ -415,6 +417,69 @@ async def plan_unclocked(session: AsyncSession, *, now: dt.datetime, limit: int 
         await plan_clock(session, request, now=now)
         planned += 1
     return planned
+
+
+async def change_target(
+    session: AsyncSession,
+    *,
+    staff: User,
+    kind: RequestKind,
+    priority: Priority,
+    first_response_minutes: int,
+    resolution_minutes: int,
+    now: dt.datetime,
+) -> Target:
+    """Set a site's target (``targets.set_target``) and plan again the open requests it governs, so a queued request
+    that nobody touches meets the new target, not the old one."""
+    target = await targets.set_target(
+        session,
+        staff=staff,
+        kind=kind,
+        priority=priority,
+        first_response_minutes=first_response_minutes,
+        resolution_minutes=resolution_minutes,
+    )
+    await replan_open(session, site_id=staff.site_id, now=now, kind=kind, priority=priority)
+    return target
+
+
+async def change_working_rules(
+    session: AsyncSession,
+    *,
+    staff: User,
+    hours_open: str,
+    hours_close: str,
+    days: Collection[int],
+    warn_share: float,
+    bounce_limit: int,
+    confirm_days: int,
+    root_causes: Collection[str],
+    now: dt.datetime,
+) -> None:
+    """The working hours and days business-hours clocks count, the warning share, the bounce limit, the days an
+    asker has to confirm and the root causes; every open request of the site is planned again on the new rules."""
+    if staff.role not in STAFF_ROLES:
+        raise Forbidden(_("Only coordinators set the working hours."))
+    working_days = sorted({day for day in days if 0 <= day <= 6})
+    if not working_days:
+        raise DomainError(_("Choose at least one working day."), field="days")
+    causes = list(dict.fromkeys(cause.strip() for cause in root_causes if cause.strip()))
+    if any(len(cause) > 80 for cause in causes) or len(causes) > 30:
+        raise DomainError(_("Give up to 30 root causes of at most 80 characters each."), field="root_causes")
+    if hours_open >= hours_close:
+        raise DomainError(_("The working day must end after it begins."), field="hours_close")
+    await update_site_settings(
+        session,
+        await accounts.get_site(session, staff.site_id),
+        request_hours_open=hours_open,
+        request_hours_close=hours_close,
+        request_working_days=working_days,
+        request_warn_share=warn_share,
+        request_bounce_limit=bounce_limit,
+        request_confirm_days=confirm_days,
+        request_root_causes=causes,
+    )
+    await replan_open(session, site_id=staff.site_id, now=now)
 
 
 async def clock_view(session: AsyncSession, request: Request, *, now: dt.datetime) -> ClockView:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from backend.accounts.dependencies import CurrentUser
 from backend.accounts.models import PAY_ADJUSTERS, Skill, User
 from backend.accounts.service import get_site, list_skills, person_labels, staff_of_site
-from backend.accounts.site_settings import site_settings, update_site_settings
+from backend.accounts.site_settings import site_settings
 from backend.accounts.zones import site_zone, user_zone
 from backend.core.bounds import PathId
 from backend.core.db import utcnow
@@ -723,13 +723,14 @@ class RequestSettingsController(Controller):
     async def set_target(self, request: AnyRequest, db: Db, current_user: CurrentUser) -> Any:
         async def act(form: dict[str, str], _many: Any) -> None:
             values = parse_fields(TargetForm, form)
-            await targets.set_target(
+            await clock.change_target(
                 db,
                 staff=current_user,
                 kind=values.kind,
                 priority=values.priority,
                 first_response_minutes=values.first_response_minutes,
                 resolution_minutes=values.resolution_minutes,
+                now=utcnow(),
             )
 
         return await self._act(request, db, current_user, "targets", act)
@@ -741,25 +742,17 @@ class RequestSettingsController(Controller):
 
         async def act(form: dict[str, str], many: Any) -> None:
             values = parse_fields(HoursForm, form)
-            days = sorted({int(day) for day in many.getall("days", []) if str(day).isdigit() and int(day) in WEEKDAYS})
-            if not days:
-                raise DomainError(_("Choose at least one working day."), field="days")
-            causes = list(dict.fromkeys(line.strip() for line in values.root_causes.splitlines() if line.strip()))
-            if any(len(cause) > 80 for cause in causes) or len(causes) > 30:
-                raise DomainError(_("Give up to 30 root causes of at most 80 characters each."), field="root_causes")
-            if values.hours_open >= values.hours_close:
-                raise DomainError(_("The working day must end after it begins."), field="hours_close")
-            site = await get_site(db, current_user.site_id)
-            await update_site_settings(
+            await clock.change_working_rules(
                 db,
-                site,
-                request_hours_open=values.hours_open,
-                request_hours_close=values.hours_close,
-                request_working_days=days,
-                request_warn_share=values.warn_percent / 100,
-                request_bounce_limit=values.bounce_limit,
-                request_confirm_days=values.confirm_days,
-                request_root_causes=causes,
+                staff=current_user,
+                hours_open=values.hours_open,
+                hours_close=values.hours_close,
+                days=[int(day) for day in many.getall("days", []) if str(day).isdigit()],
+                warn_share=values.warn_percent / 100,
+                bounce_limit=values.bounce_limit,
+                confirm_days=values.confirm_days,
+                root_causes=values.root_causes.splitlines(),
+                now=utcnow(),
             )
 
         return await self._act(request, db, current_user, "hours", act)

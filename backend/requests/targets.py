@@ -2,8 +2,8 @@
 
 A site sets its own (``RequestTarget``); a pair it has not set comes from ``DEFAULT_TARGETS``. The minutes are
 the team's calendar's (business minutes on a business-hours team, every minute on a calendar-hours team), so a
-default working day of nine hours is 540 minutes. A changed target reaches the open requests it governs when
-their clocks are planned again (``clock.replan_open``).
+default working day of nine hours is 540 minutes. A target changed through ``clock.change_target`` reaches the
+open requests it governs at once: their clocks are planned again.
 """
 
 from __future__ import annotations

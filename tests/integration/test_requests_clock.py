@@ -440,3 +440,39 @@ async def test_an_open_request_without_a_clock_gets_one_from_the_minute_job(db: 
     assert request.resolution_due_at is not None
     assert await timers_of(db, request) == planned
     assert await clock.plan_unclocked(db, now=MONDAY_9) == 0  # planned once: the next minute finds nothing
+
+
+async def test_a_changed_target_or_working_day_moves_the_open_requests_due_instants(
+    db: AsyncSession, people: Factory
+) -> None:
+    coordinator = await people.make(Role.coordinator)
+    agent = await people.make(Role.agent)
+    request = await a_request(db, agent, kind=RequestKind.pay, priority=Priority.high)
+    before = request.resolution_due_at
+
+    await clock.change_target(
+        db,
+        staff=coordinator,
+        kind=RequestKind.pay,
+        priority=Priority.high,
+        first_response_minutes=30,
+        resolution_minutes=60,
+        now=MONDAY_9,
+    )
+    await db.refresh(request)
+    assert request.resolution_due_at == MONDAY_9 + HOUR != before
+
+    await clock.change_working_rules(
+        db,
+        staff=coordinator,
+        hours_open="10:00",
+        hours_close="18:00",
+        days=[0, 1, 2, 3, 4],
+        warn_share=0.75,
+        bounce_limit=3,
+        confirm_days=5,
+        root_causes=["other"],
+        now=MONDAY_9,
+    )
+    await db.refresh(request)
+    assert request.resolution_due_at == MONDAY_9 + 2 * HOUR  # the day now opens at 10:00
